@@ -1,0 +1,98 @@
+namespace NvmePS.Engine;
+
+/// <summary>What failed, so a front end can map it to its own error categories without knowing each exception type.</summary>
+public enum NvmeErrorKind
+{
+    /// <summary>The peer broke the protocol (malformed PDU or MI message).</summary>
+    Protocol,
+    /// <summary>The device answered with an error status (NVMe or NVMe-MI).</summary>
+    DeviceStatus,
+    /// <summary>The connection or transport failed or closed.</summary>
+    Connection,
+    /// <summary>No answer in time.</summary>
+    Timeout,
+}
+
+/// <summary>Base of every error the engine raises on purpose. <see cref="ErrorId"/> is stable across releases.</summary>
+public abstract class NvmeException : Exception
+{
+    protected NvmeException(string message, Exception? inner = null) : base(message, inner)
+    {
+    }
+
+    public abstract NvmeErrorKind Kind { get; }
+
+    /// <summary>A stable identifier for scripts (PowerShell's FullyQualifiedErrorId prefix).</summary>
+    public virtual string ErrorId => Kind switch
+    {
+        NvmeErrorKind.Protocol => "NvmeProtocolError",
+        NvmeErrorKind.DeviceStatus => "NvmeDeviceStatus",
+        NvmeErrorKind.Connection => "NvmeConnectionError",
+        _ => "NvmeTimeout",
+    };
+}
+
+/// <summary>A protocol violation. For NVMe/TCP, <see cref="FatalErrorStatus"/> is the FES of the termination
+/// request and <see cref="FieldOffset"/> the byte offset of the first bad field in the PDU header.</summary>
+public sealed class NvmeProtocolException : NvmeException
+{
+    public NvmeProtocolException(string message, byte? fatalErrorStatus = null, uint? fieldOffset = null, Exception? inner = null)
+        : base(message, inner)
+    {
+        FatalErrorStatus = fatalErrorStatus;
+        FieldOffset = fieldOffset;
+    }
+
+    public byte? FatalErrorStatus { get; }
+
+    public uint? FieldOffset { get; }
+
+    public override NvmeErrorKind Kind => NvmeErrorKind.Protocol;
+}
+
+/// <summary>An NVMe completion with an error status.</summary>
+public sealed class NvmeStatusException : NvmeException
+{
+    public NvmeStatusException(NvmeCompletion completion, NvmeCommandContext context = NvmeCommandContext.Admin, string? operation = null)
+        : base(FormatMessage(completion.Status, context, operation))
+    {
+        Completion = completion;
+        Context = context;
+    }
+
+    public NvmeCompletion Completion { get; }
+
+    public NvmeStatus Status => Completion.Status;
+
+    public NvmeCommandContext Context { get; }
+
+    public string StatusName => Status.GetName(Context);
+
+    public override NvmeErrorKind Kind => NvmeErrorKind.DeviceStatus;
+
+    private static string FormatMessage(NvmeStatus status, NvmeCommandContext context, string? operation)
+    {
+        string what = $"{status.GetName(context)} (SCT {(int)status.Sct:X}h, SC {status.Sc:X2}h{(status.Dnr ? ", DNR" : string.Empty)})";
+        return operation is null ? what : $"{operation} failed: {what}";
+    }
+}
+
+/// <summary>The connection closed, was reset, or could not be made.</summary>
+public sealed class NvmeConnectionException : NvmeException
+{
+    public NvmeConnectionException(string message, Exception? inner = null) : base(message, inner)
+    {
+    }
+
+    public override NvmeErrorKind Kind => NvmeErrorKind.Connection;
+}
+
+/// <summary>No answer within the allowed time.</summary>
+public sealed class NvmeTimeoutException : NvmeException
+{
+    public NvmeTimeoutException(string message, Exception? inner = null) : base(message, inner)
+    {
+    }
+
+    public override NvmeErrorKind Kind => NvmeErrorKind.Timeout;
+}
