@@ -7,6 +7,8 @@ public sealed partial class NvmeController
 {
     private static readonly NvmeStatus InvalidField = NvmeStatus.Generic(NvmeStatusNames.InvalidFieldInCommand);
 
+    // Pooled state machines: no allocation per I/O when the store completes asynchronously.
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<Outcome> ExecuteAdminAsync(NvmeCommand c, ReadOnlyMemory<byte> dataIn, Memory<byte> dataOut, CancellationToken ct)
     {
         switch (c.Opcode)

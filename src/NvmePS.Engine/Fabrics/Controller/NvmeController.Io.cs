@@ -4,6 +4,8 @@ namespace NvmePS.Engine.Fabrics.Controller;
 
 public sealed partial class NvmeController
 {
+    // Pooled state machines: no allocation per I/O when the store completes asynchronously.
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<Outcome> ExecuteIoAsync(NvmeCommand c, ReadOnlyMemory<byte> dataIn, Memory<byte> dataOut, CancellationToken ct)
     {
         // Validate ran when the capsule arrived; the namespace may have been removed since, so look it up again.

@@ -480,6 +480,8 @@ public sealed partial class NvmeController
     /// <summary>The result of executing one command: status, DW0/DW1 and bytes produced for the host.</summary>
     internal readonly record struct Outcome(NvmeStatus Status, uint Dw0 = 0, uint Dw1 = 0, int Bytes = 0);
 
+    // Pooled state machines: no allocation per I/O when the store completes asynchronously.
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
     internal async ValueTask<Outcome> ExecuteAsync(NvmeControllerQueue queue, NvmeCommand c, ReadOnlyMemory<byte> dataIn, Memory<byte> dataOut, CancellationToken ct)
     {
         if (c.Opcode == FabricsCommand.Opcode)

@@ -102,6 +102,8 @@ public sealed class NvmeControllerQueue : IDisposable
 
     /// <summary>Runs a command <see cref="Begin"/> accepted. Exactly one of the buffers may be non-empty, sized as the SGL said.
     /// Returns the completion to send and how many bytes of <paramref name="dataFromController"/> were produced.</summary>
+    // Pooled state machines: no allocation per I/O when the store completes asynchronously.
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<NvmeCommandResult> ExecuteAsync(NvmeCommand command, ReadOnlyMemory<byte> dataToController, Memory<byte> dataFromController,
         CancellationToken cancellationToken = default)
     {

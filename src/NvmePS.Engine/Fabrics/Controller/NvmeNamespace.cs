@@ -114,6 +114,8 @@ public sealed class NvmeNamespace : IDisposable
         yield return new NvmeNamespaceIdDescriptor(NvmeNamespaceIdType.Csi, [0]);
     }
 
+    // Pooled state machines: no allocation per I/O when the store completes asynchronously.
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder))]
     internal async ValueTask ReadAsync(ulong slba, Memory<byte> destination, CancellationToken cancellationToken)
     {
         await Storage.ReadAsync((long)slba << BlockSizeShift, destination, cancellationToken).ConfigureAwait(false);
@@ -121,6 +123,8 @@ public sealed class NvmeNamespace : IDisposable
         Interlocked.Increment(ref _readCommands);
     }
 
+    // Pooled state machines: no allocation per I/O when the store completes asynchronously.
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder))]
     internal async ValueTask WriteAsync(ulong slba, ReadOnlyMemory<byte> source, bool fua, CancellationToken cancellationToken)
     {
         await Storage.WriteAsync((long)slba << BlockSizeShift, source, cancellationToken).ConfigureAwait(false);

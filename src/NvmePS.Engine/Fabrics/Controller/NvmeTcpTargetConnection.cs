@@ -216,24 +216,30 @@ internal sealed class NvmeTcpTargetConnection
     }
 
     /// <summary>The SGL must describe exactly the in-capsule data that came with the capsule, or the PDU is malformed.</summary>
-    private async Task CheckCapsuleSglAsync(SglDescriptor sgl, int icLen)
+    private ValueTask CheckCapsuleSglAsync(SglDescriptor sgl, int icLen)
     {
         if (icLen > 0 && !sgl.IsInCapsule)
         {
-            throw await _qp!.TerminateAsync(NvmeTcpFatalErrorStatus.InvalidPduHeaderField, SglIdentifierFieldOffset,
-                $"{icLen} bytes of in-capsule data but SGL1 is of type {sgl.Identifier:X2}h").ConfigureAwait(false);
+            return TerminateAsync(NvmeTcpFatalErrorStatus.InvalidPduHeaderField, SglIdentifierFieldOffset,
+                $"{icLen} bytes of in-capsule data but SGL1 is of type {sgl.Identifier:X2}h");
         }
 
         if (sgl.IsInCapsule && sgl.Length != (uint)icLen)
         {
-            throw await _qp!.TerminateAsync(NvmeTcpFatalErrorStatus.InvalidPduHeaderField, SglLengthFieldOffset,
-                $"SGL1 length {sgl.Length} but the capsule carries {icLen} data bytes").ConfigureAwait(false);
+            return TerminateAsync(NvmeTcpFatalErrorStatus.InvalidPduHeaderField, SglLengthFieldOffset,
+                $"SGL1 length {sgl.Length} but the capsule carries {icLen} data bytes");
         }
+
+        return ValueTask.CompletedTask;
     }
+
+    private async ValueTask TerminateAsync(NvmeTcpFatalErrorStatus fes, int fieldOffset, string reason) =>
+        throw await _qp!.TerminateAsync(fes, fieldOffset, reason).ConfigureAwait(false);
 
     // ---------------------------------------------------------------- commands
 
-    private async Task OnCapsuleAsync(NvmeTcpReceivedHeader header, CancellationToken ct)
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask OnCapsuleAsync(NvmeTcpReceivedHeader header, CancellationToken ct)
     {
         var qp = _qp!;
         var queue = _queue!;
@@ -319,7 +325,8 @@ internal sealed class NvmeTcpTargetConnection
         }
     }
 
-    private async Task OnH2CDataAsync(NvmeTcpReceivedHeader header, CancellationToken ct)
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask OnH2CDataAsync(NvmeTcpReceivedHeader header, CancellationToken ct)
     {
         var qp = _qp!;
         if (!_r2t.TryAccept(header, out bool complete, out var error))
