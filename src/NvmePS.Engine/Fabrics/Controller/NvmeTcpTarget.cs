@@ -48,6 +48,12 @@ public sealed class NvmeTcpTarget : IAsyncDisposable
     /// <summary>Grant data digests to hosts that ask for them.</summary>
     public bool AllowDataDigest { get; }
 
+    /// <summary>How long a new connection may take to send ICReq before it is closed.</summary>
+    public TimeSpan InitializeTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long an initialized connection may take to complete a Fabrics Connect before it is closed.</summary>
+    public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Connections currently open.</summary>
     public int ActiveConnections => _connections.Count;
 

@@ -213,6 +213,24 @@ public class TcpTargetTests
     }
 
     [Fact]
+    public async Task Connections_that_never_initialize_or_never_connect_are_closed()
+    {
+        var (target, tcp, ep) = await StartAsync();
+        await using var tcpScope = tcp;
+        using var targetScope = target;
+        tcp.InitializeTimeout = TimeSpan.FromMilliseconds(300);
+        tcp.ConnectTimeout = TimeSpan.FromMilliseconds(300);
+        using var silent = await RawPeer.OpenAsync(ep, initialize: false);
+        using var idle = await RawPeer.OpenAsync(ep);
+        Assert.True(await silent.ClosedByPeerAsync());
+        Assert.True(await idle.ClosedByPeerAsync());
+        // A queue that connected in time stays.
+        await using var admin = await TestHost.AdminAsync(ep, Core.SubNqn);
+        await Task.Delay(600);
+        Assert.True((await admin.ExecAsync(NvmeAdminCommands.KeepAlive())).Cqe.IsSuccess);
+    }
+
+    [Fact]
     public async Task Listening_outside_loopback_needs_an_explicit_opt_in()
     {
         using var target = new NvmeTarget();
