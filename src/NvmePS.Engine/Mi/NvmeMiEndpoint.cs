@@ -21,9 +21,12 @@ public sealed class NvmeMiEndpoint : IAsyncDisposable
     private bool _haveLastResponse;
     private int _controlTag;
     private int _warnedTag;
+    private readonly bool _ownsTransport;
 
-    public NvmeMiEndpoint(IMctpTransport transport, MctpEndpointAddress address, NvmeMiEndpointOptions? options = null, TimeProvider? timeProvider = null)
+    /// <summary>Creates an endpoint; with <c>ownsTransport</c> the transport is disposed with it.</summary>
+    public NvmeMiEndpoint(IMctpTransport transport, MctpEndpointAddress address, NvmeMiEndpointOptions? options = null, TimeProvider? timeProvider = null, bool ownsTransport = false)
     {
+        _ownsTransport = ownsTransport;
         Transport = transport ?? throw new ArgumentNullException(nameof(transport));
         Address = address;
         Options = options ?? new NvmeMiEndpointOptions();
@@ -380,9 +383,12 @@ public sealed class NvmeMiEndpoint : IAsyncDisposable
     private static NvmeProtocolException Short(string what, int got, int need) =>
         new($"{what}: {got} bytes of data, the structure is {need}.");
 
-    public ValueTask DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
         _slot.Dispose();
-        return ValueTask.CompletedTask;
+        if (_ownsTransport)
+        {
+            await Transport.DisposeAsync().ConfigureAwait(false);
+        }
     }
 }
