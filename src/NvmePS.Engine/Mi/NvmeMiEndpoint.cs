@@ -84,7 +84,20 @@ public sealed class NvmeMiEndpoint : IAsyncDisposable
                         throw new NvmeTimeoutException($"{operation}: command deadline of {deadlineSpan.TotalMilliseconds:0} ms passed after {mprCount} More Processing Required response(s).");
                     }
 
-                    int n = await exchange.ReceiveAsync(buffer.AsMemory(0, ReceiveBufferSize), wait < left ? wait : left, cancellationToken).ConfigureAwait(false);
+                    TimeSpan thisWait = wait < left ? wait : left;
+                    int n;
+                    try
+                    {
+                        n = await exchange.ReceiveAsync(buffer.AsMemory(0, ReceiveBufferSize), thisWait, cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (NvmeTimeoutException ex)
+                    {
+                        string after = mprCount > 0 ? $" after {mprCount} More Processing Required response(s)" : string.Empty;
+                        throw new NvmeTimeoutException(thisWait < wait
+                            ? $"{operation}: command deadline of {deadlineSpan.TotalMilliseconds:0} ms passed{after}."
+                            : $"{operation}: no response from {Address} within {thisWait.TotalMilliseconds:0} ms{after}.", ex);
+                    }
+
                     var message = buffer.AsSpan(0, n);
                     var response = NvmeMiResponse.Validate(message, type, Options.CommandSlot);
                     var body = message[..response.BodyLength];
