@@ -78,7 +78,29 @@ public sealed class MctpDemuxTransport : IMctpTransport
     {
         // The demux protocol has no tags: one exchange per connection at a time.
         await _exchangeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        DrainStale();
         return new Exchange(this, peer);
+    }
+
+    /// <summary>Without tags a late response (after a timeout, or a Replay) would be taken for the next one's; drop
+    /// whatever is queued before a new exchange starts.</summary>
+    private void DrainStale()
+    {
+        byte[] scratch = System.Buffers.ArrayPool<byte>.Shared.Rent(MctpDemuxProtocol.MaxPacket + 1);
+        try
+        {
+            for (int i = 0; i < 64 && _socket.Available > 0; i++)
+            {
+                _socket.Receive(scratch, SocketFlags.None);
+            }
+        }
+        catch (SocketException)
+        {
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(scratch);
+        }
     }
 
     public ValueTask DisposeAsync()

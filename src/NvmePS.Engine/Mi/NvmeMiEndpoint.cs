@@ -384,9 +384,48 @@ public sealed class NvmeMiEndpoint : IAsyncDisposable
     public async Task<ManagementEndpointState> GetStateAsync(bool clearErrorState = false, CancellationToken cancellationToken = default) =>
         new(await SendControlPrimitiveAsync(NvmeMiControlOpcode.GetState, (ushort)(clearErrorState ? 1 : 0), cancellationToken).ConfigureAwait(false));
 
-    /// <summary>Replay: asks the endpoint to retransmit its last response from packet <paramref name="offset"/>; returns RR.</summary>
-    public async Task<bool> ReplayAsync(byte offset = 0, CancellationToken cancellationToken = default) =>
-        (await SendControlPrimitiveAsync(NvmeMiControlOpcode.Replay, offset, cancellationToken).ConfigureAwait(false) & 1) != 0;
+    /// <summary>Replay: asks the endpoint to retransmit its last response from packet <paramref name="offset"/>.
+    /// Returns the retransmitted response message (MIC checked), or null when the endpoint had none to replay (RR clear).</summary>
+    public async Task<byte[]?> ReplayAsync(byte offset = 0, CancellationToken cancellationToken = default)
+    {
+        byte tag = (byte)Interlocked.Increment(ref _controlTag);
+        byte[] request = new byte[NvmeMiCodec.ControlMessageSize + NvmeMiMic.Size];
+        NvmeMiCodec.WriteControlPrimitive(request, NvmeMiControlOpcode.Replay, tag, offset, Options.CommandSlot);
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(ReceiveBufferSize);
+        var exchange = await Transport.OpenExchangeAsync(Address, MctpMessageTypes.NvmeManagement, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await exchange.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            int n = await exchange.ReceiveAsync(buffer.AsMemory(0, ReceiveBufferSize), Options.Timeout, cancellationToken).ConfigureAwait(false);
+            var control = NvmeMiResponse.Validate(buffer.AsSpan(0, n), NvmeMiMessageType.ControlPrimitive, Options.CommandSlot);
+            byte[] body = buffer.AsSpan(0, control.BodyLength).ToArray();
+            if (body.Length < NvmeMiCodec.ControlMessageSize)
+            {
+                ThrowIfError(body, "NVMe-MI control primitive Replay");
+                throw new NvmeProtocolException("NVMe-MI control primitive Replay: response shorter than 8 bytes.");
+            }
+
+            ThrowIfError(body, "NVMe-MI control primitive Replay");
+            if ((body[NvmeMiCodec.ControlParameterOffset] & 1) == 0)
+            {
+                return null;
+            }
+
+            n = await exchange.ReceiveAsync(buffer.AsMemory(0, ReceiveBufferSize), Options.Timeout, cancellationToken).ConfigureAwait(false);
+            var replayed = buffer.AsSpan(0, n);
+            if (!NvmeMiMic.Verify(replayed) || n < NvmeMiMessageHeader.Size + NvmeMiMic.Size || replayed[0] != NvmeMiMessageHeader.MctpTypeByte)
+            {
+                throw new NvmeProtocolException("NVMe-MI Replay: the retransmitted response is malformed (type or MIC).");
+            }
+
+            return replayed.ToArray();
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            await exchange.DisposeAsync().ConfigureAwait(false);
+        }
+    }
 
     // ---------------------------------------------------------------- Admin tunnel
 
