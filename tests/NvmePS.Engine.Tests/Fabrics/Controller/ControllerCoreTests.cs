@@ -369,6 +369,20 @@ public class ControllerAdminCommandTests
         Assert.Contains(ds, d => d.Nidt == NvmeNamespaceIdType.Csi && d.Nid[0] == 0);
         Core.AssertStatus((await Core.Run(admin, NvmeAdminCommands.Identify(NvmeIdentifyCns.NamespaceIdDescriptorList, nsid: 2), 4096)).Cqe,
             NvmeStatusCodeType.Generic, NvmeStatusNames.InvalidNamespaceOrFormat);
+
+        // The I/O Command Set specific forms a Linux host uses with an NVMe 2.0 controller (CSI 0, NVM).
+        var csCtrl = await Core.Run(admin, NvmeAdminCommands.Identify(NvmeIdentifyCns.CommandSetController, csi: 0), 4096);
+        Assert.True(csCtrl.Cqe.IsSuccess);
+        Assert.All(csCtrl.Data, b => Assert.Equal(0, b));
+        Core.AssertStatus((await Core.Run(admin, NvmeAdminCommands.Identify(NvmeIdentifyCns.CommandSetController, csi: 2), 4096)).Cqe,
+            NvmeStatusCodeType.Generic, NvmeStatusNames.InvalidFieldInCommand);
+        Assert.True((await Core.Run(admin, NvmeAdminCommands.Identify(NvmeIdentifyCns.CommandSetNamespace, nsid: 7), 4096)).Cqe.IsSuccess);
+        Core.AssertStatus((await Core.Run(admin, NvmeAdminCommands.Identify(NvmeIdentifyCns.CommandSetNamespace, nsid: 3), 4096)).Cqe,
+            NvmeStatusCodeType.Generic, NvmeStatusNames.InvalidNamespaceOrFormat);
+        var csList = await Core.Run(admin, NvmeAdminCommands.Identify(NvmeIdentifyCns.CommandSetActiveNamespaceIdList, nsid: 0), 4096);
+        Assert.Equal(new uint[] { 1, 7 }, NvmeNamespaceList.Read(csList.Data));
+        var zoned = await Core.Run(admin, NvmeAdminCommands.Identify(NvmeIdentifyCns.CommandSetActiveNamespaceIdList, nsid: 0, csi: 2), 4096);
+        Assert.Empty(NvmeNamespaceList.Read(zoned.Data));
     }
 
     [Fact]
