@@ -214,6 +214,7 @@ public sealed partial class NvmeController
 
         byte[]? log = (lid, IsDiscovery) switch
         {
+            (NvmeLogPageId.SupportedLogPages, _) => SupportedLogPages(),
             (NvmeLogPageId.ErrorInformation, _) => ErrorLog(),
             (NvmeLogPageId.Discovery, true) => Target.BuildDiscoveryLog(HostNqn).ToArray(),
             (NvmeLogPageId.SmartHealth, false) => SmartLog(c.Nsid, out var status) ?? (status.IsSuccess ? null : Array.Empty<byte>()),
@@ -255,6 +256,21 @@ public sealed partial class NvmeController
         }
 
         return new Outcome(NvmeStatus.Success, Bytes: data.Length);
+    }
+
+    /// <summary>Supported Log Pages (LID 00h, Base Spec 2.0 Figure 204): one dword per LID, bit 0 LSUPP.</summary>
+    private byte[] SupportedLogPages()
+    {
+        var log = new byte[256 * 4];
+        byte[] lids = IsDiscovery
+            ? [NvmeLogPageId.SupportedLogPages, NvmeLogPageId.ErrorInformation, NvmeLogPageId.Discovery]
+            : [NvmeLogPageId.SupportedLogPages, NvmeLogPageId.ErrorInformation, NvmeLogPageId.SmartHealth, NvmeLogPageId.FirmwareSlot, NvmeLogPageId.ChangedNamespaceList];
+        foreach (byte lid in lids)
+        {
+            log[lid * 4] = 0x01;
+        }
+
+        return log;
     }
 
     private byte[] ErrorLog()
