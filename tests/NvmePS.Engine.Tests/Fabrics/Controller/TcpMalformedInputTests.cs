@@ -43,6 +43,8 @@ public sealed class MalformedInputFixture : IAsyncLifetime
         var r = await BystanderIo.ExecAsync(NvmeIoCommands.Read(1, (ulong)(round * 32), 32), readLength: data.Length);
         Assert.Equal(data, r.Data);
         Assert.True((await BystanderAdmin.ExecAsync(NvmeAdminCommands.KeepAlive())).Cqe.IsSuccess);
+        // Bad peers are protocol terminations, never faults of the target itself.
+        Assert.Equal(0, Tcp.FaultedConnections);
     }
 
     public async Task DisposeAsync()
