@@ -233,6 +233,41 @@ public class TcpMalformedInputTests(MalformedInputFixture fixture) : IClassFixtu
     }
 
     [Fact]
+    public async Task Wrong_data_digest_on_h2cdata_fails_that_write_only()
+    {
+        var (admin, cntlid) = await RawAdminAsync();
+        using var a = admin;
+        using var io = await RawPeer.OpenAsync(Ep, dataDigest: true);
+        await io.SendAsync(RawPeer.ConnectCapsule(1, cntlid, dataDigest: true));
+        Assert.Equal(0, BinaryPrimitives.ReadUInt16LittleEndian((await io.ReadPduAsync()).AsSpan(22)));
+
+        var data = new byte[8192];
+        new Random(9).NextBytes(data);
+        var write = RawPeer.Sgl(NvmeIoCommands.Write(1, 8192, 16), 21, SglDescriptor.Transport(8192));
+        await io.SendAsync(RawPeer.Capsule(write));
+        var r2t = await io.ReadPduAsync();
+        ushort ttag = BinaryPrimitives.ReadUInt16LittleEndian(r2t.AsSpan(10));
+        var first = RawPeer.H2CData(21, ttag, 0, data[..4096], false, dataDigest: true);
+        first[^1] ^= 0x80;
+        await io.SendAsync(first);
+        await io.SendAsync(RawPeer.H2CData(21, ttag, 4096, data[4096..], true, dataDigest: true));
+        // The write fails with Transient Transport Error (SQHD 2: Connect and the write consumed two SQ slots); nothing is stored.
+        Assert.Equal(RawPeer.ExpectedCapsuleResp(21, RawPeer.StatusField(0, 0x22, false), sqhd: 2, sqid: 1), await io.ReadPduAsync());
+        var stored = new byte[8192];
+        await fixture.Target.GetSubsystem(Core.SubNqn)!.GetNamespace(1)!.Storage.ReadAsync(8192L * 512, stored, CancellationToken.None);
+        Assert.NotEqual(data, stored);
+
+        // The same connection carries the retry.
+        await io.SendAsync(RawPeer.Capsule(write));
+        ttag = BinaryPrimitives.ReadUInt16LittleEndian((await io.ReadPduAsync()).AsSpan(10));
+        await io.SendAsync(RawPeer.H2CData(21, ttag, 0, data, true, dataDigest: true));
+        Assert.Equal(RawPeer.ExpectedCapsuleResp(21, 0, sqhd: 3, sqid: 1), await io.ReadPduAsync());
+        await fixture.Target.GetSubsystem(Core.SubNqn)!.GetNamespace(1)!.Storage.ReadAsync(8192L * 512, stored, CancellationToken.None);
+        Assert.Equal(data, stored);
+        await fixture.AssertBystanderWorksAsync();
+    }
+
+    [Fact]
     public async Task H2cdata_with_unknown_cccid()
     {
         var (admin, io, ttag) = await RawIoWithR2TAsync(8192);
