@@ -167,6 +167,11 @@ public sealed class AfMctpTransport : IMctpTransport
                         throw new NvmeConnectionException($"No MCTP route to {_peer}: {MctpNative.Describe(errno)}");
                     }
 
+                    if (errno == MctpNative.EACCES || errno == MctpNative.EPERM)
+                    {
+                        throw new NvmeConnectionException($"Sending on AF_MCTP needs CAP_NET_RAW: {MctpNative.Describe(errno)}");
+                    }
+
                     throw new NvmeConnectionException($"sendto {_peer} failed: {MctpNative.Describe(errno)}");
                 }
             }

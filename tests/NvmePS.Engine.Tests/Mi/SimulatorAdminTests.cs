@@ -275,3 +275,53 @@ public sealed class SimulatorAdminTests
         public void Report(long value) => values.Add(value);
     }
 }
+
+public sealed class SimulatorRobustnessTests
+{
+    [Fact]
+    public async Task Probe_applies_the_known_inter_command_quirk_with_a_partial_identify()
+    {
+        var (host, ep) = await SimulatorMiCommandTests.StartAsync(SimulatorTransportKind.InProcess, new SimulatorOptions { PciVendorId = 0x144D, ModelNumber = "MZUL2512HCJQ-00A07" });
+        await using var h = host;
+        await using var e = ep;
+        Assert.Equal(TimeSpan.Zero, ep.EffectiveInterCommandDelay);
+        string? applied = await ep.ProbeQuirksAsync();
+        Assert.Contains("1.2 ms", applied, StringComparison.Ordinal);
+        Assert.Equal(TimeSpan.FromMilliseconds(1.2), ep.EffectiveInterCommandDelay);
+        lock (host.Subsystem.Gate)
+        {
+            var identify = host.Subsystem.AdminHistory.Single(x => x.Opcode == NvmeAdminOpcode.Identify);
+            Assert.Equal(72u, identify.DataLength);
+            Assert.Equal((ushort)1, identify.Controller);
+        }
+
+        var (host2, ep2) = await SimulatorMiCommandTests.StartAsync(SimulatorTransportKind.InProcess);
+        await using var h2 = host2;
+        await using var e2 = ep2;
+        Assert.Null(await ep2.ProbeQuirksAsync());
+    }
+
+    [Fact]
+    public async Task A_misbehaving_demux_client_does_not_disturb_another()
+    {
+        var (host, ep) = await SimulatorMiCommandTests.StartAsync(SimulatorTransportKind.Demux);
+        await using var h = host;
+        await using var e = ep;
+        using var bad = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Seqpacket, System.Net.Sockets.ProtocolType.Unspecified);
+        await bad.ConnectAsync(MctpDemuxProtocol.EndPoint(host.Options.DemuxSocketName));
+        await bad.SendAsync(new byte[] { 0x84 });
+        var rng = new Random(99);
+        for (int i = 0; i < 50; i++)
+        {
+            byte[] junk = new byte[rng.Next(1, 300)];
+            rng.NextBytes(junk);
+            junk[0] = host.Options.Eid;
+            await bad.SendAsync(junk);
+        }
+
+        await bad.SendAsync(new byte[MctpDemuxProtocol.MaxPacket + 100]); // oversized: the daemon drops this client
+        Assert.Equal(2, (await ep.ReadSubsystemInformationAsync()).PortCount);
+        Assert.Equal(new ushort[] { 1, 2 }, await ep.ReadControllerListAsync());
+        await SimulatorMiCommandTests.WaitFor(() => host.Responder.DroppedMessages >= 40);
+    }
+}
