@@ -252,6 +252,21 @@ public sealed class SimulatorAdminTests
         var format = admin.FormatNvmAsync(1, 1, cancellationToken: cts.Token);
         await SimulatorMiCommandTests.WaitFor(() => ep.LastMprCount == 1);
         Assert.Equal(2, (await ep.GetStateAsync()).SlotState); // Process
+
+        // A second requester on the busy slot is discarded (CMNICS); slot 1 is independent.
+        await using (var other = await host.ConnectAsync(new NvmeMiEndpointOptions { Timeout = TimeSpan.FromMilliseconds(300) }))
+        {
+            await Assert.ThrowsAsync<NvmeTimeoutException>(() => other.PollSubsystemHealthAsync());
+        }
+
+        await using (var slot1 = await host.ConnectAsync(new NvmeMiEndpointOptions { CommandSlot = 1, Timeout = TimeSpan.FromSeconds(10) }))
+        {
+            Assert.True((await slot1.PollSubsystemHealthAsync()).DriveFunctional);
+            Assert.Equal(0, (await slot1.GetStateAsync()).SlotState);
+        }
+
+        var busy = await ep.GetStateAsync(clearErrorState: true);
+        Assert.True(busy.CommandToNonIdleSlot);
         Assert.Equal(2, await ep.AbortAsync()); // aborted after partial processing
         Assert.Equal(0, (await ep.GetStateAsync()).SlotState);
         await cts.CancelAsync();

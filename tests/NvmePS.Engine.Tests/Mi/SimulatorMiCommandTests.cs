@@ -210,7 +210,8 @@ public sealed class SimulatorMiCommandTests
         await ep.PauseAsync();
         await Assert.ThrowsAsync<NvmeTimeoutException>(() => ep.PollSubsystemHealthAsync());
         await ep.ResumeAsync();
-        Assert.Equal(2, (await ep.ReadSubsystemInformationAsync()).PortCount);
+        await using var patient = await host.ConnectAsync(new NvmeMiEndpointOptions { Timeout = TimeSpan.FromSeconds(10) });
+        Assert.Equal(2, (await patient.ReadSubsystemInformationAsync()).PortCount);
     }
 
     [Fact]
@@ -254,7 +255,7 @@ public sealed class SimulatorMiCommandTests
 
     internal static async Task WaitFor(Func<bool> condition)
     {
-        for (int i = 0; i < 200 && !condition(); i++)
+        for (int i = 0; i < 1000 && !condition(); i++)
         {
             await Task.Delay(10);
         }
