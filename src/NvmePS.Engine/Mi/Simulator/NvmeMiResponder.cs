@@ -435,7 +435,7 @@ public sealed partial class NvmeMiResponder : IMctpResponder
         var s = Subsystem;
         var smart = s.Refresh();
         byte nss = 0x20 | 0x10 | 0x08; // DF, RNR, P0LA (port 0 is the PCIe port; port 1 is SMBus)
-        var health = new NvmSubsystemHealthStatus(nss, smart.CriticalWarning, CelsiusByte(smart.TemperatureKelvin), smart.PercentageUsed, s.CompositeStatus());
+        var health = NvmSubsystemHealthStatus.FromCriticalWarning(nss, smart.CriticalWarning, CelsiusByte(smart.TemperatureKelvin), smart.PercentageUsed, s.CompositeStatus());
         byte[] data = new byte[NvmSubsystemHealthStatus.Size];
         health.WriteTo(data);
         if ((cdw1 & (1u << 31)) != 0)
