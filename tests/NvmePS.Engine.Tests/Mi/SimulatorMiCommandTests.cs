@@ -265,3 +265,28 @@ public sealed class SimulatorMiCommandTests
         Assert.True(condition());
     }
 }
+
+public sealed class SimulatorHostTests
+{
+    [Fact]
+    public async Task Foreground_run_serves_demux_clients_until_cancelled()
+    {
+        string name = $"nvmeps-fg-{Guid.NewGuid():N}";
+        var lines = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        using var cts = new CancellationTokenSource();
+        var run = NvmeMiSimulatorHost.RunUntilCancelledAsync(new SimulatorHostOptions { Transport = SimulatorTransportKind.Demux, DemuxSocketName = name, Eid = 0x20 }, lines.Enqueue, TimeSpan.FromMilliseconds(50), cts.Token);
+        await SimulatorMiCommandTests.WaitFor(() => lines.Any(l => l.StartsWith("Serving", StringComparison.Ordinal)));
+        await using (var transport = await NvmePS.Engine.Mctp.MctpDemuxTransport.ConnectAsync(name))
+        await using (var ep = new NvmeMiEndpoint(transport, new NvmePS.Engine.Mctp.MctpEndpointAddress(0, 0x20)))
+        {
+            Assert.Equal(2, (await ep.ReadSubsystemInformationAsync()).PortCount);
+        }
+
+        await SimulatorMiCommandTests.WaitFor(() => lines.Any(l => l.Contains("1 request(s) answered", StringComparison.Ordinal)));
+        await cts.CancelAsync();
+        await run.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal("Simulator stopped.", lines.Last());
+        Assert.Contains(lines, l => l.Contains("EID 32 behind demux socket", StringComparison.Ordinal));
+        await Assert.ThrowsAsync<NvmeConnectionException>(() => NvmePS.Engine.Mctp.MctpDemuxTransport.ConnectAsync(name));
+    }
+}

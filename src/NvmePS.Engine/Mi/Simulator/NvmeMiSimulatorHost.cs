@@ -105,6 +105,40 @@ public sealed class NvmeMiSimulatorHost : IAsyncDisposable
         return new NvmeMiEndpoint(transport, EndpointAddress, options, _time, ownsTransport: true);
     }
 
+    /// <summary>Serves in the foreground until <paramref name="cancellationToken"/> fires (Ctrl+C in the console front
+    /// end), reporting the endpoint and a periodic health line through <paramref name="log"/>.</summary>
+    public static async Task RunUntilCancelledAsync(SimulatorHostOptions options, Action<string>? log = null, TimeSpan? statusInterval = null, CancellationToken cancellationToken = default)
+    {
+        await using var host = await StartAsync(options, null, cancellationToken).ConfigureAwait(false);
+        log?.Invoke($"Serving {host.Describe()}. Press Ctrl+C to stop.");
+        TimeSpan interval = statusInterval ?? TimeSpan.FromSeconds(30);
+        try
+        {
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                await Task.Delay(interval, cancellationToken).ConfigureAwait(false);
+                log?.Invoke(host.StatusLine());
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+
+        log?.Invoke("Simulator stopped.");
+    }
+
+    /// <summary>A one-line summary of the simulated subsystem's state.</summary>
+    public string StatusLine()
+    {
+        lock (Subsystem.Gate)
+        {
+            var smart = Subsystem.ComputeSmart();
+            return $"{smart.TemperatureKelvin - 273} °C, {smart.PercentageUsed}% used, critical warning 0x{smart.CriticalWarning:X2}, " +
+                   $"firmware {Subsystem.ActiveFirmwareRevision}, {Subsystem.Namespaces.Count} namespace(s), " +
+                   $"{Responder.HandledRequests} request(s) answered, {Responder.DroppedMessages} dropped";
+        }
+    }
+
     /// <summary>One line for status output.</summary>
     public string Describe() => Options.Transport switch
     {
