@@ -30,6 +30,9 @@ public sealed record SimulatorHostOptions
     /// <summary>EID of the demux daemon itself (the requester side).</summary>
     public byte DaemonEid { get; init; } = 8;
 
+    /// <summary>Local EID the AF_MCTP responder binds (0xFF: any local EID of the network).</summary>
+    public byte AfMctpLocalEid { get; init; } = SockaddrMctp.AddrAny;
+
     public SimulatorOptions Simulator { get; init; } = new();
 }
 
@@ -59,7 +62,12 @@ public sealed class NvmeMiSimulatorHost : IAsyncDisposable
     public NvmeMiResponder Responder { get; }
 
     /// <summary>The address a client uses to reach the endpoint.</summary>
-    public MctpEndpointAddress EndpointAddress => new(Options.Transport == SimulatorTransportKind.Demux ? 0 : Options.Network, Options.Eid);
+    public MctpEndpointAddress EndpointAddress => Options.Transport switch
+    {
+        SimulatorTransportKind.Demux => new(0, Options.Eid),
+        SimulatorTransportKind.AfMctp when Options.AfMctpLocalEid != SockaddrMctp.AddrAny => new(Options.Network, Options.AfMctpLocalEid),
+        _ => new(Options.Network, Options.Eid),
+    };
 
     /// <summary>The in-process network (for <see cref="SimulatorTransportKind.InProcess"/>).</summary>
     public InProcessMctpTransport? InProcessTransport => _inProcess;
@@ -83,7 +91,7 @@ public sealed class NvmeMiSimulatorHost : IAsyncDisposable
                 host._daemon.AttachEndpoint(options.Eid, host.Responder);
                 break;
             case SimulatorTransportKind.AfMctp:
-                host._afMctp = AfMctpResponderHost.Start(host.Responder, MctpMessageTypes.NvmeManagement, options.Network);
+                host._afMctp = AfMctpResponderHost.Start(host.Responder, MctpMessageTypes.NvmeManagement, options.Network, options.AfMctpLocalEid);
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(options), "Unknown simulator transport.");
@@ -144,7 +152,8 @@ public sealed class NvmeMiSimulatorHost : IAsyncDisposable
     {
         SimulatorTransportKind.InProcess => $"simulated NVMe-MI endpoint in-process at {EndpointAddress}",
         SimulatorTransportKind.Demux => $"simulated NVMe-MI endpoint EID {Options.Eid} behind demux socket '{Options.DemuxSocketName}' (daemon EID {Options.DaemonEid})",
-        _ => $"simulated NVMe-MI endpoint on AF_MCTP (message type 4, network {(Options.Network == 0 ? "any" : Options.Network)})",
+        _ => $"simulated NVMe-MI endpoint on AF_MCTP (message type 4, network {(Options.Network == 0 ? "any" : Options.Network)}, " +
+             $"local EID {(Options.AfMctpLocalEid == SockaddrMctp.AddrAny ? "any" : Options.AfMctpLocalEid)})",
     };
 
     public async Task StopAsync()
