@@ -111,6 +111,12 @@ public sealed partial class NvmeMiResponder : IMctpResponder
                 _lastResponse = response;
                 if (_paused)
                 {
+                    // Bounded: a requester that keeps sending while paused cannot grow the queue without limit.
+                    if (_heldWhilePaused.Count >= 32)
+                    {
+                        _heldWhilePaused.RemoveAt(0);
+                    }
+
                     _heldWhilePaused.Add((response, respond));
                     return;
                 }
