@@ -454,6 +454,21 @@ public sealed class NvmeHostQueue : IAsyncDisposable
         await _qp.DisposeAsync().ConfigureAwait(false);
     }
 
+    /// <summary>The next CID of slot <paramref name="index"/>: slot in the low <paramref name="slotBits"/> bits, a generation
+    /// above them so a late completion for an earlier use of the slot is recognised; FFFFh is skipped.</summary>
+    internal static ushort NextCid(ref int generation, int index, int slotBits)
+    {
+        int maxGen = 1 << (16 - slotBits);
+        ushort cid;
+        do
+        {
+            generation = (generation + 1) % maxGen;
+            cid = (ushort)((generation << slotBits) | index);
+        }
+        while (cid == 0xFFFF);
+        return cid;
+    }
+
     // ------------------------------------------------------------------ slot
 
     /// <summary>One command in flight; reused (no allocation per command). Freed when both the caller has its result and
@@ -512,16 +527,7 @@ public sealed class NvmeHostQueue : IAsyncDisposable
 
         public CancellationTokenRegistration Registration { get; set; }
 
-        public void NextGeneration(int slotBits)
-        {
-            int maxGen = 1 << (16 - slotBits);
-            do
-            {
-                _generation = (_generation + 1) % maxGen;
-                Cid = (ushort)((_generation << slotBits) | Index);
-            }
-            while (Cid == 0xFFFF);
-        }
+        public void NextGeneration(int slotBits) => Cid = NextCid(ref _generation, Index, slotBits);
 
         public void Begin(ReadOnlyMemory<byte> dataOut, Memory<byte> dataIn, bool inCapsule)
         {
