@@ -250,6 +250,7 @@ public sealed class NvmeHostQueue : IAsyncDisposable
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask OnResponseAsync(NvmeTcpReceivedHeader h)
     {
         var cqe = h.Completion;
@@ -298,6 +299,7 @@ public sealed class NvmeHostQueue : IAsyncDisposable
         slot.Complete(cqe, slot.DataIn.IsEmpty ? slot.DataOut.Length : slot.Received);
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask OnC2HDataAsync(NvmeTcpReceivedHeader h)
     {
         if (!TryFind(h.Cccid, out var slot))
@@ -357,6 +359,7 @@ public sealed class NvmeHostQueue : IAsyncDisposable
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask OnR2TAsync(NvmeTcpReceivedHeader h)
     {
         if (!TryFind(h.Cccid, out var slot))

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 
 namespace NvmePS.Engine.Fabrics.Tcp;
 
@@ -29,6 +30,36 @@ public readonly record struct NvmeTcpReceivedHeader(
     public C2HDataPdu C2HData => new(Cccid, Offset, Length);
 
     public R2TPdu R2T => new(Cccid, Ttag, Offset, Length);
+}
+
+/// <summary>A received PDU with its data in a pooled buffer; dispose to return the buffer.</summary>
+public sealed class NvmeTcpReceivedPdu : IDisposable
+{
+    private byte[]? _buffer;
+
+    internal NvmeTcpReceivedPdu(NvmeTcpReceivedHeader header, byte[]? buffer, bool dataDigestOk)
+    {
+        Header = header;
+        _buffer = buffer;
+        DataDigestOk = dataDigestOk;
+    }
+
+    public NvmeTcpReceivedHeader Header { get; }
+
+    /// <summary>False when the data digest did not match (the data is suspect; see <see cref="NvmeTcpQueuePair.ReceiveDataAsync"/>).</summary>
+    public bool DataDigestOk { get; }
+
+    /// <summary>The PDU data (empty when none).</summary>
+    public ReadOnlyMemory<byte> Data => _buffer is null ? ReadOnlyMemory<byte>.Empty : _buffer.AsMemory(0, Header.DataLength);
+
+    public void Dispose()
+    {
+        var b = Interlocked.Exchange(ref _buffer, null);
+        if (b is not null)
+        {
+            ArrayPool<byte>.Shared.Return(b);
+        }
+    }
 }
 
 /// <summary>
@@ -65,8 +96,10 @@ public sealed class NvmeTcpQueuePair : IAsyncDisposable, IDisposable
         _options = options;
         IsController = isController;
         socket.NoDelay = true;
-        _rx = ArrayPool<byte>.Shared.Rent(Math.Max(options.ReceiveBufferSize, 4096));
-        _tx = ArrayPool<byte>.Shared.Rent(Math.Max(options.CoalesceLimit, 4096) + 256);
+        // Connection-lifetime buffers are plain arrays: an aborted socket call may still touch them after Dispose,
+        // so they must never go back to a pool another connection draws from.
+        _rx = GC.AllocateUninitializedArray<byte>(Math.Max(options.ReceiveBufferSize, 4096));
+        _tx = GC.AllocateUninitializedArray<byte>(Math.Max(options.CoalesceLimit, 4096) + 256);
         RemoteEndPoint = socket.RemoteEndPoint;
     }
 
@@ -184,6 +217,7 @@ public sealed class NvmeTcpQueuePair : IAsyncDisposable, IDisposable
     /// <summary>Receives and validates the next PDU header. Unconsumed data of the previous PDU is skipped first.
     /// A termination request from the peer closes the connection and throws <see cref="NvmeProtocolException"/>
     /// carrying the peer's FES and FEI.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<NvmeTcpReceivedHeader> ReceiveHeaderAsync(CancellationToken cancellationToken)
     {
         if (_pendingPadding + _pendingData > 0 || _pendingDigest)
@@ -261,6 +295,7 @@ public sealed class NvmeTcpQueuePair : IAsyncDisposable, IDisposable
     /// <summary>Reads the current PDU's data into <paramref name="destination"/> (exactly <see cref="NvmeTcpReceivedHeader.DataLength"/>
     /// bytes) and checks the data digest. Returns false on a data digest mismatch: the data is suspect, the stream is intact,
     /// and the role decides (NVMe/TCP: the controller completes the command with Transient Transport Error; the host fails it).</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<bool> ReceiveDataAsync(Memory<byte> destination, CancellationToken cancellationToken)
     {
         if (destination.Length != _pendingData)
@@ -284,6 +319,7 @@ public sealed class NvmeTcpQueuePair : IAsyncDisposable, IDisposable
     }
 
     /// <summary>Discards the current PDU's padding, data and digest.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public async ValueTask SkipDataAsync(CancellationToken cancellationToken)
     {
         try
@@ -295,6 +331,30 @@ public sealed class NvmeTcpQueuePair : IAsyncDisposable, IDisposable
         catch (OperationCanceledException)
         {
             Abort();
+            throw;
+        }
+    }
+
+    /// <summary>Receives the next PDU with its data in a pooled buffer (return it by disposing the result). The data length
+    /// was checked against the negotiated limits before the buffer was rented.</summary>
+    public async ValueTask<NvmeTcpReceivedPdu> ReceivePduAsync(CancellationToken cancellationToken)
+    {
+        var header = await ReceiveHeaderAsync(cancellationToken).ConfigureAwait(false);
+        if (header.DataLength == 0)
+        {
+            await SkipDataAsync(cancellationToken).ConfigureAwait(false);
+            return new NvmeTcpReceivedPdu(header, null, true);
+        }
+
+        byte[] data = ArrayPool<byte>.Shared.Rent(header.DataLength);
+        try
+        {
+            bool ok = await ReceiveDataAsync(data.AsMemory(0, header.DataLength), cancellationToken).ConfigureAwait(false);
+            return new NvmeTcpReceivedPdu(header, data, ok);
+        }
+        catch
+        {
+            ArrayPool<byte>.Shared.Return(data);
             throw;
         }
     }
@@ -363,6 +423,7 @@ public sealed class NvmeTcpQueuePair : IAsyncDisposable, IDisposable
         Abort();
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> CheckDataDigestAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
         if (!_pendingDigest)
@@ -377,6 +438,7 @@ public sealed class NvmeTcpQueuePair : IAsyncDisposable, IDisposable
         return received == Crc32C.Compute(data.Span);
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask FillAsync(int count, CancellationToken cancellationToken)
     {
         if (_rxEnd - _rxStart >= count)
@@ -398,6 +460,7 @@ public sealed class NvmeTcpQueuePair : IAsyncDisposable, IDisposable
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask ReadExactAsync(Memory<byte> destination, CancellationToken cancellationToken)
     {
         int buffered = Math.Min(_rxEnd - _rxStart, destination.Length);
@@ -424,6 +487,7 @@ public sealed class NvmeTcpQueuePair : IAsyncDisposable, IDisposable
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask DiscardAsync(int count, CancellationToken cancellationToken)
     {
         while (count > 0)
@@ -440,6 +504,7 @@ public sealed class NvmeTcpQueuePair : IAsyncDisposable, IDisposable
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<int> ReceiveSomeAsync(Memory<byte> buffer, CancellationToken cancellationToken)
     {
         int n;
@@ -526,6 +591,7 @@ public sealed class NvmeTcpQueuePair : IAsyncDisposable, IDisposable
 
     private readonly record struct PduHeader(NvmeTcpPduType Type, NvmeTcpPduFlags Flags, NvmeCommand Command, NvmeCompletion Completion, R2TPdu Data);
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask SendPduAsync(PduHeader h, NvmeTcpPduLayout layout, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(IsClosed, this);
@@ -600,6 +666,7 @@ public sealed class NvmeTcpQueuePair : IAsyncDisposable, IDisposable
         return NvmeTcpPduWriter.CompletePrefix(span, layout);
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask SendAllAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
     {
         try
