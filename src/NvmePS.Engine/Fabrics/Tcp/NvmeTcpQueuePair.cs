@@ -89,6 +89,7 @@ public sealed class NvmeTcpQueuePair : IAsyncDisposable, IDisposable
     private readonly byte[] _lastHeader = new byte[MaxHeaderBytes];
     private int _lastHeaderLength;
     private int _closed;
+    private NvmeProtocolException? _terminal;
 
     private NvmeTcpQueuePair(Socket socket, bool isController, NvmeTcpQueueOptions options)
     {
@@ -125,6 +126,10 @@ public sealed class NvmeTcpQueuePair : IAsyncDisposable, IDisposable
         get => _limits.MaxC2HData;
         set => _limits = _limits with { MaxC2HData = value };
     }
+
+    /// <summary>The protocol violation that ended the connection (either side's termination request), if that is how it ended.
+    /// Sends and receives cut short by that close report it too, rather than a bare connection error.</summary>
+    public NvmeProtocolException? TerminationCause => Volatile.Read(ref _terminal);
 
     /// <summary>True once closed by either side.</summary>
     public bool IsClosed => Volatile.Read(ref _closed) != 0;
@@ -238,11 +243,18 @@ public sealed class NvmeTcpQueuePair : IAsyncDisposable, IDisposable
             switch (check.Outcome)
             {
                 case NvmeTcpValidationOutcome.Fatal:
+                {
+                    var ex = SetTerminal(check.ToException(IsController ? "NVMe/TCP host sent a bad PDU" : "NVMe/TCP controller sent a bad PDU"));
                     await ReportAsync(check).ConfigureAwait(false);
-                    throw check.ToException(IsController ? "NVMe/TCP host sent a bad PDU" : "NVMe/TCP controller sent a bad PDU");
+                    throw ex;
+                }
+
                 case NvmeTcpValidationOutcome.CloseWithoutReply:
+                {
+                    var ex = SetTerminal(new NvmeProtocolException("NVMe/TCP peer sent a malformed termination request; connection closed."));
                     Abort();
-                    throw new NvmeProtocolException("NVMe/TCP peer sent a malformed termination request; connection closed.");
+                    throw ex;
+                }
             }
 
             int hl = check.HeaderBytesNeeded;
@@ -261,11 +273,12 @@ public sealed class NvmeTcpQueuePair : IAsyncDisposable, IDisposable
                 case NvmeTcpPduType.C2HTermReq:
                 {
                     TermReqPdu.TryRead(h, out var term);
+                    var ex = SetTerminal(new NvmeProtocolException(
+                        $"NVMe/TCP {(IsController ? "host" : "controller")} terminated the connection: FES {(int)term.Fes:X2}h ({term.Fes}), FEI {term.Fei}",
+                        (byte)term.Fes, term.Fei));
                     await SkipDataAsync(cancellationToken).ConfigureAwait(false);
                     Abort();
-                    throw new NvmeProtocolException(
-                        $"NVMe/TCP {(IsController ? "host" : "controller")} terminated the connection: FES {(int)term.Fes:X2}h ({term.Fes}), FEI {term.Fei}",
-                        (byte)term.Fes, term.Fei);
+                    throw ex;
                 }
 
                 case NvmeTcpPduType.CapsuleCmd:
@@ -365,10 +378,11 @@ public sealed class NvmeTcpQueuePair : IAsyncDisposable, IDisposable
     public async Task<NvmeProtocolException> TerminateAsync(NvmeTcpFatalErrorStatus fes, int fieldOffset, string reason)
     {
         var check = new NvmeTcpPduCheck(NvmeTcpValidationOutcome.Fatal, default, default, 0, fes, fieldOffset, reason);
+        var ex = SetTerminal(check.ToException(IsController ? "NVMe/TCP host violated the protocol" : "NVMe/TCP controller violated the protocol"));
         byte[] pdu = new byte[TermReqPdu.MaxPduSize];
         int n = TermReqPdu.Write(pdu, IsController, fes, check.Fei, _lastHeader.AsSpan(0, Math.Min(_lastHeaderLength, TermReqPdu.MaxErrorData)));
         await SendTermAndCloseAsync(pdu.AsMemory(0, n)).ConfigureAwait(false);
-        return check.ToException(IsController ? "NVMe/TCP host violated the protocol" : "NVMe/TCP controller violated the protocol");
+        return ex;
     }
 
     private async Task ReportAsync(NvmeTcpPduCheck check)
@@ -515,17 +529,17 @@ public sealed class NvmeTcpQueuePair : IAsyncDisposable, IDisposable
         catch (SocketException e)
         {
             Abort();
-            throw new NvmeConnectionException($"NVMe/TCP connection to {RemoteEndPoint} failed: {e.SocketErrorCode}", e);
+            throw Closed($"NVMe/TCP connection to {RemoteEndPoint} failed: {e.SocketErrorCode}", e);
         }
         catch (ObjectDisposedException e)
         {
-            throw new NvmeConnectionException($"NVMe/TCP connection to {RemoteEndPoint} is closed.", e);
+            throw Closed($"NVMe/TCP connection to {RemoteEndPoint} is closed.", e);
         }
 
         if (n == 0)
         {
             Abort();
-            throw new NvmeConnectionException($"NVMe/TCP peer {RemoteEndPoint} closed the connection.");
+            throw Closed($"NVMe/TCP peer {RemoteEndPoint} closed the connection.", null);
         }
 
         return n;
@@ -594,7 +608,11 @@ public sealed class NvmeTcpQueuePair : IAsyncDisposable, IDisposable
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask SendPduAsync(PduHeader h, NvmeTcpPduLayout layout, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
-        ObjectDisposedException.ThrowIf(IsClosed, this);
+        if (IsClosed)
+        {
+            throw Closed($"NVMe/TCP connection to {RemoteEndPoint} is closed.", null);
+        }
+
         await _sendLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         CancellationTokenRegistration reg = default;
         try
@@ -680,15 +698,30 @@ public sealed class NvmeTcpQueuePair : IAsyncDisposable, IDisposable
         catch (SocketException e)
         {
             Abort();
-            throw new NvmeConnectionException($"NVMe/TCP send to {RemoteEndPoint} failed: {e.SocketErrorCode}", e);
+            throw Closed($"NVMe/TCP send to {RemoteEndPoint} failed: {e.SocketErrorCode}", e);
         }
         catch (ObjectDisposedException e)
         {
-            throw new NvmeConnectionException($"NVMe/TCP connection to {RemoteEndPoint} is closed.", e);
+            throw Closed($"NVMe/TCP connection to {RemoteEndPoint} is closed.", e);
         }
     }
 
     // ---------------------------------------------------------------- lifetime
+
+    private NvmeProtocolException SetTerminal(NvmeProtocolException e)
+    {
+        Interlocked.CompareExchange(ref _terminal, e, null);
+        return e;
+    }
+
+    /// <summary>The error for an operation cut short by the close: the protocol violation that caused it, if any.</summary>
+    private NvmeException Closed(string message, Exception? inner)
+    {
+        var t = Volatile.Read(ref _terminal);
+        return t is not null
+            ? new NvmeProtocolException(t.Message, t.FatalErrorStatus, t.FieldOffset, inner)
+            : new NvmeConnectionException(message, inner);
+    }
 
     /// <summary>Closes the socket at once (pending operations fail with <see cref="NvmeConnectionException"/>).</summary>
     public void Abort()
