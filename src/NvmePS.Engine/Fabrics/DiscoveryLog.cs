@@ -13,7 +13,7 @@ public enum TransportType : byte
 }
 
 /// <summary>ADRFAM, address family (NVMe over Fabrics 1.1 Figure 38).</summary>
-public enum NvmfAddressFamily : byte
+public enum AddressFamily : byte
 {
     IPv4 = 1,
     IPv6 = 2,
@@ -46,7 +46,7 @@ public enum TcpSecurityType : byte
 /// SUBNQN 256..511, TRADDR 512..767, TSAS 768..1023.</summary>
 public sealed record DiscoveryLogEntry(
     TransportType Trtype,
-    NvmfAddressFamily Adrfam,
+    AddressFamily Adrfam,
     DiscoverySubsystemType Subtype,
     byte Treq,
     ushort PortId,
@@ -113,7 +113,7 @@ public sealed record DiscoveryLogEntry(
 
         entry = new DiscoveryLogEntry(
             (TransportType)source[TrtypeOffset],
-            (NvmfAddressFamily)source[AdrfamOffset],
+            (AddressFamily)source[AdrfamOffset],
             (DiscoverySubsystemType)source[SubtypeOffset],
             source[TreqOffset],
             BinaryPrimitives.ReadUInt16LittleEndian(source[PortIdOffset..]),

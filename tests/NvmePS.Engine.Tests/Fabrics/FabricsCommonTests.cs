@@ -186,7 +186,7 @@ public class FabricsCommonTests
     [Fact]
     public void Discovery_log_round_trips_with_spec_offsets()
     {
-        var e = new DiscoveryLogEntry(TransportType.Tcp, NvmfAddressFamily.IPv4, DiscoverySubsystemType.Nvm,
+        var e = new DiscoveryLogEntry(TransportType.Tcp, AddressFamily.IPv4, DiscoverySubsystemType.Nvm,
             DiscoveryLogEntry.TreqSecureChannelNotRequired | DiscoveryLogEntry.TreqSqFlowControlDisableSupported,
             PortId: 1, Cntlid: 0xFFFF, Asqsz: 32, Trsvcid: "4420", SubNqn: "nqn.2024-01.io.example:sub1", Traddr: "127.0.0.1");
         var log = DiscoveryLog.Create(42, new[] { e, e with { Subtype = DiscoverySubsystemType.CurrentDiscovery, SubNqn = FabricsCommand.DiscoveryNqn } });

@@ -169,7 +169,7 @@ public class HostAssociationTests
     [Fact]
     public async Task Discovery_log_is_reread_while_genctr_moves()
     {
-        var entries = Enumerable.Range(0, 5).Select(i => new DiscoveryLogEntry(TransportType.Tcp, NvmfAddressFamily.IPv4, DiscoverySubsystemType.Nvm,
+        var entries = Enumerable.Range(0, 5).Select(i => new DiscoveryLogEntry(TransportType.Tcp, NvmePS.Engine.Fabrics.AddressFamily.IPv4, DiscoverySubsystemType.Nvm,
             DiscoveryLogEntry.TreqSecureChannelNotRequired, (ushort)i, 0xFFFF, 32, "4420", $"nqn.2024-01.io.nvmeps:sub{i}", "127.0.0.1")).ToList();
         await using var ctrl = new ScriptedController { Discovery = DiscoveryLog.Create(7, entries), DiscoveryGenerationBumps = 2, Mdts = 1 };
         await using var a = await NvmeHostAssociation.ConnectDiscoveryAsync(ctrl.EndPoint, Defaults, CancellationToken.None);

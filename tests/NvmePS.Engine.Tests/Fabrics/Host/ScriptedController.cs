@@ -24,7 +24,7 @@ internal sealed class ScriptedController : IAsyncDisposable
     public ScriptedController(Func<ScriptedController, NvmeTcpQueuePair, NvmeCommand, ReadOnlyMemory<byte>, Task<bool>>? hook = null)
     {
         Hook = hook;
-        _listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        _listener = new Socket(System.Net.Sockets.AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         _listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         _listener.Listen(16);
         _acceptLoop = Task.Run(AcceptLoopAsync);
