@@ -118,7 +118,7 @@ public sealed class NvmeHostAssociation : INvmeAdminTransport, IAsyncDisposable
                 a.ApplyIdentify(id);
             }
 
-            if (p.KeepAliveTimeout > TimeSpan.Zero)
+            if (p.KeepAliveTimeout > TimeSpan.Zero && p.SendKeepAlive)
             {
                 a._keepAlive = Task.Run(a.KeepAliveLoopAsync);
             }

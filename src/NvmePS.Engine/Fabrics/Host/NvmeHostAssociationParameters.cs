@@ -36,6 +36,9 @@ public sealed record NvmeHostAssociationParameters
     /// <summary>KATO sent in the admin Connect; the host sends Keep Alive every half of it. Zero disables keep-alive.</summary>
     public TimeSpan KeepAliveTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>Send Keep Alive commands on the timer. Turn off only to test a controller's keep-alive timer.</summary>
+    public bool SendKeepAlive { get; init; } = true;
+
     /// <summary>Host-side cap on write data sent in-capsule (the controller's IOCCSZ also limits it). 0 sends every write by R2T.</summary>
     public int MaxInCapsuleData { get; init; } = int.MaxValue;
 
