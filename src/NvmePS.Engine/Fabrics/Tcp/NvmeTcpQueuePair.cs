@@ -1,0 +1,653 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Net;
+using System.Net.Sockets;
+
+namespace NvmePS.Engine.Fabrics.Tcp;
+
+/// <summary>A received PDU header, decoded. Only the fields of its <see cref="Type"/> are meaningful.</summary>
+public readonly record struct NvmeTcpReceivedHeader(
+    NvmeTcpPduType Type,
+    NvmeTcpPduFlags Flags,
+    NvmeTcpPduLayout Layout,
+    NvmeCommand Command,
+    NvmeCompletion Completion,
+    ushort Cccid,
+    ushort Ttag,
+    uint Offset,
+    uint Length)
+{
+    /// <summary>Bytes of data that follow (excluding padding and digest).</summary>
+    public int DataLength => Layout.DataLength;
+
+    public bool IsLast => (Flags & NvmeTcpPduFlags.LastPdu) != 0;
+
+    public bool IsSuccess => (Flags & NvmeTcpPduFlags.Success) != 0;
+
+    public H2CDataPdu H2CData => new(Cccid, Ttag, Offset, Length);
+
+    public C2HDataPdu C2HData => new(Cccid, Offset, Length);
+
+    public R2TPdu R2T => new(Cccid, Ttag, Offset, Length);
+}
+
+/// <summary>
+/// One NVMe/TCP connection (a queue pair's transport) for either role, over a connected socket: the ICReq/ICResp
+/// exchange, validated PDU receive into pooled or caller buffers, serialized PDU send with digests, and
+/// "termination request then close" on any violation (NVMe/TCP Transport 1.0 §3).
+/// One reader at a time may call the receive methods; any number of tasks may send.
+/// Cancelling a receive or a send that already started closes the connection: the byte stream cannot be resumed mid-PDU.
+/// </summary>
+public sealed class NvmeTcpQueuePair : IAsyncDisposable, IDisposable
+{
+    private const int MaxHeaderBytes = 128 + NvmeTcpCommonHeader.DigestSize;
+
+    private readonly Socket _socket;
+    private readonly NvmeTcpQueueOptions _options;
+    private readonly SemaphoreSlim _sendLock = new(1, 1);
+    private readonly byte[] _rx;
+    private readonly byte[] _tx;
+    private readonly byte[] _digest = new byte[NvmeTcpCommonHeader.DigestSize];
+    private int _rxStart;
+    private int _rxEnd;
+    private NvmeTcpNegotiated _negotiated;
+    private NvmeTcpReceiveLimits _limits;
+    private int _pendingPadding;
+    private int _pendingData;
+    private bool _pendingDigest;
+    private readonly byte[] _lastHeader = new byte[MaxHeaderBytes];
+    private int _lastHeaderLength;
+    private int _closed;
+
+    private NvmeTcpQueuePair(Socket socket, bool isController, NvmeTcpQueueOptions options)
+    {
+        _socket = socket;
+        _options = options;
+        IsController = isController;
+        socket.NoDelay = true;
+        _rx = ArrayPool<byte>.Shared.Rent(Math.Max(options.ReceiveBufferSize, 4096));
+        _tx = ArrayPool<byte>.Shared.Rent(Math.Max(options.CoalesceLimit, 4096) + 256);
+        RemoteEndPoint = socket.RemoteEndPoint;
+    }
+
+    /// <summary>True on the controller side.</summary>
+    public bool IsController { get; }
+
+    /// <summary>What the ICReq/ICResp exchange settled.</summary>
+    public NvmeTcpNegotiated Negotiated => _negotiated;
+
+    /// <summary>The peer's address.</summary>
+    public EndPoint? RemoteEndPoint { get; }
+
+    /// <summary>Largest in-capsule data accepted per CapsuleCmd (controller). The controller may raise it for I/O queues ((IOCCSZ − 4) × 16).</summary>
+    public int MaxInCapsuleData
+    {
+        get => _limits.MaxInCapsuleData;
+        set => _limits = _limits with { MaxInCapsuleData = value };
+    }
+
+    /// <summary>Largest data accepted per C2HData PDU (host).</summary>
+    public int MaxC2HData
+    {
+        get => _limits.MaxC2HData;
+        set => _limits = _limits with { MaxC2HData = value };
+    }
+
+    /// <summary>True once closed by either side.</summary>
+    public bool IsClosed => Volatile.Read(ref _closed) != 0;
+
+    /// <summary>The header bytes (HLEN plus header digest) of the last PDU received, for a termination request's error data.</summary>
+    public ReadOnlySpan<byte> LastHeader => _lastHeader.AsSpan(0, _lastHeaderLength);
+
+    /// <summary>Host side: sends ICReq, reads and checks ICResp (PFV 0, no digest the host did not ask for, CPDA ≤ 31,
+    /// MAXH2CDATA ≥ 4096 and a multiple of 4). A violation sends H2CTermReq and throws <see cref="NvmeProtocolException"/>;
+    /// a closed or reset connection throws <see cref="NvmeConnectionException"/>.</summary>
+    public static async Task<NvmeTcpQueuePair> ConnectAsync(Socket socket, NvmeTcpQueueOptions options, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(socket);
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.Pda > IcReqPdu.MaxPda)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), "HPDA must be 0..31.");
+        }
+
+        var qp = new NvmeTcpQueuePair(socket, isController: false, options);
+        try
+        {
+            qp._limits = new NvmeTcpReceiveLimits(false, false, false, false, 4, 0, 0, options.MaxC2HData);
+            var icreq = new IcReqPdu(0, options.Pda, options.HeaderDigest, options.DataDigest, options.MaxR2T);
+            byte[] b = new byte[IcReqPdu.Size];
+            icreq.Write(b);
+            await qp.SendRawAsync(b, cancellationToken).ConfigureAwait(false);
+
+            var header = await qp.ReceiveHeaderAsync(cancellationToken).ConfigureAwait(false);
+            if (header.Type != NvmeTcpPduType.ICResp)
+            {
+                throw await qp.TerminateAsync(NvmeTcpFatalErrorStatus.PduSequenceError, 0, $"expected ICResp, received {header.Type}").ConfigureAwait(false);
+            }
+
+            IcRespPdu.TryRead(qp.LastHeader, out var icresp);
+            if ((icresp.HeaderDigest && !options.HeaderDigest) || (icresp.DataDigest && !options.DataDigest))
+            {
+                throw await qp.TerminateAsync(NvmeTcpFatalErrorStatus.UnsupportedParameter, IcRespPdu.DgstOffset, "the controller enabled a digest the host did not ask for").ConfigureAwait(false);
+            }
+
+            qp._negotiated = new NvmeTcpNegotiated(icresp.HeaderDigest, icresp.DataDigest, options.Pda, icresp.Cpda, options.MaxR2T, icresp.Maxh2cdata);
+            qp._limits = new NvmeTcpReceiveLimits(false, true, icresp.HeaderDigest, icresp.DataDigest,
+                qp._negotiated.C2HPdaBytes, 0, 0, options.MaxC2HData);
+            return qp;
+        }
+        catch
+        {
+            qp.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Controller side: reads and checks ICReq, answers ICResp (digests enabled when asked for and allowed).
+    /// A bad ICReq gets C2HTermReq and <see cref="NvmeProtocolException"/>.</summary>
+    public static async Task<NvmeTcpQueuePair> AcceptAsync(Socket socket, NvmeTcpQueueOptions options, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(socket);
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.MaxH2CData < IcRespPdu.MinMaxh2cdata || options.MaxH2CData % 4 != 0 || options.Pda > IcReqPdu.MaxPda)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), "MAXH2CDATA must be ≥ 4096 and a multiple of 4; CPDA 0..31.");
+        }
+
+        var qp = new NvmeTcpQueuePair(socket, isController: true, options);
+        try
+        {
+            qp._limits = new NvmeTcpReceiveLimits(true, false, false, false, 4, 0, 0, 0);
+            await qp.ReceiveHeaderAsync(cancellationToken).ConfigureAwait(false);
+            IcReqPdu.TryRead(qp.LastHeader, out var icreq);
+            bool hd = icreq.HeaderDigest && options.HeaderDigest;
+            bool dd = icreq.DataDigest && options.DataDigest;
+            var icresp = new IcRespPdu(0, options.Pda, hd, dd, options.MaxH2CData);
+            byte[] b = new byte[IcRespPdu.Size];
+            icresp.Write(b);
+            qp._negotiated = new NvmeTcpNegotiated(hd, dd, icreq.Hpda, options.Pda, icreq.Maxr2t, options.MaxH2CData);
+            qp._limits = new NvmeTcpReceiveLimits(true, true, hd, dd, qp._negotiated.H2CPdaBytes,
+                options.MaxInCapsuleData, (int)Math.Min(options.MaxH2CData, int.MaxValue), 0);
+            await qp.SendRawAsync(b, cancellationToken).ConfigureAwait(false);
+            return qp;
+        }
+        catch
+        {
+            qp.Dispose();
+            throw;
+        }
+    }
+
+    // ---------------------------------------------------------------- receive
+
+    /// <summary>Receives and validates the next PDU header. Unconsumed data of the previous PDU is skipped first.
+    /// A termination request from the peer closes the connection and throws <see cref="NvmeProtocolException"/>
+    /// carrying the peer's FES and FEI.</summary>
+    public async ValueTask<NvmeTcpReceivedHeader> ReceiveHeaderAsync(CancellationToken cancellationToken)
+    {
+        if (_pendingPadding + _pendingData > 0 || _pendingDigest)
+        {
+            await SkipDataAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        try
+        {
+            await FillAsync(NvmeTcpCommonHeader.Size, cancellationToken).ConfigureAwait(false);
+            var check = NvmeTcpPduValidator.Validate(_rx.AsSpan(_rxStart, NvmeTcpCommonHeader.Size), _limits);
+            if (check.Outcome == NvmeTcpValidationOutcome.NeedMoreHeader)
+            {
+                await FillAsync(check.HeaderBytesNeeded, cancellationToken).ConfigureAwait(false);
+                check = NvmeTcpPduValidator.Validate(_rx.AsSpan(_rxStart, check.HeaderBytesNeeded), _limits);
+            }
+
+            switch (check.Outcome)
+            {
+                case NvmeTcpValidationOutcome.Fatal:
+                    await ReportAsync(check).ConfigureAwait(false);
+                    throw check.ToException(IsController ? "NVMe/TCP host sent a bad PDU" : "NVMe/TCP controller sent a bad PDU");
+                case NvmeTcpValidationOutcome.CloseWithoutReply:
+                    Abort();
+                    throw new NvmeProtocolException("NVMe/TCP peer sent a malformed termination request; connection closed.");
+            }
+
+            int hl = check.HeaderBytesNeeded;
+            _rx.AsSpan(_rxStart, hl).CopyTo(_lastHeader);
+            _lastHeaderLength = hl;
+            _rxStart += hl;
+            var layout = check.Layout;
+            _pendingPadding = layout.Padding;
+            _pendingData = layout.DataLength;
+            _pendingDigest = layout.DataDigest && layout.DataLength > 0;
+            var h = _lastHeader.AsSpan(0, hl);
+            var type = check.Header.PduType;
+            switch (type)
+            {
+                case NvmeTcpPduType.H2CTermReq:
+                case NvmeTcpPduType.C2HTermReq:
+                {
+                    TermReqPdu.TryRead(h, out var term);
+                    await SkipDataAsync(cancellationToken).ConfigureAwait(false);
+                    Abort();
+                    throw new NvmeProtocolException(
+                        $"NVMe/TCP {(IsController ? "host" : "controller")} terminated the connection: FES {(int)term.Fes:X2}h ({term.Fes}), FEI {term.Fei}",
+                        (byte)term.Fes, term.Fei);
+                }
+
+                case NvmeTcpPduType.CapsuleCmd:
+                    CapsuleCmdPdu.TryRead(h, out var sqe);
+                    return new NvmeTcpReceivedHeader(type, check.Header.Flags, layout, sqe, default, 0, 0, 0, 0);
+                case NvmeTcpPduType.CapsuleResp:
+                    CapsuleRespPdu.TryRead(h, out var cqe);
+                    return new NvmeTcpReceivedHeader(type, check.Header.Flags, layout, default, cqe, cqe.Cid, 0, 0, 0);
+                case NvmeTcpPduType.H2CData:
+                case NvmeTcpPduType.R2T:
+                    H2CDataPdu.TryRead(h, out var d);
+                    return new NvmeTcpReceivedHeader(type, check.Header.Flags, layout, default, default, d.Cccid, d.Ttag, d.Datao, d.Datal);
+                case NvmeTcpPduType.C2HData:
+                    C2HDataPdu.TryRead(h, out var c);
+                    return new NvmeTcpReceivedHeader(type, check.Header.Flags, layout, default, default, c.Cccid, 0, c.Datao, c.Datal);
+                default:
+                    return new NvmeTcpReceivedHeader(type, check.Header.Flags, layout, default, default, 0, 0, 0, 0);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            Abort();
+            throw;
+        }
+    }
+
+    /// <summary>Reads the current PDU's data into <paramref name="destination"/> (exactly <see cref="NvmeTcpReceivedHeader.DataLength"/>
+    /// bytes) and checks the data digest. Returns false on a data digest mismatch: the data is suspect, the stream is intact,
+    /// and the role decides (NVMe/TCP: the controller completes the command with Transient Transport Error; the host fails it).</summary>
+    public async ValueTask<bool> ReceiveDataAsync(Memory<byte> destination, CancellationToken cancellationToken)
+    {
+        if (destination.Length != _pendingData)
+        {
+            throw new ArgumentException($"The PDU carries {_pendingData} data bytes; the destination has {destination.Length}.", nameof(destination));
+        }
+
+        try
+        {
+            await DiscardAsync(_pendingPadding, cancellationToken).ConfigureAwait(false);
+            _pendingPadding = 0;
+            await ReadExactAsync(destination, cancellationToken).ConfigureAwait(false);
+            _pendingData = 0;
+            return await CheckDataDigestAsync(destination, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            Abort();
+            throw;
+        }
+    }
+
+    /// <summary>Discards the current PDU's padding, data and digest.</summary>
+    public async ValueTask SkipDataAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await DiscardAsync(_pendingPadding + _pendingData + (_pendingDigest ? NvmeTcpCommonHeader.DigestSize : 0), cancellationToken).ConfigureAwait(false);
+            _pendingPadding = _pendingData = 0;
+            _pendingDigest = false;
+        }
+        catch (OperationCanceledException)
+        {
+            Abort();
+            throw;
+        }
+    }
+
+    /// <summary>Sends a termination request for the last received PDU (its header as error data), closes the connection and
+    /// returns the exception for the caller to throw. Use it for violations only the role can see (unknown CCCID or TTAG,
+    /// DATAO out of order, data beyond the command, data without R2T...).</summary>
+    public async Task<NvmeProtocolException> TerminateAsync(NvmeTcpFatalErrorStatus fes, int fieldOffset, string reason)
+    {
+        var check = new NvmeTcpPduCheck(NvmeTcpValidationOutcome.Fatal, default, default, 0, fes, fieldOffset, reason);
+        byte[] pdu = new byte[TermReqPdu.MaxPduSize];
+        int n = TermReqPdu.Write(pdu, IsController, fes, check.Fei, _lastHeader.AsSpan(0, Math.Min(_lastHeaderLength, TermReqPdu.MaxErrorData)));
+        await SendTermAndCloseAsync(pdu.AsMemory(0, n)).ConfigureAwait(false);
+        return check.ToException(IsController ? "NVMe/TCP host violated the protocol" : "NVMe/TCP controller violated the protocol");
+    }
+
+    private async Task ReportAsync(NvmeTcpPduCheck check)
+    {
+        // The error data is the offending header; make sure its bytes arrived (bounded wait: a peer that sent less is not waited for).
+        int want = check.ErrorDataLength;
+        if (_rxEnd - _rxStart < want)
+        {
+            using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(500));
+            try
+            {
+                await FillAsync(want, cts.Token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is OperationCanceledException or NvmeConnectionException)
+            {
+                // Send what is there.
+            }
+        }
+
+        byte[] pdu = new byte[TermReqPdu.MaxPduSize];
+        int have = Math.Min(want, _rxEnd - _rxStart);
+        int n = TermReqPdu.Write(pdu, IsController, check.Fes, check.Fei, _rx.AsSpan(_rxStart, have));
+        await SendTermAndCloseAsync(pdu.AsMemory(0, n)).ConfigureAwait(false);
+    }
+
+    private async Task SendTermAndCloseAsync(ReadOnlyMemory<byte> pdu)
+    {
+        if (!IsClosed)
+        {
+            try
+            {
+                // Do not cut into a PDU another task is sending; give up after a short wait.
+                if (await _sendLock.WaitAsync(TimeSpan.FromSeconds(1)).ConfigureAwait(false))
+                {
+                    try
+                    {
+                        await SendAllAsync(pdu, CancellationToken.None).ConfigureAwait(false);
+                        _socket.Shutdown(SocketShutdown.Send);
+                    }
+                    finally
+                    {
+                        _sendLock.Release();
+                    }
+                }
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException or NvmeConnectionException)
+            {
+                // The peer may already be gone.
+            }
+        }
+
+        Abort();
+    }
+
+    private async ValueTask<bool> CheckDataDigestAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    {
+        if (!_pendingDigest)
+        {
+            return true;
+        }
+
+        await FillAsync(NvmeTcpCommonHeader.DigestSize, cancellationToken).ConfigureAwait(false);
+        uint received = BinaryPrimitives.ReadUInt32LittleEndian(_rx.AsSpan(_rxStart));
+        _rxStart += NvmeTcpCommonHeader.DigestSize;
+        _pendingDigest = false;
+        return received == Crc32C.Compute(data.Span);
+    }
+
+    private async ValueTask FillAsync(int count, CancellationToken cancellationToken)
+    {
+        if (_rxEnd - _rxStart >= count)
+        {
+            return;
+        }
+
+        if (_rxStart > 0 && _rx.Length - _rxStart < count)
+        {
+            Buffer.BlockCopy(_rx, _rxStart, _rx, 0, _rxEnd - _rxStart);
+            _rxEnd -= _rxStart;
+            _rxStart = 0;
+        }
+
+        while (_rxEnd - _rxStart < count)
+        {
+            int n = await ReceiveSomeAsync(_rx.AsMemory(_rxEnd), cancellationToken).ConfigureAwait(false);
+            _rxEnd += n;
+        }
+    }
+
+    private async ValueTask ReadExactAsync(Memory<byte> destination, CancellationToken cancellationToken)
+    {
+        int buffered = Math.Min(_rxEnd - _rxStart, destination.Length);
+        _rx.AsSpan(_rxStart, buffered).CopyTo(destination.Span);
+        _rxStart += buffered;
+        int done = buffered;
+        while (done < destination.Length)
+        {
+            int remaining = destination.Length - done;
+            if (remaining >= _rx.Length / 2)
+            {
+                // Large data lands directly in the caller's memory.
+                done += await ReceiveSomeAsync(destination[done..], cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                _rxStart = _rxEnd = 0;
+                _rxEnd = await ReceiveSomeAsync(_rx, cancellationToken).ConfigureAwait(false);
+                int take = Math.Min(_rxEnd, remaining);
+                _rx.AsSpan(0, take).CopyTo(destination.Span[done..]);
+                _rxStart = take;
+                done += take;
+            }
+        }
+    }
+
+    private async ValueTask DiscardAsync(int count, CancellationToken cancellationToken)
+    {
+        while (count > 0)
+        {
+            if (_rxEnd == _rxStart)
+            {
+                _rxStart = _rxEnd = 0;
+                _rxEnd = await ReceiveSomeAsync(_rx, cancellationToken).ConfigureAwait(false);
+            }
+
+            int take = Math.Min(count, _rxEnd - _rxStart);
+            _rxStart += take;
+            count -= take;
+        }
+    }
+
+    private async ValueTask<int> ReceiveSomeAsync(Memory<byte> buffer, CancellationToken cancellationToken)
+    {
+        int n;
+        try
+        {
+            n = await _socket.ReceiveAsync(buffer, SocketFlags.None, cancellationToken).ConfigureAwait(false);
+        }
+        catch (SocketException e)
+        {
+            Abort();
+            throw new NvmeConnectionException($"NVMe/TCP connection to {RemoteEndPoint} failed: {e.SocketErrorCode}", e);
+        }
+        catch (ObjectDisposedException e)
+        {
+            throw new NvmeConnectionException($"NVMe/TCP connection to {RemoteEndPoint} is closed.", e);
+        }
+
+        if (n == 0)
+        {
+            Abort();
+            throw new NvmeConnectionException($"NVMe/TCP peer {RemoteEndPoint} closed the connection.");
+        }
+
+        return n;
+    }
+
+    // ---------------------------------------------------------------- send
+
+    /// <summary>Sends a CapsuleCmd with optional in-capsule data (the caller set SGL1 to match).</summary>
+    public ValueTask SendCapsuleCommandAsync(NvmeCommand command, ReadOnlyMemory<byte> inCapsuleData, CancellationToken cancellationToken)
+    {
+        var layout = NvmeTcpPduLayout.Compute(CapsuleCmdPdu.HeaderLength, inCapsuleData.Length, _negotiated.HeaderDigest, _negotiated.DataDigest, _negotiated.H2CPdaBytes);
+        return SendPduAsync(new PduHeader(NvmeTcpPduType.CapsuleCmd, 0, command, default, default), layout, inCapsuleData, cancellationToken);
+    }
+
+    /// <summary>Sends a CapsuleResp.</summary>
+    public ValueTask SendCapsuleResponseAsync(NvmeCompletion completion, CancellationToken cancellationToken)
+    {
+        var layout = NvmeTcpPduLayout.Compute(CapsuleRespPdu.HeaderLength, 0, _negotiated.HeaderDigest, false, 4);
+        return SendPduAsync(new PduHeader(NvmeTcpPduType.CapsuleResp, 0, default, completion, default), layout, default, cancellationToken);
+    }
+
+    /// <summary>Sends one H2CData PDU; DATAL is the data length. The caller keeps each PDU within MAXH2CDATA.</summary>
+    public ValueTask SendH2CDataAsync(ushort cccid, ushort ttag, uint datao, ReadOnlyMemory<byte> data, bool last, CancellationToken cancellationToken)
+    {
+        var layout = NvmeTcpPduLayout.Compute(H2CDataPdu.HeaderLength, data.Length, _negotiated.HeaderDigest, _negotiated.DataDigest, _negotiated.H2CPdaBytes);
+        var f = last ? NvmeTcpPduFlags.LastPdu : 0;
+        return SendPduAsync(new PduHeader(NvmeTcpPduType.H2CData, f, default, default, new R2TPdu(cccid, ttag, datao, (uint)data.Length)), layout, data, cancellationToken);
+    }
+
+    /// <summary>Sends one C2HData PDU. <paramref name="success"/> (no CapsuleResp follows) requires <paramref name="last"/>.</summary>
+    public ValueTask SendC2HDataAsync(ushort cccid, uint datao, ReadOnlyMemory<byte> data, bool last, bool success, CancellationToken cancellationToken)
+    {
+        if (success && !last)
+        {
+            throw new ArgumentException("SUCCESS requires LAST_PDU.", nameof(success));
+        }
+
+        var layout = NvmeTcpPduLayout.Compute(C2HDataPdu.HeaderLength, data.Length, _negotiated.HeaderDigest, _negotiated.DataDigest, _negotiated.C2HPdaBytes);
+        var f = (last ? NvmeTcpPduFlags.LastPdu : 0) | (success ? NvmeTcpPduFlags.Success : 0);
+        return SendPduAsync(new PduHeader(NvmeTcpPduType.C2HData, f, default, default, new R2TPdu(cccid, 0, datao, (uint)data.Length)), layout, data, cancellationToken);
+    }
+
+    /// <summary>Sends an R2T asking for <paramref name="r2tl"/> bytes at offset <paramref name="r2to"/>.</summary>
+    public ValueTask SendR2TAsync(ushort cccid, ushort ttag, uint r2to, uint r2tl, CancellationToken cancellationToken)
+    {
+        var layout = NvmeTcpPduLayout.Compute(R2TPdu.HeaderLength, 0, _negotiated.HeaderDigest, false, 4);
+        return SendPduAsync(new PduHeader(NvmeTcpPduType.R2T, 0, default, default, new R2TPdu(cccid, ttag, r2to, r2tl)), layout, default, cancellationToken);
+    }
+
+    /// <summary>Sends raw bytes as they are (tests and the IC exchange).</summary>
+    public async ValueTask SendRawAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
+    {
+        await _sendLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await SendAllAsync(bytes, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _sendLock.Release();
+        }
+    }
+
+    private readonly record struct PduHeader(NvmeTcpPduType Type, NvmeTcpPduFlags Flags, NvmeCommand Command, NvmeCompletion Completion, R2TPdu Data);
+
+    private async ValueTask SendPduAsync(PduHeader h, NvmeTcpPduLayout layout, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(IsClosed, this);
+        await _sendLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        CancellationTokenRegistration reg = default;
+        try
+        {
+            if (cancellationToken.CanBeCanceled)
+            {
+                // Once bytes go out, cancellation can only close the connection.
+                reg = cancellationToken.UnsafeRegister(static s => ((NvmeTcpQueuePair)s!).Abort(), this);
+            }
+
+            int prefix = WriteHeader(h, layout);
+            int plen = layout.Plen;
+            if (plen <= _tx.Length)
+            {
+                if (!data.IsEmpty)
+                {
+                    data.Span.CopyTo(_tx.AsSpan(prefix));
+                    if (layout.DataDigest)
+                    {
+                        BinaryPrimitives.WriteUInt32LittleEndian(_tx.AsSpan(prefix + data.Length), Crc32C.Compute(data.Span));
+                    }
+                }
+
+                await SendAllAsync(_tx.AsMemory(0, plen), CancellationToken.None).ConfigureAwait(false);
+            }
+            else
+            {
+                await SendAllAsync(_tx.AsMemory(0, prefix), CancellationToken.None).ConfigureAwait(false);
+                await SendAllAsync(data, CancellationToken.None).ConfigureAwait(false);
+                if (layout.DataDigest)
+                {
+                    BinaryPrimitives.WriteUInt32LittleEndian(_digest, Crc32C.Compute(data.Span));
+                    await SendAllAsync(_digest, CancellationToken.None).ConfigureAwait(false);
+                }
+            }
+        }
+        finally
+        {
+            await reg.DisposeAsync().ConfigureAwait(false);
+            _sendLock.Release();
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+    }
+
+    private int WriteHeader(in PduHeader h, in NvmeTcpPduLayout layout)
+    {
+        var span = _tx.AsSpan();
+        var flags = h.Flags | NvmeTcpPduWriter.DigestFlags(layout);
+        switch (h.Type)
+        {
+            case NvmeTcpPduType.CapsuleCmd:
+                CapsuleCmdPdu.WriteHeader(span, h.Command, flags, (byte)layout.Pdo, (uint)layout.Plen);
+                break;
+            case NvmeTcpPduType.CapsuleResp:
+                CapsuleRespPdu.WriteHeader(span, h.Completion, flags, (uint)layout.Plen);
+                break;
+            case NvmeTcpPduType.H2CData:
+                new H2CDataPdu(h.Data.Cccid, h.Data.Ttag, h.Data.R2to, h.Data.R2tl).WriteHeader(span, flags, (byte)layout.Pdo, (uint)layout.Plen);
+                break;
+            case NvmeTcpPduType.C2HData:
+                new C2HDataPdu(h.Data.Cccid, h.Data.R2to, h.Data.R2tl).WriteHeader(span, flags, (byte)layout.Pdo, (uint)layout.Plen);
+                break;
+            case NvmeTcpPduType.R2T:
+                h.Data.WriteHeader(span, flags, (uint)layout.Plen);
+                break;
+        }
+
+        return NvmeTcpPduWriter.CompletePrefix(span, layout);
+    }
+
+    private async ValueTask SendAllAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
+    {
+        try
+        {
+            while (!bytes.IsEmpty)
+            {
+                int n = await _socket.SendAsync(bytes, SocketFlags.None, cancellationToken).ConfigureAwait(false);
+                bytes = bytes[n..];
+            }
+        }
+        catch (SocketException e)
+        {
+            Abort();
+            throw new NvmeConnectionException($"NVMe/TCP send to {RemoteEndPoint} failed: {e.SocketErrorCode}", e);
+        }
+        catch (ObjectDisposedException e)
+        {
+            throw new NvmeConnectionException($"NVMe/TCP connection to {RemoteEndPoint} is closed.", e);
+        }
+    }
+
+    // ---------------------------------------------------------------- lifetime
+
+    /// <summary>Closes the socket at once (pending operations fail with <see cref="NvmeConnectionException"/>).</summary>
+    public void Abort()
+    {
+        if (Interlocked.Exchange(ref _closed, 1) == 0)
+        {
+            try
+            {
+                _socket.Close();
+            }
+            catch (SocketException)
+            {
+                // Already gone.
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        Abort();
+        // Buffers are not returned to the pool: a task still inside a socket call may touch them after Abort.
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        Dispose();
+        return ValueTask.CompletedTask;
+    }
+}
