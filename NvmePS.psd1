@@ -14,6 +14,10 @@
     PowerShellVersion    = '7.4'
     FormatsToProcess     = @('NvmePS.Format.ps1xml')
     CmdletsToExport      = @(
+        'Get-NvmeFeature'
+        'Get-NvmeIdentify'
+        'Get-NvmeLog'
+        'Set-NvmeFeature'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

@@ -18,6 +18,11 @@ internal sealed record ReflectedCmdlet(string Name, string? DefaultSet, bool Sup
         get
         {
             var named = Parameters.SelectMany(p => p.Sets).Select(s => s.Name).Where(s => s != AllSets).Distinct().ToList();
+            if (named.Count > 0 && DefaultSet is not null && !named.Contains(DefaultSet))
+            {
+                named.Insert(0, DefaultSet);
+            }
+
             return named.Count == 0 ? new List<string> { AllSets } : named;
         }
     }
@@ -83,8 +88,18 @@ internal static class CmdletReflector
         return result.OrderBy(c => c.Name, StringComparer.Ordinal).ToList();
     }
 
-    private static object? Named(CustomAttributeData a, string name) =>
-        a.NamedArguments.FirstOrDefault(n => n.MemberName == name) is { MemberName: not null } n ? n.TypedValue.Value : null;
+    private static object? Named(CustomAttributeData a, string name)
+    {
+        foreach (CustomAttributeNamedArgument n in a.NamedArguments)
+        {
+            if (n.MemberName == name)
+            {
+                return n.TypedValue.Value;
+            }
+        }
+
+        return null;
+    }
 
     private static IEnumerable<string> Strings(CustomAttributeTypedArgument arg) =>
         arg.Value is IEnumerable<CustomAttributeTypedArgument> items ? items.Select(i => (string)i.Value!) : new[] { (string)arg.Value! };

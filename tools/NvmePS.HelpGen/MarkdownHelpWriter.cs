@@ -63,13 +63,15 @@ internal static class MarkdownHelpWriter
 
         foreach (ReflectedParameter p in cmdlet.Parameters.OrderBy(p => p.Name, StringComparer.Ordinal))
         {
+            ParameterHelp? old = existing?.Parameters.FirstOrDefault(e => string.Equals(e.Name, p.Name, StringComparison.OrdinalIgnoreCase));
             var ph = new ParameterHelp
             {
                 Name = p.Name,
-                Description = existing?.Parameters.FirstOrDefault(e => string.Equals(e.Name, p.Name, StringComparison.OrdinalIgnoreCase))?.Description is { Length: > 0 } pd
-                    ? pd
-                    : Placeholder,
+                Description = old?.Description is { Length: > 0 } pd ? pd : Placeholder,
             };
+
+            // Default values are prose the assembly cannot tell (property initialisers); keep what the page says.
+            string defaultValue = old?.Blocks.FirstOrDefault()?.DefaultValue ?? (p.TypeName == "SwitchParameter" ? "False" : "None");
             // One block per distinct behaviour, as platyPS groups sets with identical attributes.
             foreach (var group in p.Sets.GroupBy(s => (s.Mandatory, s.Position, s.ByValue, s.ByPropertyName)))
             {
@@ -81,7 +83,7 @@ internal static class MarkdownHelpWriter
                     Aliases = p.Aliases,
                     Required = group.Key.Mandatory,
                     Position = group.Key.Position?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "Named",
-                    DefaultValue = "None",
+                    DefaultValue = defaultValue,
                     PipelineInput = (group.Key.ByPropertyName, group.Key.ByValue) switch
                     {
                         (true, true) => "True (ByPropertyName, ByValue)",

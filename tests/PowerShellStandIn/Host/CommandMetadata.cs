@@ -73,6 +73,12 @@ public sealed class CommandMetadata
         Parameters = parameters;
         var named = parameters.SelectMany(p => p.Sets).Select(s => s.SetName)
             .Where(s => s != ParameterAttribute.AllParameterSets).Distinct().ToList();
+
+        // PowerShell creates the default set even when no parameter names it (the common "no extra parameters" set).
+        if (named.Count > 0 && Attribute.DefaultParameterSetName is { } d && !named.Contains(d))
+        {
+            named.Insert(0, d);
+        }
         ParameterSets = named.Count == 0 ? new[] { ParameterAttribute.AllParameterSets } : named;
         DefaultParameterSet = Attribute.DefaultParameterSetName ?? (named.Count == 0 ? ParameterAttribute.AllParameterSets : null);
         OutputTypes = cmdletType.GetCustomAttributes<OutputTypeAttribute>().ToArray();
