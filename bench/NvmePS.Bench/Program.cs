@@ -20,6 +20,7 @@ internal static class Program
     private const int Region = 256 << 20;
 
     private static double _seconds = 2.0;
+    private static Process? _server;
 
     private static async Task<int> Main(string[] args)
     {
@@ -49,6 +50,7 @@ internal static class Program
         Report("CRC-32C, 4 KiB buffers, one core", crcSmall, "GB/s", baseline);
 
         using var server = StartServer(out var endPoint);
+        _server = server;
         try
         {
             foreach (bool digests in new[] { false, true })
@@ -63,9 +65,9 @@ internal static class Program
                 }, CancellationToken.None).ConfigureAwait(false);
                 string d = digests ? "digests on" : "digests off";
                 var w = await SequentialAsync(a, write: true, 128 * 1024, queueDepth: 8).ConfigureAwait(false);
-                Report($"128 KiB sequential write, QD8, {d}", w.Bytes, "GB/s", baseline, w.AllocPerIo);
+                Report($"128 KiB sequential write, QD8, {d}", w.Bytes, "GB/s", baseline, w);
                 var r = await SequentialAsync(a, write: false, 128 * 1024, queueDepth: 8).ConfigureAwait(false);
-                Report($"128 KiB sequential read, QD8, {d}", r.Bytes, "GB/s", baseline, r.AllocPerIo);
+                Report($"128 KiB sequential read, QD8, {d}", r.Bytes, "GB/s", baseline, r);
             }
 
             await using (var a = await NvmeHostAssociation.ConnectAsync(endPoint, Sub, new NvmeHostAssociationParameters
@@ -76,7 +78,7 @@ internal static class Program
                 foreach (int qd in new[] { 1, 32 })
                 {
                     var r = await RandomReadAsync(a, qd).ConfigureAwait(false);
-                    Console.WriteLine($"{$"4 KiB random read, QD{qd}",-52} {r.Iops,12:N0} IOPS  ({r.Bytes:0.000} GB/s, {r.Bytes / baseline:0.00}× baseline)  {r.AllocPerIo:0.0} B allocated/IO");
+                    Console.WriteLine($"{$"4 KiB random read, QD{qd}",-52} {r.Iops,12:N0} IOPS  ({r.Bytes:0.000} GB/s, {r.Bytes / baseline:0.00}× baseline){Detail(r)}");
                 }
             }
         }
@@ -87,15 +89,18 @@ internal static class Program
 
         Console.WriteLine();
         Console.WriteLine("Allocation figures are bytes allocated by the host process per I/O in steady state (GC.GetTotalAllocatedBytes);");
-        Console.WriteLine("the controller runs in a child process and is not counted.");
+        Console.WriteLine("the controller runs in a child process and is not counted. CPU/IO is processor time (user + system) per I/O");
+        Console.WriteLine("of each process: it stays meaningful on a loaded machine, where wall-clock throughput does not.");
         return 0;
     }
 
-    private static void Report(string what, double value, string unit, double baseline, double? allocPerIo = null)
+    private static void Report(string what, double value, string unit, double baseline, Result? r = null)
     {
-        string alloc = allocPerIo is { } b ? $"  {b:0.0} B allocated/IO" : string.Empty;
-        Console.WriteLine($"{what,-52} {value,12:0.000} {unit}  ({value / baseline:0.00}× baseline){alloc}");
+        Console.WriteLine($"{what,-52} {value,12:0.000} {unit}  ({value / baseline:0.00}× baseline){(r is { } x ? Detail(x) : string.Empty)}");
     }
+
+    private static string Detail(Result r) =>
+        $"  {r.AllocPerIo:0.0} B alloc/IO, CPU/IO host {r.HostCpuUs:0.0} µs, controller {r.ControllerCpuUs:0.0} µs";
 
     // ------------------------------------------------------------------ baseline and CRC
 
@@ -175,7 +180,7 @@ internal static class Program
 
     // ------------------------------------------------------------------ host ↔ controller
 
-    private readonly record struct Result(double Bytes, double Iops, double AllocPerIo);
+    private readonly record struct Result(double Bytes, double Iops, double AllocPerIo, double HostCpuUs, double ControllerCpuUs);
 
     private static async Task<Result> SequentialAsync(NvmeHostAssociation a, bool write, int size, int queueDepth)
     {
@@ -198,8 +203,8 @@ internal static class Program
                 : a.ReadAsync(1, slba, blocks, buffers[worker], CancellationToken.None);
         }
 
-        var (ops, seconds, alloc) = await DriveAsync(Op, queueDepth).ConfigureAwait(false);
-        return new Result(ops * (double)size / seconds / 1e9, ops / seconds, alloc / Math.Max(1, ops));
+        var m = await DriveAsync(Op, queueDepth).ConfigureAwait(false);
+        return m.ToResult(size);
     }
 
     private static async Task<Result> RandomReadAsync(NvmeHostAssociation a, int queueDepth)
@@ -210,13 +215,29 @@ internal static class Program
 
         ValueTask Op(int worker) => a.ReadAsync(1, (ulong)rnd[worker].NextInt64(blocks4k) * 8, 8, buffers[worker], CancellationToken.None);
 
-        var (ops, seconds, alloc) = await DriveAsync(Op, queueDepth).ConfigureAwait(false);
-        return new Result(ops * 4096.0 / seconds / 1e9, ops / seconds, alloc / Math.Max(1, ops));
+        var m = await DriveAsync(Op, queueDepth).ConfigureAwait(false);
+        return m.ToResult(4096);
     }
 
     /// <summary>Runs <paramref name="queueDepth"/> workers, each keeping one command in flight, for the configured time
     /// after a warm-up; returns operations, seconds and host bytes allocated during the measured part.</summary>
-    private static async Task<(long Ops, double Seconds, double Allocated)> DriveAsync(Func<int, ValueTask> op, int queueDepth)
+    private readonly record struct Measured(long Ops, double Seconds, double Allocated, TimeSpan HostCpu, TimeSpan ControllerCpu)
+    {
+        public Result ToResult(int ioSize)
+        {
+            double n = Math.Max(1, Ops);
+            return new Result(Ops * (double)ioSize / Seconds / 1e9, Ops / Seconds, Allocated / n,
+                HostCpu.TotalMicroseconds / n, ControllerCpu.TotalMicroseconds / n);
+        }
+    }
+
+    private static TimeSpan ServerCpu()
+    {
+        _server?.Refresh();
+        return _server?.TotalProcessorTime ?? TimeSpan.Zero;
+    }
+
+    private static async Task<Measured> DriveAsync(Func<int, ValueTask> op, int queueDepth)
     {
         long ops = 0;
         bool measuring = false;
@@ -236,6 +257,8 @@ internal static class Program
         var workers = Enumerable.Range(0, queueDepth).Select(i => Task.Run(() => Worker(i))).ToArray();
         await Task.Delay(TimeSpan.FromSeconds(Math.Min(0.5, _seconds / 4))).ConfigureAwait(false);
         long alloc0 = GC.GetTotalAllocatedBytes(precise: true);
+        var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
+        var srv0 = ServerCpu();
         long ops0 = Interlocked.Read(ref ops);
         Volatile.Write(ref measuring, true);
         var sw = Stopwatch.StartNew();
@@ -243,9 +266,11 @@ internal static class Program
         long opsDone = Interlocked.Read(ref ops) - ops0;
         double seconds = sw.Elapsed.TotalSeconds;
         long alloc1 = GC.GetTotalAllocatedBytes(precise: true);
+        var cpu1 = Process.GetCurrentProcess().TotalProcessorTime;
+        var srv1 = ServerCpu();
         Volatile.Write(ref stop, true);
         await Task.WhenAll(workers).ConfigureAwait(false);
-        return (opsDone, seconds, alloc1 - alloc0);
+        return new Measured(opsDone, seconds, alloc1 - alloc0, cpu1 - cpu0, srv1 - srv0);
     }
 
     // ------------------------------------------------------------------ controller process

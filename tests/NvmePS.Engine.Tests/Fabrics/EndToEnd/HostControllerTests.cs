@@ -148,6 +148,23 @@ public sealed class HostControllerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_failed_io_queue_is_passed_over()
+    {
+        await using var a = await ConnectAsync();
+        Assert.Equal(2, a.IoQueues.Count);
+        await a.IoQueues[0].DisposeAsync();
+        Assert.NotNull(a.IoQueues[0].Failure);
+        byte[] b = new byte[4096];
+        for (int i = 0; i < 8; i++)
+        {
+            await a.ReadAsync(1, (ulong)i, 8, b, CancellationToken.None);
+        }
+
+        await a.IoQueues[1].DisposeAsync();
+        await Assert.ThrowsAsync<NvmeConnectionException>(() => a.ReadAsync(1, 0, 8, b, CancellationToken.None).AsTask());
+    }
+
+    [Fact]
     public async Task Flush_write_zeroes_and_deallocate()
     {
         await using var a = await ConnectAsync();
