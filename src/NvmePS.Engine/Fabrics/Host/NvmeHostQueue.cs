@@ -123,11 +123,17 @@ public sealed class NvmeHostQueue : IAsyncDisposable
         try
         {
             ThrowIfFailed();
+            cancellationToken.ThrowIfCancellationRequested();
             slot = Rent();
         }
         catch
         {
             _slotGate.Release();
+            if (SqFlowControl)
+            {
+                _sqSpace.Release();
+            }
+
             throw;
         }
 
