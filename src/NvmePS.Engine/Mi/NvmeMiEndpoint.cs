@@ -246,6 +246,40 @@ public sealed class NvmeMiEndpoint : IAsyncDisposable
         return OptionalCommandList.TryRead(data, out var list) ? list : throw new NvmeProtocolException("Optionally Supported Command List: NUMCMD exceeds the data returned.");
     }
 
+    /// <summary>Reads the subsystem information, every port's information, the controller list and every
+    /// controller's information.</summary>
+    public async Task<NvmeMiEndpointDescription> DescribeAsync(CancellationToken cancellationToken = default)
+    {
+        var subsystem = await ReadSubsystemInformationAsync(cancellationToken).ConfigureAwait(false);
+        var ports = new List<PortInformation>();
+        for (int p = 0; p < subsystem.PortCount; p++)
+        {
+            ports.Add(await ReadPortInformationAsync((byte)p, cancellationToken).ConfigureAwait(false));
+        }
+
+        var ids = new List<ushort>();
+        while (true)
+        {
+            // The list holds at most 2047 identifiers: continue after the last one when it is full.
+            int last = ids.Count == 0 ? -1 : ids[^1];
+            var chunk = await ReadControllerListAsync((ushort)(last + 1), cancellationToken).ConfigureAwait(false);
+            var fresh = chunk.Where(id => id > last).ToList();
+            ids.AddRange(fresh);
+            if (chunk.Count < NvmeMiControllerList.MaxIdentifiers || fresh.Count == 0 || ids[^1] == ushort.MaxValue)
+            {
+                break;
+            }
+        }
+
+        var controllers = new List<ControllerInformation>();
+        foreach (ushort id in ids)
+        {
+            controllers.Add(await ReadControllerInformationAsync(id, cancellationToken).ConfigureAwait(false));
+        }
+
+        return new NvmeMiEndpointDescription(subsystem, ports, ids, controllers);
+    }
+
     /// <summary>NVM Subsystem Health Status Poll; <paramref name="clear"/> sets CS to clear the CCS flags after reading.</summary>
     public async Task<NvmSubsystemHealthStatus> PollSubsystemHealthAsync(bool clear = false, CancellationToken cancellationToken = default)
     {
