@@ -197,7 +197,8 @@ public static class NvmeMiCodec
     }
 
     /// <summary>Writes an NVMe Admin Command request with MIC; returns its length (68 + data + 4).
-    /// SQE fields used: opcode, flags' reserved use aside, NSID (cdw1), cdw2, cdw3, MPTR (cdw4-5), cdw10-15.</summary>
+    /// From the SQE it carries the opcode, NSID (SQE dword 1), dwords 2-3, MPTR (dwords 4-5) and dwords 10-15; the
+    /// data pointer dwords are replaced by DOFST/DLEN and the CID does not travel (MI has one command per slot).</summary>
     public static int WriteAdminRequest(Span<byte> destination, in NvmeCommand command, ushort controllerId, uint dataOffset, uint dataLength, byte flags, ReadOnlySpan<byte> data, byte commandSlot = 0)
     {
         int length = AdminRequestHeaderSize + data.Length;

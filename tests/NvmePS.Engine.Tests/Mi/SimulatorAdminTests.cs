@@ -29,6 +29,8 @@ public sealed class SimulatorAdminTests
         Assert.Equal((ushort)2, id.Cntlid);
         Assert.Equal(0x1B36, id.Vid);
         Assert.Equal(3, (id.Frmw >> 1) & 0x7);
+        Assert.Equal(825, id.Psd[0].Mp);
+        Assert.Equal("nqn.2026-01.org.nvmeps:sim:NVMEPS-SIM-0001", id.Subnqn);
 
         Assert.Equal(new uint[] { 1 }, await admin.GetActiveNamespaceIdsAsync());
         var ns = await admin.IdentifyNamespaceAsync(1);
