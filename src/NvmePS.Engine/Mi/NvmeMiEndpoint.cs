@@ -69,8 +69,8 @@ public sealed class NvmeMiEndpoint : IAsyncDisposable
             TimeSpan responseTimeout = timeout ?? Options.Timeout;
             TimeSpan deadlineSpan = responseTimeout > Options.CommandDeadline ? responseTimeout : Options.CommandDeadline;
             long start = _time.GetTimestamp();
-            byte[] buffer = ArrayPool<byte>.Shared.Rent(ReceiveBufferSize);
             var exchange = await Transport.OpenExchangeAsync(Address, MctpMessageTypes.NvmeManagement, cancellationToken).ConfigureAwait(false);
+            byte[] buffer = ArrayPool<byte>.Shared.Rent(ReceiveBufferSize);
             try
             {
                 await exchange.SendAsync(request, cancellationToken).ConfigureAwait(false);
