@@ -24,9 +24,8 @@ public sealed class OurHostToNvmetTcpTests(ITestOutputHelper output)
         DataDigest = ddgst,
         DisableSqFlowControl = noSqFlow,
         IoQueueCount = 2,
-        // nvmet-tcp reports MDTS 0 (no limit): allow 8 MiB so one command needs more than one H2CData PDU
-        // (nvmet's MAXH2CDATA is 4 MiB).
-        UnlimitedMdtsTransferSize = 8 << 20,
+        // nvmet-tcp reports MDTS 0 (no limit): allow its 4 MiB MAXH2CDATA as the largest transfer.
+        UnlimitedMdtsTransferSize = 4 << 20,
         ConnectTimeout = TimeSpan.FromSeconds(30),
     };
 
@@ -87,20 +86,30 @@ public sealed class OurHostToNvmetTcpTests(ITestOutputHelper output)
         Assert.Equal(new uint[] { 1 }, nsids);
         var ns = await a.Admin.IdentifyNamespaceAsync(1);
 
-        // The kernel host on the same subsystem reads the same registers (a different controller, same subsystem).
+        // nvmet's CAP as 6.1 builds it (drivers/nvme/target/core.c nvmet_init_cap): CSS NVM, TO 15 (7.5 s),
+        // MQES = queue size - 1; VS as configfs reports it.
+        Assert.True(a.Capabilities.Css != 0 && (a.Capabilities.Css & 1) == 1, $"CAP.CSS {a.Capabilities.Css}");
+        Assert.Equal(15, a.Capabilities.To);
+        Assert.Equal(File.ReadAllText($"{target.SubsystemDir}/attr_version").Trim(), $"{a.Version.Mjr}.{a.Version.Mnr}" + (a.Version.Ter != 0 ? $".{a.Version.Ter}" : ""));
+
+        // The kernel host on the same subsystem gets its own controller; its Identify Controller (nvme-cli, binary)
+        // must equal ours byte for byte except CNTLID.
+        var raw = await a.Admin.IdentifyAsync(1);
         using var kh = KernelNvmeHost.Connect(4441, target.SubsystemNqn);
-        var regs = await Guest.RunAsync("nvme", ["show-regs", $"/dev/{kh.Controller}", "-o", "json"]);
-        Assert.True(regs.ExitCode == 0, regs.ToString());
-        using var doc = JsonDocument.Parse(regs.StdOut);
-        Assert.Equal(doc.RootElement.GetProperty("cap").GetUInt64(), a.Capabilities.Value);
-        Assert.Equal(doc.RootElement.GetProperty("vs").GetUInt32(), a.Version.Value);
+        var bin = Path.GetTempFileName();
+        var r = await Guest.RunAsync("sh", ["-c", $"nvme id-ctrl /dev/{kh.Controller} -o binary > {bin}"]);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        var theirs = await File.ReadAllBytesAsync(bin);
+        Assert.Equal(4096, theirs.Length);
+        var diffs = Enumerable.Range(0, 4096).Where(i => raw[i] != theirs[i] && i is not (78 or 79)).ToArray();
+        Assert.True(diffs.Length == 0, $"Identify Controller differs at byte offsets {string.Join(',', diffs.Take(20))}");
         Assert.Equal(id.Sn.Trim(), kh.Attr("serial"));
         Assert.Equal(id.Mn.Trim(), kh.Attr("model"));
         Assert.Equal(id.Fr.Trim(), kh.Attr("firmware_rev"));
         Assert.NotEqual(a.Cntlid.ToString(System.Globalization.CultureInfo.InvariantCulture), kh.Attr("cntlid"));
 
-        output.WriteLine($"peer=Linux nvmet-tcp 127.0.0.1:4441 ({target.SubsystemNqn}): CNTLID {a.Cntlid}, CAP 0x{a.Capabilities.Value:X16} and VS {a.Version} " +
-                         $"equal nvme-cli show-regs via the kernel host; SN/MN/FR equal configfs and the kernel host's sysfs; CSTS.RDY=1; " +
+        output.WriteLine($"peer=Linux nvmet-tcp 127.0.0.1:4441 ({target.SubsystemNqn}): CNTLID {a.Cntlid}, CAP 0x{a.Capabilities.Value:X16} (TO 15, CSS NVM), VS {a.Version} = configfs; " +
+                         $"Identify Controller byte-identical (except CNTLID) to nvme-cli id-ctrl through the kernel host's controller {kh.Attr("cntlid")}; SN/MN/FR = configfs/sysfs; CSTS.RDY=1; " +
                          $"NSID list [1], NSZE {ns.Nsze} blocks");
     }
 
@@ -131,8 +140,13 @@ public sealed class OurHostToNvmetTcpTests(ITestOutputHelper output)
         Assert.True(icd >= 4096, $"nvmet-tcp offers 16 KiB in-capsule data on I/O queues; association says {icd}");
         var maxH2C = (int)negotiated.MaxH2CData;
 
-        const int bs = 512;
-        int[] sizes = [bs, icd, icd + bs, 1 << 20, Math.Min(a.MaxDataTransferSize, maxH2C + (1 << 20))];
+        // nvmet's file-backed namespace takes the file system's block size (4 KiB on tmpfs): ask, never assume.
+        var bs = (await a.Admin.IdentifyNamespaceAsync(1)).BlockSize;
+        Assert.True(bs >= 512, $"Identify Namespace gave block size {bs}");
+        // Debian's 6.1 nvmet-tcp refuses any data SGL over its MAXH2CDATA (4 MiB) with Data SGL Length Invalid, so one
+        // command cannot need more than one H2CData PDU from nvmet's R2T; the multi-PDU case is C2H (nvmet sends
+        // one C2HData PDU per command) and our own split of H2C data at MAXH2CDATA is exercised against our controller.
+        int[] sizes = [bs, icd, icd + bs, 1 << 20, Math.Min(a.MaxDataTransferSize, maxH2C)];
         var lba = 0UL;
         var report = new List<string>();
         foreach (var size in sizes.Distinct())
@@ -150,7 +164,7 @@ public sealed class OurHostToNvmetTcpTests(ITestOutputHelper output)
             }
 
             Assert.Equal(data, media);
-            var path = size <= icd ? "in-capsule" : size <= maxH2C ? "R2T, one H2CData" : $"R2T, {(size + maxH2C - 1) / maxH2C} H2CData PDUs";
+            var path = size <= icd ? "in-capsule" : "R2T + H2CData";
             report.Add($"{size} B ({path})");
             lba += (ulong)(size / bs) + 8;
         }
@@ -174,7 +188,8 @@ public sealed class OurHostToNvmetTcpTests(ITestOutputHelper output)
         var p = Params() with { KeepAliveTimeout = TimeSpan.FromSeconds(10) };
         await using var a = await NvmeHostAssociation.ConnectAsync(new IPEndPoint(IPAddress.Loopback, 4460), target.SubsystemNqn, p, CancellationToken.None);
         var sw = System.Diagnostics.Stopwatch.StartNew();
-        var data = RandomNumberGenerator.GetBytes(4096);
+        var bs = (await a.Admin.IdentifyNamespaceAsync(1)).BlockSize;
+        var data = RandomNumberGenerator.GetBytes(bs);
         while (sw.Elapsed < TimeSpan.FromSeconds(65))
         {
             // Idle: only keep-alives cross the wire. nvmet tears the controller down after KATO without them.
@@ -182,9 +197,9 @@ public sealed class OurHostToNvmetTcpTests(ITestOutputHelper output)
             Assert.Null(a.Failure);
         }
 
-        await a.WriteAsync(1, 100, 8, data, fua: true, CancellationToken.None);
-        var back = new byte[4096];
-        await a.ReadAsync(1, 100, 8, back, CancellationToken.None);
+        await a.WriteAsync(1, 100, 1, data, fua: true, CancellationToken.None);
+        var back = new byte[bs];
+        await a.ReadAsync(1, 100, 1, back, CancellationToken.None);
         Assert.Equal(data, back);
         var problems = await mark.ProblemsAsync();
         Assert.DoesNotContain(problems, l => l.Contains("keep-alive", StringComparison.OrdinalIgnoreCase));
@@ -196,7 +211,7 @@ public sealed class OurHostToNvmetTcpTests(ITestOutputHelper output)
             "TCP connections to nvmet remained after Disconnect");
         Assert.Empty(await mark.ProblemsAsync());
         output.WriteLine($"peer=Linux nvmet-tcp 127.0.0.1:4460: KATO 10 s, idle {sw.Elapsed.TotalSeconds:F0} s with keep-alives only, association alive " +
-                         $"(no nvmet keep-alive expiry), 4 KiB FUA write/read identical afterwards; Disconnect closed all {before} TCP connections");
+                         $"(no nvmet keep-alive expiry), one-block FUA write/read identical afterwards; Disconnect closed all {before} TCP connections");
     }
 
     private static async Task<int> Established(int port)
