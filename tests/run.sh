@@ -1,13 +1,39 @@
 #!/usr/bin/env bash
 # Runs every test tier NvmePS has on this machine and prints one closing line: "tests: N passed, N failed".
+#   1. unit tests: `dotnet test NvmePS.sln` without the interop tests (trait Category=Interop)
+#   2. interop tier: tests/interop/run-interop.sh boots a VM with a real Linux kernel (nvmet-tcp, nvme-tcp,
+#      AF_MCTP) and runs the kernel sanity checks and tests/NvmePS.Interop.Tests inside it.
+#      --unit-only (or NVMEPS_SKIP_INTEROP=1) leaves it out, and says so.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+unit_only=${NVMEPS_SKIP_INTEROP:-0}
+[ "${1:-}" = "--unit-only" ] && unit_only=1
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-dotnet test NvmePS.sln -c Release 2>&1 | tee "$log"
+
+echo "==== unit tests"
+t0=$(date +%s)
+dotnet test NvmePS.sln -c Release --filter "Category!=Interop" 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 passed=$(grep -Eo 'Passed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
 failed=$(grep -Eo 'Failed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
 if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
+echo "unit: $passed passed, $failed failed ($(( $(date +%s) - t0 ))s)"
+
+if [ "$unit_only" = 1 ]; then
+  echo "NOTE: interop tier (VM with real kernel peers) not requested; run tests/interop/run-interop.sh"
+else
+  echo "==== interop tier (VM with real Linux kernel peers)"
+  t1=$(date +%s)
+  bash tests/interop/run-interop.sh 2>&1 | tee "$log"
+  irc=${PIPESTATUS[0]}
+  ip=$(sed -n 's/^interop: \([0-9]*\) passed, \([0-9]*\) failed.*/\1/p' "$log" | tail -n1)
+  ifl=$(sed -n 's/^interop: \([0-9]*\) passed, \([0-9]*\) failed.*/\2/p' "$log" | tail -n1)
+  ip=${ip:-0} ifl=${ifl:-0}
+  if [ "$irc" -ne 0 ] && [ "$ifl" -eq 0 ]; then ifl=1; fi
+  echo "interop tier took $(( $(date +%s) - t1 ))s"
+  passed=$((passed + ip)) failed=$((failed + ifl))
+  [ "$irc" -ne 0 ] && rc=1
+fi
 echo "tests: $passed passed, $failed failed"
 exit "$rc"

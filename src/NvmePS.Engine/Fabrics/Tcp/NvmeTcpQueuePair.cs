@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 
 namespace NvmePS.Engine.Fabrics.Tcp;
 
@@ -31,6 +32,36 @@ public readonly record struct NvmeTcpReceivedHeader(
     public R2TPdu R2T => new(Cccid, Ttag, Offset, Length);
 }
 
+/// <summary>A received PDU with its data in a pooled buffer; dispose to return the buffer.</summary>
+public sealed class NvmeTcpReceivedPdu : IDisposable
+{
+    private byte[]? _buffer;
+
+    internal NvmeTcpReceivedPdu(NvmeTcpReceivedHeader header, byte[]? buffer, bool dataDigestOk)
+    {
+        Header = header;
+        _buffer = buffer;
+        DataDigestOk = dataDigestOk;
+    }
+
+    public NvmeTcpReceivedHeader Header { get; }
+
+    /// <summary>False when the data digest did not match (the data is suspect; see <see cref="NvmeTcpQueuePair.ReceiveDataAsync"/>).</summary>
+    public bool DataDigestOk { get; }
+
+    /// <summary>The PDU data (empty when none).</summary>
+    public ReadOnlyMemory<byte> Data => _buffer is null ? ReadOnlyMemory<byte>.Empty : _buffer.AsMemory(0, Header.DataLength);
+
+    public void Dispose()
+    {
+        var b = Interlocked.Exchange(ref _buffer, null);
+        if (b is not null)
+        {
+            ArrayPool<byte>.Shared.Return(b);
+        }
+    }
+}
+
 /// <summary>
 /// One NVMe/TCP connection (a queue pair's transport) for either role, over a connected socket: the ICReq/ICResp
 /// exchange, validated PDU receive into pooled or caller buffers, serialized PDU send with digests, and
@@ -58,6 +89,7 @@ public sealed class NvmeTcpQueuePair : IAsyncDisposable, IDisposable
     private readonly byte[] _lastHeader = new byte[MaxHeaderBytes];
     private int _lastHeaderLength;
     private int _closed;
+    private NvmeProtocolException? _terminal;
 
     private NvmeTcpQueuePair(Socket socket, bool isController, NvmeTcpQueueOptions options)
     {
@@ -65,8 +97,10 @@ public sealed class NvmeTcpQueuePair : IAsyncDisposable, IDisposable
         _options = options;
         IsController = isController;
         socket.NoDelay = true;
-        _rx = ArrayPool<byte>.Shared.Rent(Math.Max(options.ReceiveBufferSize, 4096));
-        _tx = ArrayPool<byte>.Shared.Rent(Math.Max(options.CoalesceLimit, 4096) + 256);
+        // Connection-lifetime buffers are plain arrays: an aborted socket call may still touch them after Dispose,
+        // so they must never go back to a pool another connection draws from.
+        _rx = GC.AllocateUninitializedArray<byte>(Math.Max(options.ReceiveBufferSize, 4096));
+        _tx = GC.AllocateUninitializedArray<byte>(Math.Max(options.CoalesceLimit, 4096) + 256);
         RemoteEndPoint = socket.RemoteEndPoint;
     }
 
@@ -92,6 +126,10 @@ public sealed class NvmeTcpQueuePair : IAsyncDisposable, IDisposable
         get => _limits.MaxC2HData;
         set => _limits = _limits with { MaxC2HData = value };
     }
+
+    /// <summary>The protocol violation that ended the connection (either side's termination request), if that is how it ended.
+    /// Sends and receives cut short by that close report it too, rather than a bare connection error.</summary>
+    public NvmeProtocolException? TerminationCause => Volatile.Read(ref _terminal);
 
     /// <summary>True once closed by either side.</summary>
     public bool IsClosed => Volatile.Read(ref _closed) != 0;
@@ -184,6 +222,7 @@ public sealed class NvmeTcpQueuePair : IAsyncDisposable, IDisposable
     /// <summary>Receives and validates the next PDU header. Unconsumed data of the previous PDU is skipped first.
     /// A termination request from the peer closes the connection and throws <see cref="NvmeProtocolException"/>
     /// carrying the peer's FES and FEI.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<NvmeTcpReceivedHeader> ReceiveHeaderAsync(CancellationToken cancellationToken)
     {
         if (_pendingPadding + _pendingData > 0 || _pendingDigest)
@@ -204,11 +243,18 @@ public sealed class NvmeTcpQueuePair : IAsyncDisposable, IDisposable
             switch (check.Outcome)
             {
                 case NvmeTcpValidationOutcome.Fatal:
+                {
+                    var ex = SetTerminal(check.ToException(IsController ? "NVMe/TCP host sent a bad PDU" : "NVMe/TCP controller sent a bad PDU"));
                     await ReportAsync(check).ConfigureAwait(false);
-                    throw check.ToException(IsController ? "NVMe/TCP host sent a bad PDU" : "NVMe/TCP controller sent a bad PDU");
+                    throw ex;
+                }
+
                 case NvmeTcpValidationOutcome.CloseWithoutReply:
+                {
+                    var ex = SetTerminal(new NvmeProtocolException("NVMe/TCP peer sent a malformed termination request; connection closed."));
                     Abort();
-                    throw new NvmeProtocolException("NVMe/TCP peer sent a malformed termination request; connection closed.");
+                    throw ex;
+                }
             }
 
             int hl = check.HeaderBytesNeeded;
@@ -227,11 +273,12 @@ public sealed class NvmeTcpQueuePair : IAsyncDisposable, IDisposable
                 case NvmeTcpPduType.C2HTermReq:
                 {
                     TermReqPdu.TryRead(h, out var term);
+                    var ex = SetTerminal(new NvmeProtocolException(
+                        $"NVMe/TCP {(IsController ? "host" : "controller")} terminated the connection: FES {(int)term.Fes:X2}h ({term.Fes}), FEI {term.Fei}",
+                        (byte)term.Fes, term.Fei));
                     await SkipDataAsync(cancellationToken).ConfigureAwait(false);
                     Abort();
-                    throw new NvmeProtocolException(
-                        $"NVMe/TCP {(IsController ? "host" : "controller")} terminated the connection: FES {(int)term.Fes:X2}h ({term.Fes}), FEI {term.Fei}",
-                        (byte)term.Fes, term.Fei);
+                    throw ex;
                 }
 
                 case NvmeTcpPduType.CapsuleCmd:
@@ -261,6 +308,7 @@ public sealed class NvmeTcpQueuePair : IAsyncDisposable, IDisposable
     /// <summary>Reads the current PDU's data into <paramref name="destination"/> (exactly <see cref="NvmeTcpReceivedHeader.DataLength"/>
     /// bytes) and checks the data digest. Returns false on a data digest mismatch: the data is suspect, the stream is intact,
     /// and the role decides (NVMe/TCP: the controller completes the command with Transient Transport Error; the host fails it).</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<bool> ReceiveDataAsync(Memory<byte> destination, CancellationToken cancellationToken)
     {
         if (destination.Length != _pendingData)
@@ -284,6 +332,7 @@ public sealed class NvmeTcpQueuePair : IAsyncDisposable, IDisposable
     }
 
     /// <summary>Discards the current PDU's padding, data and digest.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public async ValueTask SkipDataAsync(CancellationToken cancellationToken)
     {
         try
@@ -299,16 +348,41 @@ public sealed class NvmeTcpQueuePair : IAsyncDisposable, IDisposable
         }
     }
 
+    /// <summary>Receives the next PDU with its data in a pooled buffer (return it by disposing the result). The data length
+    /// was checked against the negotiated limits before the buffer was rented.</summary>
+    public async ValueTask<NvmeTcpReceivedPdu> ReceivePduAsync(CancellationToken cancellationToken)
+    {
+        var header = await ReceiveHeaderAsync(cancellationToken).ConfigureAwait(false);
+        if (header.DataLength == 0)
+        {
+            await SkipDataAsync(cancellationToken).ConfigureAwait(false);
+            return new NvmeTcpReceivedPdu(header, null, true);
+        }
+
+        byte[] data = ArrayPool<byte>.Shared.Rent(header.DataLength);
+        try
+        {
+            bool ok = await ReceiveDataAsync(data.AsMemory(0, header.DataLength), cancellationToken).ConfigureAwait(false);
+            return new NvmeTcpReceivedPdu(header, data, ok);
+        }
+        catch
+        {
+            ArrayPool<byte>.Shared.Return(data);
+            throw;
+        }
+    }
+
     /// <summary>Sends a termination request for the last received PDU (its header as error data), closes the connection and
     /// returns the exception for the caller to throw. Use it for violations only the role can see (unknown CCCID or TTAG,
     /// DATAO out of order, data beyond the command, data without R2T...).</summary>
     public async Task<NvmeProtocolException> TerminateAsync(NvmeTcpFatalErrorStatus fes, int fieldOffset, string reason)
     {
         var check = new NvmeTcpPduCheck(NvmeTcpValidationOutcome.Fatal, default, default, 0, fes, fieldOffset, reason);
+        var ex = SetTerminal(check.ToException(IsController ? "NVMe/TCP host violated the protocol" : "NVMe/TCP controller violated the protocol"));
         byte[] pdu = new byte[TermReqPdu.MaxPduSize];
         int n = TermReqPdu.Write(pdu, IsController, fes, check.Fei, _lastHeader.AsSpan(0, Math.Min(_lastHeaderLength, TermReqPdu.MaxErrorData)));
         await SendTermAndCloseAsync(pdu.AsMemory(0, n)).ConfigureAwait(false);
-        return check.ToException(IsController ? "NVMe/TCP host violated the protocol" : "NVMe/TCP controller violated the protocol");
+        return ex;
     }
 
     private async Task ReportAsync(NvmeTcpPduCheck check)
@@ -363,6 +437,7 @@ public sealed class NvmeTcpQueuePair : IAsyncDisposable, IDisposable
         Abort();
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> CheckDataDigestAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
         if (!_pendingDigest)
@@ -377,6 +452,7 @@ public sealed class NvmeTcpQueuePair : IAsyncDisposable, IDisposable
         return received == Crc32C.Compute(data.Span);
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask FillAsync(int count, CancellationToken cancellationToken)
     {
         if (_rxEnd - _rxStart >= count)
@@ -398,6 +474,7 @@ public sealed class NvmeTcpQueuePair : IAsyncDisposable, IDisposable
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask ReadExactAsync(Memory<byte> destination, CancellationToken cancellationToken)
     {
         int buffered = Math.Min(_rxEnd - _rxStart, destination.Length);
@@ -424,6 +501,7 @@ public sealed class NvmeTcpQueuePair : IAsyncDisposable, IDisposable
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask DiscardAsync(int count, CancellationToken cancellationToken)
     {
         while (count > 0)
@@ -440,6 +518,7 @@ public sealed class NvmeTcpQueuePair : IAsyncDisposable, IDisposable
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<int> ReceiveSomeAsync(Memory<byte> buffer, CancellationToken cancellationToken)
     {
         int n;
@@ -450,17 +529,17 @@ public sealed class NvmeTcpQueuePair : IAsyncDisposable, IDisposable
         catch (SocketException e)
         {
             Abort();
-            throw new NvmeConnectionException($"NVMe/TCP connection to {RemoteEndPoint} failed: {e.SocketErrorCode}", e);
+            throw Closed($"NVMe/TCP connection to {RemoteEndPoint} failed: {e.SocketErrorCode}", e);
         }
         catch (ObjectDisposedException e)
         {
-            throw new NvmeConnectionException($"NVMe/TCP connection to {RemoteEndPoint} is closed.", e);
+            throw Closed($"NVMe/TCP connection to {RemoteEndPoint} is closed.", e);
         }
 
         if (n == 0)
         {
             Abort();
-            throw new NvmeConnectionException($"NVMe/TCP peer {RemoteEndPoint} closed the connection.");
+            throw Closed($"NVMe/TCP peer {RemoteEndPoint} closed the connection.", null);
         }
 
         return n;
@@ -526,9 +605,14 @@ public sealed class NvmeTcpQueuePair : IAsyncDisposable, IDisposable
 
     private readonly record struct PduHeader(NvmeTcpPduType Type, NvmeTcpPduFlags Flags, NvmeCommand Command, NvmeCompletion Completion, R2TPdu Data);
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask SendPduAsync(PduHeader h, NvmeTcpPduLayout layout, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
-        ObjectDisposedException.ThrowIf(IsClosed, this);
+        if (IsClosed)
+        {
+            throw Closed($"NVMe/TCP connection to {RemoteEndPoint} is closed.", null);
+        }
+
         await _sendLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         CancellationTokenRegistration reg = default;
         try
@@ -600,6 +684,7 @@ public sealed class NvmeTcpQueuePair : IAsyncDisposable, IDisposable
         return NvmeTcpPduWriter.CompletePrefix(span, layout);
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask SendAllAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
     {
         try
@@ -613,15 +698,30 @@ public sealed class NvmeTcpQueuePair : IAsyncDisposable, IDisposable
         catch (SocketException e)
         {
             Abort();
-            throw new NvmeConnectionException($"NVMe/TCP send to {RemoteEndPoint} failed: {e.SocketErrorCode}", e);
+            throw Closed($"NVMe/TCP send to {RemoteEndPoint} failed: {e.SocketErrorCode}", e);
         }
         catch (ObjectDisposedException e)
         {
-            throw new NvmeConnectionException($"NVMe/TCP connection to {RemoteEndPoint} is closed.", e);
+            throw Closed($"NVMe/TCP connection to {RemoteEndPoint} is closed.", e);
         }
     }
 
     // ---------------------------------------------------------------- lifetime
+
+    private NvmeProtocolException SetTerminal(NvmeProtocolException e)
+    {
+        Interlocked.CompareExchange(ref _terminal, e, null);
+        return e;
+    }
+
+    /// <summary>The error for an operation cut short by the close: the protocol violation that caused it, if any.</summary>
+    private NvmeException Closed(string message, Exception? inner)
+    {
+        var t = Volatile.Read(ref _terminal);
+        return t is not null
+            ? new NvmeProtocolException(t.Message, t.FatalErrorStatus, t.FieldOffset, inner)
+            : new NvmeConnectionException(message, inner);
+    }
 
     /// <summary>Closes the socket at once (pending operations fail with <see cref="NvmeConnectionException"/>).</summary>
     public void Abort()

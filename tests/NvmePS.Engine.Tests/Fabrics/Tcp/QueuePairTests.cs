@@ -76,6 +76,29 @@ public class QueuePairTests
     }
 
     [Fact]
+    public async Task ReceivePdu_returns_pooled_data_and_the_digest_verdict()
+    {
+        var (host, ctrl) = await ConnectAsync(new NvmeTcpQueueOptions { DataDigest = true }, new NvmeTcpQueueOptions { DataDigest = true });
+        await using var _ = host;
+        await using var __ = ctrl;
+        byte[] icd = { 1, 2, 3, 4, 5, 6, 7 };
+        var sqe = new NvmeCommand { Opcode = 1, Cid = 9 };
+        SglDescriptor.InCapsule((uint)icd.Length).WriteTo(ref sqe);
+        await host.SendCapsuleCommandAsync(sqe, icd, CancellationToken.None);
+        await host.SendCapsuleCommandAsync(new NvmeCommand { Opcode = 0, Cid = 10 }, default, CancellationToken.None);
+        using (var pdu = await ctrl.ReceivePduAsync(CancellationToken.None))
+        {
+            Assert.Equal((ushort)9, pdu.Header.Command.Cid);
+            Assert.True(pdu.DataDigestOk);
+            Assert.Equal(icd, pdu.Data.ToArray());
+        }
+
+        using var empty = await ctrl.ReceivePduAsync(CancellationToken.None);
+        Assert.Equal((ushort)10, empty.Header.Command.Cid);
+        Assert.True(empty.Data.IsEmpty);
+    }
+
+    [Fact]
     public async Task Controller_declines_digests_it_does_not_allow()
     {
         var (host, ctrl) = await ConnectAsync(new NvmeTcpQueueOptions { HeaderDigest = true, DataDigest = true }, new NvmeTcpQueueOptions());

@@ -1,0 +1,581 @@
+using System.Buffers.Binary;
+using NvmePS.Engine.Admin;
+
+namespace NvmePS.Engine.Fabrics.Controller;
+
+public sealed partial class NvmeController
+{
+    private static readonly NvmeStatus InvalidField = NvmeStatus.Generic(NvmeStatusNames.InvalidFieldInCommand);
+
+    // Pooled state machines: no allocation per I/O when the store completes asynchronously.
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<Outcome> ExecuteAdminAsync(NvmeCommand c, ReadOnlyMemory<byte> dataIn, Memory<byte> dataOut, CancellationToken ct)
+    {
+        switch (c.Opcode)
+        {
+            case NvmeAdminOpcode.Identify:
+                return Identify(c, dataOut.Span);
+            case NvmeAdminOpcode.GetLogPage:
+                return GetLogPage(c, dataOut.Span);
+            case NvmeAdminOpcode.GetFeatures:
+                return GetFeatures(c, dataOut.Span);
+            case NvmeAdminOpcode.SetFeatures:
+                return SetFeatures(c, dataIn.Span);
+            case NvmeAdminOpcode.AsynchronousEventRequest:
+                return await AsyncEventRequestAsync(ct).ConfigureAwait(false);
+            case NvmeAdminOpcode.KeepAlive:
+                Touch();
+                return new Outcome(NvmeStatus.Success);
+            case NvmeAdminOpcode.Abort:
+                // Commands here complete as fast as their store allows; none is abortable. DW0 bit 0 set: not aborted.
+                return new Outcome(NvmeStatus.Success, 1);
+            default:
+                return new Outcome(NvmeStatus.Generic(NvmeStatusNames.InvalidCommandOpcode));
+        }
+    }
+
+    // ---------------- Identify ----------------
+
+    /// <summary>The Identify Controller structure this controller reports (CNS 01h).</summary>
+    public NvmeIdentifyController IdentifyController()
+    {
+        var o = Target.Options;
+        bool disc = IsDiscovery;
+        return new NvmeIdentifyController
+        {
+            Sn = Subsystem.SerialNumber,
+            Mn = Subsystem.ModelNumber ?? o.ModelNumber,
+            Fr = o.FirmwareRevision,
+            Rab = 6,
+            // Bit 1: the subsystem may have more than one controller (one per association).
+            Cmic = disc ? (byte)0 : (byte)0x02,
+            Mdts = o.Mdts,
+            Cntlid = Cntlid,
+            Ver = Version,
+            // Namespace Attribute Notices (bit 8) for NVM controllers; Discovery Log Page Change (bit 31) for discovery.
+            Oaes = disc ? 1u << 31 : 1u << 8,
+            // Bit 6 TBKAS: any command restarts the keep-alive timer.
+            Ctratt = 1u << 6,
+            Cntrltype = disc ? NvmeIdentifyController.ControllerTypeDiscovery : NvmeIdentifyController.ControllerTypeIo,
+            Acl = 3,
+            Aerl = (byte)(o.MaxAsyncEventRequests - 1),
+            // Slot 1 read-only, one slot.
+            Frmw = disc ? (byte)0 : (byte)0x03,
+            // Bit 0 SMART per namespace, bit 2 extended Get Log Page (NUMDU, LPOL/LPOU).
+            Lpa = disc ? (byte)0x04 : (byte)0x05,
+            Elpe = (byte)(o.ErrorLogEntries - 1),
+            Kas = o.KeepAliveGranularity,
+            Sqes = disc ? (byte)0 : (byte)0x66,
+            Cqes = disc ? (byte)0 : (byte)0x44,
+            Maxcmd = (ushort)Math.Min(o.MaxQueueSize, ushort.MaxValue),
+            Nn = disc ? 0 : o.MaxNamespaces,
+            // Dataset Management (bit 2) and Write Zeroes (bit 3).
+            Oncs = disc ? (ushort)0 : (ushort)0x000C,
+            // Volatile write cache present; Flush with NSID FFFFFFFFh supported (bits 2:1 = 11b).
+            Vwc = disc ? (byte)0 : (byte)0x07,
+            // SGLs supported (bit 0) and the Offset subtype for in-capsule data (bit 20).
+            Sgls = (1u << 0) | (o.InCapsuleDataSize > 0 ? 1u << 20 : 0),
+            Subnqn = Subsystem.Nqn,
+            Ioccsz = disc ? 0 : o.Ioccsz,
+            Iorcsz = disc ? 0u : 1u,
+            Icdoff = 0,
+            Fcatt = 0,
+            Msdbd = 1,
+            Psd = [new NvmePowerStateDescriptor(Mp: 0, Mxps: false, Nops: false, Enlat: 0, Exlat: 0, Rrt: 0, Rrl: 0, Rwt: 0, Rwl: 0,
+                Idlp: 0, Ips: 0, Actp: 0, Apw: 0, Aps: 0)],
+        };
+    }
+
+    private Outcome Identify(in NvmeCommand c, Span<byte> data)
+    {
+        byte cns = (byte)c.Cdw10;
+        if (cns == NvmeIdentifyCns.Controller)
+        {
+            IdentifyController().Write(data);
+            return new Outcome(NvmeStatus.Success, Bytes: 4096);
+        }
+
+        if (IsDiscovery)
+        {
+            return new Outcome(InvalidField);
+        }
+
+        uint nn = Target.Options.MaxNamespaces;
+        switch (cns)
+        {
+            case NvmeIdentifyCns.Namespace:
+                {
+                    if (c.Nsid == 0 || c.Nsid > nn)
+                    {
+                        return new Outcome(InvalidNamespace);
+                    }
+
+                    var ns = Subsystem.GetNamespace(c.Nsid);
+                    if (ns is null)
+                    {
+                        // An inactive NSID in range: a zero-filled structure (Base Spec 2.0 §5.17.2.1).
+                        data[..4096].Clear();
+                    }
+                    else
+                    {
+                        ns.Identify().Write(data);
+                    }
+
+                    return new Outcome(NvmeStatus.Success, Bytes: 4096);
+                }
+
+            case NvmeIdentifyCns.ActiveNamespaceIdList:
+                {
+                    if (c.Nsid >= 0xFFFFFFFE)
+                    {
+                        return new Outcome(InvalidNamespace);
+                    }
+
+                    uint after = c.Nsid;
+                    var ids = Subsystem.Namespaces.Where(n => n.Nsid > after).Select(n => n.Nsid).Take(NvmeNamespaceList.MaxEntries).ToArray();
+                    NvmeNamespaceList.Write(data, ids);
+                    return new Outcome(NvmeStatus.Success, Bytes: 4096);
+                }
+
+            case NvmeIdentifyCns.NamespaceIdDescriptorList:
+                {
+                    var ns = Subsystem.GetNamespace(c.Nsid);
+                    if (ns is null)
+                    {
+                        return new Outcome(InvalidNamespace);
+                    }
+
+                    NvmeNamespaceIdDescriptor.WriteList(data[..4096], ns.Descriptors());
+                    return new Outcome(NvmeStatus.Success, Bytes: 4096);
+                }
+
+            default:
+                return new Outcome(InvalidField);
+        }
+    }
+
+    // ---------------- Get Log Page ----------------
+
+    private Outcome GetLogPage(in NvmeCommand c, Span<byte> data)
+    {
+        byte lid = (byte)c.Cdw10;
+        bool rae = (c.Cdw10 & 0x8000) != 0;
+        ulong offset = c.Cdw12 | ((ulong)c.Cdw13 << 32);
+        bool offsetIsIndex = (c.Cdw14 & (1u << 23)) != 0;
+        if (offsetIsIndex || (offset & 3) != 0)
+        {
+            return new Outcome(InvalidField);
+        }
+
+        byte[]? log = (lid, IsDiscovery) switch
+        {
+            (NvmeLogPageId.ErrorInformation, _) => ErrorLog(),
+            (NvmeLogPageId.Discovery, true) => Target.BuildDiscoveryLog(HostNqn).ToArray(),
+            (NvmeLogPageId.SmartHealth, false) => SmartLog(c.Nsid, out var status) ?? (status.IsSuccess ? null : Array.Empty<byte>()),
+            (NvmeLogPageId.FirmwareSlot, false) => FirmwareSlotLog(),
+            (NvmeLogPageId.ChangedNamespaceList, false) => ChangedNamespaceLog(rae),
+            _ => null,
+        };
+
+        if (log is null)
+        {
+            return new Outcome(NvmeStatus.CommandSpecific(NvmeStatusNames.InvalidLogPage));
+        }
+
+        if (log.Length == 0)
+        {
+            return new Outcome(InvalidNamespace);
+        }
+
+        if (offset > (ulong)log.Length)
+        {
+            return new Outcome(InvalidField);
+        }
+
+        // Bytes past the end of the log read as zero.
+        int available = (int)Math.Min((ulong)data.Length, (ulong)log.Length - offset);
+        log.AsSpan((int)offset, available).CopyTo(data);
+        data[available..].Clear();
+
+        if (!rae)
+        {
+            // Reading the log with RAE clear re-arms the event it reports (Base Spec 2.0 §5.2).
+            lock (_lock)
+            {
+                if (lid == NvmeLogPageId.Discovery)
+                {
+                    _discoveryNoticeMasked = false;
+                }
+            }
+        }
+
+        return new Outcome(NvmeStatus.Success, Bytes: data.Length);
+    }
+
+    private byte[] ErrorLog()
+    {
+        var log = new byte[_errorLog.Length * NvmeErrorLogEntry.Size];
+        lock (_lock)
+        {
+            // Newest first; unused entries stay zero (error count 0).
+            int n = (int)Math.Min(_errorCount, (ulong)_errorLog.Length);
+            for (int i = 0; i < n; i++)
+            {
+                int index = ((_errorHead - i) % _errorLog.Length + _errorLog.Length) % _errorLog.Length;
+                _errorLog[index].Write(log.AsSpan(i * NvmeErrorLogEntry.Size));
+            }
+        }
+
+        return log;
+    }
+
+    /// <summary>The SMART / Health log: I/O counters of one namespace, or of all with NSID 0 or FFFFFFFFh.</summary>
+    public NvmeSmartLog BuildSmartLog(IEnumerable<NvmeNamespace> namespaces)
+    {
+        ArgumentNullException.ThrowIfNull(namespaces);
+        long bytesRead = 0, bytesWritten = 0, reads = 0, writes = 0;
+        foreach (var ns in namespaces)
+        {
+            bytesRead += ns.BytesRead;
+            bytesWritten += ns.BytesWritten;
+            reads += ns.ReadCommands;
+            writes += ns.WriteCommands;
+        }
+
+        return new NvmeSmartLog
+        {
+            // No media to wear and no thermal sensor: spare is full, nothing used, temperature not reported (0).
+            AvailableSpare = 100,
+            AvailableSpareThreshold = 10,
+            PercentageUsed = 0,
+            DataUnitsRead = DataUnits(bytesRead),
+            DataUnitsWritten = DataUnits(bytesWritten),
+            HostReadCommands = (UInt128)(ulong)reads,
+            HostWriteCommands = (UInt128)(ulong)writes,
+            PowerCycles = 1,
+            PowerOnHours = (UInt128)(ulong)(DateTime.UtcNow - Target.StartTime).TotalHours,
+            UnsafeShutdowns = (UInt128)(ulong)Target.UnsafeShutdowns,
+            NumberOfErrorLogEntries = ErrorCount,
+        };
+
+        // Thousands of 512-byte units, rounded up (Figure 207).
+        static UInt128 DataUnits(long bytes) => (UInt128)(ulong)((((bytes + 511) / 512) + 999) / 1000);
+    }
+
+    private byte[]? SmartLog(uint nsid, out NvmeStatus status)
+    {
+        status = NvmeStatus.Success;
+        IEnumerable<NvmeNamespace> scope;
+        if (nsid is 0 or NvmeAdminCommands.BroadcastNsid)
+        {
+            scope = Subsystem.Namespaces;
+        }
+        else if (Subsystem.GetNamespace(nsid) is { } ns)
+        {
+            scope = [ns];
+        }
+        else
+        {
+            status = InvalidNamespace;
+            return null;
+        }
+
+        return BuildSmartLog(scope).ToArray();
+    }
+
+    private byte[] FirmwareSlotLog()
+    {
+        var log = new byte[NvmeFirmwareSlotLog.Size];
+        var frs = new string[NvmeFirmwareSlotLog.SlotCount];
+        Array.Fill(frs, string.Empty);
+        frs[0] = Target.Options.FirmwareRevision;
+        new NvmeFirmwareSlotLog { Afi = 0x01, Frs = frs }.Write(log);
+        return log;
+    }
+
+    private byte[] ChangedNamespaceLog(bool rae)
+    {
+        var log = new byte[NvmeNamespaceList.Size];
+        lock (_lock)
+        {
+            if (_changedListOverflow)
+            {
+                BinaryPrimitives.WriteUInt32LittleEndian(log, NvmeNamespaceList.Overflow);
+            }
+            else
+            {
+                NvmeNamespaceList.Write(log, _changedNamespaces.ToArray());
+            }
+
+            if (!rae)
+            {
+                _changedNamespaces.Clear();
+                _changedListOverflow = false;
+                _namespaceNoticeMasked = false;
+            }
+        }
+
+        return log;
+    }
+
+    // ---------------- Features ----------------
+
+    private Outcome GetFeatures(in NvmeCommand c, Span<byte> data)
+    {
+        byte fid = (byte)c.Cdw10;
+        var select = (NvmeFeatureSelect)((c.Cdw10 >> 8) & 0x7);
+        if (select > NvmeFeatureSelect.SupportedCapabilities)
+        {
+            return new Outcome(InvalidField);
+        }
+
+        if (!FeatureSupported(fid))
+        {
+            return new Outcome(InvalidField);
+        }
+
+        if (select == NvmeFeatureSelect.SupportedCapabilities)
+        {
+            // Nothing is saveable (bit 0) or namespace specific (bit 1); all but Host Identifier are changeable (bit 2).
+            return new Outcome(NvmeStatus.Success, fid == NvmeFeatureId.HostIdentifier ? 0u : 0x4u);
+        }
+
+        // Nothing is saveable, so the saved value is the default (Base Spec 2.0 §5.15).
+        bool current = select == NvmeFeatureSelect.Current;
+        lock (_lock)
+        {
+            uint dw0 = fid switch
+            {
+                NvmeFeatureId.Arbitration => current ? _arbitration : 0,
+                NvmeFeatureId.PowerManagement => current ? _powerManagement : 0,
+                NvmeFeatureId.TemperatureThreshold => TemperatureThreshold(c.Cdw11, current),
+                NvmeFeatureId.VolatileWriteCache => current ? (_volatileWriteCache ? 1u : 0u) : 1u,
+                NvmeFeatureId.NumberOfQueues => new NvmeNumberOfQueues(
+                    Math.Max(current ? AllocatedIoQueues : Target.Options.MaxIoQueues, 1),
+                    Math.Max(current ? AllocatedIoQueues : Target.Options.MaxIoQueues, 1)).ToDword(),
+                NvmeFeatureId.AsynchronousEventConfiguration => current ? _aec : 0,
+                NvmeFeatureId.KeepAliveTimer => current ? KeepAliveTimeout : 0,
+                _ => 0,
+            };
+
+            if (fid == NvmeFeatureId.HostIdentifier)
+            {
+                if ((c.Cdw11 & 1) == 0)
+                {
+                    // Over fabrics the host identifier is the 128-bit HOSTID of Connect.
+                    return new Outcome(NvmeStatus.Generic(0x18)); // Host Identifier Inconsistent Format
+                }
+
+                HostId.TryWriteBytes(data[..16], bigEndian: true, out _);
+                return new Outcome(NvmeStatus.Success, Bytes: 16);
+            }
+
+            return new Outcome(NvmeStatus.Success, dw0);
+        }
+    }
+
+    private bool FeatureSupported(byte fid) => fid switch
+    {
+        NvmeFeatureId.AsynchronousEventConfiguration or NvmeFeatureId.KeepAliveTimer => true,
+        NvmeFeatureId.Arbitration or NvmeFeatureId.PowerManagement or NvmeFeatureId.TemperatureThreshold
+            or NvmeFeatureId.VolatileWriteCache or NvmeFeatureId.NumberOfQueues or NvmeFeatureId.HostIdentifier => !IsDiscovery,
+        _ => false,
+    };
+
+    private uint TemperatureThreshold(uint cdw11, bool current)
+    {
+        var which = NvmeTemperatureThreshold.FromDword(cdw11);
+        uint key = (which.Tmpsel * 2u) + (which.UnderTemperature ? 1u : 0u);
+        // Defaults: over-temperature 70 °C (343 K), under-temperature 0 K (never).
+        ushort fallback = which.UnderTemperature ? (ushort)0 : (ushort)343;
+        return current && _temperatureThresholds.TryGetValue(key, out var v) ? v : fallback;
+    }
+
+    private Outcome SetFeatures(in NvmeCommand c, ReadOnlySpan<byte> data)
+    {
+        byte fid = (byte)c.Cdw10;
+        if (!FeatureSupported(fid))
+        {
+            return new Outcome(InvalidField);
+        }
+
+        if ((c.Cdw10 & (1u << 31)) != 0)
+        {
+            return new Outcome(NvmeStatus.CommandSpecific(0x0D)); // Feature Identifier Not Saveable
+        }
+
+        lock (_lock)
+        {
+            switch (fid)
+            {
+                case NvmeFeatureId.Arbitration:
+                    _arbitration = c.Cdw11 & 0xFFFFFF07;
+                    return new Outcome(NvmeStatus.Success);
+
+                case NvmeFeatureId.PowerManagement:
+                    // Only power state 0 exists (NPSS = 0).
+                    if ((c.Cdw11 & 0x1F) != 0)
+                    {
+                        return new Outcome(InvalidField);
+                    }
+
+                    _powerManagement = c.Cdw11 & 0xFF;
+                    return new Outcome(NvmeStatus.Success);
+
+                case NvmeFeatureId.TemperatureThreshold:
+                    {
+                        var t = NvmeTemperatureThreshold.FromDword(c.Cdw11);
+                        if (((c.Cdw11 >> 20) & 0x3) > 1 || (t.Tmpsel > 8 && t.Tmpsel != 0xF))
+                        {
+                            return new Outcome(InvalidField);
+                        }
+
+                        _temperatureThresholds[(t.Tmpsel * 2u) + (t.UnderTemperature ? 1u : 0u)] = t.Tmpth;
+                        return new Outcome(NvmeStatus.Success);
+                    }
+
+                case NvmeFeatureId.VolatileWriteCache:
+                    _volatileWriteCache = (c.Cdw11 & 1) != 0;
+                    return new Outcome(NvmeStatus.Success);
+
+                case NvmeFeatureId.NumberOfQueues:
+                    {
+                        uint nsqr = c.Cdw11 & 0xFFFF, ncqr = c.Cdw11 >> 16;
+                        if (nsqr == 0xFFFF || ncqr == 0xFFFF)
+                        {
+                            return new Outcome(InvalidField);
+                        }
+
+                        if (_queues.Skip(1).Any(q => q is not null))
+                        {
+                            // Queues already exist: the count can no longer change (Base Spec 2.0 §5.27.1.5).
+                            return new Outcome(NvmeStatus.Generic(NvmeStatusNames.CommandSequenceError));
+                        }
+
+                        int granted = (int)Math.Min(Math.Min(nsqr, ncqr) + 1, (uint)Target.Options.MaxIoQueues);
+                        AllocatedIoQueues = granted;
+                        return new Outcome(NvmeStatus.Success, new NvmeNumberOfQueues(granted, granted).ToDword());
+                    }
+
+                case NvmeFeatureId.AsynchronousEventConfiguration:
+                    {
+                        uint supported = IsDiscovery ? (uint)NvmeAsyncEventConfig.DiscoveryLogPageChangeNotices
+                            : (uint)NvmeAsyncEventConfig.SmartHealthCriticalWarnings | (uint)NvmeAsyncEventConfig.NamespaceAttributeNotices;
+                        _aec = c.Cdw11 & supported;
+                        return new Outcome(NvmeStatus.Success);
+                    }
+
+                case NvmeFeatureId.KeepAliveTimer:
+                    KeepAliveTimeout = Target.RoundKato(c.Cdw11);
+                    Touch();
+                    break;
+
+                case NvmeFeatureId.HostIdentifier:
+                    // Fixed by Connect over fabrics.
+                    return new Outcome(NvmeStatus.Generic(NvmeStatusNames.CommandSequenceError));
+            }
+        }
+
+        ArmKeepAlive();
+        return new Outcome(NvmeStatus.Success);
+    }
+
+    // ---------------- Asynchronous events ----------------
+
+    private async ValueTask<Outcome> AsyncEventRequestAsync(CancellationToken ct)
+    {
+        TaskCompletionSource<uint> tcs;
+        lock (_lock)
+        {
+            if (_pendingEvents.TryDequeue(out uint ready))
+            {
+                return new Outcome(NvmeStatus.Success, ready);
+            }
+
+            if (_outstandingAers.Count >= Target.Options.MaxAsyncEventRequests)
+            {
+                return new Outcome(NvmeStatus.CommandSpecific(NvmeStatusNames.AsyncEventRequestLimitExceeded));
+            }
+
+            tcs = new TaskCompletionSource<uint>(TaskCreationOptions.RunContinuationsAsynchronously);
+            _outstandingAers.Enqueue(tcs);
+        }
+
+        // Cancelling the wait cancels the request itself, so PostEvent never hands an event to a dead AER.
+        uint dw0;
+        using (ct.Register(static t => ((TaskCompletionSource<uint>)t!).TrySetCanceled(), tcs))
+        {
+            dw0 = await tcs.Task.ConfigureAwait(false);
+        }
+
+        return new Outcome(NvmeStatus.Success, dw0);
+    }
+
+    private void PostEvent(NvmeAsyncEvent e)
+    {
+        TaskCompletionSource<uint>? waiter;
+        lock (_lock)
+        {
+            // Skip AERs whose commands were cancelled (queue gone).
+            do
+            {
+                _outstandingAers.TryDequeue(out waiter);
+            }
+            while (waiter is not null && waiter.Task.IsCompleted);
+
+            if (waiter is null)
+            {
+                _pendingEvents.Enqueue(e.ToDword());
+                return;
+            }
+        }
+
+        waiter.TrySetResult(e.ToDword());
+    }
+
+    internal void OnNamespaceChanged(uint nsid)
+    {
+        bool post;
+        lock (_lock)
+        {
+            if (_changedNamespaces.Count >= NvmeNamespaceList.MaxEntries)
+            {
+                _changedListOverflow = true;
+            }
+            else
+            {
+                _changedNamespaces.Add(nsid);
+            }
+
+            // One event until the host reads the Changed Namespace List with RAE clear.
+            post = (_aec & (uint)NvmeAsyncEventConfig.NamespaceAttributeNotices) != 0 && !_namespaceNoticeMasked && !IsTerminated;
+            if (post)
+            {
+                _namespaceNoticeMasked = true;
+            }
+        }
+
+        if (post)
+        {
+            PostEvent(new NvmeAsyncEvent(NvmeAsyncEventType.Notice, NvmeAsyncEvent.NoticeNamespaceAttributeChanged, NvmeLogPageId.ChangedNamespaceList));
+        }
+    }
+
+    internal void OnDiscoveryLogChanged()
+    {
+        bool post;
+        lock (_lock)
+        {
+            post = (_aec & (uint)NvmeAsyncEventConfig.DiscoveryLogPageChangeNotices) != 0 && !_discoveryNoticeMasked && !IsTerminated;
+            if (post)
+            {
+                _discoveryNoticeMasked = true;
+            }
+        }
+
+        if (post)
+        {
+            PostEvent(new NvmeAsyncEvent(NvmeAsyncEventType.Notice, NvmeAsyncEvent.NoticeDiscoveryLogPageChange, NvmeLogPageId.Discovery));
+        }
+    }
+}

@@ -1,0 +1,566 @@
+using System.Buffers.Binary;
+using NvmePS.Engine.Admin;
+
+namespace NvmePS.Engine.Fabrics.Controller;
+
+/// <summary>
+/// One controller of an NVM or discovery subsystem: the state of one association (host NQN/ID, CNTLID, CC/CSTS, features,
+/// queues, error log, pending asynchronous events, keep-alive timer). Created by a Fabrics Connect on an admin queue;
+/// ended by losing the admin queue, a keep-alive timeout, or the subsystem's removal.
+/// </summary>
+public sealed partial class NvmeController
+{
+    /// <summary>The controller supports NVMe 2.0 (VS).</summary>
+    public const uint Version = 0x00020000;
+
+    private readonly object _lock = new();
+    private readonly CancellationTokenSource _terminated = new();
+    private readonly NvmeControllerQueue?[] _queues;
+    private readonly NvmeErrorLogEntry[] _errorLog;
+    private readonly Queue<uint> _pendingEvents = new();
+    private readonly Queue<TaskCompletionSource<uint>> _outstandingAers = new();
+    private readonly SortedSet<uint> _changedNamespaces = [];
+    private readonly Dictionary<uint, ushort> _temperatureThresholds = [];
+    private Timer? _keepAliveTimer;
+    private long _lastActivity;
+    private ulong _errorCount;
+    private int _errorHead;
+    private uint _cc;
+    private uint _csts;
+    private uint _aec;
+    private uint _arbitration;
+    private uint _powerManagement;
+    private bool _volatileWriteCache = true;
+    private bool _changedListOverflow;
+    private bool _namespaceNoticeMasked;
+    private bool _discoveryNoticeMasked;
+    private bool _shutdownCompleted;
+    private int _terminatedFlag;
+
+    internal NvmeController(NvmeTarget target, NvmeSubsystem subsystem, ushort cntlid, ConnectData connect, uint kato, NvmeTargetPort? port)
+    {
+        Target = target;
+        Subsystem = subsystem;
+        Cntlid = cntlid;
+        HostNqn = connect.HostNqn;
+        HostId = connect.HostId;
+        Port = port;
+        KeepAliveTimeout = kato;
+        AllocatedIoQueues = subsystem.IsDiscovery ? 0 : target.Options.MaxIoQueues;
+        _queues = new NvmeControllerQueue?[AllocatedIoQueues + 1];
+        _errorLog = new NvmeErrorLogEntry[target.Options.ErrorLogEntries];
+        Capabilities = ControllerCapabilities.Create(
+            mqes: (ushort)(target.Options.MaxQueueSize - 1), cqr: true, to: 15, css: 0x01);
+        _lastActivity = Environment.TickCount64;
+        ArmKeepAlive();
+    }
+
+    public NvmeTarget Target { get; }
+
+    public NvmeSubsystem Subsystem { get; }
+
+    /// <summary>CNTLID.</summary>
+    public ushort Cntlid { get; }
+
+    public string HostNqn { get; }
+
+    /// <summary>HOSTID from the Connect data.</summary>
+    public Guid HostId { get; }
+
+    /// <summary>The port the admin queue connected through (null when driven without a transport).</summary>
+    public NvmeTargetPort? Port { get; }
+
+    public bool IsDiscovery => Subsystem.IsDiscovery;
+
+    /// <summary>CAP.</summary>
+    public ControllerCapabilities Capabilities { get; }
+
+    /// <summary>CC.</summary>
+    public ControllerConfiguration Configuration => new(Volatile.Read(ref _cc));
+
+    /// <summary>CSTS.</summary>
+    public ControllerStatus Status => new(Volatile.Read(ref _csts));
+
+    /// <summary>KATO in milliseconds (0: no keep-alive).</summary>
+    public uint KeepAliveTimeout { get; private set; }
+
+    /// <summary>I/O queues the host may connect (Number of Queues feature).</summary>
+    public int AllocatedIoQueues { get; private set; }
+
+    /// <summary>Cancelled when the association ends; transports close every queue of the controller then.</summary>
+    public CancellationToken Terminated => _terminated.Token;
+
+    public bool IsTerminated => Volatile.Read(ref _terminatedFlag) != 0;
+
+    /// <summary>Why the association ended, once it has.</summary>
+    public string? TerminationReason { get; private set; }
+
+    /// <summary>Connected I/O queues.</summary>
+    public int ConnectedIoQueues
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _queues.Skip(1).Count(q => q is not null);
+            }
+        }
+    }
+
+    private bool Ready => (Volatile.Read(ref _csts) & 1) != 0 && (Volatile.Read(ref _cc) & 1) != 0;
+
+    /// <summary>Ends the association: every queue is closed, outstanding AERs are aborted, the CNTLID is freed.</summary>
+    public void Terminate(string reason)
+    {
+        if (Interlocked.Exchange(ref _terminatedFlag, 1) != 0)
+        {
+            return;
+        }
+
+        TerminationReason = reason;
+        NvmeControllerQueue?[] queues;
+        TaskCompletionSource<uint>[] aers;
+        lock (_lock)
+        {
+            queues = [.. _queues];
+            aers = [.. _outstandingAers];
+            _outstandingAers.Clear();
+            _keepAliveTimer?.Dispose();
+            _keepAliveTimer = null;
+        }
+
+        if (!_shutdownCompleted && !IsDiscovery)
+        {
+            Target.CountUnsafeShutdown();
+        }
+
+        foreach (var aer in aers)
+        {
+            aer.TrySetCanceled();
+        }
+
+        foreach (var q in queues)
+        {
+            q?.Close();
+        }
+
+        Subsystem.RemoveController(this);
+        _terminated.Cancel();
+    }
+
+    internal NvmeControllerQueue AttachAdminQueue(ConnectCommand connect)
+    {
+        var q = new NvmeControllerQueue(this, 0, connect.QueueEntries, connect.DisableSqFlowControl);
+        lock (_lock)
+        {
+            _queues[0] = q;
+        }
+
+        return q;
+    }
+
+    internal NvmeStatus TryAttachIoQueue(ConnectCommand connect, out NvmeControllerQueue? queue)
+    {
+        queue = null;
+        lock (_lock)
+        {
+            if (!Ready || IsTerminated)
+            {
+                return NvmeStatus.Generic(NvmeStatusNames.CommandSequenceError);
+            }
+
+            if (connect.Qid >= _queues.Length)
+            {
+                return NvmeStatus.CommandSpecific(NvmeStatusNames.ConnectInvalidParameters);
+            }
+
+            if (_queues[connect.Qid] is not null)
+            {
+                // The queue already exists (Linux nvmet answers the same).
+                return NvmeStatus.Generic(NvmeStatusNames.CommandSequenceError);
+            }
+
+            queue = new NvmeControllerQueue(this, connect.Qid, connect.QueueEntries, connect.DisableSqFlowControl);
+            _queues[connect.Qid] = queue;
+            return NvmeStatus.Success;
+        }
+    }
+
+    internal void OnQueueClosed(NvmeControllerQueue queue)
+    {
+        lock (_lock)
+        {
+            if (queue.Qid < _queues.Length && ReferenceEquals(_queues[queue.Qid], queue))
+            {
+                _queues[queue.Qid] = null;
+            }
+        }
+
+        if (queue.IsAdmin)
+        {
+            Terminate("admin queue closed");
+        }
+    }
+
+    /// <summary>Any command counts as keep-alive traffic (CTRATT.TBKAS, Base Spec 2.0 §3.9.2).</summary>
+    internal void Touch() => Volatile.Write(ref _lastActivity, Environment.TickCount64);
+
+    private void ArmKeepAlive()
+    {
+        lock (_lock)
+        {
+            _keepAliveTimer?.Dispose();
+            _keepAliveTimer = null;
+            if (KeepAliveTimeout == 0 || IsTerminated)
+            {
+                return;
+            }
+
+            // Check several times per KATO so expiry is noticed within about 1.25 × KATO.
+            int period = (int)Math.Clamp(KeepAliveTimeout / 4, 25, 60_000);
+            _keepAliveTimer = new Timer(_ => CheckKeepAlive(), null, period, period);
+        }
+    }
+
+    private void CheckKeepAlive()
+    {
+        long idle = Environment.TickCount64 - Volatile.Read(ref _lastActivity);
+        if (KeepAliveTimeout != 0 && idle > KeepAliveTimeout)
+        {
+            Terminate($"keep-alive timeout ({KeepAliveTimeout} ms without a command)");
+        }
+    }
+
+    // ---------------- Properties (Fabrics Property Get / Set) ----------------
+
+    /// <summary>Property Get (NVMe over Fabrics 1.1 §3.4). Only CAP (8 bytes), VS, CC and CSTS (4 bytes) exist.</summary>
+    public NvmeStatus GetProperty(uint offset, PropertySize size, out ulong value)
+    {
+        value = 0;
+        var expected = ControllerProperty.SizeOf(offset);
+        if (expected is null || offset is ControllerProperty.Nssr or ControllerProperty.Crto || expected != size)
+        {
+            return NvmeStatus.Generic(NvmeStatusNames.InvalidFieldInCommand);
+        }
+
+        value = offset switch
+        {
+            ControllerProperty.Cap => Capabilities.Value,
+            ControllerProperty.Vs => Version,
+            ControllerProperty.Cc => Volatile.Read(ref _cc),
+            _ => Volatile.Read(ref _csts),
+        };
+        return NvmeStatus.Success;
+    }
+
+    /// <summary>Property Set (NVMe over Fabrics 1.1 §3.5): only CC is writable. Drives the enable / reset / shutdown
+    /// state machine of Base Spec 2.0 §3.5.</summary>
+    public async ValueTask<NvmeStatus> SetPropertyAsync(uint offset, PropertySize size, ulong value, CancellationToken cancellationToken = default)
+    {
+        if (offset != ControllerProperty.Cc || size != PropertySize.FourBytes || value > uint.MaxValue)
+        {
+            return NvmeStatus.Generic(NvmeStatusNames.InvalidFieldInCommand);
+        }
+
+        var next = new ControllerConfiguration((uint)value);
+        ControllerConfiguration previous;
+        NvmeControllerQueue?[] ioQueues = [];
+        bool flush = false;
+        lock (_lock)
+        {
+            previous = new ControllerConfiguration(_cc);
+            _cc = next.Value;
+            uint csts = _csts;
+            if (!previous.En && next.En)
+            {
+                // Enable: the controller becomes ready unless CC asks for something it cannot do (then CSTS.CFS).
+                bool ok = next.Mps == 0 && next.Css == 0 && next.Ams == 0
+                    && (IsDiscovery || (next.Iosqes == 6 && next.Iocqes == 4));
+                csts = ok ? 1u : 2u;
+                _shutdownCompleted = false;
+            }
+            else if (previous.En && !next.En)
+            {
+                // Controller reset: not ready, I/O queues deleted, shutdown state cleared.
+                csts = 0;
+                ioQueues = [.. _queues.Skip(1)];
+                for (int i = 1; i < _queues.Length; i++)
+                {
+                    _queues[i] = null;
+                }
+            }
+
+            if (next.Shn != ShutdownNotification.None && previous.Shn == ShutdownNotification.None)
+            {
+                flush = true;
+                csts = (csts & ~0xCu) | ((uint)ShutdownStatus.Occurring << 2);
+            }
+            else if (next.Shn == ShutdownNotification.None)
+            {
+                csts &= ~0xCu;
+            }
+
+            _csts = csts;
+        }
+
+        foreach (var q in ioQueues)
+        {
+            q?.Close();
+        }
+
+        if (flush)
+        {
+            // Shutdown: make written data durable, then report SHST complete.
+            foreach (var ns in Subsystem.Namespaces)
+            {
+                try
+                {
+                    await ns.Storage.FlushAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (IOException)
+                {
+                    // A failing store still completes shutdown; its errors surface on I/O.
+                }
+                catch (ObjectDisposedException)
+                {
+                }
+            }
+
+            lock (_lock)
+            {
+                _csts = (_csts & ~0xCu) | ((uint)ShutdownStatus.Complete << 2);
+                _shutdownCompleted = true;
+            }
+        }
+
+        return NvmeStatus.Success;
+    }
+
+    // ---------------- Validation before data moves ----------------
+
+    /// <summary>Checks a command before its data is fetched; Success or the status to complete it with.</summary>
+    internal NvmeStatus Validate(NvmeControllerQueue queue, in NvmeCommand c, int transferLength)
+    {
+        // Fused operations are not supported (ONCS/FUSES report none).
+        if ((c.Flags & 0x3) != 0)
+        {
+            return NvmeStatus.Generic(NvmeStatusNames.InvalidFieldInCommand);
+        }
+
+        if (c.Opcode == FabricsCommand.Opcode)
+        {
+            return ValidateFabrics(queue, c, transferLength);
+        }
+
+        return queue.IsAdmin ? ValidateAdmin(c, transferLength) : ValidateIo(c, transferLength);
+    }
+
+    private NvmeStatus ValidateFabrics(NvmeControllerQueue queue, in NvmeCommand c, int transferLength)
+    {
+        var fctype = FabricsCommand.GetFctype(c);
+        switch (fctype)
+        {
+            case FabricsCommandType.PropertyGet:
+            case FabricsCommandType.PropertySet:
+                return !queue.IsAdmin ? NvmeStatus.Generic(NvmeStatusNames.InvalidFieldInCommand)
+                    : transferLength != 0 ? NvmeStatus.Generic(NvmeStatusNames.DataSglLengthInvalid)
+                    : NvmeStatus.Success;
+            case FabricsCommandType.Disconnect:
+                return queue.IsAdmin ? NvmeStatus.Generic(NvmeStatusNames.InvalidFieldInCommand)
+                    : transferLength != 0 ? NvmeStatus.Generic(NvmeStatusNames.DataSglLengthInvalid)
+                    : NvmeStatus.Success;
+            case FabricsCommandType.Connect:
+                // The queue is already connected.
+                return NvmeStatus.Generic(NvmeStatusNames.CommandSequenceError);
+            case FabricsCommandType.AuthenticationSend:
+            case FabricsCommandType.AuthenticationReceive:
+                // In-band authentication is not offered (Connect never sets AUTHREQ).
+                return NvmeStatus.Generic(NvmeStatusNames.CommandSequenceError);
+            default:
+                return NvmeStatus.Generic(NvmeStatusNames.InvalidCommandOpcode);
+        }
+    }
+
+    private NvmeStatus ValidateAdmin(in NvmeCommand c, int transferLength)
+    {
+        int expected;
+        switch (c.Opcode)
+        {
+            case NvmeAdminOpcode.Identify:
+                expected = 4096;
+                break;
+            case NvmeAdminOpcode.GetLogPage:
+                expected = (int)Math.Min(int.MaxValue, (((c.Cdw10 >> 16) | ((ulong)(c.Cdw11 & 0xFFFF) << 16)) + 1) * 4);
+                break;
+            case NvmeAdminOpcode.GetFeatures:
+            case NvmeAdminOpcode.SetFeatures:
+                expected = (byte)c.Cdw10 == NvmeFeatureId.HostIdentifier ? ((c.Cdw11 & 1) != 0 ? 16 : 8) : 0;
+                break;
+            case NvmeAdminOpcode.AsynchronousEventRequest:
+            case NvmeAdminOpcode.KeepAlive:
+                expected = 0;
+                break;
+            case NvmeAdminOpcode.Abort when !IsDiscovery:
+                expected = 0;
+                break;
+            default:
+                return NvmeStatus.Generic(NvmeStatusNames.InvalidCommandOpcode);
+        }
+
+        if (!Ready)
+        {
+            return NvmeStatus.Generic(NvmeStatusNames.CommandSequenceError);
+        }
+
+        return transferLength == expected ? NvmeStatus.Success : NvmeStatus.Generic(NvmeStatusNames.DataSglLengthInvalid);
+    }
+
+    private NvmeStatus ValidateIo(in NvmeCommand c, int transferLength)
+    {
+        if (!Ready)
+        {
+            return NvmeStatus.Generic(NvmeStatusNames.CommandSequenceError);
+        }
+
+        switch (c.Opcode)
+        {
+            case NvmeIoOpcode.Flush:
+                if (c.Nsid != NvmeAdminCommands.BroadcastNsid && Subsystem.GetNamespace(c.Nsid) is null)
+                {
+                    return InvalidNamespace;
+                }
+
+                return transferLength == 0 ? NvmeStatus.Success : NvmeStatus.Generic(NvmeStatusNames.DataSglLengthInvalid);
+
+            case NvmeIoOpcode.Read:
+            case NvmeIoOpcode.Write:
+            case NvmeIoOpcode.WriteZeroes:
+                {
+                    var ns = Subsystem.GetNamespace(c.Nsid);
+                    if (ns is null)
+                    {
+                        return InvalidNamespace;
+                    }
+
+                    ulong slba = c.Cdw10 | ((ulong)c.Cdw11 << 32);
+                    long blocks = (c.Cdw12 & 0xFFFF) + 1L;
+                    if (!ns.InRange(slba, blocks))
+                    {
+                        return NvmeStatus.Generic(NvmeStatusNames.LbaOutOfRange);
+                    }
+
+                    if (c.Opcode != NvmeIoOpcode.Read && ns.ReadOnly)
+                    {
+                        return NvmeStatus.Generic(0x20); // Namespace is Write Protected
+                    }
+
+                    long expected = c.Opcode == NvmeIoOpcode.WriteZeroes ? 0 : blocks << ns.BlockSizeShift;
+                    return transferLength == expected ? NvmeStatus.Success : NvmeStatus.Generic(NvmeStatusNames.DataSglLengthInvalid);
+                }
+
+            case NvmeIoOpcode.DatasetManagement:
+                {
+                    var ns = Subsystem.GetNamespace(c.Nsid);
+                    if (ns is null)
+                    {
+                        return InvalidNamespace;
+                    }
+
+                    int expected = (int)((c.Cdw10 & 0xFF) + 1) * NvmeDsmRange.Size;
+                    return transferLength == expected ? NvmeStatus.Success : NvmeStatus.Generic(NvmeStatusNames.DataSglLengthInvalid);
+                }
+
+            default:
+                return NvmeStatus.Generic(NvmeStatusNames.InvalidCommandOpcode);
+        }
+    }
+
+    private static NvmeStatus InvalidNamespace => NvmeStatus.Generic(NvmeStatusNames.InvalidNamespaceOrFormat);
+
+    /// <summary>The result of executing one command: status, DW0/DW1 and bytes produced for the host.</summary>
+    internal readonly record struct Outcome(NvmeStatus Status, uint Dw0 = 0, uint Dw1 = 0, int Bytes = 0);
+
+    // Pooled state machines: no allocation per I/O when the store completes asynchronously.
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
+    internal async ValueTask<Outcome> ExecuteAsync(NvmeControllerQueue queue, NvmeCommand c, ReadOnlyMemory<byte> dataIn, Memory<byte> dataOut, CancellationToken ct)
+    {
+        if (c.Opcode == FabricsCommand.Opcode)
+        {
+            return await ExecuteFabricsAsync(queue, c, ct).ConfigureAwait(false);
+        }
+
+        return queue.IsAdmin
+            ? await ExecuteAdminAsync(c, dataIn, dataOut, ct).ConfigureAwait(false)
+            : await ExecuteIoAsync(c, dataIn, dataOut, ct).ConfigureAwait(false);
+    }
+
+    private async ValueTask<Outcome> ExecuteFabricsAsync(NvmeControllerQueue queue, NvmeCommand c, CancellationToken ct)
+    {
+        switch (FabricsCommand.GetFctype(c))
+        {
+            case FabricsCommandType.PropertyGet:
+                {
+                    if (!PropertyGetCommand.TryRead(c, out var get))
+                    {
+                        return new Outcome(NvmeStatus.Generic(NvmeStatusNames.InvalidFieldInCommand));
+                    }
+
+                    var status = GetProperty(get.Offset, get.Size, out ulong value);
+                    return new Outcome(status, (uint)value, (uint)(value >> 32));
+                }
+
+            case FabricsCommandType.PropertySet:
+                {
+                    if (!PropertySetCommand.TryRead(c, out var set))
+                    {
+                        return new Outcome(NvmeStatus.Generic(NvmeStatusNames.InvalidFieldInCommand));
+                    }
+
+                    return new Outcome(await SetPropertyAsync(set.Offset, set.Size, set.Value, ct).ConfigureAwait(false));
+                }
+
+            case FabricsCommandType.Disconnect:
+                // The transport closes the queue once this completion is sent.
+                return new Outcome(NvmeStatus.Success);
+
+            default:
+                return new Outcome(NvmeStatus.Generic(NvmeStatusNames.InvalidCommandOpcode));
+        }
+    }
+
+    /// <summary>True when <paramref name="command"/> is a Disconnect: the transport closes the queue after its completion.</summary>
+    public static bool IsDisconnect(in NvmeCommand command) =>
+        command.Opcode == FabricsCommand.Opcode && FabricsCommand.GetFctype(command) == FabricsCommandType.Disconnect;
+
+    // ---------------- Error log ----------------
+
+    internal void RecordError(ushort sqid, in NvmeCommand c, NvmeStatus status)
+    {
+        // AER cancellation on teardown is not an error of the host's making.
+        if (IsTerminated)
+        {
+            return;
+        }
+
+        ulong lba = c.Opcode is NvmeIoOpcode.Read or NvmeIoOpcode.Write or NvmeIoOpcode.WriteZeroes && sqid != 0 ? c.Cdw10 | ((ulong)c.Cdw11 << 32) : 0;
+        lock (_lock)
+        {
+            _errorCount++;
+            _errorHead = (_errorHead + 1) % _errorLog.Length;
+            _errorLog[_errorHead] = new NvmeErrorLogEntry(_errorCount, sqid, c.Cid, status.ToStatusField(), 0xFFFF, lba, c.Nsid, 0,
+                (byte)(Port?.Trtype ?? TransportType.Tcp), 0, 0);
+        }
+    }
+
+    /// <summary>Errors recorded since the association began (SMART Number of Error Information Log Entries).</summary>
+    public ulong ErrorCount
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _errorCount;
+            }
+        }
+    }
+}

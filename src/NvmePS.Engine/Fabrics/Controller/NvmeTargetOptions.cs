@@ -1,0 +1,87 @@
+namespace NvmePS.Engine.Fabrics.Controller;
+
+/// <summary>
+/// Limits and identity of an NVMe over Fabrics target. Every limit has a safe default; <see cref="Validate"/> rejects
+/// values the protocol cannot carry (NVMe over Fabrics 1.1 §3.3, NVMe/TCP Transport 1.0 §3.6.2.3).
+/// </summary>
+public sealed class NvmeTargetOptions
+{
+    /// <summary>Most TCP connections (queues of all associations) served at once; further connections are closed at once.</summary>
+    public int MaxConnections { get; set; } = 256;
+
+    /// <summary>Most controllers (associations) per subsystem; a further admin Connect gets Controller Busy.</summary>
+    public int MaxControllersPerSubsystem { get; set; } = 64;
+
+    /// <summary>Most entries per submission queue (CAP.MQES + 1). At least 32, because an admin queue needs 32.</summary>
+    public int MaxQueueSize { get; set; } = 128;
+
+    /// <summary>Most I/O queues per controller (Number of Queues feature).</summary>
+    public int MaxIoQueues { get; set; } = 8;
+
+    /// <summary>Largest data transfer of one command in bytes (MDTS = log2 of this / 4096). A power of two ≥ 4096.</summary>
+    public int MaxDataTransferSize { get; set; } = 128 * 1024;
+
+    /// <summary>In-capsule data an I/O command capsule may carry, in bytes (IOCCSZ = (64 + this) / 16). A multiple of 16.
+    /// Admin capsules may always carry 8192 bytes (Fabrics §2.4), which is what Connect data needs.</summary>
+    public int InCapsuleDataSize { get; set; } = 8192;
+
+    /// <summary>MAXH2CDATA announced in ICResp: the most data one H2CData PDU may carry. ≥ 4096, a multiple of 4.</summary>
+    public int MaxH2CData { get; set; } = 128 * 1024;
+
+    /// <summary>Most Asynchronous Event Requests outstanding per controller (AERL + 1).</summary>
+    public int MaxAsyncEventRequests { get; set; } = 4;
+
+    /// <summary>Error log entries kept per controller (ELPE + 1).</summary>
+    public int ErrorLogEntries { get; set; } = 64;
+
+    /// <summary>Keep Alive granularity in 100 ms units (Identify Controller KAS); KATO values are rounded up to it.</summary>
+    public ushort KeepAliveGranularity { get; set; } = 1;
+
+    /// <summary>Most namespaces per subsystem (Identify Controller NN; NSIDs are 1..this).</summary>
+    public uint MaxNamespaces { get; set; } = 1024;
+
+    /// <summary>Identify Controller MN.</summary>
+    public string ModelNumber { get; set; } = "NvmePS Fabrics Target";
+
+    /// <summary>Identify Controller FR.</summary>
+    public string FirmwareRevision { get; set; } = "0.1.0";
+
+    /// <summary>Send a C2HData with the SUCCESS flag instead of C2HData + CapsuleResp for successful reads
+    /// (NVMe/TCP Transport 1.0 §3.6.2.9; not allowed while SQ flow control is on, so only used then when disabled).</summary>
+    public bool UseC2HSuccessFlag { get; set; } = true;
+
+    /// <summary>CPDA announced in ICResp (controller PDU data alignment, 0's based dwords).</summary>
+    public byte Cpda { get; set; }
+
+    /// <summary>MDTS as Identify Controller reports it.</summary>
+    public byte Mdts => (byte)(System.Numerics.BitOperations.Log2((uint)MaxDataTransferSize) - 12);
+
+    /// <summary>IOCCSZ as Identify Controller reports it (16-byte units including the 64-byte SQE).</summary>
+    public uint Ioccsz => (uint)((64 + InCapsuleDataSize) / 16);
+
+    /// <summary>Throws <see cref="ArgumentException"/> for a value the protocol cannot carry.</summary>
+    public void Validate()
+    {
+        Require(MaxConnections is >= 1 and <= 65536, nameof(MaxConnections), "1..65536");
+        Require(MaxControllersPerSubsystem is >= 1 and <= 0xFFEF, nameof(MaxControllersPerSubsystem), "1..65519");
+        Require(MaxQueueSize is >= 32 and <= 65536, nameof(MaxQueueSize), "32..65536");
+        Require(MaxIoQueues is >= 1 and <= 65535, nameof(MaxIoQueues), "1..65535");
+        Require(MaxDataTransferSize >= 4096 && MaxDataTransferSize <= (1 << 24) && (MaxDataTransferSize & (MaxDataTransferSize - 1)) == 0,
+            nameof(MaxDataTransferSize), "a power of two from 4096 to 16 MiB");
+        Require(InCapsuleDataSize >= 0 && InCapsuleDataSize <= 1 << 20 && InCapsuleDataSize % 16 == 0, nameof(InCapsuleDataSize), "0..1 MiB, a multiple of 16");
+        Require(MaxH2CData >= 4096 && MaxH2CData % 4 == 0 && MaxH2CData <= 1 << 24, nameof(MaxH2CData), "4096..16 MiB, a multiple of 4");
+        Require(MaxAsyncEventRequests is >= 1 and <= 256, nameof(MaxAsyncEventRequests), "1..256");
+        Require(ErrorLogEntries is >= 1 and <= 256, nameof(ErrorLogEntries), "1..256");
+        Require(KeepAliveGranularity >= 1, nameof(KeepAliveGranularity), "at least 1 (100 ms)");
+        Require(MaxNamespaces is >= 1 and <= 0xFFFFFFFE, nameof(MaxNamespaces), "1..FFFFFFFEh");
+        Require(Cpda <= 31, nameof(Cpda), "0..31");
+    }
+
+    private static void Require(bool ok, string name, string range)
+    {
+        if (!ok)
+        {
+            throw new ArgumentException($"{name} must be {range}.", name);
+        }
+    }
+}

@@ -1,0 +1,208 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using NvmePS.Engine.Fabrics.Tcp;
+
+namespace NvmePS.Engine.Fabrics.Controller;
+
+/// <summary>
+/// The NVMe/TCP target: listens on one or more endpoints and serves every connection as one queue of an
+/// <see cref="NvmeTarget"/> association (ICReq/ICResp, Fabrics Connect, then commands with in-capsule data, R2T/H2CData
+/// and C2HData). Many hosts and many commands per queue are served at once; a connection that breaks the protocol gets
+/// a C2HTermReq and is closed without disturbing any other.
+/// </summary>
+/// <example>
+/// <code>
+/// using var target = new NvmeTarget();
+/// var sub = target.AddSubsystem("nqn.2026-01.io.example:disk1");
+/// sub.AllowHost("nqn.2014-08.org.nvmexpress:uuid:...");
+/// sub.AddMemoryNamespace(1L &lt;&lt; 30);
+/// await using var tcp = new NvmeTcpTarget(target);
+/// var port = await tcp.ListenAsync(new IPEndPoint(IPAddress.Loopback, 4420));
+/// </code>
+/// </example>
+public sealed class NvmeTcpTarget : IAsyncDisposable
+{
+    private readonly ConcurrentDictionary<long, NvmeTcpTargetConnection> _connections = new();
+    private readonly List<(Socket Listener, NvmeTargetPort Port, Task AcceptLoop)> _listeners = [];
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly object _lock = new();
+    private long _nextConnectionId;
+    private long _acceptedTotal;
+    private long _refusedTotal;
+    private long _terminatedTotal;
+
+    public NvmeTcpTarget(NvmeTarget target, bool allowHeaderDigest = true, bool allowDataDigest = true)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        Target = target;
+        AllowHeaderDigest = allowHeaderDigest;
+        AllowDataDigest = allowDataDigest;
+    }
+
+    public NvmeTarget Target { get; }
+
+    /// <summary>Grant header digests to hosts that ask for them.</summary>
+    public bool AllowHeaderDigest { get; }
+
+    /// <summary>Grant data digests to hosts that ask for them.</summary>
+    public bool AllowDataDigest { get; }
+
+    /// <summary>Connections currently open.</summary>
+    public int ActiveConnections => _connections.Count;
+
+    /// <summary>Connections accepted since start.</summary>
+    public long AcceptedConnections => Interlocked.Read(ref _acceptedTotal);
+
+    /// <summary>Connections closed at once because <see cref="NvmeTargetOptions.MaxConnections"/> was reached.</summary>
+    public long RefusedConnections => Interlocked.Read(ref _refusedTotal);
+
+    /// <summary>Connections ended by a protocol violation (after a C2HTermReq).</summary>
+    public long ProtocolTerminations => Interlocked.Read(ref _terminatedTotal);
+
+    /// <summary>The endpoints being listened on.</summary>
+    public IReadOnlyList<IPEndPoint> LocalEndPoints
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return [.. _listeners.Select(l => (IPEndPoint)l.Listener.LocalEndPoint!)];
+            }
+        }
+    }
+
+    /// <summary>
+    /// Starts listening on <paramref name="endpoint"/> (port 0 picks a free port) and registers it as a port of the
+    /// discovery log. Only loopback addresses are accepted unless <paramref name="allowNonLoopback"/>.
+    /// </summary>
+    public Task<NvmeTargetPort> ListenAsync(IPEndPoint endpoint, bool allowNonLoopback = false, int backlog = 128)
+    {
+        ArgumentNullException.ThrowIfNull(endpoint);
+        ObjectDisposedException.ThrowIf(_stopping.IsCancellationRequested, this);
+        if (!allowNonLoopback && !IPAddress.IsLoopback(endpoint.Address))
+        {
+            throw new ArgumentException($"{endpoint.Address} is not a loopback address; pass allowNonLoopback to serve other networks.", nameof(endpoint));
+        }
+
+        var listener = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            listener.Bind(endpoint);
+            listener.Listen(backlog);
+        }
+        catch
+        {
+            listener.Dispose();
+            throw;
+        }
+
+        var local = (IPEndPoint)listener.LocalEndPoint!;
+        var port = new NvmeTargetPort(Target.NextPortId(), TransportType.Tcp,
+            local.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? AddressFamily.IPv6 : AddressFamily.IPv4,
+            local.Address.ToString(), local.Port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Target.AddPort(port);
+        lock (_lock)
+        {
+            _listeners.Add((listener, port, AcceptLoopAsync(listener, port)));
+        }
+
+        return Task.FromResult(port);
+    }
+
+    private async Task AcceptLoopAsync(Socket listener, NvmeTargetPort port)
+    {
+        while (!_stopping.IsCancellationRequested)
+        {
+            Socket socket;
+            try
+            {
+                socket = await listener.AcceptAsync(_stopping.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            catch (ObjectDisposedException)
+            {
+                return;
+            }
+            catch (SocketException)
+            {
+                // A connection reset before accept completed: keep listening.
+                continue;
+            }
+
+            if (_connections.Count >= Target.Options.MaxConnections)
+            {
+                Interlocked.Increment(ref _refusedTotal);
+                socket.Close(0);
+                continue;
+            }
+
+            Interlocked.Increment(ref _acceptedTotal);
+            long id = Interlocked.Increment(ref _nextConnectionId);
+            var connection = new NvmeTcpTargetConnection(this, socket, port, _stopping.Token);
+            _connections[id] = connection;
+            _ = RunConnectionAsync(id, connection);
+        }
+    }
+
+    private async Task RunConnectionAsync(long id, NvmeTcpTargetConnection connection)
+    {
+        try
+        {
+            bool protocolError = await connection.RunAsync().ConfigureAwait(false);
+            if (protocolError)
+            {
+                Interlocked.Increment(ref _terminatedTotal);
+            }
+        }
+        finally
+        {
+            _connections.TryRemove(id, out _);
+        }
+    }
+
+    /// <summary>Stops listening and closes every connection (their associations end).</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (_stopping.IsCancellationRequested)
+        {
+            return;
+        }
+
+        _stopping.Cancel();
+        (Socket Listener, NvmeTargetPort Port, Task AcceptLoop)[] listeners;
+        lock (_lock)
+        {
+            listeners = [.. _listeners];
+            _listeners.Clear();
+        }
+
+        foreach (var l in listeners)
+        {
+            l.Listener.Dispose();
+            Target.RemovePort(l.Port.PortId);
+        }
+
+        foreach (var l in listeners)
+        {
+            await l.AcceptLoop.ConfigureAwait(false);
+        }
+
+        var running = _connections.Values.ToArray();
+        foreach (var c in running)
+        {
+            c.Abort();
+        }
+
+        foreach (var c in running)
+        {
+            await c.Completion.ConfigureAwait(false);
+        }
+
+        _stopping.Dispose();
+    }
+}

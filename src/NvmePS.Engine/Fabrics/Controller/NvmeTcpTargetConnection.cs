@@ -1,0 +1,443 @@
+using System.Buffers;
+using System.Net.Sockets;
+using NvmePS.Engine.Admin;
+using NvmePS.Engine.Fabrics.Tcp;
+
+namespace NvmePS.Engine.Fabrics.Controller;
+
+/// <summary>
+/// The controller role of one NVMe/TCP connection: one reader loop receives PDUs in order (capsules, H2CData), while
+/// each accepted command runs on its own and sends its C2HData and CapsuleResp when done, so many commands are in
+/// flight per queue. Data buffers come from <see cref="ArrayPool{T}"/> and are sized from the already-validated SGL.
+/// </summary>
+internal sealed class NvmeTcpTargetConnection
+{
+    /// <summary>Admin queue capsules are 8 KiB including the 64-byte SQE (NVMe over Fabrics 1.1 §2.4).</summary>
+    public const int AdminInCapsuleData = 8192 - 64;
+
+    /// <summary>Offset of SGL1 LENGTH in a CapsuleCmd PDU header: CH (8) + DPTR (24) + 8.</summary>
+    public const int SglLengthFieldOffset = CapsuleCmdPdu.SqeOffset + NvmeCommand.DptrOffset + SglDescriptor.LengthOffset;
+
+    /// <summary>Offset of the SGL1 identifier (descriptor type) in a CapsuleCmd PDU header.</summary>
+    public const int SglIdentifierFieldOffset = CapsuleCmdPdu.SqeOffset + NvmeCommand.DptrOffset + SglDescriptor.IdentifierOffset;
+
+    private static readonly TimeSpan InitializeTimeout = TimeSpan.FromSeconds(10);
+    private const int C2HChunk = 128 * 1024;
+
+    private readonly NvmeTcpTarget _owner;
+    private readonly Socket _socket;
+    private readonly NvmeTargetPort _port;
+    private readonly CancellationTokenSource _cts;
+    private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly NvmeTcpR2TTracker _r2t = new();
+    private readonly Dictionary<ushort, PendingWrite> _writes = [];
+    private NvmeTcpQueuePair? _qp;
+    private NvmeControllerQueue? _queue;
+    private int _running;
+    private CancellationTokenRegistration _queueClosedRegistration;
+
+    private sealed class PendingWrite(NvmeCommand command, byte[] buffer, int length)
+    {
+        public NvmeCommand Command { get; } = command;
+        public byte[] Buffer { get; } = buffer;
+        public int Length { get; } = length;
+        public bool DigestFailed { get; set; }
+    }
+
+    public NvmeTcpTargetConnection(NvmeTcpTarget owner, Socket socket, NvmeTargetPort port, CancellationToken stopping)
+    {
+        _owner = owner;
+        _socket = socket;
+        _port = port;
+        _cts = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+    }
+
+    /// <summary>Completes when the connection has been torn down.</summary>
+    public Task Completion => _completion.Task;
+
+    private NvmeTargetOptions Options => _owner.Target.Options;
+
+    public void Abort()
+    {
+        try
+        {
+            _cts.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+
+        _qp?.Abort();
+        try
+        {
+            _socket.Close(0);
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+    }
+
+    /// <summary>Serves the connection until it closes; true when it ended because of a protocol violation.</summary>
+    public async Task<bool> RunAsync()
+    {
+        bool protocolError = false;
+        try
+        {
+            var queueOptions = new NvmeTcpQueueOptions
+            {
+                HeaderDigest = _owner.AllowHeaderDigest,
+                DataDigest = _owner.AllowDataDigest,
+                Pda = Options.Cpda,
+                MaxH2CData = (uint)Options.MaxH2CData,
+                MaxInCapsuleData = Math.Max(AdminInCapsuleData, Options.InCapsuleDataSize),
+            };
+
+            using (var init = CancellationTokenSource.CreateLinkedTokenSource(_cts.Token))
+            {
+                // A peer that never sends ICReq does not hold a connection slot forever.
+                init.CancelAfter(InitializeTimeout);
+                _qp = await NvmeTcpQueuePair.AcceptAsync(_socket, queueOptions, init.Token).ConfigureAwait(false);
+            }
+
+            var ct = _cts.Token;
+            while (!ct.IsCancellationRequested)
+            {
+                var header = await _qp.ReceiveHeaderAsync(ct).ConfigureAwait(false);
+                switch (header.Type)
+                {
+                    case NvmeTcpPduType.CapsuleCmd:
+                        if (_queue is null)
+                        {
+                            await OnConnectCapsuleAsync(header, ct).ConfigureAwait(false);
+                        }
+                        else
+                        {
+                            await OnCapsuleAsync(header, ct).ConfigureAwait(false);
+                        }
+
+                        break;
+
+                    case NvmeTcpPduType.H2CData:
+                        await OnH2CDataAsync(header, ct).ConfigureAwait(false);
+                        break;
+
+                    default:
+                        // The validator admits only host-to-controller types after initialization; anything else is out of sequence.
+                        throw await _qp.TerminateAsync(NvmeTcpFatalErrorStatus.PduSequenceError, NvmeTcpCommonHeader.PduTypeOffset,
+                            $"unexpected {header.Type}").ConfigureAwait(false);
+                }
+            }
+        }
+        catch (NvmeProtocolException)
+        {
+            // The queue pair already sent the termination request (or the host sent one) and closed the socket.
+            protocolError = true;
+        }
+        catch (Exception e) when (e is NvmeConnectionException or OperationCanceledException or ObjectDisposedException or SocketException)
+        {
+            // The host went away, the association ended, or the target is stopping.
+        }
+        finally
+        {
+            Cleanup();
+        }
+
+        return protocolError;
+    }
+
+    private void Cleanup()
+    {
+        Abort();
+        _queueClosedRegistration.Dispose();
+        foreach (var w in _writes.Values)
+        {
+            ArrayPool<byte>.Shared.Return(w.Buffer);
+        }
+
+        _writes.Clear();
+
+        // Losing the admin queue ends the association; losing an I/O queue only frees its QID.
+        _queue?.Dispose();
+        _qp?.Dispose();
+        _cts.Dispose();
+        _completion.TrySetResult();
+    }
+
+    // ---------------------------------------------------------------- Connect
+
+    private async Task OnConnectCapsuleAsync(NvmeTcpReceivedHeader header, CancellationToken ct)
+    {
+        var qp = _qp!;
+        var sqe = header.Command;
+        int icLen = header.DataLength;
+        var sgl = SglDescriptor.FromCommand(sqe);
+        await CheckCapsuleSglAsync(sgl, icLen).ConfigureAwait(false);
+
+        if (!ConnectCommand.TryRead(sqe, out _))
+        {
+            // Nothing but Connect before the queue is connected.
+            await qp.SkipDataAsync(ct).ConfigureAwait(false);
+            await qp.SendCapsuleResponseAsync(NvmeCompletion.Create(sqe.Cid, NvmeStatus.Generic(NvmeStatusNames.CommandSequenceError)), ct).ConfigureAwait(false);
+            return;
+        }
+
+        if (!sgl.IsInCapsule || icLen == 0)
+        {
+            // Connect data travels in the capsule (hosts never ask for an R2T for it).
+            await qp.SkipDataAsync(ct).ConfigureAwait(false);
+            await qp.SendCapsuleResponseAsync(NvmeCompletion.Create(sqe.Cid, NvmeStatus.Generic(NvmeStatusNames.SglDescriptorTypeInvalid)), ct).ConfigureAwait(false);
+            return;
+        }
+
+        byte[] data = ArrayPool<byte>.Shared.Rent(icLen);
+        try
+        {
+            if (!await qp.ReceiveDataAsync(data.AsMemory(0, icLen), ct).ConfigureAwait(false))
+            {
+                await qp.SendCapsuleResponseAsync(NvmeCompletion.Create(sqe.Cid, NvmeStatus.Generic(0x22, dnr: false)), ct).ConfigureAwait(false);
+                return;
+            }
+
+            var cqe = _owner.Target.Connect(sqe, data.AsSpan(0, icLen), _port, out var queue);
+            if (queue is not null)
+            {
+                _queue = queue;
+                qp.MaxInCapsuleData = queue.IsAdmin ? AdminInCapsuleData : Options.InCapsuleDataSize;
+                // The association ended, a reset deleted this I/O queue, or the target stops: close the connection.
+                _queueClosedRegistration = queue.Closed.Register(static s => ((NvmeTcpTargetConnection)s!).Abort(), this);
+            }
+
+            await qp.SendCapsuleResponseAsync(cqe, ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(data);
+        }
+    }
+
+    /// <summary>The SGL must describe exactly the in-capsule data that came with the capsule, or the PDU is malformed.</summary>
+    private ValueTask CheckCapsuleSglAsync(SglDescriptor sgl, int icLen)
+    {
+        if (icLen > 0 && !sgl.IsInCapsule)
+        {
+            return TerminateAsync(NvmeTcpFatalErrorStatus.InvalidPduHeaderField, SglIdentifierFieldOffset,
+                $"{icLen} bytes of in-capsule data but SGL1 is of type {sgl.Identifier:X2}h");
+        }
+
+        if (sgl.IsInCapsule && sgl.Length != (uint)icLen)
+        {
+            return TerminateAsync(NvmeTcpFatalErrorStatus.InvalidPduHeaderField, SglLengthFieldOffset,
+                $"SGL1 length {sgl.Length} but the capsule carries {icLen} data bytes");
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    private async ValueTask TerminateAsync(NvmeTcpFatalErrorStatus fes, int fieldOffset, string reason) =>
+        throw await _qp!.TerminateAsync(fes, fieldOffset, reason).ConfigureAwait(false);
+
+    // ---------------------------------------------------------------- commands
+
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask OnCapsuleAsync(NvmeTcpReceivedHeader header, CancellationToken ct)
+    {
+        var qp = _qp!;
+        var queue = _queue!;
+        var sqe = header.Command;
+        int icLen = header.DataLength;
+        var sgl = SglDescriptor.FromCommand(sqe);
+        await CheckCapsuleSglAsync(sgl, icLen).ConfigureAwait(false);
+
+        var direction = NvmeControllerQueue.DataDirectionOf(sqe);
+        int length = (int)Math.Min(sgl.Length, int.MaxValue);
+        var transportStatus = NvmeStatus.Success;
+        if (Volatile.Read(ref _running) >= 2 * queue.Size)
+        {
+            // The host ignores the queue size; refuse rather than queue without bound (nvmet allows 2 × SQ size too).
+            transportStatus = NvmeStatus.Generic(NvmeStatusNames.CommandSequenceError, dnr: false);
+        }
+        else if (sqe.Psdt != 1)
+        {
+            // Fabrics commands use SGLs (PSDT 01b), never PRPs.
+            transportStatus = NvmeStatus.Generic(NvmeStatusNames.InvalidFieldInCommand);
+        }
+        else if (length > 0)
+        {
+            if (sgl.IsInCapsule)
+            {
+                if (sgl.Address != 0)
+                {
+                    transportStatus = NvmeStatus.Generic(NvmeStatusNames.SglOffsetInvalid);
+                }
+                else if (direction != NvmeDataDirection.HostToController)
+                {
+                    transportStatus = NvmeStatus.Generic(NvmeStatusNames.InvalidFieldInCommand);
+                }
+            }
+            else if (!sgl.IsTransport)
+            {
+                transportStatus = NvmeStatus.Generic(NvmeStatusNames.SglDescriptorTypeInvalid);
+            }
+            else if (direction is not (NvmeDataDirection.HostToController or NvmeDataDirection.ControllerToHost))
+            {
+                transportStatus = NvmeStatus.Generic(NvmeStatusNames.DataSglLengthInvalid);
+            }
+        }
+
+        var status = queue.Begin(sqe, length, transportStatus);
+        if (!status.IsSuccess)
+        {
+            await qp.SkipDataAsync(ct).ConfigureAwait(false);
+            await qp.SendCapsuleResponseAsync(queue.Reject(sqe.Cid, status), ct).ConfigureAwait(false);
+            return;
+        }
+
+        Interlocked.Increment(ref _running);
+        if (direction == NvmeDataDirection.HostToController && length > 0)
+        {
+            byte[] buffer = ArrayPool<byte>.Shared.Rent(length);
+            if (sgl.IsInCapsule)
+            {
+                bool intact = await qp.ReceiveDataAsync(buffer.AsMemory(0, length), ct).ConfigureAwait(false);
+                if (!intact)
+                {
+                    await FailAsync(sqe, buffer, NvmeStatus.Generic(0x22, dnr: false)).ConfigureAwait(false);
+                    return;
+                }
+
+                _ = ExecuteAndRespondAsync(sqe, buffer, length, NvmeDataDirection.HostToController);
+            }
+            else
+            {
+                // Larger writes: ask for the data with one R2T; the host splits it into H2CData PDUs ≤ MAXH2CDATA.
+                _writes[sqe.Cid] = new PendingWrite(sqe, buffer, length);
+                ushort ttag = _r2t.Register(sqe.Cid, 0, (uint)length);
+                await qp.SendR2TAsync(sqe.Cid, ttag, 0, (uint)length, ct).ConfigureAwait(false);
+            }
+        }
+        else if (direction == NvmeDataDirection.ControllerToHost && length > 0)
+        {
+            _ = ExecuteAndRespondAsync(sqe, ArrayPool<byte>.Shared.Rent(length), length, NvmeDataDirection.ControllerToHost);
+        }
+        else
+        {
+            _ = ExecuteAndRespondAsync(sqe, null, 0, NvmeDataDirection.None);
+        }
+    }
+
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask OnH2CDataAsync(NvmeTcpReceivedHeader header, CancellationToken ct)
+    {
+        var qp = _qp!;
+        if (!_r2t.TryAccept(header, out bool complete, out var error))
+        {
+            throw await qp.TerminateAsync(error.Fes, error.FieldOffset, error.Reason).ConfigureAwait(false);
+        }
+
+        var write = _writes[header.Cccid];
+        bool intact = await qp.ReceiveDataAsync(write.Buffer.AsMemory((int)header.Offset, header.DataLength), ct).ConfigureAwait(false);
+        if (!intact)
+        {
+            // A data digest error spoils the command, not the connection (NVMe/TCP 1.0 §3.6.2.x): Transient Transport Error.
+            write.DigestFailed = true;
+        }
+
+        if (complete)
+        {
+            _writes.Remove(header.Cccid);
+            if (write.DigestFailed)
+            {
+                await FailAsync(write.Command, write.Buffer, NvmeStatus.Generic(0x22, dnr: false)).ConfigureAwait(false);
+            }
+            else
+            {
+                _ = ExecuteAndRespondAsync(write.Command, write.Buffer, write.Length, NvmeDataDirection.HostToController);
+            }
+        }
+    }
+
+    private async Task FailAsync(NvmeCommand sqe, byte[]? buffer, NvmeStatus status)
+    {
+        try
+        {
+            await _qp!.SendCapsuleResponseAsync(_queue!.Fail(sqe, status), _cts.Token).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (buffer is not null)
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+
+            Interlocked.Decrement(ref _running);
+        }
+    }
+
+    private async Task ExecuteAndRespondAsync(NvmeCommand sqe, byte[]? buffer, int length, NvmeDataDirection direction)
+    {
+        var qp = _qp!;
+        var queue = _queue!;
+        CancellationToken ct;
+        try
+        {
+            ct = _cts.Token;
+        }
+        catch (ObjectDisposedException)
+        {
+            ct = new CancellationToken(true);
+        }
+
+        try
+        {
+            ReadOnlyMemory<byte> dataIn = direction == NvmeDataDirection.HostToController ? buffer.AsMemory(0, length) : default;
+            Memory<byte> dataOut = direction == NvmeDataDirection.ControllerToHost ? buffer.AsMemory(0, length) : default;
+            var result = await queue.ExecuteAsync(sqe, dataIn, dataOut, ct).ConfigureAwait(false);
+            if (direction == NvmeDataDirection.ControllerToHost && result.Completion.IsSuccess)
+            {
+                // Never send pooled bytes the command did not produce.
+                if (result.BytesTransferred < length)
+                {
+                    dataOut.Span[Math.Max(result.BytesTransferred, 0)..].Clear();
+                }
+
+                bool successFlag = Options.UseC2HSuccessFlag && queue.SqFlowControlDisabled;
+                // C2HData PDUs are kept to MAXH2CDATA as well (at most 128 KiB): hosts accept any size, small ones pipeline better.
+                int chunk = Math.Min(C2HChunk, Options.MaxH2CData);
+                for (int offset = 0; offset < length; offset += chunk)
+                {
+                    int n = Math.Min(chunk, length - offset);
+                    bool last = offset + n == length;
+                    await qp.SendC2HDataAsync(sqe.Cid, (uint)offset, dataOut.Slice(offset, n), last, last && successFlag, ct).ConfigureAwait(false);
+                }
+
+                if (!successFlag)
+                {
+                    await qp.SendCapsuleResponseAsync(result.Completion, ct).ConfigureAwait(false);
+                }
+            }
+            else
+            {
+                await qp.SendCapsuleResponseAsync(result.Completion, ct).ConfigureAwait(false);
+            }
+
+            if (NvmeController.IsDisconnect(sqe) && result.Completion.IsSuccess)
+            {
+                // Disconnect deletes this I/O queue once its completion is out.
+                Abort();
+            }
+        }
+        catch (Exception e) when (e is NvmeConnectionException or OperationCanceledException or ObjectDisposedException or SocketException)
+        {
+            // The connection is gone; the reader's cleanup ends the queue.
+        }
+        finally
+        {
+            if (buffer is not null)
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+
+            Interlocked.Decrement(ref _running);
+        }
+    }
+}

@@ -1,0 +1,98 @@
+namespace NvmePS.Engine.Fabrics.Host;
+
+/// <summary>What the host asks for when it associates with a controller (NVMe over Fabrics 1.1 §3.3 Connect, NVMe/TCP
+/// Transport 1.0 §3.6.2.2 ICReq). Immutable; use <c>with</c> to vary one field.</summary>
+public sealed record NvmeHostAssociationParameters
+{
+    private static readonly Guid ProcessHostId = Guid.NewGuid();
+
+    /// <summary>HOSTID sent in every Connect of the association (same value on every queue). Default: random per process.</summary>
+    public Guid HostId { get; init; } = ProcessHostId;
+
+    /// <summary>HOSTNQN; default "nqn.2014-08.org.nvmexpress:uuid:&lt;HostId&gt;".</summary>
+    public string? HostNqn { get; init; }
+
+    /// <summary>The HOSTNQN actually sent.</summary>
+    public string EffectiveHostNqn => HostNqn ?? Nqn.FromUuid(HostId);
+
+    /// <summary>Ask the controller to disable SQ flow control (Connect CATTR bit 2); it then reports SQHD FFFFh.</summary>
+    public bool DisableSqFlowControl { get; init; }
+
+    /// <summary>Ask for header digests (ICReq HDGST_ENABLE).</summary>
+    public bool HeaderDigest { get; init; }
+
+    /// <summary>Ask for data digests (ICReq DDGST_ENABLE).</summary>
+    public bool DataDigest { get; init; }
+
+    /// <summary>Admin SQ entries (SQSIZE + 1), at least 32 as NVMe over Fabrics requires for the admin queue.</summary>
+    public int AdminQueueSize { get; init; } = 32;
+
+    /// <summary>I/O SQ entries per queue (limited to CAP.MQES + 1).</summary>
+    public int IoQueueSize { get; init; } = 128;
+
+    /// <summary>I/O queues to create (limited by what Set Features Number of Queues grants). 0 for none.</summary>
+    public int IoQueueCount { get; init; } = 1;
+
+    /// <summary>KATO sent in the admin Connect; the host sends Keep Alive every half of it. Zero disables keep-alive.</summary>
+    public TimeSpan KeepAliveTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Send Keep Alive commands on the timer. Turn off only to test a controller's keep-alive timer.</summary>
+    public bool SendKeepAlive { get; init; } = true;
+
+    /// <summary>Host-side cap on write data sent in-capsule (the controller's IOCCSZ also limits it). 0 sends every write by R2T.</summary>
+    public int MaxInCapsuleData { get; init; } = int.MaxValue;
+
+    /// <summary>MAXR2T announced in ICReq, 0's based.</summary>
+    public uint MaxR2T { get; init; } = 3;
+
+    /// <summary>HPDA announced in ICReq (0's based dwords, 0..31).</summary>
+    public byte Hpda { get; init; }
+
+    /// <summary>Largest data accepted in one C2HData PDU.</summary>
+    public int MaxC2HData { get; init; } = 16 * 1024 * 1024;
+
+    /// <summary>Limit for the TCP connect plus ICReq/ICResp plus Fabrics Connect of each queue.</summary>
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Set CC.EN after connecting and wait for CSTS.RDY (what every host does before Identify).</summary>
+    public bool EnableController { get; init; } = true;
+
+    /// <summary>Limit for CSTS.SHST to reach "shutdown complete" on disconnect (RTD3E is used when the controller reports it).</summary>
+    public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Largest transfer per command when the controller reports MDTS 0 (no limit).</summary>
+    public int UnlimitedMdtsTransferSize { get; init; } = 1024 * 1024;
+
+    internal void Validate()
+    {
+        if (AdminQueueSize is < 2 or > 4096)
+        {
+            throw new ArgumentOutOfRangeException(nameof(AdminQueueSize), AdminQueueSize, "2..4096 entries.");
+        }
+
+        if (IoQueueSize is < 2 or > 65536)
+        {
+            throw new ArgumentOutOfRangeException(nameof(IoQueueSize), IoQueueSize, "2..65536 entries.");
+        }
+
+        if (IoQueueCount is < 0 or > 65535)
+        {
+            throw new ArgumentOutOfRangeException(nameof(IoQueueCount), IoQueueCount, "0..65535 queues.");
+        }
+
+        if (Hpda > 31)
+        {
+            throw new ArgumentOutOfRangeException(nameof(Hpda), Hpda, "0..31.");
+        }
+
+        if (KeepAliveTimeout < TimeSpan.Zero || KeepAliveTimeout.TotalMilliseconds > uint.MaxValue)
+        {
+            throw new ArgumentOutOfRangeException(nameof(KeepAliveTimeout));
+        }
+
+        if (!Nqn.IsWellFormed(EffectiveHostNqn))
+        {
+            throw new ArgumentException($"Host NQN '{EffectiveHostNqn}' is not a valid NQN.", nameof(HostNqn));
+        }
+    }
+}

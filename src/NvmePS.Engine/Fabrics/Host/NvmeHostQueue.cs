@@ -1,0 +1,701 @@
+using System.Runtime.CompilerServices;
+using System.Threading.Tasks.Sources;
+using NvmePS.Engine.Admin;
+using NvmePS.Engine.Fabrics.Tcp;
+
+namespace NvmePS.Engine.Fabrics.Host;
+
+/// <summary>
+/// The host side of one NVMe/TCP queue pair (admin or I/O) with many commands in flight: CIDs from a slot table (never
+/// FFFFh; a generation in the high bits catches stale completions), SQ flow control from SQHD when enabled, and one reader
+/// task that demultiplexes CapsuleResp, C2HData (straight into the caller's buffer) and R2T (answered with H2CData no larger
+/// than MAXH2CDATA). Any protocol violation by the controller gets an H2CTermReq, closes the queue and fails every command
+/// on it with the same typed exception.
+/// </summary>
+public sealed class NvmeHostQueue : IAsyncDisposable
+{
+    /// <summary>In-capsule data limit for Fabrics commands and for the admin queue (NVMe/TCP Transport 1.0 §3.3.3: 8 KiB).</summary>
+    public const int AdminInCapsuleDataSize = 8192;
+
+    private readonly NvmeTcpQueuePair _qp;
+    private readonly Slot[] _slots;
+    private readonly Stack<int> _free;
+    private readonly int _slotBits;
+    private readonly SemaphoreSlim _slotGate;
+    private readonly SemaphoreSlim _sqSpace;
+    private readonly object _sqLock = new();
+    private readonly CancellationTokenSource _stop = new();
+    private Task _reader = Task.CompletedTask;
+    private int _sqTail;
+    private int _sqHead;
+    private Exception? _failure;
+    private bool _connectPending = true;
+
+    /// <param name="queuePair">A connected queue pair (after ICReq/ICResp).</param>
+    /// <param name="qid">Queue identifier (0 = admin).</param>
+    /// <param name="queueSize">SQ entries; at most <paramref name="queueSize"/> − 1 commands are in flight.</param>
+    public NvmeHostQueue(NvmeTcpQueuePair queuePair, ushort qid, int queueSize)
+    {
+        ArgumentNullException.ThrowIfNull(queuePair);
+        if (queueSize < 2 || queueSize > 65536)
+        {
+            throw new ArgumentOutOfRangeException(nameof(queueSize), "An SQ has 2..65536 entries.");
+        }
+
+        _qp = queuePair;
+        Qid = qid;
+        QueueSize = queueSize;
+        int capacity = queueSize - 1;
+        _slotBits = Math.Max(1, 32 - System.Numerics.BitOperations.LeadingZeroCount((uint)(capacity - 1)));
+        _slots = new Slot[capacity];
+        _free = new Stack<int>(capacity);
+        for (int i = capacity - 1; i >= 0; i--)
+        {
+            _slots[i] = new Slot(this, i);
+            _free.Push(i);
+        }
+
+        // No maximum: Fail releases extra counts to wake waiters.
+        _slotGate = new SemaphoreSlim(capacity);
+        _sqSpace = new SemaphoreSlim(capacity);
+        MaxInCapsuleData = AdminInCapsuleDataSize;
+    }
+
+    /// <summary>Queue identifier.</summary>
+    public ushort Qid { get; }
+
+    /// <summary>SQ entries (SQSIZE + 1).</summary>
+    public int QueueSize { get; }
+
+    /// <summary>The transport.</summary>
+    public NvmeTcpQueuePair Transport => _qp;
+
+    /// <summary>True while SQHD from completions gates submission (Connect did not disable SQ flow control).</summary>
+    public bool SqFlowControl { get; private set; } = true;
+
+    /// <summary>Largest write data sent in the capsule; larger writes wait for R2T. Fabrics commands always go in-capsule up to 8 KiB.</summary>
+    public int MaxInCapsuleData { get; set; }
+
+    /// <summary>The error that closed the queue, if it is closed.</summary>
+    public Exception? Failure => Volatile.Read(ref _failure);
+
+    /// <summary>Commands in flight.</summary>
+    public int InFlight => _slots.Length - _slotGate.CurrentCount;
+
+    /// <summary>Starts the reader task. Call once, before the first command.</summary>
+    public void Start()
+    {
+        if (_reader == Task.CompletedTask)
+        {
+            _reader = Task.Run(ReadLoopAsync);
+        }
+    }
+
+
+    /// <summary>Submits a command and waits for its completion, which is returned whatever its status.
+    /// The queue fills in CID, PSDT and SGL1. At most one of the data buffers is non-empty.
+    /// Cancelling after submission abandons the command: the call ends with <see cref="OperationCanceledException"/>, the
+    /// controller's answer is discarded, and <paramref name="dataFromController"/> is not written after the call ends.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    public async ValueTask<NvmeCommandResult> ExecuteAsync(NvmeCommand command, ReadOnlyMemory<byte> dataToController, Memory<byte> dataFromController, CancellationToken cancellationToken)
+    {
+        if (!dataToController.IsEmpty && !dataFromController.IsEmpty)
+        {
+            throw new ArgumentException("A command moves data in one direction only.", nameof(dataFromController));
+        }
+
+        ThrowIfFailed();
+        await _slotGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (SqFlowControl)
+        {
+            try
+            {
+                await _sqSpace.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                _slotGate.Release();
+                throw;
+            }
+        }
+
+        Slot slot;
+        try
+        {
+            ThrowIfFailed();
+            slot = Rent();
+        }
+        catch
+        {
+            _slotGate.Release();
+            throw;
+        }
+
+        bool fabrics = command.Opcode == FabricsCommand.Opcode;
+        int icdLimit = fabrics ? Math.Max(MaxInCapsuleData, AdminInCapsuleDataSize) : MaxInCapsuleData;
+        bool inCapsule = !dataToController.IsEmpty && dataToController.Length <= icdLimit;
+        command.Cid = slot.Cid;
+        command.Flags = (byte)((command.Flags & 0x3F) | FabricsCommand.SglFlags);
+        var sgl = inCapsule
+            ? SglDescriptor.InCapsule((uint)dataToController.Length)
+            : SglDescriptor.Transport((uint)(dataToController.Length + dataFromController.Length));
+        sgl.WriteTo(ref command);
+        slot.Begin(dataToController, dataFromController, inCapsule);
+        if (SqFlowControl)
+        {
+            lock (_sqLock)
+            {
+                _sqTail = (_sqTail + 1) % QueueSize;
+            }
+        }
+
+        if (cancellationToken.CanBeCanceled)
+        {
+            slot.Registration = cancellationToken.UnsafeRegister(static s => ((Slot)s!).Cancel(), slot);
+        }
+
+        var pending = new ValueTask<NvmeCommandResult>(slot, slot.Version);
+        try
+        {
+            // Never cancel a send halfway: the stream would be lost for every other command.
+            await _qp.SendCapsuleCommandAsync(command, inCapsule ? dataToController : default, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            Fail(e is NvmeException ? e : new NvmeConnectionException("NVMe/TCP send failed.", e));
+        }
+
+        return await pending.ConfigureAwait(false);
+    }
+
+    private void ThrowIfFailed()
+    {
+        var f = Volatile.Read(ref _failure);
+        if (f is not null)
+        {
+            throw f is NvmeProtocolException p
+                ? new NvmeProtocolException(p.Message, p.FatalErrorStatus, p.FieldOffset, p)
+                : new NvmeConnectionException($"NVMe/TCP queue {Qid} is closed: {f.Message}", f);
+        }
+    }
+
+    private Slot Rent()
+    {
+        lock (_free)
+        {
+            var s = _slots[_free.Pop()];
+            s.NextGeneration(_slotBits);
+            return s;
+        }
+    }
+
+    private void Return(Slot slot)
+    {
+        lock (_free)
+        {
+            _free.Push(slot.Index);
+        }
+
+        _slotGate.Release();
+    }
+
+    private bool TryFind(ushort cid, out Slot slot)
+    {
+        int index = cid & ((1 << _slotBits) - 1);
+        if (index < _slots.Length)
+        {
+            slot = _slots[index];
+            if (slot.Cid == cid && slot.AwaitingWire)
+            {
+                return true;
+            }
+        }
+
+        slot = null!;
+        return false;
+    }
+
+    // ------------------------------------------------------------------ reader
+
+    private async Task ReadLoopAsync()
+    {
+        try
+        {
+            while (true)
+            {
+                var h = await _qp.ReceiveHeaderAsync(_stop.Token).ConfigureAwait(false);
+                switch (h.Type)
+                {
+                    case NvmeTcpPduType.CapsuleResp:
+                        await OnResponseAsync(h).ConfigureAwait(false);
+                        break;
+                    case NvmeTcpPduType.C2HData:
+                        await OnC2HDataAsync(h).ConfigureAwait(false);
+                        break;
+                    case NvmeTcpPduType.R2T:
+                        await OnR2TAsync(h).ConfigureAwait(false);
+                        break;
+                    default:
+                        throw await _qp.TerminateAsync(NvmeTcpFatalErrorStatus.PduSequenceError, 0, $"unexpected {h.Type}").ConfigureAwait(false);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        {
+            Fail(new NvmeConnectionException($"NVMe/TCP queue {Qid} closed."));
+        }
+        catch (Exception e)
+        {
+            Fail(e is NvmeException ? e : new NvmeConnectionException($"NVMe/TCP queue {Qid} failed: {e.Message}", e));
+        }
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask OnResponseAsync(NvmeTcpReceivedHeader h)
+    {
+        var cqe = h.Completion;
+        if (!TryFind(cqe.Cid, out var slot))
+        {
+            throw await _qp.TerminateAsync(NvmeTcpFatalErrorStatus.InvalidPduHeaderField, CapsuleRespPdu.CqeOffset + NvmeCompletion.CidOffset,
+                $"CapsuleResp for unknown CID {cqe.Cid:X4}h").ConfigureAwait(false);
+        }
+
+        if (_connectPending)
+        {
+            // The first command is Connect: SQHD FFFFh in its response means the controller disabled SQ flow control.
+            _connectPending = false;
+            if (cqe.Sqhd == 0xFFFF)
+            {
+                SqFlowControl = false;
+            }
+        }
+
+        if (SqFlowControl)
+        {
+            int released;
+            lock (_sqLock)
+            {
+                int inSq = (_sqTail - _sqHead + QueueSize) % QueueSize;
+                int advance = (cqe.Sqhd - _sqHead + QueueSize) % QueueSize;
+                released = cqe.Sqhd < QueueSize && advance <= inSq ? advance : -1;
+                if (released >= 0)
+                {
+                    _sqHead = cqe.Sqhd;
+                }
+            }
+
+            if (released < 0)
+            {
+                throw await _qp.TerminateAsync(NvmeTcpFatalErrorStatus.InvalidPduHeaderField, CapsuleRespPdu.CqeOffset + NvmeCompletion.SqhdOffset,
+                    $"SQHD {cqe.Sqhd} is outside the submitted entries").ConfigureAwait(false);
+            }
+
+            if (released > 0)
+            {
+                _sqSpace.Release(released);
+            }
+        }
+
+        slot.Complete(cqe, slot.DataIn.IsEmpty ? slot.DataOut.Length : slot.Received);
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask OnC2HDataAsync(NvmeTcpReceivedHeader h)
+    {
+        if (!TryFind(h.Cccid, out var slot))
+        {
+            throw await _qp.TerminateAsync(NvmeTcpFatalErrorStatus.InvalidPduHeaderField, C2HDataPdu.CccidOffset, $"C2HData for unknown CCCID {h.Cccid:X4}h").ConfigureAwait(false);
+        }
+
+        if (slot.DataIn.IsEmpty)
+        {
+            throw await _qp.TerminateAsync(NvmeTcpFatalErrorStatus.PduSequenceError, 0, $"C2HData for CID {h.Cccid:X4}h, which reads no data").ConfigureAwait(false);
+        }
+
+        if (h.Offset != (uint)slot.Received)
+        {
+            throw await _qp.TerminateAsync(NvmeTcpFatalErrorStatus.DataTransferOutOfRange, C2HDataPdu.DataoOffset, $"DATAO {h.Offset}, expected {slot.Received}").ConfigureAwait(false);
+        }
+
+        if ((ulong)h.Offset + h.Length > (ulong)slot.DataIn.Length)
+        {
+            throw await _qp.TerminateAsync(NvmeTcpFatalErrorStatus.DataTransferOutOfRange, C2HDataPdu.DatalOffset,
+                $"data up to {(ulong)h.Offset + h.Length} for a {slot.DataIn.Length}-byte read").ConfigureAwait(false);
+        }
+
+        if (h.IsSuccess && SqFlowControl)
+        {
+            throw await _qp.TerminateAsync(NvmeTcpFatalErrorStatus.InvalidPduHeaderField, NvmeTcpCommonHeader.FlagsOffset, "SUCCESS flag with SQ flow control enabled").ConfigureAwait(false);
+        }
+
+        bool ok;
+        if (slot.BeginReceive())
+        {
+            try
+            {
+                ok = await _qp.ReceiveDataAsync(slot.DataIn.Slice((int)h.Offset, (int)h.Length), _stop.Token).ConfigureAwait(false);
+            }
+            finally
+            {
+                slot.EndReceive((int)h.Length);
+            }
+        }
+        else
+        {
+            await _qp.SkipDataAsync(_stop.Token).ConfigureAwait(false);
+            ok = true;
+            slot.EndReceive((int)h.Length, received: false);
+        }
+
+        if (!ok)
+        {
+            slot.DigestError = true;
+        }
+
+        if (h.IsLast && h.IsSuccess)
+        {
+            // No CapsuleResp follows (NVMe/TCP Transport 1.0 §3.6.2.9).
+            slot.Complete(NvmeCompletion.Create(slot.Cid, NvmeStatus.Success, sqhd: 0xFFFF, sqid: Qid), slot.Received);
+        }
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask OnR2TAsync(NvmeTcpReceivedHeader h)
+    {
+        if (!TryFind(h.Cccid, out var slot))
+        {
+            throw await _qp.TerminateAsync(NvmeTcpFatalErrorStatus.InvalidPduHeaderField, R2TPdu.CccidOffset, $"R2T for unknown CCCID {h.Cccid:X4}h").ConfigureAwait(false);
+        }
+
+        if (slot.DataOut.IsEmpty || slot.InCapsule)
+        {
+            throw await _qp.TerminateAsync(NvmeTcpFatalErrorStatus.PduSequenceError, 0, $"R2T for CID {h.Cccid:X4}h, which has no data waiting").ConfigureAwait(false);
+        }
+
+        if (h.Offset != slot.NextR2TOffset)
+        {
+            throw await _qp.TerminateAsync(NvmeTcpFatalErrorStatus.DataTransferOutOfRange, R2TPdu.R2toOffset, $"R2TO {h.Offset}, expected {slot.NextR2TOffset}").ConfigureAwait(false);
+        }
+
+        if ((ulong)h.Offset + h.Length > (ulong)slot.DataOut.Length)
+        {
+            throw await _qp.TerminateAsync(NvmeTcpFatalErrorStatus.DataTransferOutOfRange, R2TPdu.R2tlOffset,
+                $"R2T up to {(ulong)h.Offset + h.Length} for a {slot.DataOut.Length}-byte write").ConfigureAwait(false);
+        }
+
+        if (slot.OutstandingR2T > _qp.Negotiated.MaxR2T)
+        {
+            throw await _qp.TerminateAsync(NvmeTcpFatalErrorStatus.DataTransferLimitExceeded, 0,
+                $"more than MAXR2T+1 = {_qp.Negotiated.MaxR2T + 1} R2Ts outstanding for CID {h.Cccid:X4}h").ConfigureAwait(false);
+        }
+
+        slot.NextR2TOffset = h.Offset + h.Length;
+        Interlocked.Increment(ref slot.OutstandingR2T);
+        slot.AddRef();
+        // Sent off the reader so a full socket never stops completions from being read.
+        _ = SendR2TDataAsync(slot, h.Ttag, h.Offset, h.Length);
+    }
+
+    private async Task SendR2TDataAsync(Slot slot, ushort ttag, uint offset, uint length)
+    {
+        try
+        {
+            int chunk = (int)Math.Min(_qp.Negotiated.MaxH2CData, int.MaxValue);
+            uint done = 0;
+            while (done < length)
+            {
+                int n = (int)Math.Min((uint)chunk, length - done);
+                bool last = done + (uint)n == length;
+                await _qp.SendH2CDataAsync(slot.Cid, ttag, offset + done, slot.DataOut.Slice((int)(offset + done), n), last, CancellationToken.None).ConfigureAwait(false);
+                done += (uint)n;
+            }
+        }
+        catch (Exception e)
+        {
+            Fail(e is NvmeException ? e : new NvmeConnectionException("NVMe/TCP H2CData send failed.", e));
+        }
+        finally
+        {
+            Interlocked.Decrement(ref slot.OutstandingR2T);
+            slot.Release();
+        }
+    }
+
+    /// <summary>Closes the queue: every command in flight fails with <paramref name="reason"/>.</summary>
+    internal void Fail(Exception reason)
+    {
+        if (Interlocked.CompareExchange(ref _failure, reason, null) is not null)
+        {
+            return;
+        }
+
+        _qp.Abort();
+        _stop.Cancel();
+        foreach (var s in _slots)
+        {
+            s.FailIfActive(reason);
+        }
+
+        // Wake submitters waiting for room; they see the failure.
+        _slotGate.Release(Math.Max(1, _slots.Length - _slotGate.CurrentCount));
+        _sqSpace.Release(Math.Max(1, _slots.Length - _sqSpace.CurrentCount));
+    }
+
+    /// <summary>Closes the connection and fails commands still in flight.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        Fail(new NvmeConnectionException($"NVMe/TCP queue {Qid} closed by the host."));
+        try
+        {
+            await _reader.ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is NvmeException or OperationCanceledException)
+        {
+            // Already reported to the commands.
+        }
+
+        await _qp.DisposeAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>The next CID of slot <paramref name="index"/>: slot in the low <paramref name="slotBits"/> bits, a generation
+    /// above them so a late completion for an earlier use of the slot is recognised; FFFFh is skipped.</summary>
+    internal static ushort NextCid(ref int generation, int index, int slotBits)
+    {
+        int maxGen = 1 << (16 - slotBits);
+        ushort cid;
+        do
+        {
+            generation = (generation + 1) % maxGen;
+            cid = (ushort)((generation << slotBits) | index);
+        }
+        while (cid == 0xFFFF);
+        return cid;
+    }
+
+    // ------------------------------------------------------------------ slot
+
+    /// <summary>One command in flight; reused (no allocation per command). Freed when both the caller has its result and
+    /// the wire is done with it (completion received and any H2CData sent).</summary>
+    private sealed class Slot : IValueTaskSource<NvmeCommandResult>
+    {
+        private readonly NvmeHostQueue _queue;
+        private ManualResetValueTaskSourceCore<NvmeCommandResult> _core;
+        private int _generation;
+        private int _refs;
+        private bool _resultSet;
+        private bool _wireDone;
+        private bool _receiving;
+        private bool _cancelPending;
+        private bool _abandoned;
+
+        public Slot(NvmeHostQueue queue, int index)
+        {
+            _queue = queue;
+            Index = index;
+            _core.RunContinuationsAsynchronously = true;
+        }
+
+        public int Index { get; }
+
+        public ushort Cid { get; private set; } = 0xFFFF;
+
+        public short Version => _core.Version;
+
+        public bool IsActive { get; private set; }
+
+        public bool AwaitingWire
+        {
+            get
+            {
+                lock (this)
+                {
+                    return IsActive && !_wireDone;
+                }
+            }
+        }
+
+        public ReadOnlyMemory<byte> DataOut { get; private set; }
+
+        public Memory<byte> DataIn { get; private set; }
+
+        public bool InCapsule { get; private set; }
+
+        public int Received { get; private set; }
+
+        public uint NextR2TOffset { get; set; }
+
+        public int OutstandingR2T;
+
+        public bool DigestError { get; set; }
+
+        public CancellationTokenRegistration Registration { get; set; }
+
+        public void NextGeneration(int slotBits) => Cid = NextCid(ref _generation, Index, slotBits);
+
+        public void Begin(ReadOnlyMemory<byte> dataOut, Memory<byte> dataIn, bool inCapsule)
+        {
+            lock (this)
+            {
+                _core.Reset();
+                DataOut = dataOut;
+                DataIn = dataIn;
+                InCapsule = inCapsule;
+                Received = 0;
+                NextR2TOffset = 0;
+                OutstandingR2T = 0;
+                DigestError = false;
+                _refs = 2;
+                _resultSet = _wireDone = _receiving = _cancelPending = _abandoned = false;
+                IsActive = true;
+            }
+        }
+
+        public void AddRef() => Interlocked.Increment(ref _refs);
+
+        public void Release()
+        {
+            if (Interlocked.Decrement(ref _refs) == 0)
+            {
+                lock (this)
+                {
+                    IsActive = false;
+                    DataOut = default;
+                    DataIn = default;
+                }
+
+                _queue.Return(this);
+            }
+        }
+
+        /// <summary>True when data may be written into the caller's buffer now.</summary>
+        public bool BeginReceive()
+        {
+            lock (this)
+            {
+                if (_abandoned || _resultSet)
+                {
+                    return false;
+                }
+
+                _receiving = true;
+                return true;
+            }
+        }
+
+        public void EndReceive(int bytes, bool received = true)
+        {
+            bool cancelNow;
+            lock (this)
+            {
+                _receiving = false;
+                Received += bytes;
+                cancelNow = _cancelPending && !_resultSet;
+                if (cancelNow)
+                {
+                    _abandoned = true;
+                    _resultSet = true;
+                }
+            }
+
+            _ = received;
+            if (cancelNow)
+            {
+                _core.SetException(new OperationCanceledException("The command was abandoned by its caller."));
+            }
+        }
+
+        public void Cancel()
+        {
+            lock (this)
+            {
+                if (!IsActive || _resultSet)
+                {
+                    return;
+                }
+
+                if (_receiving)
+                {
+                    _cancelPending = true;
+                    return;
+                }
+
+                _abandoned = true;
+                _resultSet = true;
+            }
+
+            _core.SetException(new OperationCanceledException("The command was abandoned by its caller."));
+        }
+
+        public void Complete(NvmeCompletion cqe, int bytes)
+        {
+            bool deliver;
+            lock (this)
+            {
+                if (_wireDone)
+                {
+                    return;
+                }
+
+                _wireDone = true;
+                deliver = !_resultSet;
+                _resultSet = true;
+            }
+
+            if (deliver)
+            {
+                if (DigestError)
+                {
+                    _core.SetException(new NvmeProtocolException($"Data digest mismatch in C2HData for CID {Cid:X4}h; the data read is not trustworthy."));
+                }
+                else
+                {
+                    _core.SetResult(new NvmeCommandResult(cqe, bytes));
+                }
+            }
+
+            Registration.Dispose();
+            Release();
+        }
+
+        public void FailIfActive(Exception reason)
+        {
+            bool deliver;
+            lock (this)
+            {
+                if (!IsActive || _wireDone)
+                {
+                    return;
+                }
+
+                _wireDone = true;
+                deliver = !_resultSet;
+                _resultSet = true;
+            }
+
+            if (deliver)
+            {
+                _core.SetException(reason);
+            }
+
+            Release();
+        }
+
+        public NvmeCommandResult GetResult(short token)
+        {
+            try
+            {
+                return _core.GetResult(token);
+            }
+            finally
+            {
+                Registration.Dispose();
+                Release();
+            }
+        }
+
+        public ValueTaskSourceStatus GetStatus(short token) => _core.GetStatus(token);
+
+        public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+            _core.OnCompleted(continuation, state, token, flags);
+    }
+}

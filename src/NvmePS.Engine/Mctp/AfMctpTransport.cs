@@ -1,0 +1,408 @@
+using System.Buffers;
+
+namespace NvmePS.Engine.Mctp;
+
+/// <summary>How an AF_MCTP exchange got its tag.</summary>
+public enum MctpTagMode
+{
+    /// <summary>SIOCMCTPALLOCTAG2: preallocated, network-aware.</summary>
+    PreallocatedV2,
+    /// <summary>SIOCMCTPALLOCTAG: preallocated on the default network.</summary>
+    Preallocated,
+    /// <summary>MCTP_TAG_OWNER on each send: the kernel allocates and expires the tag.</summary>
+    KernelOwned,
+}
+
+/// <summary>
+/// NVMe-MI's usual host transport on Linux: kernel AF_MCTP sockets (net/mctp). Each exchange opens a socket,
+/// preallocates a tag (SIOCMCTPALLOCTAG2, then SIOCMCTPALLOCTAG, then kernel-owned tags) so a More Processing
+/// Required wait still owns the tag, and drops it when done. Timeouts use poll().
+/// </summary>
+public sealed class AfMctpTransport : IMctpTransport
+{
+    private readonly Action<string>? _warning;
+    private int _warnedKernelTags;
+
+    /// <param name="warning">Receives warnings (for example kernel-owned tags); PowerShell maps it to WriteWarning.</param>
+    public AfMctpTransport(Action<string>? warning = null)
+    {
+        _warning = warning;
+    }
+
+    public string Name => "AF_MCTP";
+
+    /// <summary>True when this kernel can create AF_MCTP sockets.</summary>
+    public static bool IsSupported()
+    {
+        int fd = MctpNative.Socket(MctpNative.AfMctp, MctpNative.SockDgram | MctpNative.SockCloexec, 0);
+        if (fd < 0)
+        {
+            return false;
+        }
+
+        MctpNative.Close(fd);
+        return true;
+    }
+
+    public ValueTask<IMctpExchange> OpenExchangeAsync(MctpEndpointAddress peer, byte messageType, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        int fd = MctpNative.OpenSocket();
+        try
+        {
+            var (tag, mode) = AllocateTag(fd, peer);
+            if (mode == MctpTagMode.KernelOwned && Interlocked.Exchange(ref _warnedKernelTags, 1) == 0)
+            {
+                _warning?.Invoke(
+                    "The kernel does not support MCTP tag preallocation (SIOCMCTPALLOCTAG2/SIOCMCTPALLOCTAG); using kernel-owned " +
+                    "tags. A More Processing Required wait cannot hold the tag, so a late response may be dropped.");
+            }
+
+            return ValueTask.FromResult<IMctpExchange>(new Exchange(fd, peer, (byte)(messageType & MctpMessageTypes.TypeMask), tag, mode));
+        }
+        catch
+        {
+            MctpNative.Close(fd);
+            throw;
+        }
+    }
+
+    private static unsafe (byte Tag, MctpTagMode Mode) AllocateTag(int fd, MctpEndpointAddress peer)
+    {
+        byte* buf = stackalloc byte[MctpIocTagCtl2.Size];
+        var span = new Span<byte>(buf, MctpIocTagCtl2.Size);
+        new MctpIocTagCtl2(peer.Network, peer.Eid, 0, 0, 0).WriteTo(span);
+        if (MctpNative.Ioctl(fd, MctpIoctl.SiocMctpAllocTag2, buf) == 0)
+        {
+            return (MctpIocTagCtl2.Read(span).Tag, MctpTagMode.PreallocatedV2);
+        }
+
+        int errno = MctpNative.LastErrno;
+        if (errno != MctpNative.EINVAL && errno != MctpNative.ENOTTY && errno != MctpNative.EOPNOTSUPP)
+        {
+            ThrowTagError(errno, peer);
+        }
+
+        // V1 assumes the default network; only meaningful when the caller did not ask for another one.
+        span.Clear();
+        new MctpIocTagCtl(peer.Eid, 0).WriteTo(span);
+        if (MctpNative.Ioctl(fd, MctpIoctl.SiocMctpAllocTag, buf) == 0)
+        {
+            return (MctpIocTagCtl.Read(span).Tag, MctpTagMode.Preallocated);
+        }
+
+        errno = MctpNative.LastErrno;
+        if (errno != MctpNative.EINVAL && errno != MctpNative.ENOTTY && errno != MctpNative.EOPNOTSUPP)
+        {
+            ThrowTagError(errno, peer);
+        }
+
+        return (SockaddrMctp.TagOwner, MctpTagMode.KernelOwned);
+    }
+
+    private static void ThrowTagError(int errno, MctpEndpointAddress peer)
+    {
+        if (errno == MctpNative.ENETUNREACH || errno == MctpNative.EHOSTUNREACH || errno == MctpNative.ENOENT)
+        {
+            throw new NvmeConnectionException($"No MCTP route to {peer}: {MctpNative.Describe(errno)}");
+        }
+
+        if (errno == MctpNative.EBUSY || errno == MctpNative.EAGAIN)
+        {
+            throw new NvmeConnectionException($"All 8 MCTP tags towards {peer} are in use: {MctpNative.Describe(errno)}");
+        }
+
+        throw new NvmeConnectionException($"MCTP tag allocation towards {peer} failed: {MctpNative.Describe(errno)}");
+    }
+
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+
+    private sealed class Exchange : IMctpExchange
+    {
+        private readonly MctpEndpointAddress _peer;
+        private readonly byte _type;
+        private readonly byte _tag;
+        private readonly MctpTagMode _mode;
+        private int _fd;
+
+        public Exchange(int fd, MctpEndpointAddress peer, byte type, byte tag, MctpTagMode mode)
+        {
+            _fd = fd;
+            _peer = peer;
+            _type = type;
+            _tag = tag;
+            _mode = mode;
+        }
+
+        public bool HoldsTag => _mode != MctpTagMode.KernelOwned;
+
+        public MctpTagMode TagMode => _mode;
+
+        public ValueTask SendAsync(ReadOnlyMemory<byte> message, CancellationToken cancellationToken)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (message.Length < 1)
+            {
+                throw new ArgumentException("An MCTP message has at least its type byte.", nameof(message));
+            }
+
+            Send(message.Span);
+            return ValueTask.CompletedTask;
+        }
+
+        private unsafe void Send(ReadOnlySpan<byte> message)
+        {
+            byte* addr = stackalloc byte[SockaddrMctp.Size];
+            // The kernel writes smctp_type as the first message byte, so the IC bit travels in smctp_type too.
+            new SockaddrMctp(_peer.Network, _peer.Eid, message[0], _tag).WriteTo(new Span<byte>(addr, SockaddrMctp.Size));
+            ReadOnlySpan<byte> body = message[1..];
+            fixed (byte* p = body)
+            {
+                nint rc = MctpNative.SendTo(_fd, p, (nuint)body.Length, 0, addr, SockaddrMctp.Size);
+                if (rc < 0)
+                {
+                    int errno = MctpNative.LastErrno;
+                    if (errno == MctpNative.ENETUNREACH || errno == MctpNative.EHOSTUNREACH)
+                    {
+                        throw new NvmeConnectionException($"No MCTP route to {_peer}: {MctpNative.Describe(errno)}");
+                    }
+
+                    if (errno == MctpNative.EACCES || errno == MctpNative.EPERM)
+                    {
+                        throw new NvmeConnectionException($"Sending on AF_MCTP needs CAP_NET_RAW: {MctpNative.Describe(errno)}");
+                    }
+
+                    throw new NvmeConnectionException($"sendto {_peer} failed: {MctpNative.Describe(errno)}");
+                }
+            }
+        }
+
+        public async ValueTask<int> ReceiveAsync(Memory<byte> buffer, TimeSpan timeout, CancellationToken cancellationToken)
+        {
+            if (buffer.Length < 2)
+            {
+                throw new ArgumentException("Receive buffer too small.", nameof(buffer));
+            }
+
+            long deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
+            // Blocking poll in short slices on a pool thread so cancellation is honoured promptly.
+            return await Task.Run(() =>
+            {
+                while (true)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    long remaining = deadline - Environment.TickCount64;
+                    if (remaining <= 0)
+                    {
+                        throw new NvmeTimeoutException($"No MCTP response from {_peer} within {timeout.TotalMilliseconds:0} ms.");
+                    }
+
+                    if (!MctpNative.WaitReadable(_fd, (int)Math.Min(remaining, 100)))
+                    {
+                        continue;
+                    }
+
+                    int n = TryReceive(buffer.Span);
+                    if (n > 0)
+                    {
+                        return n;
+                    }
+                }
+            }, cancellationToken).ConfigureAwait(false);
+        }
+
+        private unsafe int TryReceive(Span<byte> buffer)
+        {
+            byte* addr = stackalloc byte[SockaddrMctp.Size];
+            uint addrLen = SockaddrMctp.Size;
+            Span<byte> body = buffer[1..];
+            nint rc;
+            fixed (byte* p = body)
+            {
+                rc = MctpNative.RecvFrom(_fd, p, (nuint)body.Length, MctpNative.MsgTrunc | MctpNative.MsgDontwait, addr, &addrLen);
+            }
+
+            if (rc < 0)
+            {
+                int errno = MctpNative.LastErrno;
+                if (errno == MctpNative.EAGAIN || errno == MctpNative.EINTR)
+                {
+                    return 0;
+                }
+
+                throw new NvmeConnectionException($"recvfrom {_peer} failed: {MctpNative.Describe(errno)}");
+            }
+
+            if (!SockaddrMctp.TryRead(new ReadOnlySpan<byte>(addr, SockaddrMctp.Size), out var from))
+            {
+                return 0;
+            }
+
+            // Only the peer's responses (TO clear) of our type on our tag belong to this exchange.
+            if (from.Eid != _peer.Eid || (from.Type & MctpMessageTypes.TypeMask) != _type)
+            {
+                return 0;
+            }
+
+            if (rc > body.Length)
+            {
+                throw new NvmeProtocolException($"MCTP message of {rc + 1} bytes from {_peer} exceeds the {buffer.Length}-byte receive buffer.");
+            }
+
+            buffer[0] = from.Type;
+            return (int)rc + 1;
+        }
+
+        public unsafe ValueTask DisposeAsync()
+        {
+            int fd = Interlocked.Exchange(ref _fd, -1);
+            if (fd < 0)
+            {
+                return ValueTask.CompletedTask;
+            }
+
+            byte* buf = stackalloc byte[MctpIocTagCtl2.Size];
+            var span = new Span<byte>(buf, MctpIocTagCtl2.Size);
+            if (_mode == MctpTagMode.PreallocatedV2)
+            {
+                new MctpIocTagCtl2(_peer.Network, _peer.Eid, 0, 0, _tag).WriteTo(span);
+                _ = MctpNative.Ioctl(fd, MctpIoctl.SiocMctpDropTag2, buf);
+            }
+            else if (_mode == MctpTagMode.Preallocated)
+            {
+                new MctpIocTagCtl(_peer.Eid, _tag).WriteTo(span);
+                _ = MctpNative.Ioctl(fd, MctpIoctl.SiocMctpDropTag, buf);
+            }
+
+            MctpNative.Close(fd);
+            return ValueTask.CompletedTask;
+        }
+    }
+}
+
+/// <summary>
+/// The responder side over AF_MCTP: binds to a message type (any network, any local EID) and answers each request
+/// with the same tag, TO bit clear. Used to serve the simulator on a kernel with MCTP.
+/// </summary>
+public sealed class AfMctpResponderHost : IAsyncDisposable
+{
+    private readonly IMctpResponder _responder;
+    private readonly CancellationTokenSource _stop = new();
+    private int _fd;
+    private Task? _loop;
+
+    private AfMctpResponderHost(int fd, IMctpResponder responder)
+    {
+        _fd = fd;
+        _responder = responder;
+    }
+
+    /// <summary>Binds an AF_MCTP socket to <paramref name="messageType"/> on <paramref name="network"/> (0 = any) and
+    /// <paramref name="localEid"/> (0xFF = any local EID), and starts answering.</summary>
+    public static unsafe AfMctpResponderHost Start(IMctpResponder responder, byte messageType = MctpMessageTypes.NvmeManagement, uint network = SockaddrMctp.NetAny, byte localEid = SockaddrMctp.AddrAny)
+    {
+        int fd = MctpNative.OpenSocket();
+        byte* addr = stackalloc byte[SockaddrMctp.Size];
+        // The kernel ignores the IC bit of smctp_type on bind.
+        new SockaddrMctp(network, localEid, (byte)(messageType & MctpMessageTypes.TypeMask), 0).WriteTo(new Span<byte>(addr, SockaddrMctp.Size));
+        if (MctpNative.Bind(fd, addr, SockaddrMctp.Size) < 0)
+        {
+            int errno = MctpNative.LastErrno;
+            MctpNative.Close(fd);
+            throw new NvmeConnectionException($"bind(AF_MCTP, type {messageType}) failed: {MctpNative.Describe(errno)}");
+        }
+
+        var host = new AfMctpResponderHost(fd, responder);
+        host._loop = Task.Factory.StartNew(host.Run, TaskCreationOptions.LongRunning).Unwrap();
+        return host;
+    }
+
+    private async Task Run()
+    {
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(8192);
+        try
+        {
+            while (!_stop.IsCancellationRequested)
+            {
+                if (!MctpNative.WaitReadable(_fd, 100))
+                {
+                    continue;
+                }
+
+                var (length, source) = ReceiveOne(buffer);
+                if (length <= 0)
+                {
+                    continue;
+                }
+
+                byte[] request = buffer.AsSpan(0, length).ToArray();
+                var replyTo = source with { Tag = (byte)(source.Tag & SockaddrMctp.TagMask) };
+                await _responder.HandleAsync(new MctpEndpointAddress(source.Network, source.Eid), request, (resp, ct) =>
+                {
+                    SendOne(replyTo, resp.Span);
+                    return ValueTask.CompletedTask;
+                }, _stop.Token).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private unsafe (int Length, SockaddrMctp From) ReceiveOne(byte[] buffer)
+    {
+        byte* addr = stackalloc byte[SockaddrMctp.Size];
+        uint addrLen = SockaddrMctp.Size;
+        nint rc;
+        fixed (byte* p = &buffer[1])
+        {
+            rc = MctpNative.RecvFrom(_fd, p, (nuint)(buffer.Length - 1), MctpNative.MsgTrunc | MctpNative.MsgDontwait, addr, &addrLen);
+        }
+
+        if (rc < 0 || rc > buffer.Length - 1 || !SockaddrMctp.TryRead(new ReadOnlySpan<byte>(addr, SockaddrMctp.Size), out var from))
+        {
+            return (0, default);
+        }
+
+        buffer[0] = from.Type;
+        return ((int)rc + 1, from);
+    }
+
+    private unsafe void SendOne(SockaddrMctp destination, ReadOnlySpan<byte> message)
+    {
+        byte* addr = stackalloc byte[SockaddrMctp.Size];
+        (destination with { Type = message[0] }).WriteTo(new Span<byte>(addr, SockaddrMctp.Size));
+        ReadOnlySpan<byte> body = message[1..];
+        fixed (byte* p = body)
+        {
+            _ = MctpNative.SendTo(_fd, p, (nuint)body.Length, 0, addr, SockaddrMctp.Size);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        if (_loop is not null)
+        {
+            try
+            {
+                await _loop.ConfigureAwait(false);
+            }
+            catch (NvmeException)
+            {
+            }
+        }
+
+        int fd = Interlocked.Exchange(ref _fd, -1);
+        if (fd >= 0)
+        {
+            MctpNative.Close(fd);
+        }
+
+        _stop.Dispose();
+    }
+}

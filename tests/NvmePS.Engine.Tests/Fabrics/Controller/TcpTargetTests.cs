@@ -1,0 +1,226 @@
+using System.Net;
+using NvmePS.Engine;
+using NvmePS.Engine.Admin;
+using NvmePS.Engine.Fabrics;
+using NvmePS.Engine.Fabrics.Controller;
+
+namespace NvmePS.Engine.Tests.Fabrics.Controller;
+
+/// <summary>The TCP target on real loopback sockets, driven by a host over the shared queue-pair transport.</summary>
+public class TcpTargetTests
+{
+    private static async Task<(NvmeTarget Target, NvmeTcpTarget Tcp, IPEndPoint Endpoint)> StartAsync(NvmeTargetOptions? options = null)
+    {
+        var target = new NvmeTarget(options ?? new NvmeTargetOptions { MaxH2CData = 16 * 1024 });
+        var sub = target.AddSubsystem(Core.SubNqn);
+        sub.AllowHost(Core.HostNqn);
+        sub.AddMemoryNamespace(16 << 20, 512);
+        var tcp = new NvmeTcpTarget(target);
+        await tcp.ListenAsync(new IPEndPoint(IPAddress.Loopback, 0));
+        return (target, tcp, tcp.LocalEndPoints[0]);
+    }
+
+    private static byte[] Random(int n, int seed)
+    {
+        var b = new byte[n];
+        new Random(seed).NextBytes(b);
+        return b;
+    }
+
+    [Theory]
+    [InlineData(false, false, false)]
+    [InlineData(true, false, false)]
+    [InlineData(false, true, false)]
+    [InlineData(true, true, false)]
+    [InlineData(false, false, true)]
+    [InlineData(true, true, true)]
+    public async Task Admin_and_io_over_tcp_with_in_capsule_r2t_and_c2h_paths(bool hdgst, bool ddgst, bool noFlowControl)
+    {
+        var (target, tcp, ep) = await StartAsync();
+        await using var tcpScope = tcp;
+        using var targetScope = target;
+        await using var admin = await TestHost.AdminAsync(ep, Core.SubNqn, hdgst, ddgst, disableFlowControl: noFlowControl);
+        Assert.Equal(hdgst, admin.Qp.Negotiated.HeaderDigest);
+        Assert.Equal(ddgst, admin.Qp.Negotiated.DataDigest);
+        Assert.Equal(16u * 1024, admin.Qp.Negotiated.MaxH2CData);
+
+        var cap = await admin.ExecAsync(new PropertyGetCommand(PropertySize.EightBytes, ControllerProperty.Cap).ToCommand(0));
+        Assert.Equal(127, new ControllerCapabilities(PropertyGetCommand.GetValue(cap.Cqe, PropertySize.EightBytes)).Mqes);
+        var csts = await admin.ExecAsync(new PropertyGetCommand(PropertySize.FourBytes, ControllerProperty.Csts).ToCommand(0));
+        Assert.True(new ControllerStatus(csts.Cqe.Dw0).Rdy);
+        Assert.Equal(noFlowControl ? 0xFFFF : csts.Cqe.Sqhd, csts.Cqe.Sqhd);
+
+        var id = await admin.ExecAsync(NvmeAdminCommands.Identify(NvmeIdentifyCns.Controller), readLength: 4096);
+        Assert.True(NvmeIdentifyController.TryRead(id.Data, out var ident));
+        Assert.Equal(admin.Cntlid, ident.Cntlid);
+        Assert.Equal(Core.SubNqn, ident.Subnqn);
+        Assert.Equal(1, id.C2HPdus);
+        Assert.Equal(noFlowControl, id.SuccessFlag);
+
+        var nq = await admin.ExecAsync(NvmeAdminCommands.SetFeatures(NvmeFeatureId.NumberOfQueues, new NvmeNumberOfQueues(2, 2).ToDword()));
+        Assert.Equal(new NvmeNumberOfQueues(2, 2), NvmeNumberOfQueues.FromDword(nq.Cqe.Dw0));
+        await using var io = await TestHost.IoAsync(ep, admin, Core.SubNqn, 1, hdgst, ddgst, noFlowControl);
+
+        // In-capsule write (4 KiB ≤ 8 KiB in-capsule limit).
+        var small = Random(4096, 1);
+        Assert.True((await io.ExecAsync(NvmeIoCommands.Write(1, 8, 8), small, inCapsule: true)).Cqe.IsSuccess);
+        // R2T write of 96 KiB: split by the host into six H2CData PDUs of MAXH2CDATA (16 KiB).
+        var big = Random(96 * 1024, 2);
+        Assert.True((await io.ExecAsync(NvmeIoCommands.Write(1, 1000, 192), big)).Cqe.IsSuccess);
+
+        var back = await io.ExecAsync(NvmeIoCommands.Read(1, 1000, 192), readLength: big.Length);
+        Assert.True(back.Cqe.IsSuccess);
+        Assert.Equal(big, back.Data);
+        Assert.Equal(6, back.C2HPdus); // C2HData kept to 16 KiB PDUs
+        Assert.Equal(noFlowControl, back.SuccessFlag);
+        var back2 = await io.ExecAsync(NvmeIoCommands.Read(1, 8, 8), readLength: 4096);
+        Assert.Equal(small, back2.Data);
+
+        // Errors travel as completions: LBA out of range, invalid namespace.
+        var oob = await io.ExecAsync(NvmeIoCommands.Read(1, 32767, 2), readLength: 1024);
+        Assert.Equal(NvmeStatusNames.LbaOutOfRange, oob.Cqe.Status.Sc);
+        Assert.Equal(1, oob.Cqe.Sqid);
+        var badNs = await io.ExecAsync(NvmeIoCommands.Write(9, 0, 1), new byte[512], inCapsule: true);
+        Assert.Equal(NvmeStatusNames.InvalidNamespaceOrFormat, badNs.Cqe.Status.Sc);
+        Assert.True((await io.ExecAsync(NvmeIoCommands.Flush(1))).Cqe.IsSuccess);
+
+        // The data is really in the namespace.
+        var stored = new byte[big.Length];
+        await target.GetSubsystem(Core.SubNqn)!.GetNamespace(1)!.Storage.ReadAsync(1000 * 512, stored, CancellationToken.None);
+        Assert.Equal(big, stored);
+    }
+
+    [Fact]
+    public async Task Many_commands_in_flight_per_queue_and_many_hosts_at_once()
+    {
+        var (target, tcp, ep) = await StartAsync();
+        await using var tcpScope = tcp;
+        using var targetScope = target;
+        var hosts = new List<(TestHost Admin, TestHost Io)>();
+        for (int h = 0; h < 3; h++)
+        {
+            var a = await TestHost.AdminAsync(ep, Core.SubNqn);
+            hosts.Add((a, await TestHost.IoAsync(ep, a, Core.SubNqn)));
+        }
+
+        Assert.Equal(3, target.GetSubsystem(Core.SubNqn)!.Controllers.Count);
+        Assert.Equal(3, hosts.Select(h => h.Admin.Cntlid).Distinct().Count());
+
+        // Each host writes its own region with 32 commands at once, then reads it back with 32 at once.
+        await Task.WhenAll(hosts.Select(async (h, hi) =>
+        {
+            var writes = Enumerable.Range(0, 32).Select(i => h.Io.ExecAsync(NvmeIoCommands.Write(1, (ulong)((hi * 1024) + (i * 16)), 16), Random(8192, (hi * 100) + i)));
+            Assert.All(await Task.WhenAll(writes), r => Assert.True(r.Cqe.IsSuccess));
+            var reads = Enumerable.Range(0, 32).Select(i => h.Io.ExecAsync(NvmeIoCommands.Read(1, (ulong)((hi * 1024) + (i * 16)), 16), readLength: 8192)).ToArray();
+            var results = await Task.WhenAll(reads);
+            for (int i = 0; i < 32; i++)
+            {
+                Assert.Equal(Random(8192, (hi * 100) + i), results[i].Data);
+            }
+        }));
+
+        foreach (var (a, io) in hosts)
+        {
+            await io.DisposeAsync();
+            await a.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Discovery_over_tcp_lists_the_listening_port()
+    {
+        var (target, tcp, ep) = await StartAsync();
+        await using var tcpScope = tcp;
+        using var targetScope = target;
+        await using var disc = await TestHost.AdminAsync(ep, FabricsCommand.DiscoveryNqn);
+        var header = await disc.ExecAsync(NvmeAdminCommands.GetLogPage(NvmeLogPageId.Discovery, 1024, nsid: 0), readLength: 1024);
+        Assert.True(DiscoveryLog.TryReadHeader(header.Data, out _, out ulong numrec, out _));
+        Assert.Equal(2UL, numrec);
+        int size = (int)DiscoveryLog.SizeFor(numrec);
+        var full = await disc.ExecAsync(NvmeAdminCommands.GetLogPage(NvmeLogPageId.Discovery, size, nsid: 0), readLength: size);
+        Assert.True(DiscoveryLog.TryRead(full.Data, out var log));
+        var e = log!.Entries[0];
+        Assert.Equal(Core.SubNqn, e.SubNqn);
+        Assert.Equal("127.0.0.1", e.Traddr);
+        Assert.Equal(ep.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), e.Trsvcid);
+        Assert.Equal(TransportType.Tcp, e.Trtype);
+    }
+
+    [Fact]
+    public async Task Connect_errors_over_tcp_and_disconnect_closes_only_the_io_queue()
+    {
+        var (target, tcp, ep) = await StartAsync();
+        await using var tcpScope = tcp;
+        using var targetScope = target;
+        await using (var h = await TestHost.OpenAsync(ep))
+        {
+            var unknown = await h.ConnectAsync(0, 31, 0xFFFF, "nqn.2026-01.io.nvmeps:absent");
+            Assert.Equal(NvmeStatusCodeType.CommandSpecific, unknown.Status.Sct);
+            Assert.Equal(NvmeStatusNames.ConnectInvalidParameters, unknown.Status.Sc);
+            Assert.Equal(256, ConnectResponse.GetInvalidParameterOffset(unknown));
+            var denied = await h.ConnectAsync(0, 31, 0xFFFF, Core.SubNqn, host: "nqn.2014-08.org.nvmexpress:uuid:00000000-0000-0000-0000-00000000dead");
+            Assert.Equal(NvmeStatusNames.ConnectInvalidHost, denied.Status.Sc);
+            Assert.Equal("Connect Invalid Host", denied.Status.GetName(NvmeCommandContext.Fabrics));
+        }
+
+        await using var admin = await TestHost.AdminAsync(ep, Core.SubNqn);
+        var io = await TestHost.IoAsync(ep, admin, Core.SubNqn);
+        var disc = await io.ExecAsync(new DisconnectCommand(0).ToCommand(0));
+        Assert.True(disc.Cqe.IsSuccess);
+        Assert.True(await io.ClosedByTargetAsync(TimeSpan.FromSeconds(5)));
+        await io.DisposeAsync();
+        // The association is still there; the QID may be connected again.
+        Assert.True((await admin.ExecAsync(NvmeAdminCommands.KeepAlive())).Cqe.IsSuccess);
+        await using var io2 = await TestHost.IoAsync(ep, admin, Core.SubNqn);
+        Assert.True((await io2.ExecAsync(NvmeIoCommands.Flush(1))).Cqe.IsSuccess);
+    }
+
+    [Fact]
+    public async Task Keep_alive_expiry_closes_every_connection_of_the_association()
+    {
+        var (target, tcp, ep) = await StartAsync();
+        await using var tcpScope = tcp;
+        using var targetScope = target;
+        await using var admin = await TestHost.AdminAsync(ep, Core.SubNqn, kato: 300);
+        await using var io = await TestHost.IoAsync(ep, admin, Core.SubNqn);
+        Assert.True(await admin.ClosedByTargetAsync(TimeSpan.FromSeconds(10)));
+        Assert.True(await io.ClosedByTargetAsync(TimeSpan.FromSeconds(10)));
+        Assert.Empty(target.GetSubsystem(Core.SubNqn)!.Controllers);
+    }
+
+    [Fact]
+    public async Task Connections_over_the_limit_are_closed_at_once()
+    {
+        var (target, tcp, ep) = await StartAsync(new NvmeTargetOptions { MaxConnections = 1 });
+        await using var tcpScope = tcp;
+        using var targetScope = target;
+        await using var admin = await TestHost.AdminAsync(ep, Core.SubNqn);
+        bool closed;
+        try
+        {
+            using var extra = await RawPeer.OpenAsync(ep, initialize: false);
+            closed = await extra.ClosedByPeerAsync();
+        }
+        catch (System.Net.Sockets.SocketException)
+        {
+            // The reset can even beat the end of the handshake.
+            closed = true;
+        }
+
+        Assert.True(closed);
+        Assert.Equal(1, tcp.RefusedConnections);
+        Assert.True((await admin.ExecAsync(NvmeAdminCommands.KeepAlive())).Cqe.IsSuccess);
+    }
+
+    [Fact]
+    public async Task Listening_outside_loopback_needs_an_explicit_opt_in()
+    {
+        using var target = new NvmeTarget();
+        await using var tcp = new NvmeTcpTarget(target);
+        await Assert.ThrowsAsync<ArgumentException>(() => tcp.ListenAsync(new IPEndPoint(IPAddress.Any, 0)));
+        var port6 = await tcp.ListenAsync(new IPEndPoint(IPAddress.IPv6Loopback, 0));
+        Assert.Equal(AddressFamily.IPv6, port6.Adrfam);
+        Assert.Equal("::1", port6.Traddr);
+        Assert.Single(target.Ports);
+    }
+}
