@@ -213,3 +213,24 @@ public sealed class ModuleSurfaceTests
         }
     }
 }
+
+/// <summary>Every cmdlet has a Pester test file for real pwsh hosts.</summary>
+public sealed class PesterCoverageTests
+{
+    [Fact]
+    public void Every_cmdlet_has_a_Pester_file_that_imports_the_layout_and_exercises_it()
+    {
+        string dir = Path.Combine(ModuleUnderTest.RepoRoot, "tests", "Pester");
+        foreach (var c in ModuleUnderTest.Cmdlets)
+        {
+            string file = Path.Combine(dir, c.Name + ".Tests.ps1");
+            Assert.True(File.Exists(file), $"{c.Name} has no tests/Pester/{c.Name}.Tests.ps1");
+            string text = File.ReadAllText(file);
+            Assert.Contains("Import-NvmePSForTest", text);
+            Assert.Contains($"Describe '{c.Name}'", text);
+            Assert.Contains(c.Name, text[text.IndexOf("Describe", StringComparison.Ordinal)..].Replace($"Describe '{c.Name}'", string.Empty, StringComparison.Ordinal));
+        }
+
+        Assert.Contains("out' 'NvmePS' 'NvmePS.psd1'", File.ReadAllText(Path.Combine(dir, "TestHelpers.ps1")));
+    }
+}
