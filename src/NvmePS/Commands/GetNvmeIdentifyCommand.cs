@@ -19,7 +19,7 @@ public sealed class GetNvmeIdentifyCommand : NvmeCmdlet
     public NvmeAdminConnection Controller { get; set; } = null!;
 
     [Parameter(Mandatory = true, ParameterSetName = NamespaceSet)]
-    [ValidateRange(1, 0xFFFFFFFE)]
+    [ValidateRange(1u, 0xFFFFFFFEu)]
     public uint[] NamespaceId { get; set; } = Array.Empty<uint>();
 
     [Parameter(Mandatory = true, ParameterSetName = ActiveSet)]

@@ -15,7 +15,7 @@ public sealed class ReadNvmeBlockCommand : NvmeCmdlet
     public NvmfController Controller { get; set; } = null!;
 
     [Parameter]
-    [ValidateRange(1, 0xFFFFFFFE)]
+    [ValidateRange(1u, 0xFFFFFFFEu)]
     public uint NamespaceId { get; set; } = 1;
 
     [Parameter(Mandatory = true, Position = 1)]
@@ -23,7 +23,7 @@ public sealed class ReadNvmeBlockCommand : NvmeCmdlet
     public ulong StartingLba { get; set; }
 
     [Parameter(Mandatory = true, Position = 2)]
-    [ValidateRange(1, long.MaxValue)]
+    [ValidateRange(1L, long.MaxValue)]
     public long BlockCount { get; set; }
 
     /// <summary>Writes the blocks to this file (created or overwritten) instead of returning them.</summary>

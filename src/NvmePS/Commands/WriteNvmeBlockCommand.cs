@@ -16,7 +16,7 @@ public sealed class WriteNvmeBlockCommand : NvmeCmdlet
     public NvmfController Controller { get; set; } = null!;
 
     [Parameter]
-    [ValidateRange(1, 0xFFFFFFFE)]
+    [ValidateRange(1u, 0xFFFFFFFEu)]
     public uint NamespaceId { get; set; } = 1;
 
     [Parameter(Mandatory = true, Position = 1)]

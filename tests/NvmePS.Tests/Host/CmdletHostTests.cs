@@ -156,4 +156,14 @@ public sealed class CmdletHostTests : IDisposable
         Assert.Null(result.TerminatingError);
         Assert.Equal(disposedBefore + 1, WaitSignalCommand.Disposed);
     }
+
+    [Fact]
+    public void ValidateRange_needs_bounds_of_one_type_as_in_PowerShell()
+    {
+        // [ValidateRange(1, 0xFFFFFFFE)] mixes int and uint: PowerShell refuses it when it reads the command.
+        Assert.Throws<ValidationMetadataException>(() => new ValidateRangeAttribute(1, 0xFFFFFFFEu));
+        Assert.Throws<ValidationMetadataException>(() => new ValidateRangeAttribute(5, 1));
+        var r = _host.Command("Get-Echo").Param("Id", "0x10").Invoke();
+        Assert.Equal("id:16 size:7 shade:Light choice:one values:", Assert.Single(r.ThrowIfFailed()));
+    }
 }
