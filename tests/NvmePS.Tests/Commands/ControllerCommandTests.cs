@@ -176,3 +176,43 @@ public sealed class ControllerCommandTests
         ErrorAssert.Single(_s.Host.Command("Connect-NvmfController").Arg("no.such.host").Invoke(), "InvalidTransportAddress", ErrorCategory.InvalidArgument);
     }
 }
+
+/// <summary>The Error Information log records what went wrong, and reading logs with offsets returns bytes.</summary>
+[Collection(ModuleSessionCollection.Name)]
+public sealed class LogPageTests
+{
+    private readonly ModuleSession _s;
+
+    public LogPageTests(ModuleSession session) => _s = session;
+
+    [Fact]
+    public void Error_log_shows_a_failed_command_and_raw_reads_honour_offset_and_length()
+    {
+        NvmfTarget t = _s.StartTarget(namespaces: new[] { "memory:1MB" });
+        try
+        {
+            NvmfController c = _s.Connect(t);
+            Assert.Empty(_s.Host.Command("Get-NvmeLog").Arg(c).Arg("Error").Invoke().ThrowIfFailed());
+            _s.Host.Command("Read-NvmeBlock").Arg(c).Arg(4096).Arg(1).Invoke();
+            var entries = _s.Host.Command("Get-NvmeLog").Arg(c).Arg("Error").Invoke().ThrowIfFailed().Cast<NvmeErrorInfo>().ToList();
+            NvmeErrorInfo e = Assert.Single(entries);
+            Assert.Equal("LBA Out of Range", e.StatusName);
+            Assert.Equal(1u, e.NamespaceId);
+            Assert.Equal(1ul, e.ErrorCount);
+
+            // Bytes 48..63 of the SMART log are Data Units Written (Figure 207): the same bytes either way.
+            var whole = Assert.IsType<NvmeLogPage>(Assert.Single(_s.Host.Command("Get-NvmeLog").Arg(c).Arg("Smart").Switch("Raw").Param("Length", 512).Invoke().ThrowIfFailed()));
+            var part = Assert.IsType<NvmeLogPage>(Assert.Single(_s.Host.Command("Get-NvmeLog").Arg(c).Arg("Smart").Param("Offset", 48).Param("Length", 16).Invoke().ThrowIfFailed()));
+            Assert.Equal(whole.Data.AsSpan(48, 16).ToArray(), part.Data);
+            Assert.Equal(48ul, part.Offset);
+
+            // No namespace changed yet.
+            Assert.Empty(_s.Host.Command("Get-NvmeLog").Arg(c).Arg("ChangedNamespaces").Invoke().ThrowIfFailed());
+            _s.Disconnect(c);
+        }
+        finally
+        {
+            _s.Stop(t);
+        }
+    }
+}

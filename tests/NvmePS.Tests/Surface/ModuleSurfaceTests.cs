@@ -234,3 +234,25 @@ public sealed class PesterCoverageTests
         Assert.Contains("out' 'NvmePS' 'NvmePS.psd1'", File.ReadAllText(Path.Combine(dir, "TestHelpers.ps1")));
     }
 }
+
+/// <summary>The module compiles against PowerShell's real API only; the stand-in is a test dependency.</summary>
+public sealed class ModuleProjectTests
+{
+    [Fact]
+    public void Module_project_references_PowerShellStandard_compile_only_and_never_the_stand_in()
+    {
+        var project = System.Xml.Linq.XDocument.Load(Path.Combine(ModuleUnderTest.RepoRoot, "src", "NvmePS", "NvmePS.csproj"));
+        var packages = project.Descendants("PackageReference").ToList();
+        var pss = Assert.Single(packages, p => (string?)p.Attribute("Include") == "PowerShellStandard.Library");
+        Assert.Equal("all", (string?)pss.Attribute("PrivateAssets"));
+        Assert.DoesNotContain(project.Descendants("ProjectReference"), r => ((string?)r.Attribute("Include") ?? string.Empty).Contains("PowerShellStandIn", StringComparison.OrdinalIgnoreCase));
+        Assert.DoesNotContain(project.Descendants("Reference"), r => ((string?)r.Attribute("Include") ?? string.Empty).Contains("Automation", StringComparison.OrdinalIgnoreCase));
+
+        // The console front end has no PowerShell dependency at all.
+        Assert.DoesNotContain("System.Management.Automation", File.ReadAllText(Path.Combine(ModuleUnderTest.RepoRoot, "src", "nvmeps", "nvmeps.csproj")), StringComparison.Ordinal);
+        foreach (string f in Directory.GetFiles(Path.Combine(ModuleUnderTest.RepoRoot, "src", "NvmePS", "Shared"), "*.cs"))
+        {
+            Assert.DoesNotContain("System.Management.Automation", File.ReadAllText(f), StringComparison.Ordinal);
+        }
+    }
+}
