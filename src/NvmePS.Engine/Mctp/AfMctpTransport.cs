@@ -167,6 +167,11 @@ public sealed class AfMctpTransport : IMctpTransport
                         throw new NvmeConnectionException($"No MCTP route to {_peer}: {MctpNative.Describe(errno)}");
                     }
 
+                    if (errno == MctpNative.EACCES || errno == MctpNative.EPERM)
+                    {
+                        throw new NvmeConnectionException($"Sending on AF_MCTP needs CAP_NET_RAW: {MctpNative.Describe(errno)}");
+                    }
+
                     throw new NvmeConnectionException($"sendto {_peer} failed: {MctpNative.Describe(errno)}");
                 }
             }
@@ -292,13 +297,14 @@ public sealed class AfMctpResponderHost : IAsyncDisposable
         _responder = responder;
     }
 
-    /// <summary>Binds an AF_MCTP socket to <paramref name="messageType"/> on <paramref name="network"/> (0 = any)
-    /// and starts answering.</summary>
-    public static unsafe AfMctpResponderHost Start(IMctpResponder responder, byte messageType = MctpMessageTypes.NvmeManagement, uint network = SockaddrMctp.NetAny)
+    /// <summary>Binds an AF_MCTP socket to <paramref name="messageType"/> on <paramref name="network"/> (0 = any) and
+    /// <paramref name="localEid"/> (0xFF = any local EID), and starts answering.</summary>
+    public static unsafe AfMctpResponderHost Start(IMctpResponder responder, byte messageType = MctpMessageTypes.NvmeManagement, uint network = SockaddrMctp.NetAny, byte localEid = SockaddrMctp.AddrAny)
     {
         int fd = MctpNative.OpenSocket();
         byte* addr = stackalloc byte[SockaddrMctp.Size];
-        new SockaddrMctp(network, SockaddrMctp.AddrAny, (byte)(messageType & MctpMessageTypes.TypeMask), 0).WriteTo(new Span<byte>(addr, SockaddrMctp.Size));
+        // The kernel ignores the IC bit of smctp_type on bind.
+        new SockaddrMctp(network, localEid, (byte)(messageType & MctpMessageTypes.TypeMask), 0).WriteTo(new Span<byte>(addr, SockaddrMctp.Size));
         if (MctpNative.Bind(fd, addr, SockaddrMctp.Size) < 0)
         {
             int errno = MctpNative.LastErrno;

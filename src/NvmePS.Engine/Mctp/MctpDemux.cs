@@ -375,11 +375,11 @@ public sealed class MctpDemuxDaemon : IAsyncDisposable
     }
 
     /// <summary>rx_message: forward [source EID][message] to every client registered for the message's first byte.</summary>
-    private async ValueTask DeliverAsync(byte sourceEid, byte[] message)
+    private ValueTask DeliverAsync(byte sourceEid, byte[] message)
     {
         if (message.Length < 2)
         {
-            return;
+            return ValueTask.CompletedTask;
         }
 
         byte[] packet = new byte[message.Length + 1];
@@ -393,15 +393,13 @@ public sealed class MctpDemuxDaemon : IAsyncDisposable
 
         foreach (var c in targets)
         {
-            try
-            {
-                await c.Send(packet).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+            if (!c.TrySend(packet))
             {
                 Remove(c);
             }
         }
+
+        return ValueTask.CompletedTask;
     }
 
     private void Remove(Client client)
@@ -443,30 +441,37 @@ public sealed class MctpDemuxDaemon : IAsyncDisposable
 
     private sealed class Client
     {
-        private readonly SemaphoreSlim _sendLock = new(1, 1);
+        private readonly object _sendLock = new();
+        private byte _type;
 
-        public Client(Socket socket) => Socket = socket;
+        public Client(Socket socket)
+        {
+            Socket = socket;
+            // As the C daemon (accept4 SOCK_NONBLOCK): a client that stops reading is dropped, never waited for.
+            Socket.Blocking = false;
+        }
 
         public Socket Socket { get; }
 
-        public volatile byte TypeField;
-
         public byte Type
         {
-            get => TypeField;
-            set => TypeField = value;
+            get => Volatile.Read(ref _type);
+            set => Volatile.Write(ref _type, value);
         }
 
-        public async ValueTask Send(byte[] packet)
+        /// <summary>Sends without blocking; false when the client's queue is full or the socket failed.</summary>
+        public bool TrySend(byte[] packet)
         {
-            await _sendLock.WaitAsync().ConfigureAwait(false);
-            try
+            lock (_sendLock)
             {
-                await Socket.SendAsync(packet, SocketFlags.None).ConfigureAwait(false);
-            }
-            finally
-            {
-                _sendLock.Release();
+                try
+                {
+                    return Socket.Send(packet, SocketFlags.None, out var error) == packet.Length && error == SocketError.Success;
+                }
+                catch (ObjectDisposedException)
+                {
+                    return false;
+                }
             }
         }
     }

@@ -24,6 +24,8 @@ internal static unsafe partial class MctpNative
     public const int EPROTONOSUPPORT = 93;
     public const int ENOENT = 2;
     public const int EBUSY = 16;
+    public const int EACCES = 13;
+    public const int EPERM = 1;
 
     [StructLayout(LayoutKind.Sequential)]
     public struct PollFd

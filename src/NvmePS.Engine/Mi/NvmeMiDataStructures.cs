@@ -246,11 +246,25 @@ public enum CompositeControllerStatus : ushort
     CriticalWarningChange = 1 << 12,
 }
 
-/// <summary>NVM Subsystem Health Data Structure (NVMe-MI 1.2 §5.6, Figure 101), 8 bytes: NSS @0, SW @1, CTEMP @2
-/// (°C, signed, 0x7F = 127 °C or more), PDLU @3, CCS @4 (u16).</summary>
+/// <summary>NVM Subsystem Health Data Structure (NVMe-MI 1.2 §5.6, Figure 101), 8 bytes: NSS @0, SW @1 (the SMART
+/// Critical Warning bits inverted: a 0 bit is an active warning), CTEMP @2 (°C, signed: 0x7F = 127 °C or more,
+/// 0xC4 = -60 °C or less, 0x80 stale, 0x81 sensor failure), PDLU @3, CCS @4 (u16).</summary>
 public sealed record NvmSubsystemHealthStatus(byte SubsystemStatus, byte SmartWarnings, sbyte CompositeTemperatureCelsius, byte PercentageDriveLifeUsed, CompositeControllerStatus CompositeControllerStatus)
 {
     public const int Size = 8;
+
+    /// <summary>The active critical warnings in SMART log polarity (SW inverted), bits 6:0.</summary>
+    public byte CriticalWarning => (byte)(~SmartWarnings & 0x7F);
+
+    /// <summary>Builds the structure from SMART-polarity critical warning bits (inverting them into SW).</summary>
+    public static NvmSubsystemHealthStatus FromCriticalWarning(byte subsystemStatus, byte criticalWarning, sbyte compositeTemperatureCelsius, byte percentageDriveLifeUsed, CompositeControllerStatus ccs) =>
+        new(subsystemStatus, (byte)~criticalWarning, compositeTemperatureCelsius, percentageDriveLifeUsed, ccs);
+
+    /// <summary>CTEMP 0x80: the temperature reading is more than 5 seconds old.</summary>
+    public bool TemperatureStale => (byte)CompositeTemperatureCelsius == 0x80;
+
+    /// <summary>CTEMP 0x81: no accurate temperature (sensor failure).</summary>
+    public bool TemperatureSensorFailure => (byte)CompositeTemperatureCelsius == 0x81;
 
     /// <summary>NSS bit 5 DF: Drive Functional.</summary>
     public bool DriveFunctional => (SubsystemStatus & 0x20) != 0;

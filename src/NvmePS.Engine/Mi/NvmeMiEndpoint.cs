@@ -149,15 +149,16 @@ public sealed class NvmeMiEndpoint : IAsyncDisposable
 
     private async Task InterCommandDelayAsync(CancellationToken cancellationToken)
     {
-        if (!_haveLastResponse || Options.MinimumInterCommandDelay <= TimeSpan.Zero)
+        if (!_haveLastResponse || EffectiveInterCommandDelay <= TimeSpan.Zero)
         {
             return;
         }
 
+        TimeSpan delay = EffectiveInterCommandDelay;
         TimeSpan since = _time.GetElapsedTime(_lastResponse);
-        if (since < Options.MinimumInterCommandDelay)
+        if (since < delay)
         {
-            await Task.Delay(Options.MinimumInterCommandDelay - since, _time, cancellationToken).ConfigureAwait(false);
+            await Task.Delay(delay - since, _time, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -425,6 +426,41 @@ public sealed class NvmeMiEndpoint : IAsyncDisposable
             ArrayPool<byte>.Shared.Return(buffer);
             await exchange.DisposeAsync().ConfigureAwait(false);
         }
+    }
+
+    // ---------------------------------------------------------------- quirks
+
+    /// <summary>The delay enforced between a response and the next request: the option, or a probed quirk's if larger.</summary>
+    public TimeSpan EffectiveInterCommandDelay => _quirkDelay > Options.MinimumInterCommandDelay ? _quirkDelay : Options.MinimumInterCommandDelay;
+
+    private TimeSpan _quirkDelay;
+
+    /// <summary>
+    /// Identifies the first controller (a partial Identify Controller: VID through FR, 72 bytes, as libnvme's probe
+    /// does) and applies known drive quirks: the Samsung MZUL2512 drops commands sent within about 1 ms of the previous
+    /// response, so it gets a 1.2 ms inter-command delay. Returns a description of what was applied, or null.
+    /// </summary>
+    public async Task<string?> ProbeQuirksAsync(CancellationToken cancellationToken = default)
+    {
+        var controllers = await ReadControllerListAsync(0, cancellationToken).ConfigureAwait(false);
+        ushort controller = controllers.Count > 0 ? controllers[0] : (ushort)0;
+        byte[] id = new byte[72];
+        var identify = new NvmeCommand { Opcode = 0x06, Cdw10 = 0x01 };
+        var result = await GetAdminTransport(controller).ExecuteAdminAsync(identify, default, id, 0, null, cancellationToken).ConfigureAwait(false);
+        if (!result.Completion.IsSuccess || result.BytesTransferred < 72)
+        {
+            return null;
+        }
+
+        ushort vid = BinaryPrimitives.ReadUInt16LittleEndian(id);
+        string model = System.Text.Encoding.ASCII.GetString(id, 24, 40).TrimEnd(' ', '\0');
+        if (vid == 0x144D && model.StartsWith("MZUL2512HCJQ", StringComparison.Ordinal))
+        {
+            _quirkDelay = TimeSpan.FromMilliseconds(1.2);
+            return $"{model}: minimum inter-command delay 1.2 ms";
+        }
+
+        return null;
     }
 
     // ---------------------------------------------------------------- Admin tunnel

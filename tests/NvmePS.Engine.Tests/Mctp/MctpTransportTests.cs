@@ -198,3 +198,34 @@ public sealed class InProcessTransportTests
         public ValueTask HandleAsync(MctpEndpointAddress source, ReadOnlyMemory<byte> request, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> respond, CancellationToken cancellationToken) => ValueTask.CompletedTask;
     }
 }
+
+public sealed class MctpDemuxIsolationTests
+{
+    [Fact]
+    public async Task A_client_that_stops_reading_is_dropped_and_others_keep_working()
+    {
+        string name = $"nvmeps-test-{Guid.NewGuid():N}";
+        await using var daemon = MctpDemuxDaemon.Start(name, localEid: 8);
+        daemon.AttachEndpoint(0x1D, new MctpSocketStructTests.EchoResponder());
+        using var stuck = new Socket(AddressFamily.Unix, SocketType.Seqpacket, ProtocolType.Unspecified);
+        await stuck.ConnectAsync(MctpDemuxProtocol.EndPoint(name));
+        await stuck.SendAsync(new byte[] { 0x84 }); // registers, then never reads
+        await using var good = await MctpDemuxTransport.ConnectAsync(name);
+        await NvmePS.Engine.Tests.Mi.SimulatorMiCommandTests.WaitFor(() => daemon.ClientCount == 2);
+
+        byte[] message = new byte[1024];
+        message[0] = 0x84;
+        byte[] buf = new byte[2048];
+        for (int i = 0; i < 2000 && daemon.ClientCount > 1; i++)
+        {
+            await using var x = await good.OpenExchangeAsync(new MctpEndpointAddress(0, 0x1D), 4, CancellationToken.None);
+            await x.SendAsync(message, CancellationToken.None);
+            Assert.Equal(1024, await x.ReceiveAsync(buf, TimeSpan.FromSeconds(10), CancellationToken.None));
+        }
+
+        Assert.Equal(1, daemon.ClientCount); // the stuck client was dropped once its queue filled
+        await using var last = await good.OpenExchangeAsync(new MctpEndpointAddress(0, 0x1D), 4, CancellationToken.None);
+        await last.SendAsync(message, CancellationToken.None);
+        Assert.Equal(1024, await last.ReceiveAsync(buf, TimeSpan.FromSeconds(10), CancellationToken.None));
+    }
+}

@@ -172,4 +172,30 @@ public sealed class NvmeMiResponseTests
         var ex = await Assert.ThrowsAsync<NvmeProtocolException>(() => ep.GetStateAsync());
         Assert.Contains("does not echo the request tag", ex.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Admin_response_bounds_are_checked()
+    {
+        var clock = new ManualTimeProvider();
+        var t = new ScriptedTransport(clock);
+        t.Script.Enqueue((TimeSpan.Zero, Responses.Mi(0, new byte[4], type: NvmeMiMessageType.AdminCommand))); // 12-byte body: no CQE dwords
+        t.Script.Enqueue((TimeSpan.Zero, Responses.Admin(0, 0, 0, new byte[64])));                              // more data than asked
+        await using var ep = new NvmeMiEndpoint(t, Peer, null, clock);
+        var admin = ep.GetAdminTransport(1);
+        var shortHeader = await Assert.ThrowsAsync<NvmeProtocolException>(async () => await admin.ExecuteAdminAsync(new NvmeCommand { Opcode = 0x06 }, default, new byte[32], CancellationToken.None));
+        Assert.Contains("an Admin response header is 20", shortHeader.Message, StringComparison.Ordinal);
+        var tooMuch = await Assert.ThrowsAsync<NvmeProtocolException>(async () => await admin.ExecuteAdminAsync(new NvmeCommand { Opcode = 0x06 }, default, new byte[32], CancellationToken.None));
+        Assert.Contains("64 bytes of response data, 32 were requested", tooMuch.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Controller_health_rent_must_match_the_data()
+    {
+        var clock = new ManualTimeProvider();
+        var t = new ScriptedTransport(clock);
+        t.Script.Enqueue((TimeSpan.Zero, Responses.Mi(3u << 16, new byte[32]))); // RENT 3, two entries of data
+        await using var ep = new NvmeMiEndpoint(t, Peer, null, clock);
+        var ex = await Assert.ThrowsAsync<NvmeProtocolException>(() => ep.PollControllerHealthAsync());
+        Assert.Contains("RENT 3", ex.Message, StringComparison.Ordinal);
+    }
 }

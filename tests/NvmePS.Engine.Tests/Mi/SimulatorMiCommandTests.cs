@@ -71,7 +71,8 @@ public sealed class SimulatorMiCommandTests
         Assert.True(first.Port0LinkActive);
         Assert.False(first.Port1LinkActive);
         Assert.Equal(37, first.CompositeTemperatureCelsius);
-        Assert.Equal(0, first.SmartWarnings);
+        Assert.Equal(0xFF, first.SmartWarnings); // inverted: no warning
+        Assert.Equal(0, first.CriticalWarning);
         Assert.True(first.CompositeControllerStatus.HasFlag(CompositeControllerStatus.Ready));
 
         lock (host.Subsystem.Gate)
@@ -82,7 +83,8 @@ public sealed class SimulatorMiCommandTests
 
         var hot = await ep.PollSubsystemHealthAsync();
         Assert.Equal(77, hot.CompositeTemperatureCelsius);
-        Assert.Equal(0x06, hot.SmartWarnings); // injected RD + temperature
+        Assert.Equal(0x06, hot.CriticalWarning); // injected RD + temperature
+        Assert.Equal(0xF9, hot.SmartWarnings);
         Assert.True(hot.CompositeControllerStatus.HasFlag(CompositeControllerStatus.CriticalWarningChange));
         Assert.True(hot.CompositeControllerStatus.HasFlag(CompositeControllerStatus.CompositeTemperatureChange));
 
@@ -210,7 +212,8 @@ public sealed class SimulatorMiCommandTests
         await ep.PauseAsync();
         await Assert.ThrowsAsync<NvmeTimeoutException>(() => ep.PollSubsystemHealthAsync());
         await ep.ResumeAsync();
-        Assert.Equal(2, (await ep.ReadSubsystemInformationAsync()).PortCount);
+        await using var patient = await host.ConnectAsync(new NvmeMiEndpointOptions { Timeout = TimeSpan.FromSeconds(10) });
+        Assert.Equal(2, (await patient.ReadSubsystemInformationAsync()).PortCount);
     }
 
     [Fact]
@@ -254,11 +257,36 @@ public sealed class SimulatorMiCommandTests
 
     internal static async Task WaitFor(Func<bool> condition)
     {
-        for (int i = 0; i < 200 && !condition(); i++)
+        for (int i = 0; i < 1000 && !condition(); i++)
         {
             await Task.Delay(10);
         }
 
         Assert.True(condition());
+    }
+}
+
+public sealed class SimulatorHostTests
+{
+    [Fact]
+    public async Task Foreground_run_serves_demux_clients_until_cancelled()
+    {
+        string name = $"nvmeps-fg-{Guid.NewGuid():N}";
+        var lines = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        using var cts = new CancellationTokenSource();
+        var run = NvmeMiSimulatorHost.RunUntilCancelledAsync(new SimulatorHostOptions { Transport = SimulatorTransportKind.Demux, DemuxSocketName = name, Eid = 0x20 }, lines.Enqueue, TimeSpan.FromMilliseconds(50), cts.Token);
+        await SimulatorMiCommandTests.WaitFor(() => lines.Any(l => l.StartsWith("Serving", StringComparison.Ordinal)));
+        await using (var transport = await NvmePS.Engine.Mctp.MctpDemuxTransport.ConnectAsync(name))
+        await using (var ep = new NvmeMiEndpoint(transport, new NvmePS.Engine.Mctp.MctpEndpointAddress(0, 0x20)))
+        {
+            Assert.Equal(2, (await ep.ReadSubsystemInformationAsync()).PortCount);
+        }
+
+        await SimulatorMiCommandTests.WaitFor(() => lines.Any(l => l.Contains("1 request(s) answered", StringComparison.Ordinal)));
+        await cts.CancelAsync();
+        await run.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal("Simulator stopped.", lines.Last());
+        Assert.Contains(lines, l => l.Contains("EID 32 behind demux socket", StringComparison.Ordinal));
+        await Assert.ThrowsAsync<NvmeConnectionException>(() => NvmePS.Engine.Mctp.MctpDemuxTransport.ConnectAsync(name));
     }
 }

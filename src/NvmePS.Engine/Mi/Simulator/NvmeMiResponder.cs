@@ -17,8 +17,9 @@ public sealed partial class NvmeMiResponder : IMctpResponder
     private byte[]? _lastResponse;
     private bool _paused;
     private ushort _mesFlags;
-    private int _slotState;
-    private CancellationTokenSource? _slowOperation;
+    // Per command slot (CSI 0 and 1): SSTA and the slow command in progress.
+    private readonly int[] _slotState = new int[2];
+    private readonly CancellationTokenSource?[] _slowOperation = new CancellationTokenSource?[2];
     private long _dropped;
     private long _handled;
 
@@ -62,13 +63,13 @@ public sealed partial class NvmeMiResponder : IMctpResponder
 
         if (plan.Slow is not null)
         {
-            await RunSlowAsync(plan.Slow, plan.SlowToken, respond, cancellationToken).ConfigureAwait(false);
+            await RunSlowAsync(plan.Slow, plan.SlowSlot, plan.SlowToken, respond, cancellationToken).ConfigureAwait(false);
         }
 
         plan.AfterResponse?.Invoke();
     }
 
-    private async ValueTask RunSlowAsync(Func<byte[]> complete, CancellationToken abortToken, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> respond, CancellationToken cancellationToken)
+    private async ValueTask RunSlowAsync(Func<byte[]> complete, byte slot, CancellationToken abortToken, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> respond, CancellationToken cancellationToken)
     {
         try
         {
@@ -79,7 +80,7 @@ public sealed partial class NvmeMiResponder : IMctpResponder
         {
             lock (_stateGate)
             {
-                _slotState = 0;
+                _slotState[slot] = 0;
             }
 
             return; // aborted: no final response
@@ -93,9 +94,9 @@ public sealed partial class NvmeMiResponder : IMctpResponder
 
         lock (_stateGate)
         {
-            _slotState = 0;
-            _slowOperation?.Dispose();
-            _slowOperation = null;
+            _slotState[slot] = 0;
+            _slowOperation[slot]?.Dispose();
+            _slowOperation[slot] = null;
         }
 
         await SendAsync(final, respond, false, cancellationToken).ConfigureAwait(false);
@@ -110,6 +111,12 @@ public sealed partial class NvmeMiResponder : IMctpResponder
                 _lastResponse = response;
                 if (_paused)
                 {
+                    // Bounded: a requester that keeps sending while paused cannot grow the queue without limit.
+                    if (_heldWhilePaused.Count >= 32)
+                    {
+                        _heldWhilePaused.RemoveAt(0);
+                    }
+
                     _heldWhilePaused.Add((response, respond));
                     return;
                 }
@@ -126,6 +133,7 @@ public sealed partial class NvmeMiResponder : IMctpResponder
         public byte[]? Replay { get; init; }
         public List<(byte[] Message, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> Respond)>? Resumed { get; init; }
         public Func<byte[]>? Slow { get; init; }
+        public byte SlowSlot { get; init; }
         public CancellationToken SlowToken { get; init; }
         public Action? AfterResponse { get; init; }
     }
@@ -158,6 +166,19 @@ public sealed partial class NvmeMiResponder : IMctpResponder
 
         var body = message[..^NvmeMiMic.Size];
         byte csi = header.CommandSlot;
+        if (header.Nmimt != NvmeMiMessageType.ControlPrimitive)
+        {
+            lock (_stateGate)
+            {
+                if (_slotState[csi] != 0)
+                {
+                    // A command message to a slot that is not Idle is discarded (NVMe-MI 1.2 §4.2: CMNICS).
+                    _mesFlags |= ManagementEndpointState.Cmnics;
+                    return new Plan();
+                }
+            }
+        }
+
         switch (header.Nmimt)
         {
             case NvmeMiMessageType.ControlPrimitive:
@@ -268,21 +289,21 @@ public sealed partial class NvmeMiResponder : IMctpResponder
                 case NvmeMiControlOpcode.Abort:
                 {
                     ushort cpas = 0;
-                    if (_slowOperation is not null)
+                    if (_slowOperation[csi] is { } running)
                     {
-                        _slowOperation.Cancel();
-                        _slowOperation = null;
+                        running.Cancel();
+                        _slowOperation[csi] = null;
                         cpas = 2; // aborted after processing partially completed
                     }
 
-                    _slotState = 0;
+                    _slotState[csi] = 0;
                     _heldWhilePaused.Clear();
                     return new Plan { Response = Control(csi, NvmeMiStatus.Success, tag, cpas), IsControl = true };
                 }
 
                 case NvmeMiControlOpcode.GetState:
                 {
-                    ushort state = (ushort)((_slotState & ManagementEndpointState.SstaMask) | _mesFlags | (_paused ? ManagementEndpointState.Pflg : 0));
+                    ushort state = (ushort)((_slotState[csi] & ManagementEndpointState.SstaMask) | _mesFlags | (_paused ? ManagementEndpointState.Pflg : 0));
                     if ((cpsp & 1) != 0)
                     {
                         _mesFlags = (ushort)(_mesFlags & ~ManagementEndpointState.ErrorBits);
@@ -420,7 +441,7 @@ public sealed partial class NvmeMiResponder : IMctpResponder
         var s = Subsystem;
         var smart = s.Refresh();
         byte nss = 0x20 | 0x10 | 0x08; // DF, RNR, P0LA (port 0 is the PCIe port; port 1 is SMBus)
-        var health = new NvmSubsystemHealthStatus(nss, smart.CriticalWarning, CelsiusByte(smart.TemperatureKelvin), smart.PercentageUsed, s.CompositeStatus());
+        var health = NvmSubsystemHealthStatus.FromCriticalWarning(nss, smart.CriticalWarning, CelsiusByte(smart.TemperatureKelvin), smart.PercentageUsed, s.CompositeStatus());
         byte[] data = new byte[NvmSubsystemHealthStatus.Size];
         health.WriteTo(data);
         if ((cdw1 & (1u << 31)) != 0)
@@ -704,13 +725,14 @@ public sealed partial class NvmeMiResponder : IMctpResponder
             CancellationTokenSource cts;
             lock (_stateGate)
             {
-                _slowOperation?.Cancel();
-                _slowOperation = cts = new CancellationTokenSource();
-                _slotState = 2; // Process
+                _slowOperation[csi] = cts = new CancellationTokenSource();
+                _slotState[csi] = 2; // Process
             }
 
-            ushort mprt = (ushort)Math.Min(ushort.MaxValue, Math.Ceiling(Subsystem.Options.SlowCommandTime.TotalMilliseconds / 100.0) + 1);
-            return new Plan { Response = Mpr(NvmeMiMessageType.AdminCommand, csi, mprt), Slow = outcome.Slow, SlowToken = cts.Token };
+            // MPRT is a worst case: twice the nominal time plus 2 s of slack, so a loaded host still meets it (the
+            // requester stops waiting as soon as the final response arrives).
+            ushort mprt = (ushort)Math.Min(ushort.MaxValue, (2 * Math.Ceiling(Subsystem.Options.SlowCommandTime.TotalMilliseconds / 100.0)) + 20);
+            return new Plan { Response = Mpr(NvmeMiMessageType.AdminCommand, csi, mprt), Slow = outcome.Slow, SlowSlot = csi, SlowToken = cts.Token };
         }
     }
 }

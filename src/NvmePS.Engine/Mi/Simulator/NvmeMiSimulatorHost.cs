@@ -30,6 +30,9 @@ public sealed record SimulatorHostOptions
     /// <summary>EID of the demux daemon itself (the requester side).</summary>
     public byte DaemonEid { get; init; } = 8;
 
+    /// <summary>Local EID the AF_MCTP responder binds (0xFF: any local EID of the network).</summary>
+    public byte AfMctpLocalEid { get; init; } = SockaddrMctp.AddrAny;
+
     public SimulatorOptions Simulator { get; init; } = new();
 }
 
@@ -59,7 +62,12 @@ public sealed class NvmeMiSimulatorHost : IAsyncDisposable
     public NvmeMiResponder Responder { get; }
 
     /// <summary>The address a client uses to reach the endpoint.</summary>
-    public MctpEndpointAddress EndpointAddress => new(Options.Transport == SimulatorTransportKind.Demux ? 0 : Options.Network, Options.Eid);
+    public MctpEndpointAddress EndpointAddress => Options.Transport switch
+    {
+        SimulatorTransportKind.Demux => new(0, Options.Eid),
+        SimulatorTransportKind.AfMctp when Options.AfMctpLocalEid != SockaddrMctp.AddrAny => new(Options.Network, Options.AfMctpLocalEid),
+        _ => new(Options.Network, Options.Eid),
+    };
 
     /// <summary>The in-process network (for <see cref="SimulatorTransportKind.InProcess"/>).</summary>
     public InProcessMctpTransport? InProcessTransport => _inProcess;
@@ -83,7 +91,7 @@ public sealed class NvmeMiSimulatorHost : IAsyncDisposable
                 host._daemon.AttachEndpoint(options.Eid, host.Responder);
                 break;
             case SimulatorTransportKind.AfMctp:
-                host._afMctp = AfMctpResponderHost.Start(host.Responder, MctpMessageTypes.NvmeManagement, options.Network);
+                host._afMctp = AfMctpResponderHost.Start(host.Responder, MctpMessageTypes.NvmeManagement, options.Network, options.AfMctpLocalEid);
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(options), "Unknown simulator transport.");
@@ -105,12 +113,47 @@ public sealed class NvmeMiSimulatorHost : IAsyncDisposable
         return new NvmeMiEndpoint(transport, EndpointAddress, options, _time, ownsTransport: true);
     }
 
+    /// <summary>Serves in the foreground until <paramref name="cancellationToken"/> fires (Ctrl+C in the console front
+    /// end), reporting the endpoint and a periodic health line through <paramref name="log"/>.</summary>
+    public static async Task RunUntilCancelledAsync(SimulatorHostOptions options, Action<string>? log = null, TimeSpan? statusInterval = null, CancellationToken cancellationToken = default)
+    {
+        await using var host = await StartAsync(options, null, cancellationToken).ConfigureAwait(false);
+        log?.Invoke($"Serving {host.Describe()}. Press Ctrl+C to stop.");
+        TimeSpan interval = statusInterval ?? TimeSpan.FromSeconds(30);
+        try
+        {
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                await Task.Delay(interval, cancellationToken).ConfigureAwait(false);
+                log?.Invoke(host.StatusLine());
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+
+        log?.Invoke("Simulator stopped.");
+    }
+
+    /// <summary>A one-line summary of the simulated subsystem's state.</summary>
+    public string StatusLine()
+    {
+        lock (Subsystem.Gate)
+        {
+            var smart = Subsystem.ComputeSmart();
+            return $"{smart.TemperatureKelvin - 273} °C, {smart.PercentageUsed}% used, critical warning 0x{smart.CriticalWarning:X2}, " +
+                   $"firmware {Subsystem.ActiveFirmwareRevision}, {Subsystem.Namespaces.Count} namespace(s), " +
+                   $"{Responder.HandledRequests} request(s) answered, {Responder.DroppedMessages} dropped";
+        }
+    }
+
     /// <summary>One line for status output.</summary>
     public string Describe() => Options.Transport switch
     {
         SimulatorTransportKind.InProcess => $"simulated NVMe-MI endpoint in-process at {EndpointAddress}",
         SimulatorTransportKind.Demux => $"simulated NVMe-MI endpoint EID {Options.Eid} behind demux socket '{Options.DemuxSocketName}' (daemon EID {Options.DaemonEid})",
-        _ => $"simulated NVMe-MI endpoint on AF_MCTP (message type 4, network {(Options.Network == 0 ? "any" : Options.Network)})",
+        _ => $"simulated NVMe-MI endpoint on AF_MCTP (message type 4, network {(Options.Network == 0 ? "any" : Options.Network)}, " +
+             $"local EID {(Options.AfMctpLocalEid == SockaddrMctp.AddrAny ? "any" : Options.AfMctpLocalEid)})",
     };
 
     public async Task StopAsync()

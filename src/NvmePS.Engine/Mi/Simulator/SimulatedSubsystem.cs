@@ -129,6 +129,25 @@ public sealed class SimulatedSubsystem
 
     public int ResetCount { get; private set; }
 
+    /// <summary>Over-temperature threshold in Kelvin (Set Features, Temperature Threshold).</summary>
+    public ushort TemperatureThresholdKelvin { get; set; } = 343;
+
+    /// <summary>Error Information log entries, newest first (at most 256).</summary>
+    public List<NvmePS.Engine.Admin.NvmeErrorLogEntry> ErrorLog { get; } = [];
+
+    public ulong ErrorCount { get; set; }
+
+    /// <summary>Namespaces changed since the Changed Namespace List was last read.</summary>
+    public SortedSet<uint> ChangedNamespaces { get; } = [];
+
+    /// <summary>Sanitize Status log: SSTAT (0 never, 1 completed, 2 in progress, 3 failed) and the last SCDW10.</summary>
+    public ushort SanitizeStatus { get; set; }
+
+    public uint SanitizeCdw10 { get; set; }
+
+    /// <summary>Admin commands seen (opcode, controller, DLEN, DOFST, cdw10, cdw12): bounded diagnostics.</summary>
+    public List<(byte Opcode, ushort Controller, uint DataLength, uint DataOffset, uint Cdw10, uint Cdw12)> AdminHistory { get; } = [];
+
     public bool SanitizeRunning { get; set; }
 
     public IReadOnlyCollection<ushort> ControllerIds => _controllers.Keys;
@@ -150,9 +169,9 @@ public sealed class SimulatedSubsystem
         byte used = PercentageUsedOverride ?? (byte)Math.Min(255, 3 + (int)(seconds / 3600));
         byte spare = 100;
         byte warning = InjectedCriticalWarning;
-        if (temp >= 343)
+        if (temp >= TemperatureThresholdKelvin)
         {
-            warning |= 0x02; // above the 70 °C threshold
+            warning |= 0x02; // over the temperature threshold (Set Features 04h moves it)
         }
 
         if (spare < 10)
@@ -290,7 +309,6 @@ public sealed class SimulatedSubsystem
         /// <summary>CSTS event bits (NSSRO, CECO, NAC, FA) reported in CSTS bits 4..7 until cleared.</summary>
         public CompositeControllerStatus StatusEvents { get; set; }
 
-        public ushort TemperatureThresholdKelvin { get; set; } = 343;
         public byte PowerState { get; set; }
         public bool VolatileWriteCache { get; set; } = true;
         public uint AsyncEventConfig { get; set; }

@@ -1,0 +1,32 @@
+#
+# Module manifest for NvmePS: NVMe over Fabrics (TCP) and NVMe-MI over MCTP from PowerShell 7.4+ on Linux.
+# `dotnet build src/NvmePS` lays the module out in out/NvmePS/ with this manifest next to NvmePS.dll.
+#
+@{
+    RootModule           = 'NvmePS.dll'
+    ModuleVersion        = '0.1.0'
+    CompatiblePSEditions = @('Core')
+    GUID                 = '7c0ebe45-869d-4a44-b44b-16a1d77d097a'
+    Author               = 'NvmePS developers'
+    CompanyName          = 'NvmePS developers'
+    Copyright            = '(c) NvmePS developers. All rights reserved.'
+    Description          = 'Manage NVMe storage from PowerShell: an NVMe over Fabrics TCP host and target (connect, discover, identify, logs, features, raw commands, block I/O) and NVMe-MI over MCTP, with no kernel driver needed.'
+    PowerShellVersion    = '7.4'
+    FormatsToProcess     = @('NvmePS.Format.ps1xml')
+    CmdletsToExport      = @(
+        'Get-NvmeFeature'
+        'Get-NvmeIdentify'
+        'Get-NvmeLog'
+        'Set-NvmeFeature'
+    )
+    FunctionsToExport    = @()
+    VariablesToExport    = @()
+    AliasesToExport      = @()
+    PrivateData          = @{
+        PSData = @{
+            Tags         = @('NVMe', 'NVMeoF', 'MCTP', 'PSEdition_Core', 'Linux', 'Storage', 'NVMe-MI')
+            ProjectUri   = 'https://github.com/nvmeps/NvmePS'
+            ReleaseNotes = 'https://github.com/nvmeps/NvmePS/blob/main/README.md'
+        }
+    }
+}

@@ -1,0 +1,86 @@
+using System.Management.Automation;
+
+namespace NvmePS.Commands;
+
+/// <summary>Get-NvmeIdentify: Identify Controller (CNS 01h), Identify Namespace (CNS 00h) or the Active Namespace
+/// ID list (CNS 02h) from any controller the Admin cmdlets accept.</summary>
+[Cmdlet(VerbsCommon.Get, "NvmeIdentify", DefaultParameterSetName = ControllerSet)]
+[OutputType(typeof(NvmeControllerIdentity), ParameterSetName = new[] { ControllerSet })]
+[OutputType(typeof(NvmeNamespaceIdentity), ParameterSetName = new[] { NamespaceSet })]
+[OutputType(typeof(NvmeNamespaceId), ParameterSetName = new[] { ActiveSet })]
+public sealed class GetNvmeIdentifyCommand : NvmeCmdlet
+{
+    private const string ControllerSet = "Controller";
+    private const string NamespaceSet = "Namespace";
+    private const string ActiveSet = "ActiveNamespaces";
+
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true)]
+    [ValidateNotNull]
+    public NvmeAdminConnection Controller { get; set; } = null!;
+
+    [Parameter(Mandatory = true, ParameterSetName = NamespaceSet)]
+    [ValidateRange(1, 0xFFFFFFFE)]
+    public uint[] NamespaceId { get; set; } = Array.Empty<uint>();
+
+    [Parameter(Mandatory = true, ParameterSetName = ActiveSet)]
+    public SwitchParameter ActiveNamespaces { get; set; }
+
+    [Parameter]
+    [ValidateRange(1, 3600)]
+    public int TimeoutSec { get; set; } = 30;
+
+    protected override void ProcessRecord()
+    {
+        if (!AdminCmdlets.CheckConnected(this, Controller))
+        {
+            return;
+        }
+
+        var admin = Controller.Admin;
+        string name = Controller.Name;
+        using var cts = LinkedTimeout(TimeoutSec);
+        switch (ParameterSetName)
+        {
+            case NamespaceSet:
+                foreach (uint nsid in NamespaceId)
+                {
+                    try
+                    {
+                        WriteObject(NvmeNamespaceIdentity.From(Wait(admin.IdentifyNamespaceAsync(nsid, cts.Token)), nsid, name));
+                    }
+                    catch (Exception e) when (IsReportable(e))
+                    {
+                        // One bad namespace id does not hide the others.
+                        WriteNvmeError(e, Controller);
+                    }
+                }
+
+                break;
+            case ActiveSet:
+                try
+                {
+                    foreach (uint nsid in Wait(admin.GetAllActiveNamespaceIdsAsync(cts.Token)))
+                    {
+                        WriteObject(new NvmeNamespaceId { ControllerName = name, NamespaceId = nsid, Source = "ActiveNamespaces" });
+                    }
+                }
+                catch (Exception e) when (IsReportable(e))
+                {
+                    WriteNvmeError(e, Controller);
+                }
+
+                break;
+            default:
+                try
+                {
+                    WriteObject(NvmeControllerIdentity.From(Wait(admin.IdentifyControllerAsync(cts.Token)), name));
+                }
+                catch (Exception e) when (IsReportable(e))
+                {
+                    WriteNvmeError(e, Controller);
+                }
+
+                break;
+        }
+    }
+}

@@ -1,0 +1,48 @@
+using System.Management.Automation;
+
+namespace NvmePS.Commands;
+
+/// <summary>Checks shared by the Admin cmdlets.</summary>
+internal static class AdminCmdlets
+{
+    public const string DisconnectedErrorId = "NvmeControllerDisconnected";
+
+    /// <summary>Writes a non-terminating error and returns false when the controller is no longer connected.</summary>
+    public static bool CheckConnected(Cmdlet cmdlet, NvmeAdminConnection controller)
+    {
+        if (controller.IsConnected)
+        {
+            return true;
+        }
+
+        cmdlet.WriteError(new ErrorRecord(
+            new InvalidOperationException($"{controller.Name} is disconnected. Connect again with Connect-NvmfController."),
+            DisconnectedErrorId,
+            ErrorCategory.ResourceUnavailable,
+            controller));
+        return false;
+    }
+
+    /// <summary>Parses feature names or numbers; unusable input ends the command.</summary>
+    public static byte[] ParseFeatures(NvmeCmdlet cmdlet, IEnumerable<string> names)
+    {
+        var result = new List<byte>();
+        foreach (string n in names)
+        {
+            if (!Identifiers.TryParse(n, Identifiers.Features, out byte fid))
+            {
+                cmdlet.ThrowTerminatingError(new ErrorRecord(
+                    new ArgumentException($"'{n}' is not a feature name ({string.Join(", ", Identifiers.Features.Keys)}) or a number 0-255."),
+                    "InvalidFeatureId", ErrorCategory.InvalidArgument, n));
+            }
+
+            result.Add(fid);
+        }
+
+        return result.ToArray();
+    }
+
+    /// <summary>Get Features with SEL=011b returns capabilities in Dword 0: saveable, namespace specific, changeable.</summary>
+    public static string DecodeCapabilities(uint dw0) =>
+        $"Saveable={(dw0 & 1) != 0} NamespaceSpecific={(dw0 & 2) != 0} Changeable={(dw0 & 4) != 0}";
+}

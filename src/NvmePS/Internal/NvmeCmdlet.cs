@@ -1,0 +1,147 @@
+using System.Management.Automation;
+using System.Net.Sockets;
+using NvmePS.Engine;
+
+namespace NvmePS.Commands;
+
+/// <summary>
+/// Base of NvmePS's cmdlets: one cancellation source per invocation that StopProcessing (Ctrl+C) cancels, a way to
+/// wait for engine calls on the pipeline thread (PowerShell only accepts writes there), and the mapping from the
+/// engine's typed exceptions to ErrorRecords with stable ErrorIds and categories.
+/// </summary>
+public abstract class NvmeCmdlet : PSCmdlet, IDisposable
+{
+    private readonly CancellationTokenSource _stop = new();
+    private bool _disposed;
+
+    /// <summary>Cancelled when the pipeline stops.</summary>
+    protected CancellationToken StopToken => _stop.Token;
+
+    protected override void StopProcessing() => _stop.Cancel();
+
+    /// <summary>A token cancelled on stop or after <paramref name="timeoutSec"/> seconds (0 or less: no timeout).</summary>
+    protected CancellationTokenSource LinkedTimeout(int timeoutSec)
+    {
+        var cts = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+        if (timeoutSec > 0)
+        {
+            cts.CancelAfter(TimeSpan.FromSeconds(timeoutSec));
+        }
+
+        return cts;
+    }
+
+    /// <summary>Waits for an engine call on the pipeline thread. A cancellation caused by Ctrl+C stops the
+    /// pipeline; one caused by a timeout becomes <see cref="NvmeTimeoutException"/>.</summary>
+    protected T Wait<T>(Task<T> task)
+    {
+        ArgumentNullException.ThrowIfNull(task);
+        try
+        {
+            return task.GetAwaiter().GetResult();
+        }
+        catch (OperationCanceledException e) when (_stop.IsCancellationRequested)
+        {
+            throw new PipelineStoppedException("The pipeline has been stopped.", e);
+        }
+        catch (OperationCanceledException e)
+        {
+            throw new NvmeTimeoutException("The operation did not complete within the time allowed (-TimeoutSec).", e);
+        }
+    }
+
+    protected void Wait(Task task)
+    {
+        ArgumentNullException.ThrowIfNull(task);
+        Wait(WrapVoid(task));
+    }
+
+    protected T Wait<T>(ValueTask<T> task) => Wait(task.AsTask());
+
+    protected void Wait(ValueTask task) => Wait(task.AsTask());
+
+    private static async Task<bool> WrapVoid(Task task)
+    {
+        await task.ConfigureAwait(false);
+        return true;
+    }
+
+    /// <summary>A non-terminating error for one item; the pipeline goes on.</summary>
+    protected void WriteNvmeError(Exception exception, object? target) => WriteError(ErrorMapping.ToErrorRecord(exception, target));
+
+    /// <summary>Ends the command with an error.</summary>
+    protected void ThrowNvmeError(Exception exception, object? target) => ThrowTerminatingError(ErrorMapping.ToErrorRecord(exception, target));
+
+    /// <summary>Ends the command with a module-level error (bad input the engine never saw).</summary>
+    protected void ThrowInputError(string errorId, string message, ErrorCategory category, object? target) =>
+        ThrowTerminatingError(new ErrorRecord(new ArgumentException(message), errorId, category, target));
+
+    /// <summary>True for exceptions a cmdlet reports as an ErrorRecord rather than letting escape.</summary>
+    protected static bool IsReportable(Exception e) => ErrorMapping.IsReportable(e);
+
+    public void Dispose()
+    {
+        Dispose(true);
+        GC.SuppressFinalize(this);
+    }
+
+    protected virtual void Dispose(bool disposing)
+    {
+        if (!_disposed && disposing)
+        {
+            _stop.Dispose();
+        }
+
+        _disposed = true;
+    }
+}
+
+/// <summary>Engine exception → ErrorRecord. ErrorIds are stable: scripts match on FullyQualifiedErrorId.</summary>
+public static class ErrorMapping
+{
+    public const string UnexpectedErrorId = "NvmeUnexpectedError";
+
+    /// <summary>PowerShell category for an engine error kind (protocol → ProtocolError, NVMe status → DeviceError,
+    /// connection → ConnectionError, timeout → OperationTimeout).</summary>
+    public static ErrorCategory CategoryOf(NvmeErrorKind kind) => kind switch
+    {
+        NvmeErrorKind.Protocol => ErrorCategory.ProtocolError,
+        NvmeErrorKind.DeviceStatus => ErrorCategory.DeviceError,
+        NvmeErrorKind.Connection => ErrorCategory.ConnectionError,
+        NvmeErrorKind.Timeout => ErrorCategory.OperationTimeout,
+        _ => ErrorCategory.NotSpecified,
+    };
+
+    internal static bool IsReportable(Exception e) =>
+        e is NvmeException or IOException or SocketException or UnauthorizedAccessException or ArgumentException
+            or InvalidOperationException or ObjectDisposedException or TimeoutException or FormatException;
+
+    public static ErrorRecord ToErrorRecord(Exception exception, object? target)
+    {
+        ArgumentNullException.ThrowIfNull(exception);
+        var (id, category) = exception switch
+        {
+            NvmeException n => (n.ErrorId, CategoryOf(n.Kind)),
+            FileNotFoundException or DirectoryNotFoundException => ("NvmeFileNotFound", ErrorCategory.ObjectNotFound),
+            UnauthorizedAccessException => ("NvmePermissionDenied", ErrorCategory.PermissionDenied),
+            SocketException or IOException => ("NvmeConnectionError", ErrorCategory.ConnectionError),
+            TimeoutException => ("NvmeTimeout", ErrorCategory.OperationTimeout),
+            ObjectDisposedException => ("NvmeObjectClosed", ErrorCategory.ResourceUnavailable),
+            ArgumentException => ("NvmeInvalidArgument", ErrorCategory.InvalidArgument),
+            InvalidOperationException => ("NvmeInvalidOperation", ErrorCategory.InvalidOperation),
+            _ => (UnexpectedErrorId, ErrorCategory.NotSpecified),
+        };
+        var record = new ErrorRecord(exception, id, category, target);
+        if (exception is NvmeStatusException s)
+        {
+            record.ErrorDetails = new ErrorDetails(s.Message)
+            {
+                RecommendedAction = s.Status.Dnr
+                    ? "The controller marked the error Do Not Retry; change the command before sending it again."
+                    : "The command may succeed if retried.",
+            };
+        }
+
+        return record;
+    }
+}

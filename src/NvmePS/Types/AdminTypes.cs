@@ -1,0 +1,439 @@
+using System.Globalization;
+using System.Text;
+using NvmePS.Engine;
+using NvmePS.Engine.Admin;
+
+namespace NvmePS;
+
+/// <summary>
+/// A controller the Admin cmdlets (Get-NvmeIdentify, Get-NvmeLog, Get-/Set-NvmeFeature) can talk to: an NVMe/TCP
+/// controller from Connect-NvmfController today, an NVMe-MI endpoint's controller later. The engine client stays
+/// internal so the public properties remain plain values.
+/// </summary>
+public abstract class NvmeAdminConnection
+{
+    /// <summary>A short, unique description used as the ControllerName of every result.</summary>
+    public abstract string Name { get; }
+
+    /// <summary>False once disconnected.</summary>
+    public abstract bool IsConnected { get; }
+
+    internal abstract NvmeAdminClient Admin { get; }
+
+    public override string ToString() => Name;
+}
+
+/// <summary>Identify Controller data structure (CNS 01h), with names a reader recognises; Raw holds all 4096 bytes.</summary>
+public sealed class NvmeControllerIdentity
+{
+    public string ControllerName { get; init; } = string.Empty;
+
+    public ushort ControllerId { get; init; }
+
+    public string ModelNumber { get; init; } = string.Empty;
+
+    public string SerialNumber { get; init; } = string.Empty;
+
+    public string FirmwareRevision { get; init; } = string.Empty;
+
+    /// <summary>VER: the NVMe version the controller implements, "major.minor.tertiary".</summary>
+    public string Version { get; init; } = string.Empty;
+
+    public string SubsystemNqn { get; init; } = string.Empty;
+
+    public ushort VendorId { get; init; }
+
+    public ushort SubsystemVendorId { get; init; }
+
+    /// <summary>IEEE OUI, as the six hex digits vendors publish.</summary>
+    public string Ieee { get; init; } = string.Empty;
+
+    /// <summary>CNTRLTYPE: IO, Discovery or Administrative.</summary>
+    public string ControllerType { get; init; } = string.Empty;
+
+    /// <summary>MDTS in bytes (4 KiB minimum page size); 0 means no limit.</summary>
+    public long MaxDataTransferBytes { get; init; }
+
+    /// <summary>NN: the highest namespace identifier.</summary>
+    public uint NamespaceCount { get; init; }
+
+    public decimal TotalCapacityBytes { get; init; }
+
+    public decimal UnallocatedCapacityBytes { get; init; }
+
+    /// <summary>KAS: keep-alive granularity in milliseconds.</summary>
+    public int KeepAliveGranularityMs { get; init; }
+
+    /// <summary>IOCCSZ × 16: the I/O command capsule size in bytes (fabrics).</summary>
+    public long IoCommandCapsuleBytes { get; init; }
+
+    /// <summary>IORCSZ × 16: the I/O response capsule size in bytes (fabrics).</summary>
+    public long IoResponseCapsuleBytes { get; init; }
+
+    public int WarningTemperatureCelsius { get; init; }
+
+    public int CriticalTemperatureCelsius { get; init; }
+
+    public ushort OptionalAdminCommands { get; init; }
+
+    public ushort OptionalNvmCommands { get; init; }
+
+    public byte LogPageAttributes { get; init; }
+
+    public byte AsyncEventRequestLimit { get; init; }
+
+    public byte ErrorLogPageEntries { get; init; }
+
+    public uint Sgls { get; init; }
+
+    public bool VolatileWriteCache { get; init; }
+
+    public int PowerStates { get; init; }
+
+    public byte[] Raw { get; init; } = Array.Empty<byte>();
+
+    internal static NvmeControllerIdentity From(NvmeIdentifyController c, string controllerName) => new()
+    {
+        ControllerName = controllerName,
+        ControllerId = c.Cntlid,
+        ModelNumber = c.Mn,
+        SerialNumber = c.Sn,
+        FirmwareRevision = c.Fr,
+        Version = FormatVersion(c.Ver),
+        SubsystemNqn = c.Subnqn,
+        VendorId = c.Vid,
+        SubsystemVendorId = c.Ssvid,
+        Ieee = c.Ieee.ToString("X6", CultureInfo.InvariantCulture),
+        ControllerType = c.Cntrltype switch
+        {
+            1 => "IO",
+            2 => "Discovery",
+            3 => "Administrative",
+            0 => "NotReported",
+            _ => "Reserved",
+        },
+        MaxDataTransferBytes = c.MaxDataTransferBytes() ?? 0,
+        NamespaceCount = c.Nn,
+        TotalCapacityBytes = Units.Saturate(c.Tnvmcap),
+        UnallocatedCapacityBytes = Units.Saturate(c.Unvmcap),
+        KeepAliveGranularityMs = c.Kas * 100,
+        IoCommandCapsuleBytes = c.Ioccsz * 16L,
+        IoResponseCapsuleBytes = c.Iorcsz * 16L,
+        WarningTemperatureCelsius = Units.Celsius(c.Wctemp),
+        CriticalTemperatureCelsius = Units.Celsius(c.Cctemp),
+        OptionalAdminCommands = c.Oacs,
+        OptionalNvmCommands = c.Oncs,
+        LogPageAttributes = c.Lpa,
+        AsyncEventRequestLimit = c.Aerl,
+        ErrorLogPageEntries = c.Elpe,
+        Sgls = c.Sgls,
+        VolatileWriteCache = (c.Vwc & 1) != 0,
+        PowerStates = c.Npss + 1,
+        Raw = c.ToArray(),
+    };
+
+    internal static string FormatVersion(uint ver) => ver == 0 ? "NotReported" : $"{ver >> 16}.{(ver >> 8) & 0xFF}.{ver & 0xFF}";
+}
+
+/// <summary>Identify Namespace data structure (CNS 00h).</summary>
+public sealed class NvmeNamespaceIdentity
+{
+    public string ControllerName { get; init; } = string.Empty;
+
+    public uint NamespaceId { get; init; }
+
+    /// <summary>NSZE: size in logical blocks.</summary>
+    public ulong SizeBlocks { get; init; }
+
+    /// <summary>NCAP: capacity in logical blocks.</summary>
+    public ulong CapacityBlocks { get; init; }
+
+    /// <summary>NUSE: utilisation in logical blocks.</summary>
+    public ulong UtilizationBlocks { get; init; }
+
+    public int BlockSize { get; init; }
+
+    public decimal SizeBytes { get; init; }
+
+    /// <summary>SizeBytes in binary units (for people; scripts use SizeBytes).</summary>
+    public string Size { get; init; } = string.Empty;
+
+    public int FormattedLbaIndex { get; init; }
+
+    /// <summary>Every supported LBA format: "index: data size, metadata size, relative performance".</summary>
+    public string[] LbaFormats { get; init; } = Array.Empty<string>();
+
+    public string Nguid { get; init; } = string.Empty;
+
+    public string Eui64 { get; init; } = string.Empty;
+
+    /// <summary>NMIC bit 0: may be attached to several controllers.</summary>
+    public bool Shared { get; init; }
+
+    public byte[] Raw { get; init; } = Array.Empty<byte>();
+
+    internal static NvmeNamespaceIdentity From(NvmeIdentifyNamespace n, uint nsid, string controllerName)
+    {
+        decimal bytes = (decimal)n.Nsze * n.BlockSize;
+        return new NvmeNamespaceIdentity
+        {
+            ControllerName = controllerName,
+            NamespaceId = nsid,
+            SizeBlocks = n.Nsze,
+            CapacityBlocks = n.Ncap,
+            UtilizationBlocks = n.Nuse,
+            BlockSize = n.BlockSize,
+            SizeBytes = bytes,
+            Size = Units.FormatBytes(bytes),
+            FormattedLbaIndex = n.FormattedLbaIndex,
+            LbaFormats = n.Lbaf.Take(n.Nlbaf + 1).Select((f, i) =>
+                $"{i}: {f.DataSize} B data, {f.Ms} B metadata, RP {f.Rp}{(i == n.FormattedLbaIndex ? " (in use)" : string.Empty)}").ToArray(),
+            Nguid = Convert.ToHexString(n.Nguid),
+            Eui64 = Convert.ToHexString(n.Eui64),
+            Shared = (n.Nmic & 1) != 0,
+            Raw = n.ToArray(),
+        };
+    }
+}
+
+/// <summary>One namespace identifier (active namespace list, changed namespace list).</summary>
+public sealed class NvmeNamespaceId
+{
+    public string ControllerName { get; init; } = string.Empty;
+
+    public uint NamespaceId { get; init; }
+
+    /// <summary>Where the identifier came from: ActiveNamespaces or ChangedNamespaces.</summary>
+    public string Source { get; init; } = string.Empty;
+}
+
+/// <summary>SMART / Health Information log page (LID 02h) in readable units.</summary>
+public sealed class NvmeSmartHealth
+{
+    public string ControllerName { get; init; } = string.Empty;
+
+    /// <summary>Critical Warning bits by name ("None" when clear).</summary>
+    public string CriticalWarning { get; init; } = string.Empty;
+
+    public byte CriticalWarningBits { get; init; }
+
+    public int TemperatureCelsius { get; init; }
+
+    public ushort TemperatureKelvin { get; init; }
+
+    public byte AvailableSparePercent { get; init; }
+
+    public byte AvailableSpareThresholdPercent { get; init; }
+
+    public byte PercentageUsed { get; init; }
+
+    /// <summary>Data units are thousands of 512-byte units, as the log counts them.</summary>
+    public decimal DataUnitsRead { get; init; }
+
+    public decimal DataUnitsWritten { get; init; }
+
+    public decimal DataReadBytes { get; init; }
+
+    public decimal DataWrittenBytes { get; init; }
+
+    public string DataRead { get; init; } = string.Empty;
+
+    public string DataWritten { get; init; } = string.Empty;
+
+    public decimal HostReadCommands { get; init; }
+
+    public decimal HostWriteCommands { get; init; }
+
+    public decimal ControllerBusyTimeMinutes { get; init; }
+
+    public decimal PowerCycles { get; init; }
+
+    public decimal PowerOnHours { get; init; }
+
+    public decimal UnsafeShutdowns { get; init; }
+
+    public decimal MediaErrors { get; init; }
+
+    public decimal ErrorLogEntries { get; init; }
+
+    public uint WarningTemperatureTimeMinutes { get; init; }
+
+    public uint CriticalTemperatureTimeMinutes { get; init; }
+
+    /// <summary>Temperature sensors 1–8 that report a value, in °C.</summary>
+    public int[] TemperatureSensorsCelsius { get; init; } = Array.Empty<int>();
+
+    internal static NvmeSmartHealth From(NvmeSmartLog s, string controllerName)
+    {
+        decimal read = Units.Saturate(s.DataUnitsRead), written = Units.Saturate(s.DataUnitsWritten);
+        return new NvmeSmartHealth
+        {
+            ControllerName = controllerName,
+            CriticalWarning = s.CriticalWarning.ToString(),
+            CriticalWarningBits = (byte)s.CriticalWarning,
+            TemperatureCelsius = Units.Celsius(s.CompositeTemperature),
+            TemperatureKelvin = s.CompositeTemperature,
+            AvailableSparePercent = s.AvailableSpare,
+            AvailableSpareThresholdPercent = s.AvailableSpareThreshold,
+            PercentageUsed = s.PercentageUsed,
+            DataUnitsRead = read,
+            DataUnitsWritten = written,
+            DataReadBytes = Units.DataUnitBytes(read),
+            DataWrittenBytes = Units.DataUnitBytes(written),
+            DataRead = Units.FormatBytes(Units.DataUnitBytes(read)),
+            DataWritten = Units.FormatBytes(Units.DataUnitBytes(written)),
+            HostReadCommands = Units.Saturate(s.HostReadCommands),
+            HostWriteCommands = Units.Saturate(s.HostWriteCommands),
+            ControllerBusyTimeMinutes = Units.Saturate(s.ControllerBusyTime),
+            PowerCycles = Units.Saturate(s.PowerCycles),
+            PowerOnHours = Units.Saturate(s.PowerOnHours),
+            UnsafeShutdowns = Units.Saturate(s.UnsafeShutdowns),
+            MediaErrors = Units.Saturate(s.MediaErrors),
+            ErrorLogEntries = Units.Saturate(s.NumberOfErrorLogEntries),
+            WarningTemperatureTimeMinutes = s.WarningCompositeTemperatureTime,
+            CriticalTemperatureTimeMinutes = s.CriticalCompositeTemperatureTime,
+            TemperatureSensorsCelsius = s.TemperatureSensors.Where(t => t != 0).Select(t => Units.Celsius(t)).ToArray(),
+        };
+    }
+}
+
+/// <summary>One Error Information log entry (LID 01h).</summary>
+public sealed class NvmeErrorInfo
+{
+    public string ControllerName { get; init; } = string.Empty;
+
+    public ulong ErrorCount { get; init; }
+
+    public ushort SubmissionQueueId { get; init; }
+
+    public ushort CommandId { get; init; }
+
+    public byte StatusCodeType { get; init; }
+
+    public byte StatusCode { get; init; }
+
+    public string StatusName { get; init; } = string.Empty;
+
+    public bool DoNotRetry { get; init; }
+
+    public ushort ParameterErrorLocation { get; init; }
+
+    public ulong Lba { get; init; }
+
+    public uint NamespaceId { get; init; }
+
+    public byte TransportType { get; init; }
+
+    internal static NvmeErrorInfo From(NvmeErrorLogEntry e, string controllerName) => new()
+    {
+        ControllerName = controllerName,
+        ErrorCount = e.ErrorCount,
+        SubmissionQueueId = e.Sqid,
+        CommandId = e.Cid,
+        StatusCodeType = (byte)e.Status.Sct,
+        StatusCode = e.Status.Sc,
+        StatusName = e.Status.GetName(),
+        DoNotRetry = e.Status.Dnr,
+        ParameterErrorLocation = e.ParameterErrorLocation,
+        Lba = e.Lba,
+        NamespaceId = e.Nsid,
+        TransportType = e.Trtype,
+    };
+}
+
+/// <summary>Firmware Slot Information log page (LID 03h).</summary>
+public sealed class NvmeFirmwareSlots
+{
+    public string ControllerName { get; init; } = string.Empty;
+
+    public int ActiveSlot { get; init; }
+
+    /// <summary>The slot activated at the next reset; 0 when none is pending.</summary>
+    public int NextResetSlot { get; init; }
+
+    public string ActiveRevision { get; init; } = string.Empty;
+
+    /// <summary>FRS1..FRS7; empty strings for empty slots.</summary>
+    public string[] Revisions { get; init; } = Array.Empty<string>();
+
+    internal static NvmeFirmwareSlots From(NvmeFirmwareSlotLog f, string controllerName) => new()
+    {
+        ControllerName = controllerName,
+        ActiveSlot = f.ActiveSlot,
+        NextResetSlot = f.NextResetSlot,
+        ActiveRevision = f.ActiveSlot is >= 1 and <= 7 && f.ActiveSlot <= f.Frs.Length ? f.Frs[f.ActiveSlot - 1] : string.Empty,
+        Revisions = f.Frs.ToArray(),
+    };
+}
+
+/// <summary>A log page returned as bytes (a log the module does not decode, or -Raw).</summary>
+public sealed class NvmeLogPage
+{
+    public string ControllerName { get; init; } = string.Empty;
+
+    public byte LogId { get; init; }
+
+    public ulong Offset { get; init; }
+
+    public int Length { get; init; }
+
+    public byte[] Data { get; init; } = Array.Empty<byte>();
+}
+
+/// <summary>A feature's value (Get Features / Set Features).</summary>
+public sealed class NvmeFeature
+{
+    public string ControllerName { get; init; } = string.Empty;
+
+    public byte FeatureId { get; init; }
+
+    public string Name { get; init; } = string.Empty;
+
+    /// <summary>Current, Default, Saved or SupportedCapabilities; "Set" for the result of Set-NvmeFeature.</summary>
+    public string Select { get; init; } = string.Empty;
+
+    /// <summary>Dword 0 of the completion.</summary>
+    public uint Value { get; init; }
+
+    /// <summary>The value's fields by spec name, for the features the engine decodes.</summary>
+    public string Decoded { get; init; } = string.Empty;
+}
+
+/// <summary>Readable units for output types.</summary>
+internal static class Units
+{
+    private const int KelvinOffset = 273;
+
+    public static int Celsius(ushort kelvin) => kelvin == 0 ? 0 : kelvin - KelvinOffset;
+
+    /// <summary>128-bit counters as decimal (exact up to 2^96, saturating beyond: no real counter gets there).</summary>
+    public static decimal Saturate(UInt128 v) => v > (UInt128)decimal.MaxValue ? decimal.MaxValue : (decimal)v;
+
+    /// <summary>One data unit is 1000 × 512 bytes.</summary>
+    public static decimal DataUnitBytes(decimal units) => units > decimal.MaxValue / 512000m ? decimal.MaxValue : units * 512000m;
+
+    public static string FormatBytes(decimal bytes)
+    {
+        string[] names = { "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
+        int i = 0;
+        decimal v = bytes;
+        while (v >= 1024 && i < names.Length - 1)
+        {
+            v /= 1024;
+            i++;
+        }
+
+        return i == 0 ? $"{bytes.ToString(CultureInfo.InvariantCulture)} B" : $"{v.ToString("0.##", CultureInfo.InvariantCulture)} {names[i]}";
+    }
+
+    public static string Hex(ReadOnlySpan<byte> data, int max = 64)
+    {
+        var sb = new StringBuilder();
+        foreach (byte b in data[..Math.Min(max, data.Length)])
+        {
+            sb.Append(b.ToString("X2", CultureInfo.InvariantCulture));
+        }
+
+        return data.Length > max ? sb.Append("…").ToString() : sb.ToString();
+    }
+}
