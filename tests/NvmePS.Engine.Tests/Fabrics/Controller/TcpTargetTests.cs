@@ -291,8 +291,10 @@ public class TcpTargetTests
         var (target, tcp, ep) = await StartAsync();
         await using var tcpScope = tcp;
         using var targetScope = target;
-        await using var admin = await TestHost.AdminAsync(ep, Core.SubNqn, kato: 300);
+        await using var admin = await TestHost.AdminAsync(ep, Core.SubNqn);
         await using var io = await TestHost.IoAsync(ep, admin, Core.SubNqn);
+        // Armed only once both queues exist, so a slow machine cannot expire it during setup.
+        Assert.True((await admin.ExecAsync(NvmeAdminCommands.SetFeatures(NvmeFeatureId.KeepAliveTimer, 300))).Cqe.IsSuccess);
         Assert.True(await admin.ClosedByTargetAsync(TimeSpan.FromSeconds(10)));
         Assert.True(await io.ClosedByTargetAsync(TimeSpan.FromSeconds(10)));
         Assert.Empty(target.GetSubsystem(Core.SubNqn)!.Controllers);
@@ -334,7 +336,9 @@ public class TcpTargetTests
         using var idle = await RawPeer.OpenAsync(ep);
         Assert.True(await silent.ClosedByPeerAsync());
         Assert.True(await idle.ClosedByPeerAsync());
-        // A queue that connected in time stays.
+        // A queue that connected in time stays (generous limits again, so a slow machine cannot trip them).
+        tcp.InitializeTimeout = TimeSpan.FromSeconds(10);
+        tcp.ConnectTimeout = TimeSpan.FromSeconds(30);
         await using var admin = await TestHost.AdminAsync(ep, Core.SubNqn);
         await Task.Delay(600);
         Assert.True((await admin.ExecAsync(NvmeAdminCommands.KeepAlive())).Cqe.IsSuccess);
