@@ -35,10 +35,10 @@ internal sealed class NvmeTcpTargetConnection
     private readonly NvmeTcpR2TTracker _r2t = new();
     private readonly Dictionary<ushort, PendingWrite> _writes = [];
     private readonly Queue<(NvmeCommand Command, int Length)> _deferredWrites = new();
+    private readonly Queue<(NvmeCommand Command, int Length)> _deferredReads = new();
     private long _buffered;
     private int _deferredCount;
     private bool _closing;
-    private TaskCompletionSource? _budgetWaiter;
     private NvmeTcpQueuePair? _qp;
     private NvmeControllerQueue? _queue;
     private int _running;
@@ -176,9 +176,8 @@ internal sealed class NvmeTcpTargetConnection
 
             _writes.Clear();
             _deferredWrites.Clear();
+            _deferredReads.Clear();
         }
-
-        Interlocked.Exchange(ref _budgetWaiter, null)?.TrySetCanceled();
 
         // Losing the admin queue ends the association; losing an I/O queue only frees its QID.
         _queue?.Dispose();
@@ -360,15 +359,36 @@ internal sealed class NvmeTcpTargetConnection
                 else
                 {
                     // Budget freed between the check and the enqueue would otherwise go unnoticed.
-                    _ = IssueDeferredWritesAsync();
+                    _ = IssueDeferredAsync();
                 }
             }
         }
         else if (direction == NvmeDataDirection.ControllerToHost && length > 0)
         {
-            // Backpressure: a host that queues reads faster than it takes the data waits here, not in our memory.
-            await WaitForBudgetAsync(length, ct).ConfigureAwait(false);
-            _ = ExecuteAndRespondAsync(sqe, RentCounted(length), length, NvmeDataDirection.ControllerToHost);
+            // A read waits for buffer space off the reader: the reader must stay free to take the H2CData that
+            // completes pending writes and so frees that space (blocking it here could deadlock the connection).
+            byte[]? buffer = null;
+            lock (_writeLock)
+            {
+                if (_deferredReads.Count == 0 && FitsBudget(length))
+                {
+                    buffer = RentCounted(length);
+                }
+                else
+                {
+                    _deferredReads.Enqueue((sqe, length));
+                    Interlocked.Increment(ref _deferredCount);
+                }
+            }
+
+            if (buffer is not null)
+            {
+                _ = ExecuteAndRespondAsync(sqe, buffer, length, NvmeDataDirection.ControllerToHost);
+            }
+            else
+            {
+                _ = IssueDeferredAsync();
+            }
         }
         else
         {
@@ -460,48 +480,57 @@ internal sealed class NvmeTcpTargetConnection
     {
         ArrayPool<byte>.Shared.Return(buffer);
         Interlocked.Add(ref _buffered, -length);
-        Interlocked.Exchange(ref _budgetWaiter, null)?.TrySetResult();
         if (Volatile.Read(ref _deferredCount) > 0)
         {
-            _ = IssueDeferredWritesAsync();
+            _ = IssueDeferredAsync();
         }
     }
 
-    private async ValueTask WaitForBudgetAsync(int length, CancellationToken ct)
-    {
-        while (!FitsBudget(length))
-        {
-            var waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            var current = Interlocked.CompareExchange(ref _budgetWaiter, waiter, null) ?? waiter;
-            // Re-check after publishing the waiter: a buffer returned in between would not have woken it.
-            if (FitsBudget(length))
-            {
-                return;
-            }
-
-            await current.Task.WaitAsync(ct).ConfigureAwait(false);
-        }
-    }
-
-    /// <summary>Sends the R2Ts of deferred writes that now fit the budget (any thread).</summary>
-    private async Task IssueDeferredWritesAsync()
+    /// <summary>Starts deferred writes (their R2Ts) and reads that now fit the budget; callable from any thread.</summary>
+    private async Task IssueDeferredAsync()
     {
         while (true)
         {
             NvmeCommand sqe;
             int length;
-            ushort ttag;
+            ushort ttag = 0;
+            byte[] buffer;
+            bool isWrite;
             lock (_writeLock)
             {
-                if (_closing || _deferredWrites.Count == 0 || !FitsBudget(_deferredWrites.Peek().Length))
+                if (_closing)
                 {
                     return;
                 }
 
-                (sqe, length) = _deferredWrites.Dequeue();
+                if (_deferredWrites.Count > 0 && FitsBudget(_deferredWrites.Peek().Length))
+                {
+                    (sqe, length) = _deferredWrites.Dequeue();
+                    isWrite = true;
+                    buffer = RentCounted(length);
+                    _writes[sqe.Cid] = new PendingWrite(sqe, buffer, length);
+                    ttag = _r2t.Register(sqe.Cid, 0, (uint)length);
+                }
+                else if (_deferredReads.Count > 0 && FitsBudget(_deferredReads.Peek().Length))
+                {
+                    (sqe, length) = _deferredReads.Dequeue();
+                    isWrite = false;
+                    buffer = RentCounted(length);
+                }
+                else
+                {
+                    return;
+                }
+
                 Interlocked.Decrement(ref _deferredCount);
-                _writes[sqe.Cid] = new PendingWrite(sqe, RentCounted(length), length);
-                ttag = _r2t.Register(sqe.Cid, 0, (uint)length);
+            }
+
+            if (!isWrite)
+            {
+                // On the thread pool: run inline, a chain of reads completing synchronously would nest on this stack.
+                var (c, b, l) = (sqe, buffer, length);
+                _ = Task.Run(() => ExecuteAndRespondAsync(c, b, l, NvmeDataDirection.ControllerToHost));
+                continue;
             }
 
             try

@@ -226,6 +226,41 @@ public class TcpTargetTests
             Assert.Equal(data[i], stored);
         }
 
+        // A read queued behind writes that fill the budget must not stop the reader from taking their data
+        // (the read waits off the reader; blocking the reader here would deadlock the connection).
+        for (ushort i = 0; i < 2; i++)
+        {
+            var w = RawPeer.Sgl(NvmeIoCommands.Write(1, (ulong)(1024 + (i * 128)), 128), (ushort)(41 + i), SglDescriptor.Transport(65536));
+            await io.SendAsync(RawPeer.Capsule(w));
+        }
+
+        var ra = await io.ReadPduAsync();
+        var rb = await io.ReadPduAsync();
+        await io.SendAsync(RawPeer.Capsule(RawPeer.Sgl(NvmeIoCommands.Read(1, 0, 128), 43, SglDescriptor.Transport(65536))));
+        await io.SendAsync(RawPeer.H2CData(41, System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(ra.AsSpan(10)), 0, data[1], true));
+        await io.SendAsync(RawPeer.H2CData(42, System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(rb.AsSpan(10)), 0, data[2], true));
+        var readBack = new byte[65536];
+        var completed = new HashSet<int>();
+        while (completed.Count < 3)
+        {
+            var pdu = await io.ReadPduAsync();
+            if (pdu[0] == 0x07)
+            {
+                // C2HData for the read: DATAO at 12, data after the 24-byte header.
+                int datao = (int)System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(pdu.AsSpan(12));
+                pdu.AsSpan(24).CopyTo(readBack.AsSpan(datao));
+            }
+            else
+            {
+                Assert.Equal(0x05, pdu[0]);
+                Assert.Equal(0, System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(pdu.AsSpan(22)));
+                completed.Add(System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(pdu.AsSpan(20)));
+            }
+        }
+
+        Assert.Equal(new HashSet<int> { 41, 42, 43 }, completed);
+        Assert.Equal(data[0], readBack);
+
         // Sixteen 64 KiB reads at once through a 128 KiB budget: they wait their turn and all arrive intact.
         await using var host = await TestHost.IoAsync(ep, admin, Core.SubNqn, 2);
         var reads = Enumerable.Range(0, 16).Select(i => host.ExecAsync(NvmeIoCommands.Read(1, (ulong)((i % 3) * 128), 128), readLength: 65536)).ToArray();
