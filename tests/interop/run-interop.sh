@@ -40,10 +40,14 @@ t_kernel=$(date +%s)
 # C tools, cached by source hash next to the kernel.
 tools_key=$(cat "$here"/*.c | sha256sum | cut -c1-16)
 tools="$cache_root/tools-$tools_key"
-if ! [ -x "$tools/mctp-util" ]; then
+if ! [ -x "$tools/mctp-util" ] || ! [ -x "$tools/libnvme-mi-client" ]; then
   mkdir -p "$tools"
   gcc -O2 -Wall -Wextra -Werror -o "$tools/mctp-util.tmp" "$here/mctp-util.c" || did_not_run "mctp-util.c failed to compile"
   mv "$tools/mctp-util.tmp" "$tools/mctp-util"
+  # libnvme-mi as a second MI client (Debian's libnvme-dev / libnvme1).
+  gcc -O2 -Wall -Wextra -Werror -o "$tools/libnvme-mi-client.tmp" "$here/libnvme-mi-client.c" -lnvme-mi \
+    || did_not_run "libnvme-mi-client.c failed to compile (apt-get install libnvme-dev)"
+  mv "$tools/libnvme-mi-client.tmp" "$tools/libnvme-mi-client"
 fi
 export NVMEPS_INTEROP_TOOLS=$tools
 
