@@ -274,22 +274,34 @@ public sealed class MctpDemuxResponderClient : IAsyncDisposable
 
                 byte source = buf[0];
                 byte[] message = buf.AsSpan(1, n - 1).ToArray();
-                await _responder.HandleAsync(new MctpEndpointAddress(0, source), message, async (resp, ct) =>
-                {
-                    byte[] packet = new byte[resp.Length + 1];
-                    packet[0] = source;
-                    resp.CopyTo(packet.AsMemory(1));
-                    await _sendLock.WaitAsync(ct).ConfigureAwait(false);
-                    try
-                    {
-                        await _socket.SendAsync(packet, SocketFlags.None, ct).ConfigureAwait(false);
-                    }
-                    finally
-                    {
-                        _sendLock.Release();
-                    }
-                }, _stop.Token).ConfigureAwait(false);
+                // Detached, like a device: a slow command must not stop control primitives (Abort, Get State).
+                _ = Task.Run(() => HandleOneAsync(source, message));
             }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
+        {
+        }
+    }
+
+    private async Task HandleOneAsync(byte source, byte[] message)
+    {
+        try
+        {
+            await _responder.HandleAsync(new MctpEndpointAddress(0, source), message, async (resp, ct) =>
+            {
+                byte[] packet = new byte[resp.Length + 1];
+                packet[0] = source;
+                resp.CopyTo(packet.AsMemory(1));
+                await _sendLock.WaitAsync(ct).ConfigureAwait(false);
+                try
+                {
+                    await _socket.SendAsync(packet, SocketFlags.None, ct).ConfigureAwait(false);
+                }
+                finally
+                {
+                    _sendLock.Release();
+                }
+            }, _stop.Token).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
         {
@@ -307,9 +319,6 @@ public sealed class MctpDemuxResponderClient : IAsyncDisposable
         catch (OperationCanceledException)
         {
         }
-
-        _stop.Dispose();
-        _sendLock.Dispose();
     }
 }
 
