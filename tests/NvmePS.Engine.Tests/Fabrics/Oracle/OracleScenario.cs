@@ -96,6 +96,8 @@ internal sealed record OracleScenario(
         var chunks = proxy.Chunks;
         string pcap = Path.Combine(Path.GetTempPath(), $"nvmeps-oracle-{Guid.NewGuid():N}.pcap");
         PcapWriter.Write(pcap, chunks);
+        // Kept for the test run (several tests decode it), removed when the test process exits.
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => File.Delete(pcap);
         return new OracleScenario(pcap, chunks, Host, HostGuid, Sub, cntlid, small, big, log, maxH2C, 8192, targetPort,
             headerDigest, dataDigest, disableFlowControl, hpda, cpda);
     }
