@@ -423,6 +423,15 @@ static int run(nvme_mi_ep_t ep, nvme_mi_ctrl_t ctrl, const char *cmd)
 		__u32 result = 0;
 		rc = nvme_mi_admin_admin_passthru(ctrl, 0xC0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, NULL, 0, NULL, 0, &result);
 		printf(" rc=%d", rc);
+	} else if (!strcmp(cmd, "status_strings")) {
+		/* which MI status values libnvme names (K) and which it calls "Unknown status" (U); no exchange */
+		rc = 0;
+		printf(" rc=0 known=");
+		for (int st = 0; st < 256; st++) {
+			const char *name = nvme_mi_status_to_string(st);
+			if (name && strcmp(name, "Unknown status"))
+				printf("%02x,", st);
+		}
 	} else {
 		printf(" rc=unknown");
 	}

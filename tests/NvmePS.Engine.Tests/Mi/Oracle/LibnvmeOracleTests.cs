@@ -14,6 +14,7 @@ public sealed class LibnvmeOracleSession
         "cfg_get_freq", "cfg_set_freq", "cfg_get_mtu", "cfg_set_mtu", "cfg_set_hsc",
         "id_ctrl", "id_ns1", "log_err_8196", "log_smart", "get_feat_temp", "set_feat_temp", "fw_download",
         "security_recv", "bad_opcode_admin", "id_ctrl_partial", "format_ns1", "ns_detach1_ctrl2",
+        "status_strings",
     ];
 
     private readonly Lazy<Task<OracleRun>> _run = new(() => LibnvmeOracle.RunAsync((NvmePS.Engine.Mi.Simulator.SimulatorOptions?)null, Commands));
@@ -294,6 +295,17 @@ public sealed class LibnvmeOracleTests(LibnvmeOracleSession session) : IClassFix
         }
 
         SameRequests(run, "ns_detach1_ctrl2", t);
+    }
+
+    [LibnvmeOracleFact]
+    public async Task Every_mi_status_libnvme_names_has_a_name_here()
+    {
+        var run = await session.Run;
+        var theirs = run.Result("status_strings")["known"].Split(',', StringSplitOptions.RemoveEmptyEntries)
+            .Select(h => Convert.ToByte(h, 16)).ToArray();
+        Assert.NotEmpty(theirs);
+        var unnamed = theirs.Where(st => NvmeMiStatusNames.Describe(st).StartsWith("Reserved", StringComparison.Ordinal)).ToArray();
+        Assert.Empty(unnamed);
     }
 
     [LibnvmeOracleFact]
