@@ -69,7 +69,7 @@ timeout -k 10 "$timeout_s" qemu-system-x86_64 \
   "${accel_args[@]}" -smp "$cpus" -m "$mem" \
   -kernel "$kernel" -append "$append" \
   -chardev stdio,id=con,signal=off -serial chardev:con \
-  -fsdev local,id=rootfs,path=/,security_model=none,readonly=on \
+  -fsdev local,id=rootfs,path=/,security_model=none,readonly=on,multidevs=remap \
   -device virtio-9p-pci,fsdev=rootfs,mount_tag=/dev/root \
   -fsdev local,id=outfs,path="$out",security_model=none \
   -device virtio-9p-pci,fsdev=outfs,mount_tag=nvmeps_out \

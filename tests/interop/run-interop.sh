@@ -40,10 +40,14 @@ t_kernel=$(date +%s)
 # C tools, cached by source hash next to the kernel.
 tools_key=$(cat "$here"/*.c | sha256sum | cut -c1-16)
 tools="$cache_root/tools-$tools_key"
-if ! [ -x "$tools/mctp-util" ]; then
+if ! [ -x "$tools/mctp-util" ] || ! [ -x "$tools/libnvme-mi-client" ]; then
   mkdir -p "$tools"
   gcc -O2 -Wall -Wextra -Werror -o "$tools/mctp-util.tmp" "$here/mctp-util.c" || did_not_run "mctp-util.c failed to compile"
   mv "$tools/mctp-util.tmp" "$tools/mctp-util"
+  # libnvme-mi as a second MI client (Debian's libnvme-dev / libnvme1).
+  gcc -O2 -Wall -Wextra -Werror -o "$tools/libnvme-mi-client.tmp" "$here/libnvme-mi-client.c" -lnvme-mi \
+    || did_not_run "libnvme-mi-client.c failed to compile (apt-get install libnvme-dev)"
+  mv "$tools/libnvme-mi-client.tmp" "$tools/libnvme-mi-client"
 fi
 export NVMEPS_INTEROP_TOOLS=$tools
 
@@ -73,12 +77,21 @@ log="$out/output.log"
 s_pass=$(sed -n 's/^sanity: \([0-9]*\) passed, \([0-9]*\) failed.*/\1/p' "$log" | tail -n1)
 s_fail=$(sed -n 's/^sanity: \([0-9]*\) passed, \([0-9]*\) failed.*/\2/p' "$log" | tail -n1)
 if [ "${NVMEPS_INTEROP_SKIP_SANITY:-0}" != 1 ] && [ -z "$s_pass" ]; then s_pass=0 s_fail=1; fi
-# VSTest summary: "Passed!  - Failed: 0, Passed: 6, Skipped: 0, Total: 6" (or "Failed!  - ...").
-summary=$(grep -E '(Passed|Failed)! +- +Failed: +[0-9]+, Passed: +[0-9]+, Skipped: +[0-9]+' "$log" | tail -n1)
-x_fail=$(sed -E 's/.*Failed: +([0-9]+).*/\1/' <<<"$summary")
-x_pass=$(sed -E 's/.*Passed: +([0-9]+).*/\1/' <<<"$summary")
-x_skip=$(sed -E 's/.*Skipped: +([0-9]+).*/\1/' <<<"$summary")
-if [ -z "$summary" ]; then x_pass=0 x_fail=1 x_skip=0; echo "[run-interop] no xunit summary in the guest output" >&2; fi
+# VSTest summary for an assembly: "Total tests: N" then "Passed: N" / "Failed: N" / "Skipped: N" lines
+# (absent when zero); for a project: "Passed!  - Failed: 0, Passed: 6, Skipped: 0, Total: 6".
+x_pass=0 x_fail=0 x_skip=0 summary=""
+if grep -q '^Total tests: ' "$log"; then
+  summary=$(sed -n '/^Total tests: /,$p' "$log" | tr -d '\r')
+  x_pass=$(sed -n 's/^ *Passed: *\([0-9]*\).*/\1/p' <<<"$summary" | head -n1)
+  x_fail=$(sed -n 's/^ *Failed: *\([0-9]*\).*/\1/p' <<<"$summary" | head -n1)
+  x_skip=$(sed -n 's/^ *Skipped: *\([0-9]*\).*/\1/p' <<<"$summary" | head -n1)
+elif summary=$(grep -E '(Passed|Failed)! +- +Failed: +[0-9]+, Passed: +[0-9]+, Skipped: +[0-9]+' "$log" | tail -n1) && [ -n "$summary" ]; then
+  x_fail=$(sed -E 's/.*Failed: +([0-9]+).*/\1/' <<<"$summary")
+  x_pass=$(sed -E 's/.*Passed: +([0-9]+).*/\1/' <<<"$summary")
+  x_skip=$(sed -E 's/.*Skipped: +([0-9]+).*/\1/' <<<"$summary")
+fi
+x_pass=${x_pass:-0} x_fail=${x_fail:-0} x_skip=${x_skip:-0}
+if [ -z "$summary" ]; then x_fail=1; echo "[run-interop] no xunit summary in the guest output" >&2; fi
 if [ "${x_skip:-0}" -gt 0 ]; then
   echo "[run-interop] $x_skip interop test(s) SKIPPED inside the VM: counted as failures" >&2
   x_fail=$((x_fail + x_skip))

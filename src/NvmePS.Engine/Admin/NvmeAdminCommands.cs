@@ -9,6 +9,12 @@ public static class NvmeIdentifyCns
     public const byte Controller = 0x01;
     public const byte ActiveNamespaceIdList = 0x02;
     public const byte NamespaceIdDescriptorList = 0x03;
+    /// <summary>I/O Command Set specific Identify Namespace (CSI in CDW11).</summary>
+    public const byte CommandSetNamespace = 0x05;
+    /// <summary>I/O Command Set specific Identify Controller (CSI in CDW11).</summary>
+    public const byte CommandSetController = 0x06;
+    /// <summary>Active Namespace ID list of one I/O Command Set (CSI in CDW11).</summary>
+    public const byte CommandSetActiveNamespaceIdList = 0x07;
     public const byte AllocatedNamespaceIdList = 0x10;
     public const byte AllocatedNamespace = 0x11;
     public const byte NamespaceAttachedControllerList = 0x12;

@@ -58,6 +58,9 @@ public sealed class NvmeIdentifyNamespace
     public const int NpdgOffset = 68;
     public const int NpdaOffset = 70;
     public const int NowsOffset = 72;
+    public const int MssrlOffset = 74;
+    public const int MclOffset = 76;
+    public const int MsrcOffset = 80;
     public const int AnagrpidOffset = 92;
     public const int NsattrOffset = 99;
     public const int NvmsetidOffset = 100;
@@ -103,6 +106,12 @@ public sealed class NvmeIdentifyNamespace
     public ushort Npdg { get; set; }
     public ushort Npda { get; set; }
     public ushort Nows { get; set; }
+    /// <summary>MSSRL: maximum single source range length (Copy).</summary>
+    public ushort Mssrl { get; set; }
+    /// <summary>MCL: maximum copy length.</summary>
+    public uint Mcl { get; set; }
+    /// <summary>MSRC: maximum source range count (0-based).</summary>
+    public byte Msrc { get; set; }
     public uint Anagrpid { get; set; }
     public byte Nsattr { get; set; }
     public ushort Nvmsetid { get; set; }
@@ -163,6 +172,9 @@ public sealed class NvmeIdentifyNamespace
             Npdg = BinaryPrimitives.ReadUInt16LittleEndian(s[NpdgOffset..]),
             Npda = BinaryPrimitives.ReadUInt16LittleEndian(s[NpdaOffset..]),
             Nows = BinaryPrimitives.ReadUInt16LittleEndian(s[NowsOffset..]),
+            Mssrl = BinaryPrimitives.ReadUInt16LittleEndian(s[MssrlOffset..]),
+            Mcl = BinaryPrimitives.ReadUInt32LittleEndian(s[MclOffset..]),
+            Msrc = s[MsrcOffset],
             Anagrpid = BinaryPrimitives.ReadUInt32LittleEndian(s[AnagrpidOffset..]),
             Nsattr = s[NsattrOffset],
             Nvmsetid = BinaryPrimitives.ReadUInt16LittleEndian(s[NvmsetidOffset..]),
@@ -214,6 +226,9 @@ public sealed class NvmeIdentifyNamespace
         BinaryPrimitives.WriteUInt16LittleEndian(d[NpdgOffset..], Npdg);
         BinaryPrimitives.WriteUInt16LittleEndian(d[NpdaOffset..], Npda);
         BinaryPrimitives.WriteUInt16LittleEndian(d[NowsOffset..], Nows);
+        BinaryPrimitives.WriteUInt16LittleEndian(d[MssrlOffset..], Mssrl);
+        BinaryPrimitives.WriteUInt32LittleEndian(d[MclOffset..], Mcl);
+        d[MsrcOffset] = Msrc;
         BinaryPrimitives.WriteUInt32LittleEndian(d[AnagrpidOffset..], Anagrpid);
         d[NsattrOffset] = Nsattr;
         BinaryPrimitives.WriteUInt16LittleEndian(d[NvmsetidOffset..], Nvmsetid);

@@ -353,8 +353,19 @@ public class AdminStructureTests
             Nguid = Enumerable.Range(0xA0, 16).Select(i => (byte)i).ToArray(),
             Eui64 = [1, 2, 3, 4, 5, 6, 7, 8],
             Lbaf = [new NvmeLbaFormat(0, 9, 2), new NvmeLbaFormat(8, 12, 0)],
+            Nows = 0x0102,
+            Mssrl = 0x0304,
+            Mcl = 0x08070605,
+            Msrc = 0x09,
+            Anagrpid = 0x0D0C0B0A,
+            Nsattr = 1,
+            Nvmsetid = 0x0F0E,
+            Endgid = 0x1110,
         };
         var b = ns.ToArray();
+        // nows 72, mssrl 74, mcl 76, msrc 80, anagrpid 92, nsattr 99, nvmsetid 100, endgid 102 (struct nvme_id_ns).
+        Assert.Equal(new byte[] { 0x02, 0x01, 0x04, 0x03, 0x05, 0x06, 0x07, 0x08, 0x09 }, b[72..81]);
+        Assert.Equal(new byte[] { 0x0A, 0x0B, 0x0C, 0x0D, 0, 0, 0, 1, 0x0E, 0x0F, 0x10, 0x11 }, b[92..104]);
         Assert.Equal(new byte[] { 0, 0, 0, 0, 1, 0, 0, 0 }, b[0..8]);
         Assert.Equal(0x8000UL, BinaryPrimitives.ReadUInt64LittleEndian(b.AsSpan(8)));
         Assert.Equal(new byte[] { 0x04, 1, 0x01 }, b[24..27]);

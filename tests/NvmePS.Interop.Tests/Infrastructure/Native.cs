@@ -52,3 +52,31 @@ internal static partial class Native
         }
     }
 }
+
+/// <summary>File-descriptor calls for the TUN device.</summary>
+internal static partial class NativeFd
+{
+    public const int O_RDWR = 2;
+    public const int O_CLOEXEC = 0x80000;
+    public const short POLLIN = 1;
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int open(string path, int flags);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static unsafe partial nint read(int fd, byte* buf, nint count);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static unsafe partial nint write(int fd, byte* buf, nint count);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static unsafe partial int poll(PollFd* fds, nuint nfds, int timeoutMs);
+
+    [System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Sequential)]
+    public struct PollFd
+    {
+        public int Fd;
+        public short Events;
+        public short REvents;
+    }
+}

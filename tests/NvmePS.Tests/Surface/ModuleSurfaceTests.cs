@@ -249,7 +249,7 @@ public sealed class ModuleProjectTests
         Assert.DoesNotContain(project.Descendants("Reference"), r => ((string?)r.Attribute("Include") ?? string.Empty).Contains("Automation", StringComparison.OrdinalIgnoreCase));
 
         // The console front end has no PowerShell dependency at all.
-        Assert.DoesNotContain("System.Management.Automation", File.ReadAllText(Path.Combine(ModuleUnderTest.RepoRoot, "src", "nvmeps", "nvmeps.csproj")), StringComparison.Ordinal);
+        Assert.DoesNotContain("System.Management.Automation", File.ReadAllText(Path.Combine(ModuleUnderTest.RepoRoot, "src", "nvmeps", "nvmeps.Cli.csproj")), StringComparison.Ordinal);
         foreach (string f in Directory.GetFiles(Path.Combine(ModuleUnderTest.RepoRoot, "src", "NvmePS", "Shared"), "*.cs"))
         {
             Assert.DoesNotContain("System.Management.Automation", File.ReadAllText(f), StringComparison.Ordinal);

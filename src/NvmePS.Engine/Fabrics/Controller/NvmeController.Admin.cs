@@ -149,6 +149,51 @@ public sealed partial class NvmeController
                     return new Outcome(NvmeStatus.Success, Bytes: 4096);
                 }
 
+            case NvmeIdentifyCns.CommandSetController:
+                // NVM Command Set Identify Controller (VSL, WZSL, WUSL, DMRL, DMRSL, DMSL): all zero = no limits beyond MDTS.
+                // Linux asks for it from NVMe 2.0 controllers.
+                if ((byte)(c.Cdw11 >> 24) != 0)
+                {
+                    return new Outcome(InvalidField);
+                }
+
+                data[..4096].Clear();
+                return new Outcome(NvmeStatus.Success, Bytes: 4096);
+
+            case NvmeIdentifyCns.CommandSetNamespace:
+                // NVM Command Set specific Identify Namespace: no protection information or extended formats (all zero).
+                if ((byte)(c.Cdw11 >> 24) != 0)
+                {
+                    return new Outcome(InvalidField);
+                }
+
+                if (Subsystem.GetNamespace(c.Nsid) is null)
+                {
+                    return new Outcome(InvalidNamespace);
+                }
+
+                data[..4096].Clear();
+                return new Outcome(NvmeStatus.Success, Bytes: 4096);
+
+            case NvmeIdentifyCns.CommandSetActiveNamespaceIdList:
+                {
+                    if ((byte)(c.Cdw11 >> 24) != 0)
+                    {
+                        // Only the NVM command set exists here: other sets have no namespaces.
+                        NvmeNamespaceList.Write(data, []);
+                        return new Outcome(NvmeStatus.Success, Bytes: 4096);
+                    }
+
+                    if (c.Nsid >= 0xFFFFFFFE)
+                    {
+                        return new Outcome(InvalidNamespace);
+                    }
+
+                    uint from = c.Nsid;
+                    NvmeNamespaceList.Write(data, Subsystem.Namespaces.Where(n => n.Nsid > from).Select(n => n.Nsid).Take(NvmeNamespaceList.MaxEntries).ToArray());
+                    return new Outcome(NvmeStatus.Success, Bytes: 4096);
+                }
+
             default:
                 return new Outcome(InvalidField);
         }
@@ -169,6 +214,7 @@ public sealed partial class NvmeController
 
         byte[]? log = (lid, IsDiscovery) switch
         {
+            (NvmeLogPageId.SupportedLogPages, _) => SupportedLogPages(),
             (NvmeLogPageId.ErrorInformation, _) => ErrorLog(),
             (NvmeLogPageId.Discovery, true) => Target.BuildDiscoveryLog(HostNqn).ToArray(),
             (NvmeLogPageId.SmartHealth, false) => SmartLog(c.Nsid, out var status) ?? (status.IsSuccess ? null : Array.Empty<byte>()),
@@ -210,6 +256,21 @@ public sealed partial class NvmeController
         }
 
         return new Outcome(NvmeStatus.Success, Bytes: data.Length);
+    }
+
+    /// <summary>Supported Log Pages (LID 00h, Base Spec 2.0 Figure 204): one dword per LID, bit 0 LSUPP.</summary>
+    private byte[] SupportedLogPages()
+    {
+        var log = new byte[256 * 4];
+        byte[] lids = IsDiscovery
+            ? [NvmeLogPageId.SupportedLogPages, NvmeLogPageId.ErrorInformation, NvmeLogPageId.Discovery]
+            : [NvmeLogPageId.SupportedLogPages, NvmeLogPageId.ErrorInformation, NvmeLogPageId.SmartHealth, NvmeLogPageId.FirmwareSlot, NvmeLogPageId.ChangedNamespaceList];
+        foreach (byte lid in lids)
+        {
+            log[lid * 4] = 0x01;
+        }
+
+        return log;
     }
 
     private byte[] ErrorLog()

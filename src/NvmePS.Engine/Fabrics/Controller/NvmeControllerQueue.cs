@@ -116,6 +116,12 @@ public sealed class NvmeControllerQueue : IDisposable
         {
             outcome = new NvmeController.Outcome(NvmeStatus.Generic(0x08)); // Command Aborted due to SQ Deletion
         }
+#pragma warning disable CA1031 // A fault in one command's execution must become its status, not a lost completion.
+        catch (Exception)
+        {
+            outcome = new NvmeController.Outcome(NvmeStatus.Generic(NvmeStatusNames.InternalError, dnr: false));
+        }
+#pragma warning restore CA1031
 
         if (!outcome.Status.IsSuccess)
         {

@@ -135,6 +135,15 @@ public sealed class NvmeSubsystem
     public NvmeNamespace AddFileNamespace(string path, long? sizeBytes = null, int blockSize = 512, uint nsid = 0, bool readOnly = false, Guid? uuid = null) =>
         AddNamespace(new FileNamespaceStorage(path, sizeBytes, readOnly), blockSize, nsid, uuid, readOnly: readOnly, ownsStorage: true);
 
+    /// <summary>Adds the namespace a <see cref="NvmeNamespaceSpec"/> describes ("memory:1G", "/path/disk.img,size=10G", ...).</summary>
+    public NvmeNamespace AddNamespace(NvmeNamespaceSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        return spec.IsMemory
+            ? AddMemoryNamespace(spec.Size!.Value, spec.BlockSize, spec.Nsid)
+            : AddFileNamespace(spec.Path!, spec.Size, spec.BlockSize, spec.Nsid, spec.ReadOnly);
+    }
+
     /// <summary>Adds a namespace over any store. <paramref name="nsid"/> 0 picks the lowest free NSID.</summary>
     public NvmeNamespace AddNamespace(INvmeNamespaceStorage storage, int blockSize = 512, uint nsid = 0, Guid? uuid = null,
         byte[]? eui64 = null, bool readOnly = false, bool ownsStorage = false)

@@ -31,6 +31,7 @@ public sealed class NvmeTcpTarget : IAsyncDisposable
     private long _acceptedTotal;
     private long _refusedTotal;
     private long _terminatedTotal;
+    private long _faultedTotal;
 
     public NvmeTcpTarget(NvmeTarget target, bool allowHeaderDigest = true, bool allowDataDigest = true)
     {
@@ -48,6 +49,12 @@ public sealed class NvmeTcpTarget : IAsyncDisposable
     /// <summary>Grant data digests to hosts that ask for them.</summary>
     public bool AllowDataDigest { get; }
 
+    /// <summary>How long a new connection may take to send ICReq before it is closed.</summary>
+    public TimeSpan InitializeTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long an initialized connection may take to complete a Fabrics Connect before it is closed.</summary>
+    public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Connections currently open.</summary>
     public int ActiveConnections => _connections.Count;
 
@@ -59,6 +66,9 @@ public sealed class NvmeTcpTarget : IAsyncDisposable
 
     /// <summary>Connections ended by a protocol violation (after a C2HTermReq).</summary>
     public long ProtocolTerminations => Interlocked.Read(ref _terminatedTotal);
+
+    /// <summary>Connections ended by an unexpected fault in the target (a bug, not a peer's doing); should stay 0.</summary>
+    public long FaultedConnections => Interlocked.Read(ref _faultedTotal);
 
     /// <summary>The endpoints being listened on.</summary>
     public IReadOnlyList<IPEndPoint> LocalEndPoints
@@ -159,6 +169,12 @@ public sealed class NvmeTcpTarget : IAsyncDisposable
                 Interlocked.Increment(ref _terminatedTotal);
             }
         }
+#pragma warning disable CA1031 // One connection's unexpected fault must not reach the process; it is counted instead.
+        catch (Exception)
+        {
+            Interlocked.Increment(ref _faultedTotal);
+        }
+#pragma warning restore CA1031
         finally
         {
             _connections.TryRemove(id, out _);

@@ -21,7 +21,7 @@ internal sealed class NvmeTcpTargetConnection
     /// <summary>Offset of the SGL1 identifier (descriptor type) in a CapsuleCmd PDU header.</summary>
     public const int SglIdentifierFieldOffset = CapsuleCmdPdu.SqeOffset + NvmeCommand.DptrOffset + SglDescriptor.IdentifierOffset;
 
-    private static readonly TimeSpan InitializeTimeout = TimeSpan.FromSeconds(10);
+
     private const int C2HChunk = 128 * 1024;
 
     private readonly NvmeTcpTarget _owner;
@@ -95,11 +95,20 @@ internal sealed class NvmeTcpTargetConnection
             using (var init = CancellationTokenSource.CreateLinkedTokenSource(_cts.Token))
             {
                 // A peer that never sends ICReq does not hold a connection slot forever.
-                init.CancelAfter(InitializeTimeout);
+                init.CancelAfter(_owner.InitializeTimeout);
                 _qp = await NvmeTcpQueuePair.AcceptAsync(_socket, queueOptions, init.Token).ConfigureAwait(false);
             }
 
             var ct = _cts.Token;
+            // A peer that initializes but never connects a queue does not hold a connection slot forever.
+            using var connectDeadline = new Timer(static s =>
+            {
+                var c = (NvmeTcpTargetConnection)s!;
+                if (Volatile.Read(ref c._queue) is null)
+                {
+                    c.Abort();
+                }
+            }, this, _owner.ConnectTimeout, Timeout.InfiniteTimeSpan);
             while (!ct.IsCancellationRequested)
             {
                 var header = await _qp.ReceiveHeaderAsync(ct).ConfigureAwait(false);
@@ -201,7 +210,7 @@ internal sealed class NvmeTcpTargetConnection
             var cqe = _owner.Target.Connect(sqe, data.AsSpan(0, icLen), _port, out var queue);
             if (queue is not null)
             {
-                _queue = queue;
+                Volatile.Write(ref _queue, queue);
                 qp.MaxInCapsuleData = queue.IsAdmin ? AdminInCapsuleData : Options.InCapsuleDataSize;
                 // The association ended, a reset deleted this I/O queue, or the target stops: close the connection.
                 _queueClosedRegistration = queue.Closed.Register(static s => ((NvmeTcpTargetConnection)s!).Abort(), this);

@@ -407,11 +407,29 @@ public sealed class NvmeHostAssociation : INvmeAdminTransport, IAsyncDisposable
             return queues[0];
         }
 
-        // Round robin, skipping a queue that is much busier than the next.
+        // Round robin between this queue and the next, taking the less busy; a failed queue is passed over while a
+        // healthy one remains (its own error is raised when none does).
         int start = (int)((uint)Interlocked.Increment(ref _nextQueue) % (uint)n);
-        var best = queues[start];
-        var next = queues[(start + 1) % n];
-        return next.InFlight < best.InFlight ? next : best;
+        NvmeHostQueue? best = null;
+        for (int i = 0; i < n; i++)
+        {
+            var q = queues[(start + i) % n];
+            if (q.Failure is not null)
+            {
+                continue;
+            }
+
+            if (best is null)
+            {
+                best = q;
+            }
+            else
+            {
+                return q.InFlight < best.InFlight ? q : best;
+            }
+        }
+
+        return best ?? queues[start];
     }
 
     /// <summary>Reads <paramref name="blocks"/> logical blocks at <paramref name="slba"/> into <paramref name="destination"/>

@@ -369,6 +369,20 @@ public class ControllerAdminCommandTests
         Assert.Contains(ds, d => d.Nidt == NvmeNamespaceIdType.Csi && d.Nid[0] == 0);
         Core.AssertStatus((await Core.Run(admin, NvmeAdminCommands.Identify(NvmeIdentifyCns.NamespaceIdDescriptorList, nsid: 2), 4096)).Cqe,
             NvmeStatusCodeType.Generic, NvmeStatusNames.InvalidNamespaceOrFormat);
+
+        // The I/O Command Set specific forms a Linux host uses with an NVMe 2.0 controller (CSI 0, NVM).
+        var csCtrl = await Core.Run(admin, NvmeAdminCommands.Identify(NvmeIdentifyCns.CommandSetController, csi: 0), 4096);
+        Assert.True(csCtrl.Cqe.IsSuccess);
+        Assert.All(csCtrl.Data, b => Assert.Equal(0, b));
+        Core.AssertStatus((await Core.Run(admin, NvmeAdminCommands.Identify(NvmeIdentifyCns.CommandSetController, csi: 2), 4096)).Cqe,
+            NvmeStatusCodeType.Generic, NvmeStatusNames.InvalidFieldInCommand);
+        Assert.True((await Core.Run(admin, NvmeAdminCommands.Identify(NvmeIdentifyCns.CommandSetNamespace, nsid: 7), 4096)).Cqe.IsSuccess);
+        Core.AssertStatus((await Core.Run(admin, NvmeAdminCommands.Identify(NvmeIdentifyCns.CommandSetNamespace, nsid: 3), 4096)).Cqe,
+            NvmeStatusCodeType.Generic, NvmeStatusNames.InvalidNamespaceOrFormat);
+        var csList = await Core.Run(admin, NvmeAdminCommands.Identify(NvmeIdentifyCns.CommandSetActiveNamespaceIdList, nsid: 0), 4096);
+        Assert.Equal(new uint[] { 1, 7 }, NvmeNamespaceList.Read(csList.Data));
+        var zoned = await Core.Run(admin, NvmeAdminCommands.Identify(NvmeIdentifyCns.CommandSetActiveNamespaceIdList, nsid: 0, csi: 2), 4096);
+        Assert.Empty(NvmeNamespaceList.Read(zoned.Data));
     }
 
     [Fact]
@@ -454,6 +468,8 @@ public class ControllerAdminCommandTests
         Assert.Equal("0.1.0   "u8.ToArray(), part.Data);
         Core.AssertStatus((await Core.Run(admin, NvmeAdminCommands.GetLogPage(NvmeLogPageId.FirmwareSlot, 4, offset: 1024), 4)).Cqe,
             NvmeStatusCodeType.Generic, NvmeStatusNames.InvalidFieldInCommand);
+        var supported = await Core.Run(admin, NvmeAdminCommands.GetLogPage(NvmeLogPageId.SupportedLogPages, 1024), 1024);
+        Assert.Equal(new[] { 0, 1, 2, 3, 4 }, Enumerable.Range(0, 256).Where(l => (supported.Data[l * 4] & 1) != 0).ToArray());
         Core.AssertStatus((await Core.Run(admin, NvmeAdminCommands.GetLogPage(0x42, 512), 512)).Cqe,
             NvmeStatusCodeType.CommandSpecific, NvmeStatusNames.InvalidLogPage);
         Core.AssertStatus((await Core.Run(admin, NvmeAdminCommands.GetLogPage(NvmeLogPageId.Discovery, 1024), 1024)).Cqe,

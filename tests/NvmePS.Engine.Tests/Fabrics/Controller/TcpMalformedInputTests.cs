@@ -43,6 +43,8 @@ public sealed class MalformedInputFixture : IAsyncLifetime
         var r = await BystanderIo.ExecAsync(NvmeIoCommands.Read(1, (ulong)(round * 32), 32), readLength: data.Length);
         Assert.Equal(data, r.Data);
         Assert.True((await BystanderAdmin.ExecAsync(NvmeAdminCommands.KeepAlive())).Cqe.IsSuccess);
+        // Bad peers are protocol terminations, never faults of the target itself.
+        Assert.Equal(0, Tcp.FaultedConnections);
     }
 
     public async Task DisposeAsync()
@@ -227,6 +229,41 @@ public class TcpMalformedInputTests(MalformedInputFixture fixture) : IClassFixtu
         await peer.SendAsync(RawPeer.Capsule(connect, data, dataDigest: true));
         var ok = await peer.ReadPduAsync();
         Assert.Equal(0, BinaryPrimitives.ReadUInt16LittleEndian(ok.AsSpan(22)));
+        await fixture.AssertBystanderWorksAsync();
+    }
+
+    [Fact]
+    public async Task Wrong_data_digest_on_h2cdata_fails_that_write_only()
+    {
+        var (admin, cntlid) = await RawAdminAsync();
+        using var a = admin;
+        using var io = await RawPeer.OpenAsync(Ep, dataDigest: true);
+        await io.SendAsync(RawPeer.ConnectCapsule(1, cntlid, dataDigest: true));
+        Assert.Equal(0, BinaryPrimitives.ReadUInt16LittleEndian((await io.ReadPduAsync()).AsSpan(22)));
+
+        var data = new byte[8192];
+        new Random(9).NextBytes(data);
+        var write = RawPeer.Sgl(NvmeIoCommands.Write(1, 8192, 16), 21, SglDescriptor.Transport(8192));
+        await io.SendAsync(RawPeer.Capsule(write));
+        var r2t = await io.ReadPduAsync();
+        ushort ttag = BinaryPrimitives.ReadUInt16LittleEndian(r2t.AsSpan(10));
+        var first = RawPeer.H2CData(21, ttag, 0, data[..4096], false, dataDigest: true);
+        first[^1] ^= 0x80;
+        await io.SendAsync(first);
+        await io.SendAsync(RawPeer.H2CData(21, ttag, 4096, data[4096..], true, dataDigest: true));
+        // The write fails with Transient Transport Error (SQHD 2: Connect and the write consumed two SQ slots); nothing is stored.
+        Assert.Equal(RawPeer.ExpectedCapsuleResp(21, RawPeer.StatusField(0, 0x22, false), sqhd: 2, sqid: 1), await io.ReadPduAsync());
+        var stored = new byte[8192];
+        await fixture.Target.GetSubsystem(Core.SubNqn)!.GetNamespace(1)!.Storage.ReadAsync(8192L * 512, stored, CancellationToken.None);
+        Assert.NotEqual(data, stored);
+
+        // The same connection carries the retry.
+        await io.SendAsync(RawPeer.Capsule(write));
+        ttag = BinaryPrimitives.ReadUInt16LittleEndian((await io.ReadPduAsync()).AsSpan(10));
+        await io.SendAsync(RawPeer.H2CData(21, ttag, 0, data, true, dataDigest: true));
+        Assert.Equal(RawPeer.ExpectedCapsuleResp(21, 0, sqhd: 3, sqid: 1), await io.ReadPduAsync());
+        await fixture.Target.GetSubsystem(Core.SubNqn)!.GetNamespace(1)!.Storage.ReadAsync(8192L * 512, stored, CancellationToken.None);
+        Assert.Equal(data, stored);
         await fixture.AssertBystanderWorksAsync();
     }
 

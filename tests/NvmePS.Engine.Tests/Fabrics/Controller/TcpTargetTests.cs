@@ -127,6 +127,55 @@ public class TcpTargetTests
     }
 
     [Fact]
+    public async Task Mixed_sizes_on_several_queues_keep_every_byte()
+    {
+        var (target, tcp, ep) = await StartAsync();
+        await using var tcpScope = tcp;
+        using var targetScope = target;
+        await using var admin = await TestHost.AdminAsync(ep, Core.SubNqn, headerDigest: true, dataDigest: true);
+        var queues = new List<TestHost>();
+        for (ushort q = 1; q <= 3; q++)
+        {
+            queues.Add(await TestHost.IoAsync(ep, admin, Core.SubNqn, q, headerDigest: true, dataDigest: true));
+        }
+
+        // Each queue owns a 2 MiB region; 24 writes of 512 B .. 128 KiB (in-capsule, one R2T with up to 8 H2CData PDUs)
+        // land at random places in it, mirrored in a local copy, then the whole region is read back in 128 KiB reads.
+        var rng = new Random(1234);
+        var plans = queues.Select((q, qi) => (Queue: q, Base: (ulong)qi * 4096, Ops: Enumerable.Range(0, 24).Select(_ =>
+        {
+            int blocks = rng.Next(1, 257);
+            return (Lba: (ulong)rng.Next(0, 4096 - blocks), Data: Random(blocks * 512, rng.Next()));
+        }).ToArray())).ToArray();
+
+        await Task.WhenAll(plans.Select(async p =>
+        {
+            var mirror = new byte[4096 * 512];
+            // Writes to overlapping ranges are issued one after another (NVMe orders nothing between commands in flight).
+            foreach (var (lba, data) in p.Ops)
+            {
+                var r = await p.Queue.ExecAsync(NvmeIoCommands.Write(1, p.Base + lba, data.Length / 512), data, inCapsule: data.Length <= 8192);
+                Assert.True(r.Cqe.IsSuccess);
+                data.CopyTo(mirror, (int)lba * 512);
+            }
+
+            var reads = Enumerable.Range(0, 16).Select(i => p.Queue.ExecAsync(NvmeIoCommands.Read(1, p.Base + (ulong)(i * 256), 256), readLength: 131072)).ToArray();
+            var results = await Task.WhenAll(reads);
+            for (int i = 0; i < 16; i++)
+            {
+                Assert.True(results[i].Cqe.IsSuccess);
+                Assert.Equal(mirror.AsSpan(i * 131072, 131072).ToArray(), results[i].Data);
+                Assert.Equal(8, results[i].C2HPdus);
+            }
+        }));
+
+        foreach (var q in queues)
+        {
+            await q.DisposeAsync();
+        }
+    }
+
+    [Fact]
     public async Task Discovery_over_tcp_lists_the_listening_port()
     {
         var (target, tcp, ep) = await StartAsync();
@@ -209,6 +258,24 @@ public class TcpTargetTests
 
         Assert.True(closed);
         Assert.Equal(1, tcp.RefusedConnections);
+        Assert.True((await admin.ExecAsync(NvmeAdminCommands.KeepAlive())).Cqe.IsSuccess);
+    }
+
+    [Fact]
+    public async Task Connections_that_never_initialize_or_never_connect_are_closed()
+    {
+        var (target, tcp, ep) = await StartAsync();
+        await using var tcpScope = tcp;
+        using var targetScope = target;
+        tcp.InitializeTimeout = TimeSpan.FromMilliseconds(300);
+        tcp.ConnectTimeout = TimeSpan.FromMilliseconds(300);
+        using var silent = await RawPeer.OpenAsync(ep, initialize: false);
+        using var idle = await RawPeer.OpenAsync(ep);
+        Assert.True(await silent.ClosedByPeerAsync());
+        Assert.True(await idle.ClosedByPeerAsync());
+        // A queue that connected in time stays.
+        await using var admin = await TestHost.AdminAsync(ep, Core.SubNqn);
+        await Task.Delay(600);
         Assert.True((await admin.ExecAsync(NvmeAdminCommands.KeepAlive())).Cqe.IsSuccess);
     }
 

@@ -247,12 +247,12 @@ internal sealed class RawPeer : IDisposable
         return b;
     }
 
-    /// <summary>An H2CData PDU (no digests): CCCID, TTAG, DATAO, DATAL = data length.</summary>
-    public static byte[] H2CData(ushort cccid, ushort ttag, uint datao, byte[] data, bool last)
+    /// <summary>An H2CData PDU (no header digest): CCCID, TTAG, DATAO, DATAL = data length, optional data digest.</summary>
+    public static byte[] H2CData(ushort cccid, ushort ttag, uint datao, byte[] data, bool last, bool dataDigest = false)
     {
-        var b = new byte[24 + data.Length];
+        var b = new byte[24 + data.Length + (dataDigest ? 4 : 0)];
         b[0] = 0x06;
-        b[1] = last ? (byte)0x04 : (byte)0;
+        b[1] = (byte)((last ? 0x04 : 0) | (dataDigest ? 0x02 : 0));
         b[2] = 24;
         b[3] = 24;
         BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan(4), (uint)b.Length);
@@ -261,6 +261,11 @@ internal sealed class RawPeer : IDisposable
         BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan(12), datao);
         BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan(16), (uint)data.Length);
         data.CopyTo(b.AsSpan(24));
+        if (dataDigest)
+        {
+            BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan(24 + data.Length), ReferenceCrc32C.Compute(data));
+        }
+
         return b;
     }
 
@@ -272,11 +277,12 @@ internal sealed class RawPeer : IDisposable
         return c;
     }
 
-    public static byte[] ConnectCapsule(ushort qid, ushort cntlid, string subnqn = Core.SubNqn, string host = Core.HostNqn, ushort cid = 1, byte[]? data = null)
+    public static byte[] ConnectCapsule(ushort qid, ushort cntlid, string subnqn = Core.SubNqn, string host = Core.HostNqn, ushort cid = 1, byte[]? data = null,
+        bool dataDigest = false)
     {
         data ??= new ConnectData(Core.HostId, cntlid, subnqn, host).ToArray();
         var c = new ConnectCommand(0, qid, qid == 0 ? (ushort)31 : (ushort)63, 0, 0).ToCommand(cid, SglDescriptor.InCapsule((uint)data.Length));
-        return Capsule(c, data);
+        return Capsule(c, data, dataDigest: dataDigest);
     }
 
     /// <summary>The C2HTermReq the target must send (NVMe/TCP 1.0 Figures 23–25), built by hand.</summary>

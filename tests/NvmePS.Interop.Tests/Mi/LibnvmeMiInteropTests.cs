@@ -1,0 +1,85 @@
+using System.Globalization;
+using NvmePS.Engine.Admin;
+using NvmePS.Interop.Tests.Infrastructure;
+
+namespace NvmePS.Interop.Tests.Mi;
+
+/// <summary>
+/// Debian's libnvme-mi (libnvme1) as a second, independent client: tests/interop/libnvme-mi-client.c, built by the
+/// harness, opens our simulated endpoint with nvme_mi_open_mctp over the kernel's AF_MCTP and reads the MI data
+/// structures, subsystem health and (tunnelled) Identify Controller. Every field equals what our client reads.
+/// </summary>
+[Trait("Category", "Interop")]
+public sealed class LibnvmeMiInteropTests(ITestOutputHelper output)
+{
+    [InteropFact]
+    public async Task Libnvme_mi_reads_the_same_values_as_our_client()
+    {
+        await using var rig = await MiRig.StartAsync("lo");
+        var tool = Path.Combine(Guest.ToolsDir, "libnvme-mi-client");
+        Assert.True(File.Exists(tool), $"{tool} was not built by the harness");
+        var r = await Guest.RunAsync(tool, ["1", MiRig.LoEid.ToString(CultureInfo.InvariantCulture)], TimeSpan.FromSeconds(60));
+        output.WriteLine($"libnvme-mi-client exit {r.ExitCode}\n{r.StdOut}{r.StdErr}");
+        Assert.True(r.ExitCode is 0 or 3, $"libnvme-mi failed: {r}");
+        var kv = r.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(l => l.Split('=', 2)).Where(p => p.Length == 2).ToDictionary(p => p[0], p => p[1]);
+        int I(string k) => int.Parse(kv[k], CultureInfo.InvariantCulture);
+
+        var ep = rig.Endpoint;
+        var ss = await ep.ReadSubsystemInformationAsync();
+        Assert.Equal(ss.Nump, I("subsys.nump"));
+        Assert.Equal(ss.MajorVersion, I("subsys.mjr"));
+        Assert.Equal(ss.MinorVersion, I("subsys.mnr"));
+        for (byte p = 0; p <= ss.Nump; p++)
+        {
+            var pi = await ep.ReadPortInformationAsync(p);
+            Assert.Equal((int)pi.PortType, I($"port{p}.portt"));
+            Assert.Equal(pi.MaxMctpTransmissionUnit, I($"port{p}.mmctptus"));
+            Assert.Equal((long)pi.ManagementEndpointBufferSize, long.Parse(kv[$"port{p}.meb"], CultureInfo.InvariantCulture));
+        }
+
+        var ids = await ep.ReadControllerListAsync();
+        Assert.Equal(string.Join(',', ids), kv["ctrl_list.ids"]);
+        foreach (var id in ids)
+        {
+            var ci = await ep.ReadControllerInformationAsync(id);
+            Assert.Equal(ci.PortId, I($"ctrl{id}.portid"));
+            Assert.Equal(ci.PciRoutingId, I($"ctrl{id}.pri"));
+            Assert.Equal(ci.PciVendorId, I($"ctrl{id}.vid"));
+            Assert.Equal(ci.PciDeviceId, I($"ctrl{id}.did"));
+            Assert.Equal(ci.PciSubsystemVendorId, I($"ctrl{id}.ssvid"));
+            Assert.Equal(ci.PciSubsystemDeviceId, I($"ctrl{id}.ssid"));
+        }
+
+        var hs = await ep.PollSubsystemHealthAsync();
+        Assert.Equal(hs.SubsystemStatus, I("health.nss"));
+        Assert.Equal(hs.SmartWarnings, I("health.sw"));
+        Assert.Equal((byte)hs.CompositeTemperatureCelsius, I("health.ctemp"));
+        Assert.Equal(hs.PercentageDriveLifeUsed, I("health.pdlu"));
+        Assert.Equal((int)hs.CompositeControllerStatus, I("health.ccs"));
+
+        // Tunnelled Admin: both clients must agree on Identify Controller (or on its failure status).
+        var admin = new NvmeAdminClient(ep.GetAdminTransport(ids[0]));
+        if (kv.ContainsKey("identify.status"))
+        {
+            var e = await Assert.ThrowsAnyAsync<NvmePS.Engine.NvmeException>(() => admin.IdentifyControllerAsync());
+            Assert.Fail($"Identify Controller over MI failed for both clients (libnvme-mi status {kv["identify.status"]}, ours: {e.Message}); " +
+                        "the simulator must answer Identify");
+        }
+
+        var idc = await admin.IdentifyControllerAsync();
+        Assert.Equal(idc.Vid, I("identify.vid"));
+        Assert.Equal(idc.Sn.Trim(), kv["identify.sn"].Trim());
+        Assert.Equal(idc.Mn.Trim(), kv["identify.mn"].Trim());
+        Assert.Equal(idc.Fr.Trim(), kv["identify.fr"].Trim());
+        Assert.Equal(idc.Cntlid, I("identify.cntlid"));
+        output.WriteLine($"peer=libnvme-mi {LibVersion()} (nvme_mi_open_mctp net 1 EID 0x{MiRig.LoEid:X2}) vs our client, both via Linux AF_MCTP to our simulator: " +
+                         $"subsystem info, {ss.PortCount} ports, controller list [{string.Join(',', ids)}] + info, subsystem health, Identify Controller (SN/MN/FR/VID/CNTLID) all equal");
+    }
+
+    private static string LibVersion()
+    {
+        var f = Directory.GetFiles("/usr/lib/x86_64-linux-gnu", "libnvme-mi.so.*").OrderBy(x => x.Length).LastOrDefault();
+        return f is null ? "(unknown version)" : Path.GetFileName(f);
+    }
+}
