@@ -84,6 +84,7 @@ public sealed class NvmeTcpQueuePair : IAsyncDisposable, IDisposable
     private byte[] _pending;
     private byte[] _flushing;
     private int _pendingLength;
+    private TaskCompletionSource? _pendingWritten;
     private readonly byte[] _rx;
     private readonly byte[] _tx;
     private readonly byte[] _digest = new byte[NvmeTcpCommonHeader.DigestSize];
@@ -435,11 +436,16 @@ public sealed class NvmeTcpQueuePair : IAsyncDisposable, IDisposable
                     }
                     finally
                     {
+                        TaskCompletionSource? dropped;
                         lock (_pendingLock)
                         {
+                            dropped = _pendingWritten;
+                            _pendingWritten = null;
                             _pendingLength = 0;
                             _sendLock.Release();
                         }
+
+                        dropped?.TrySetException(Closed("NVMe/TCP connection terminated before the PDU was sent.", null));
                     }
                 }
             }
@@ -638,10 +644,12 @@ public sealed class NvmeTcpQueuePair : IAsyncDisposable, IDisposable
             owner = _sendLock.Wait(0);
             if (!owner && layout.Plen <= AppendLimit && _pending.Length - _pendingLength >= layout.Plen)
             {
-                // The owner writes it before releasing the socket (release happens under this lock).
+                // The owner writes it before releasing the socket (release happens under this lock). The caller's send
+                // completes when that write did, as a direct send would: one shared completion per batch.
                 WritePdu(_pending.AsSpan(_pendingLength), h, layout, data.Span);
                 _pendingLength += layout.Plen;
-                return ValueTask.CompletedTask;
+                _pendingWritten ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                return new ValueTask(_pendingWritten.Task);
             }
         }
 
@@ -668,12 +676,16 @@ public sealed class NvmeTcpQueuePair : IAsyncDisposable, IDisposable
         {
             byte[] buffer;
             int length;
+            TaskCompletionSource? written;
             lock (_pendingLock)
             {
+                written = _pendingWritten;
+                _pendingWritten = null;
                 if (_pendingLength == 0 || IsClosed)
                 {
                     _pendingLength = 0;
                     _sendLock.Release();
+                    written?.TrySetException(Closed($"NVMe/TCP connection to {RemoteEndPoint} closed before the PDU was sent.", null));
                     return;
                 }
 
@@ -687,15 +699,21 @@ public sealed class NvmeTcpQueuePair : IAsyncDisposable, IDisposable
             try
             {
                 await SendAllAsync(buffer.AsMemory(0, length), CancellationToken.None).ConfigureAwait(false);
+                written?.TrySetResult();
             }
-            catch
+            catch (Exception e)
             {
+                TaskCompletionSource? later;
                 lock (_pendingLock)
                 {
+                    later = _pendingWritten;
+                    _pendingWritten = null;
                     _pendingLength = 0;
                     _sendLock.Release();
                 }
 
+                written?.TrySetException(e);
+                later?.TrySetException(e);
                 throw;
             }
         }

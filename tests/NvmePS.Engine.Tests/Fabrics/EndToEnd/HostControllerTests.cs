@@ -165,6 +165,29 @@ public sealed class HostControllerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Disconnect_deletes_an_io_queue_and_frees_its_qid()
+    {
+        await using var a = await ConnectAsync();
+        var second = a.IoQueues[1];
+        Assert.Equal(2, second.Qid);
+        await a.DeleteIoQueueAsync(second, CancellationToken.None);
+        Assert.Single(a.IoQueues);
+        Assert.NotNull(second.Failure);
+        await a.ReadAsync(1, 0, 8, new byte[4096], CancellationToken.None);
+
+        // The controller freed QID 2: connecting it again succeeds.
+        await a.CreateIoQueuesAsync(2, CancellationToken.None);
+        Assert.Equal(new ushort[] { 1, 2 }, a.IoQueues.Select(q => q.Qid).ToArray());
+        byte[] data = new byte[16384];
+        new Random(9).NextBytes(data);
+        await a.WriteAsync(1, 64, 32, data, false, CancellationToken.None);
+        byte[] back = new byte[16384];
+        await a.ReadAsync(1, 64, 32, back, CancellationToken.None);
+        Assert.Equal(data, back);
+        await Assert.ThrowsAsync<ArgumentException>(() => a.DeleteIoQueueAsync(second, CancellationToken.None));
+    }
+
+    [Fact]
     public async Task Flush_write_zeroes_and_deallocate()
     {
         await using var a = await ConnectAsync();

@@ -157,6 +157,33 @@ public class QueuePairTests
     }
 
     [Fact]
+    public async Task A_combined_send_completes_only_once_written_and_fails_if_the_connection_dies_first()
+    {
+        var (c, s) = await Loopback.PairAsync();
+        using var raw = c;
+        raw.ReceiveBufferSize = 16 * 1024;
+        s.SendBufferSize = 16 * 1024;
+        var accept = NvmeTcpQueuePair.AcceptAsync(s, new NvmeTcpQueueOptions(), CancellationToken.None);
+        byte[] ic = new byte[128];
+        new IcReqPdu(0, 0, false, false, 0).Write(ic);
+        await Loopback.SendAsync(raw, ic);
+        await using var ctrl = await accept;
+        await Loopback.ReadAsync(raw, 128);
+
+        // The owner blocks: 8 MiB of C2HData into a peer that does not read.
+        var big = ctrl.SendC2HDataAsync(1, 0, new byte[8 << 20], last: true, success: false, CancellationToken.None).AsTask();
+        await Task.Delay(200);
+        Assert.False(big.IsCompleted);
+        var small = ctrl.SendCapsuleResponseAsync(NvmeCompletion.Create(2, NvmeStatus.Success), CancellationToken.None).AsTask();
+        await Task.Delay(100);
+        Assert.False(small.IsCompleted); // appended, not yet written
+
+        ctrl.Abort();
+        await Assert.ThrowsAnyAsync<NvmeException>(() => big);
+        await Assert.ThrowsAnyAsync<NvmeException>(() => small);
+    }
+
+    [Fact]
     public async Task Controller_declines_digests_it_does_not_allow()
     {
         var (host, ctrl) = await ConnectAsync(new NvmeTcpQueueOptions { HeaderDigest = true, DataDigest = true }, new NvmeTcpQueueOptions());
