@@ -12,8 +12,9 @@ namespace NvmePS.Engine.Fabrics.Controller;
 /// </summary>
 internal sealed class NvmeTcpTargetConnection
 {
-    /// <summary>Admin queue capsules are 8 KiB including the 64-byte SQE (NVMe over Fabrics 1.1 §2.4).</summary>
-    public const int AdminInCapsuleData = 8192 - 64;
+    /// <summary>In-capsule DATA limit of the Admin queue and of Fabrics commands: 8 KiB of data after the 64-byte SQE
+    /// (NVMe/TCP 1.0; Linux nvme-tcp.h NVME_TCP_ADMIN_CCSZ = SZ_8K, capsule = SQE + 8 KiB), the size hosts send.</summary>
+    public const int AdminInCapsuleData = 8192;
 
     /// <summary>Offset of SGL1 LENGTH in a CapsuleCmd PDU header: CH (8) + DPTR (24) + 8.</summary>
     public const int SglLengthFieldOffset = CapsuleCmdPdu.SqeOffset + NvmeCommand.DptrOffset + SglDescriptor.LengthOffset;

@@ -61,7 +61,7 @@ public class FabricsReviewDefectTests
     /// include/linux/nvme-tcp.h NVME_TCP_ADMIN_CCSZ = SZ_8K and host/tcp.c sizes the admin capsule as
     /// sizeof(struct nvme_command) + NVME_TCP_ADMIN_CCSZ, so a Linux host sends up to 8192 bytes in-capsule on the admin queue.
     /// Our controller caps admin in-capsule data at 8192 − 64 = 8128 bytes and answers 8129..8192 with C2HTermReq FES 05h.</summary>
-    [Fact(Skip = "known defect: F-01")]
+    [Fact]
     public async Task F01_admin_queue_accepts_8192_bytes_of_in_capsule_data_like_a_Linux_host_sends()
     {
         var (target, tcp, ep) = await StartAsync();
@@ -86,7 +86,7 @@ public class FabricsReviewDefectTests
 
     /// <summary>F-01, seen end to end: our own host sends admin writes of up to 8192 bytes in-capsule
     /// (NvmeHostQueue.AdminInCapsuleDataSize), and our own controller kills the association for it.</summary>
-    [Fact(Skip = "known defect: F-01")]
+    [Fact]
     public async Task F01_our_host_and_our_controller_agree_on_the_admin_in_capsule_size()
     {
         var (target, tcp, ep) = await StartAsync();
