@@ -104,7 +104,7 @@ public class FabricsReviewDefectTests
     /// <summary>F-02. An H2CData whose DATAO is inside the R2T's range but is not where the previous PDU ended is a PDU
     /// Sequence Error (FES 02h, FEI reserved); Data Transfer Out of Range (04h) is for data outside the command's range.
     /// FreeBSD sys/dev/nvmf/nvmf_tcp.c nvmf_tcp_handle_h2c_data reports exactly this split. Our tracker sends 04h.</summary>
-    [Fact(Skip = "known defect: F-02")]
+    [Fact]
     public async Task F02_h2cdata_out_of_order_datao_inside_the_r2t_is_a_pdu_sequence_error()
     {
         var (target, tcp, ep) = await StartAsync(new NvmeTargetOptions { MaxH2CData = 8192 });
@@ -122,7 +122,7 @@ public class FabricsReviewDefectTests
     /// <summary>F-03. LAST_PDU set on an H2CData that does not end the R2T's data (or missing on the one that does) is a PDU
     /// Sequence Error (FES 02h, FEI reserved) in FreeBSD's nvmf_tcp_handle_h2c_data; the FLAGS value itself is a valid flag
     /// for H2CData, so "Invalid PDU Header Field at offset 1" (what we send) points the peer at the wrong field.</summary>
-    [Fact(Skip = "known defect: F-03")]
+    [Fact]
     public async Task F03_h2cdata_with_last_pdu_too_early_is_a_pdu_sequence_error()
     {
         var (target, tcp, ep) = await StartAsync(new NvmeTargetOptions { MaxH2CData = 8192 });
