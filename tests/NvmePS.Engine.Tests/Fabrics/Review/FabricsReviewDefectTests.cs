@@ -172,7 +172,6 @@ public class FabricsReviewDefectTests
 }
 
 /// <summary>Known defects that need header digests on the raw peer.</summary>
-[Trait("Category", "KnownDefect")]
 public class FabricsReviewDigestDefectTests
 {
     /// <summary>An H2CData with header digest (no data digest): CH + PSH, HDGST, data at PDO = 28.</summary>
@@ -198,7 +197,7 @@ public class FabricsReviewDigestDefectTests
     /// pdu->hdr->hlen as the length to copy. For violations found by the role (unknown TTAG/CCCID, DATAO, LAST_PDU...),
     /// NvmeTcpQueuePair.TerminateAsync copies LastHeader, which includes the 4-byte header digest when digests are on,
     /// while validator-detected errors copy HLEN only — the same PDU yields 24 or 28 bytes of error data.</summary>
-    [Fact(Skip = "known defect: F-05")]
+    [Fact]
     public async Task F05_role_level_termination_error_data_is_hlen_bytes_without_the_header_digest()
     {
         var target = new NvmeTarget(new NvmeTargetOptions { MaxH2CData = 8192 });
