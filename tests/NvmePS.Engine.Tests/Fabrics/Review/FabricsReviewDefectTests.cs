@@ -232,7 +232,6 @@ public class FabricsReviewDigestDefectTests
 }
 
 /// <summary>Known defects on the host side, against the scripted controller.</summary>
-[Trait("Category", "KnownDefect")]
 public class FabricsReviewHostDefectTests
 {
     /// <summary>F-06. NvmeHostQueue.ExecuteAsync lets a caller cancel a submitted command and returns at once; for a write
@@ -240,7 +239,7 @@ public class FabricsReviewHostDefectTests
     /// caller, told the call is over, reuses its buffer; the controller then receives and writes the NEW contents to the
     /// abandoned write's LBAs — silent corruption. The host must either not return before the wire is done with the buffer,
     /// or not send caller memory after the call ended (copy it, or fail the queue).</summary>
-    [Fact(Skip = "known defect: F-06")]
+    [Fact]
     public async Task F06_an_abandoned_write_never_sends_caller_memory_after_the_call_returned()
     {
         var cancelled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
