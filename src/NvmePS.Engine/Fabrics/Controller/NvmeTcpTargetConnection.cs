@@ -538,7 +538,7 @@ internal sealed class NvmeTcpTargetConnection
             {
                 await _qp!.SendR2TAsync(sqe.Cid, ttag, 0, (uint)length, CancellationToken.None).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is NvmeConnectionException or ObjectDisposedException or SocketException or OperationCanceledException)
+            catch (Exception e) when (e is NvmeConnectionException or NvmeProtocolException or ObjectDisposedException or SocketException or OperationCanceledException)
             {
                 return;
             }
@@ -598,9 +598,10 @@ internal sealed class NvmeTcpTargetConnection
                 Abort();
             }
         }
-        catch (Exception e) when (e is NvmeConnectionException or OperationCanceledException or ObjectDisposedException or SocketException)
+        catch (Exception e) when (e is NvmeConnectionException or NvmeProtocolException or OperationCanceledException or ObjectDisposedException or SocketException)
         {
-            // The connection is gone; the reader's cleanup ends the queue.
+            // The connection is gone (a send cut short by a termination reports the NvmeProtocolException that ended it);
+            // the reader's cleanup ends the queue. This task is fire-and-forget, so nothing may escape it.
         }
         finally
         {
