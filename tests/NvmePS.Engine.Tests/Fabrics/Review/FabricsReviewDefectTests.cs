@@ -11,8 +11,8 @@ namespace NvmePS.Engine.Tests.Fabrics.Review;
 
 /// <summary>
 /// Defects found in the fabrics review (docs/review/fabrics-findings.md). Each test states what the spec or the reference
-/// implementations require and fails against the current code; they are skipped with the finding id so main stays green.
-/// A fixer removes the Skip when the finding is fixed.
+/// implementations require; each failed against the code the review saw and now guards its fix
+/// (docs/review/fabrics-findings.md says which commit fixed it).
 /// </summary>
 public class FabricsReviewDefectTests
 {
@@ -374,14 +374,13 @@ public class FabricsReviewRobustnessDefectTests
 }
 
 /// <summary>Known defect in how the host derives its transfer limit.</summary>
-[Trait("Category", "KnownDefect")]
 public class FabricsReviewMdtsDefectTests
 {
     /// <summary>F-08. NvmeHostAssociation.ApplyIdentify computes (4096 &lt;&lt; CAP.MPSMIN) &lt;&lt; MDTS in a long without bounding
     /// the shift: MDTS is a byte (0..255), and for MDTS ≥ 51 the product overflows (0 or negative) — the host then reports
     /// MaxDataTransferSize 0 and splits every I/O into one-block commands. A larger MDTS means a larger limit; the result
     /// must be capped (the code already caps at 1 GiB), never wrap.</summary>
-    [Theory(Skip = "known defect: F-08")]
+    [Theory]
     [InlineData(51)]
     [InlineData(60)]
     public async Task F08_a_huge_mdts_is_capped_not_wrapped(int mdts)
