@@ -11,10 +11,9 @@ namespace NvmePS.Engine.Tests.Fabrics.Review;
 
 /// <summary>
 /// Defects found in the fabrics review (docs/review/fabrics-findings.md). Each test states what the spec or the reference
-/// implementations require and fails against the current code; they are skipped with the finding id so main stays green.
-/// A fixer removes the Skip when the finding is fixed.
+/// implementations require; each failed against the code the review saw and now guards its fix
+/// (docs/review/fabrics-findings.md says which commit fixed it).
 /// </summary>
-[Trait("Category", "KnownDefect")]
 public class FabricsReviewDefectTests
 {
     private static async Task<(NvmeTarget Target, NvmeTcpTarget Tcp, IPEndPoint Ep)> StartAsync(NvmeTargetOptions? options = null)
@@ -61,7 +60,7 @@ public class FabricsReviewDefectTests
     /// include/linux/nvme-tcp.h NVME_TCP_ADMIN_CCSZ = SZ_8K and host/tcp.c sizes the admin capsule as
     /// sizeof(struct nvme_command) + NVME_TCP_ADMIN_CCSZ, so a Linux host sends up to 8192 bytes in-capsule on the admin queue.
     /// Our controller caps admin in-capsule data at 8192 − 64 = 8128 bytes and answers 8129..8192 with C2HTermReq FES 05h.</summary>
-    [Fact(Skip = "known defect: F-01")]
+    [Fact]
     public async Task F01_admin_queue_accepts_8192_bytes_of_in_capsule_data_like_a_Linux_host_sends()
     {
         var (target, tcp, ep) = await StartAsync();
@@ -86,7 +85,7 @@ public class FabricsReviewDefectTests
 
     /// <summary>F-01, seen end to end: our own host sends admin writes of up to 8192 bytes in-capsule
     /// (NvmeHostQueue.AdminInCapsuleDataSize), and our own controller kills the association for it.</summary>
-    [Fact(Skip = "known defect: F-01")]
+    [Fact]
     public async Task F01_our_host_and_our_controller_agree_on_the_admin_in_capsule_size()
     {
         var (target, tcp, ep) = await StartAsync();
@@ -104,7 +103,7 @@ public class FabricsReviewDefectTests
     /// <summary>F-02. An H2CData whose DATAO is inside the R2T's range but is not where the previous PDU ended is a PDU
     /// Sequence Error (FES 02h, FEI reserved); Data Transfer Out of Range (04h) is for data outside the command's range.
     /// FreeBSD sys/dev/nvmf/nvmf_tcp.c nvmf_tcp_handle_h2c_data reports exactly this split. Our tracker sends 04h.</summary>
-    [Fact(Skip = "known defect: F-02")]
+    [Fact]
     public async Task F02_h2cdata_out_of_order_datao_inside_the_r2t_is_a_pdu_sequence_error()
     {
         var (target, tcp, ep) = await StartAsync(new NvmeTargetOptions { MaxH2CData = 8192 });
@@ -122,7 +121,7 @@ public class FabricsReviewDefectTests
     /// <summary>F-03. LAST_PDU set on an H2CData that does not end the R2T's data (or missing on the one that does) is a PDU
     /// Sequence Error (FES 02h, FEI reserved) in FreeBSD's nvmf_tcp_handle_h2c_data; the FLAGS value itself is a valid flag
     /// for H2CData, so "Invalid PDU Header Field at offset 1" (what we send) points the peer at the wrong field.</summary>
-    [Fact(Skip = "known defect: F-03")]
+    [Fact]
     public async Task F03_h2cdata_with_last_pdu_too_early_is_a_pdu_sequence_error()
     {
         var (target, tcp, ep) = await StartAsync(new NvmeTargetOptions { MaxH2CData = 8192 });
@@ -140,14 +139,15 @@ public class FabricsReviewDefectTests
     /// <summary>F-04. After ICResp the target waits for the Fabrics Connect with no time limit (InitializeTimeout covers
     /// only ICReq): a peer that sends ICReq and then nothing holds a connection slot forever, so MaxConnections such peers
     /// lock every real host out ("one bad peer never hurts another", issue 2 §6 / BRIEF).</summary>
-    [Fact(Skip = "known defect: F-04")]
+    [Fact]
     public async Task F04_a_peer_that_never_sends_connect_after_icreq_is_dropped_and_frees_its_slot()
     {
         var (target, tcp, ep) = await StartAsync(new NvmeTargetOptions { MaxConnections = 1 });
         await using var t = tcp;
         using var tg = target;
+        // The default Connect deadline (NvmeTcpTarget.ConnectTimeout) is 30 s; a short one keeps the test fast.
+        tcp.ConnectTimeout = TimeSpan.FromMilliseconds(500);
         using var idle = await RawPeer.OpenAsync(ep); // ICReq/ICResp, then silence
-        // The ICReq timeout is 10 s; give the Connect phase the same bound plus slack.
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
         var buffer = new byte[64];
         bool closed;
@@ -172,7 +172,6 @@ public class FabricsReviewDefectTests
 }
 
 /// <summary>Known defects that need header digests on the raw peer.</summary>
-[Trait("Category", "KnownDefect")]
 public class FabricsReviewDigestDefectTests
 {
     /// <summary>An H2CData with header digest (no data digest): CH + PSH, HDGST, data at PDO = 28.</summary>
@@ -198,7 +197,7 @@ public class FabricsReviewDigestDefectTests
     /// pdu->hdr->hlen as the length to copy. For violations found by the role (unknown TTAG/CCCID, DATAO, LAST_PDU...),
     /// NvmeTcpQueuePair.TerminateAsync copies LastHeader, which includes the 4-byte header digest when digests are on,
     /// while validator-detected errors copy HLEN only — the same PDU yields 24 or 28 bytes of error data.</summary>
-    [Fact(Skip = "known defect: F-05")]
+    [Fact]
     public async Task F05_role_level_termination_error_data_is_hlen_bytes_without_the_header_digest()
     {
         var target = new NvmeTarget(new NvmeTargetOptions { MaxH2CData = 8192 });
@@ -233,7 +232,6 @@ public class FabricsReviewDigestDefectTests
 }
 
 /// <summary>Known defects on the host side, against the scripted controller.</summary>
-[Trait("Category", "KnownDefect")]
 public class FabricsReviewHostDefectTests
 {
     /// <summary>F-06. NvmeHostQueue.ExecuteAsync lets a caller cancel a submitted command and returns at once; for a write
@@ -241,7 +239,7 @@ public class FabricsReviewHostDefectTests
     /// caller, told the call is over, reuses its buffer; the controller then receives and writes the NEW contents to the
     /// abandoned write's LBAs — silent corruption. The host must either not return before the wire is done with the buffer,
     /// or not send caller memory after the call ended (copy it, or fail the queue).</summary>
-    [Fact(Skip = "known defect: F-06")]
+    [Fact]
     public async Task F06_an_abandoned_write_never_sends_caller_memory_after_the_call_returned()
     {
         var cancelled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -307,7 +305,6 @@ public class FabricsReviewHostDefectTests
 }
 
 /// <summary>Known defects found by inspection that need a process-wide observer or a scripted peer.</summary>
-[Trait("Category", "KnownDefect")]
 public class FabricsReviewRobustnessDefectTests
 {
     /// <summary>F-07. NvmeTcpTargetConnection.ExecuteAndRespondAsync runs fire-and-forget (`_ = ...`) and catches only
@@ -316,7 +313,7 @@ public class FabricsReviewRobustnessDefectTests
     /// NvmeProtocolException (TerminationCause), which escapes and faults the unobserved task — the exception is raised on
     /// the finalizer thread's UnobservedTaskException event (and would crash a process configured to throw on unobserved
     /// exceptions). Commands in flight on a connection that a bad peer breaks must end quietly.</summary>
-    [Fact(Skip = "known defect: F-07")]
+    [Fact]
     public async Task F07_commands_in_flight_on_a_connection_ended_by_a_protocol_error_do_not_fault_unobserved()
     {
         var escaped = new System.Collections.Concurrent.ConcurrentQueue<Exception>();
@@ -377,14 +374,13 @@ public class FabricsReviewRobustnessDefectTests
 }
 
 /// <summary>Known defect in how the host derives its transfer limit.</summary>
-[Trait("Category", "KnownDefect")]
 public class FabricsReviewMdtsDefectTests
 {
     /// <summary>F-08. NvmeHostAssociation.ApplyIdentify computes (4096 &lt;&lt; CAP.MPSMIN) &lt;&lt; MDTS in a long without bounding
     /// the shift: MDTS is a byte (0..255), and for MDTS ≥ 51 the product overflows (0 or negative) — the host then reports
     /// MaxDataTransferSize 0 and splits every I/O into one-block commands. A larger MDTS means a larger limit; the result
     /// must be capped (the code already caps at 1 GiB), never wrap.</summary>
-    [Theory(Skip = "known defect: F-08")]
+    [Theory]
     [InlineData(51)]
     [InlineData(60)]
     public async Task F08_a_huge_mdts_is_capped_not_wrapped(int mdts)
