@@ -203,12 +203,14 @@ public sealed class NvmeMiEndpoint : IAsyncDisposable
         uint cdw0 = ((uint)type << 24) | ((uint)portId << 16) | controllerId;
         var r = await SendMiCommandAsync(NvmeMiOpcode.ReadDataStructure, cdw0, 0, default, null, cancellationToken).ConfigureAwait(false);
         int rdl = (int)(r.ManagementResponse & 0xFFFF);
-        if (rdl != r.Data.Length)
+        // Messages are dword multiples, so RDL bytes may be followed by up to 3 bytes of padding (a 6-byte
+        // Controller List arrives as 8): accept RDL <= length < RDL + 4 and keep RDL bytes.
+        if (rdl > r.Data.Length || r.Data.Length - rdl >= 4)
         {
             throw new NvmeProtocolException($"Read NVMe-MI Data Structure ({type}): Response Data Length says {rdl} bytes, the response carries {r.Data.Length}.", fieldOffset: 5);
         }
 
-        return r.Data;
+        return r.Data.Length == rdl ? r.Data : r.Data[..rdl];
     }
 
     /// <summary>Read NVMe-MI Data Structure, NVM Subsystem Information.</summary>
@@ -358,12 +360,13 @@ public sealed class NvmeMiEndpoint : IAsyncDisposable
         }
 
         var r = await SendMiCommandAsync(NvmeMiOpcode.VpdRead, offset, length, default, null, cancellationToken).ConfigureAwait(false);
-        if (r.Data.Length != length)
+        // The data is padded to a dword (messages are dword multiples): up to 3 bytes past the length asked for.
+        if (r.Data.Length < length || r.Data.Length - length >= 4)
         {
             throw new NvmeProtocolException($"VPD Read: asked for {length} bytes, got {r.Data.Length}.");
         }
 
-        return r.Data;
+        return r.Data.Length == length ? r.Data : r.Data[..length];
     }
 
     /// <summary>VPD Write of <paramref name="data"/> at <paramref name="offset"/>.</summary>

@@ -94,8 +94,7 @@ public sealed class MiReviewFindingsTests
 
     /// <summary>MI-02: a Read NVMe-MI Data Structure response whose data is padded to a dword after RDL bytes (a
     /// 6-byte Controller List sent as 8) must decode; the client demands RDL == data length.</summary>
-    [Fact(Skip = "known defect: MI-02")]
-    [Trait("Category", "KnownDefect")]
+    [Fact]
     public async Task MI02_read_data_structure_accepts_dword_padding_after_rdl()
     {
         var (t, ep) = Scripted();
