@@ -49,8 +49,7 @@ public sealed class MiReviewFindingsTests
 
     /// <summary>MI-01: every NVMe-MI message the simulator sends must be a whole number of dwords (libnvme-mi's MCTP
     /// transport rejects others: "Response message has unaligned length").</summary>
-    [Fact(Skip = "known defect: MI-01")]
-    [Trait("Category", "KnownDefect")]
+    [Fact]
     public async Task MI01_simulator_responses_are_dword_aligned()
     {
         var responder = new NvmeMiResponder(new SimulatedSubsystem());
@@ -78,8 +77,7 @@ public sealed class MiReviewFindingsTests
     }
 
     /// <summary>MI-01 through the oracle: libnvme-mi reads the simulator's Controller List and Security Receive data.</summary>
-    [Fact(Skip = "known defect: MI-01")]
-    [Trait("Category", "KnownDefect")]
+    [Fact]
     public async Task MI01_libnvme_reads_the_simulators_controller_list_and_security_receive_data()
     {
         Assert.Null(LibnvmeOracle.UnavailableReason);
