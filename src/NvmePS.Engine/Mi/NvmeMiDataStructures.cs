@@ -253,12 +253,18 @@ public sealed record NvmSubsystemHealthStatus(byte SubsystemStatus, byte SmartWa
 {
     public const int Size = 8;
 
-    /// <summary>The active critical warnings in SMART log polarity (SW inverted), bits 6:0.</summary>
-    public byte CriticalWarning => (byte)(~SmartWarnings & 0x7F);
+    /// <summary>SW bits 5:0 carry the critical warnings; bits 7:6 are reserved (0), so a healthy drive sends 3Fh
+    /// (NVMe-MI 1.2 Figure 101; MI 2.0 Figure 108).</summary>
+    public const byte SmartWarningsMask = 0x3F;
 
-    /// <summary>Builds the structure from SMART-polarity critical warning bits (inverting them into SW).</summary>
+    /// <summary>The active critical warnings in SMART log polarity (SW bits 5:0 inverted); reserved SW bits 7:6 are
+    /// ignored, whatever their value.</summary>
+    public byte CriticalWarning => (byte)(~SmartWarnings & SmartWarningsMask);
+
+    /// <summary>Builds the structure from SMART-polarity critical warning bits (inverting bits 5:0 into SW; bits 7:6
+    /// reserved and cleared).</summary>
     public static NvmSubsystemHealthStatus FromCriticalWarning(byte subsystemStatus, byte criticalWarning, sbyte compositeTemperatureCelsius, byte percentageDriveLifeUsed, CompositeControllerStatus ccs) =>
-        new(subsystemStatus, (byte)~criticalWarning, compositeTemperatureCelsius, percentageDriveLifeUsed, ccs);
+        new(subsystemStatus, (byte)(~criticalWarning & SmartWarningsMask), compositeTemperatureCelsius, percentageDriveLifeUsed, ccs);
 
     /// <summary>The active critical warnings, typed as in the SMART log.</summary>
     public NvmePS.Engine.Admin.NvmeCriticalWarning Warnings => (NvmePS.Engine.Admin.NvmeCriticalWarning)CriticalWarning;

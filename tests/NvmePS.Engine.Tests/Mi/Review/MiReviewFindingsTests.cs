@@ -215,8 +215,7 @@ public sealed class MiReviewFindingsTests
 
     /// <summary>MI-06: SMART Warnings bits 7:6 are reserved (0). A drive with no warnings sends SW = 3Fh; the engine
     /// inverts bit 6 too and reports a critical warning 40h that does not exist.</summary>
-    [Fact(Skip = "known defect: MI-06")]
-    [Trait("Category", "KnownDefect")]
+    [Fact]
     public void MI06_sw_reserved_bits_do_not_become_critical_warnings()
     {
         Assert.True(NvmSubsystemHealthStatus.TryRead([0x38, 0x3F, 0x24, 0x03, 0x01, 0x00, 0x00, 0x00], out var h));
@@ -224,8 +223,7 @@ public sealed class MiReviewFindingsTests
     }
 
     /// <summary>MI-06, simulator side: SW of a healthy drive is 3Fh (bits 7:6 reserved, cleared); the simulator sends FFh.</summary>
-    [Fact(Skip = "known defect: MI-06")]
-    [Trait("Category", "KnownDefect")]
+    [Fact]
     public async Task MI06_simulator_clears_reserved_sw_bits()
     {
         var responder = new NvmeMiResponder(new SimulatedSubsystem());
