@@ -305,7 +305,9 @@ public sealed record NvmSubsystemHealthStatus(byte SubsystemStatus, byte SmartWa
     }
 }
 
-/// <summary>Report/changed flags of Controller Health Status Poll (NVMe-MI 1.2 §5.3, NMD1 bits 4:0 and CHSC).</summary>
+/// <summary>Report flags of Controller Health Status Poll (NVMe-MI 1.2 §5.3, NMD1 bits 4:0). In the CHDS's CHSC the
+/// same five changes sit at the Composite Controller Status positions 12:8 (see
+/// <see cref="ControllerHealthStatus.StatusChanges"/>).</summary>
 [Flags]
 public enum ControllerHealthChangeFlags : byte
 {
@@ -318,11 +320,31 @@ public enum ControllerHealthChangeFlags : byte
     All = 0x1F,
 }
 
-/// <summary>Controller Health Data Structure (NVMe-MI 1.2 §5.3, Figure 75), 16 bytes: CTLID @0, CSTS @2, CTEMP @4
-/// (Kelvin, u16), PDLU @6, SPARE @7, CWARN @8, CHSC @9 (changed flags).</summary>
-public sealed record ControllerHealthStatus(ushort ControllerId, ushort ControllerStatus, ushort CompositeTemperatureKelvin, byte PercentageUsed, byte AvailableSpare, byte CriticalWarning, ControllerHealthChangeFlags ChangedFlags)
+/// <summary>Controller Health Data Structure (NVMe-MI 1.2 §5.3, Figure 75; MI 2.0 Figures 97-98), 16 bytes: CTLID @0,
+/// CSTS @2, CTEMP @4 (Kelvin, u16), PDLU @6, SPARE @7, CWARN @8, CHSC @10:9 (u16, Controller Health Status Changed
+/// Flags in Composite Controller Status bit positions: RDY 0 … FA 7, CSTS 8, CTEMP 9, PDLU 10, SPARE 11, CWARN 12,
+/// TCIDA 13), bytes 15:11 reserved.</summary>
+/// <param name="ControllerId">CTLID.</param>
+/// <param name="ControllerStatus">CSTS.</param>
+/// <param name="CompositeTemperatureKelvin">CTEMP (Kelvin).</param>
+/// <param name="PercentageUsed">PDLU.</param>
+/// <param name="AvailableSpare">SPARE.</param>
+/// <param name="CriticalWarning">CWARN (SMART polarity).</param>
+/// <param name="ChangedFlags">CHSC bits 12:8 (CSTS, CTEMP, PDLU, SPARE, CWARN changed), in the report-flag positions.</param>
+/// <param name="StatusChanges">CHSC bits 7:0 and 13 (RDY, CFS, SHST, NSSRO, CECO, NAC, FA, TCIDA changed); bits 12:8
+/// are <paramref name="ChangedFlags"/> and are merged in when written.</param>
+public sealed record ControllerHealthStatus(ushort ControllerId, ushort ControllerStatus, ushort CompositeTemperatureKelvin, byte PercentageUsed, byte AvailableSpare, byte CriticalWarning, ControllerHealthChangeFlags ChangedFlags, CompositeControllerStatus StatusChanges = CompositeControllerStatus.None)
 {
     public const int Size = 16;
+
+    /// <summary>Byte offset of CHSC (u16).</summary>
+    public const int ChscOffset = 9;
+
+    /// <summary>CHSC bit of the first report-flag change (CSTS changed); CTEMP … CWARN follow.</summary>
+    private const int ChscChangedFlagsShift = 8;
+
+    /// <summary>The whole CHSC as written on the wire.</summary>
+    public ushort Chsc => (ushort)(((ushort)StatusChanges & ~(0x1F << ChscChangedFlagsShift)) | (((int)ChangedFlags & 0x1F) << ChscChangedFlagsShift));
 
     public int CompositeTemperatureCelsius => CompositeTemperatureKelvin - 273;
 
@@ -347,14 +369,16 @@ public sealed record ControllerHealthStatus(ushort ControllerId, ushort Controll
         destination[6] = PercentageUsed;
         destination[7] = AvailableSpare;
         destination[8] = CriticalWarning;
-        destination[9] = (byte)ChangedFlags;
+        BinaryPrimitives.WriteUInt16LittleEndian(destination[ChscOffset..], Chsc);
     }
 
     public static bool TryRead(ReadOnlySpan<byte> source, out ControllerHealthStatus? value)
     {
         value = source.Length < Size ? null : new ControllerHealthStatus(
             BinaryPrimitives.ReadUInt16LittleEndian(source), BinaryPrimitives.ReadUInt16LittleEndian(source[2..]),
-            BinaryPrimitives.ReadUInt16LittleEndian(source[4..]), source[6], source[7], source[8], (ControllerHealthChangeFlags)source[9]);
+            BinaryPrimitives.ReadUInt16LittleEndian(source[4..]), source[6], source[7], source[8],
+            (ControllerHealthChangeFlags)((BinaryPrimitives.ReadUInt16LittleEndian(source[ChscOffset..]) >> ChscChangedFlagsShift) & 0x1F),
+            (CompositeControllerStatus)BinaryPrimitives.ReadUInt16LittleEndian(source[ChscOffset..]));
         return value is not null;
     }
 }

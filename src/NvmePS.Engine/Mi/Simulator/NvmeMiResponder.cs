@@ -483,7 +483,7 @@ public sealed partial class NvmeMiResponder : IMctpResponder
             }
 
             ushort csts = (ushort)(c.ControllerStatus | ((ushort)c.StatusEvents & 0xF0));
-            entries.Add(new ControllerHealthStatus(id, csts, smart.TemperatureKelvin, smart.PercentageUsed, smart.AvailableSpare, smart.CriticalWarning, c.ChangedFlags));
+            entries.Add(new ControllerHealthStatus(id, csts, smart.TemperatureKelvin, smart.PercentageUsed, smart.AvailableSpare, smart.CriticalWarning, c.ChangedFlags, c.StatusEvents));
             if (request.ClearChangedFlags)
             {
                 c.ChangedFlags = ControllerHealthChangeFlags.None;

@@ -107,8 +107,7 @@ public sealed class MiReviewFindingsTests
     /// 16-bit field at bytes 10:9 with the Composite Controller Status bit positions (CSTS change bit 8, CTEMP 9,
     /// PDLU 10, SPARE 11, CWARN 12; CodeConstruct nvme-mi-dev, MI 2.0 Figures 97-98). The engine reads one byte at
     /// offset 9 with the request's report-flag positions (CSTS 0 … CWARN 4).</summary>
-    [Fact(Skip = "known defect: MI-03")]
-    [Trait("Category", "KnownDefect")]
+    [Fact]
     public async Task MI03_controller_health_chsc_is_a_16_bit_ccs_positioned_field()
     {
         var (t, ep) = Scripted();
@@ -127,8 +126,7 @@ public sealed class MiReviewFindingsTests
 
     /// <summary>MI-03, simulator side: a controller status event must show as CHSC bit 8 (CSTS changed), not bit 0
     /// (which is "RDY changed").</summary>
-    [Fact(Skip = "known defect: MI-03")]
-    [Trait("Category", "KnownDefect")]
+    [Fact]
     public async Task MI03_simulator_writes_chsc_in_ccs_positions()
     {
         var subsystem = new SimulatedSubsystem();
