@@ -144,8 +144,7 @@ public sealed class MiReviewFindingsTests
 
     /// <summary>MI-04: an Identify whose response carries fewer data bytes than DLEN is accepted and the zeros of
     /// the unread tail are returned as data (libnvme: EPROTO, "callers will expect a full response").</summary>
-    [Fact(Skip = "known defect: MI-04")]
-    [Trait("Category", "KnownDefect")]
+    [Fact]
     public async Task MI04_identify_with_short_response_data_is_an_error()
     {
         var (t, ep) = Scripted();
@@ -157,8 +156,7 @@ public sealed class MiReviewFindingsTests
 
     /// <summary>MI-04 for logs: a chunk that returns fewer bytes than asked must not come back as a full-length
     /// buffer with a zero tail (libnvme stops and reports the shorter length).</summary>
-    [Fact(Skip = "known defect: MI-04")]
-    [Trait("Category", "KnownDefect")]
+    [Fact]
     public async Task MI04_log_page_with_short_response_data_is_not_zero_filled()
     {
         var (t, ep) = Scripted();
