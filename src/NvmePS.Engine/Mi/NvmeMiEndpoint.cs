@@ -75,6 +75,7 @@ public sealed class NvmeMiEndpoint : IAsyncDisposable
             {
                 await exchange.SendAsync(request, cancellationToken).ConfigureAwait(false);
                 TimeSpan wait = responseTimeout;
+                long waitStart = _time.GetTimestamp();
                 int mprCount = 0;
                 while (true)
                 {
@@ -84,7 +85,15 @@ public sealed class NvmeMiEndpoint : IAsyncDisposable
                         throw new NvmeTimeoutException($"{operation}: command deadline of {deadlineSpan.TotalMilliseconds:0} ms passed after {mprCount} More Processing Required response(s).");
                     }
 
-                    TimeSpan thisWait = wait < left ? wait : left;
+                    // Skipping another requester's message must not restart the wait: measure from its start.
+                    TimeSpan waitLeft = wait - _time.GetElapsedTime(waitStart);
+                    if (waitLeft <= TimeSpan.Zero)
+                    {
+                        string after = mprCount > 0 ? $" after {mprCount} More Processing Required response(s)" : string.Empty;
+                        throw new NvmeTimeoutException($"{operation}: no response from {Address} within {wait.TotalMilliseconds:0} ms{after}.");
+                    }
+
+                    TimeSpan thisWait = waitLeft < left ? waitLeft : left;
                     int n;
                     try
                     {
@@ -93,12 +102,17 @@ public sealed class NvmeMiEndpoint : IAsyncDisposable
                     catch (NvmeTimeoutException ex)
                     {
                         string after = mprCount > 0 ? $" after {mprCount} More Processing Required response(s)" : string.Empty;
-                        throw new NvmeTimeoutException(thisWait < wait
+                        throw new NvmeTimeoutException(thisWait < waitLeft
                             ? $"{operation}: command deadline of {deadlineSpan.TotalMilliseconds:0} ms passed{after}."
-                            : $"{operation}: no response from {Address} within {thisWait.TotalMilliseconds:0} ms{after}.", ex);
+                            : $"{operation}: no response from {Address} within {wait.TotalMilliseconds:0} ms{after}.", ex);
                     }
 
                     var message = buffer.AsSpan(0, n);
+                    if (exchange.IsShared && NvmeMiResponse.IsOtherRequestersResponse(message, type, Options.CommandSlot))
+                    {
+                        continue; // another demux client's response (finding MI-05); keep waiting for ours
+                    }
+
                     var response = NvmeMiResponse.Validate(message, type, Options.CommandSlot);
                     var body = message[..response.BodyLength];
                     if (type != NvmeMiMessageType.ControlPrimitive && NvmeMiResponse.IsMoreProcessingRequired(body, out ushort mprt))
@@ -116,6 +130,7 @@ public sealed class NvmeMiEndpoint : IAsyncDisposable
                         }
 
                         wait = MprWait(mprt, responseTimeout, Options.MaxMprWait);
+                        waitStart = _time.GetTimestamp();
                         continue;
                     }
 

@@ -180,8 +180,7 @@ public sealed class MiReviewFindingsTests
     /// <summary>MI-05: the demux protocol has no tags and the daemon forwards every NVMe-MI message to every client
     /// registered for 0x84. Another requester's response (here: slot 1, an MI command) reaching a client that waits
     /// out More Processing Required for its Admin command (slot 0) must be skipped, not fail that command.</summary>
-    [Fact(Skip = "known defect: MI-05")]
-    [Trait("Category", "KnownDefect")]
+    [Fact]
     public async Task MI05_demux_client_skips_another_requesters_response()
     {
         string name = $"nvmeps-review-{Guid.NewGuid():N}";
