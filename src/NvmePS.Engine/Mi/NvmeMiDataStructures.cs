@@ -529,7 +529,10 @@ public static class AsyncEventList
     }
 }
 
-/// <summary>Management Endpoint State returned by the Get State control primitive (NVMe-MI 1.2 §4.2.1.4, Figure 34).</summary>
+/// <summary>Management Endpoint State returned by the Get State control primitive (NVMe-MI 1.2 §4.2.1.4, Figure 34):
+/// SSTA 1:0, bit 2 reserved, CMNICS 3, BMICE 4, TWFP 5, UTUNT 6, BHVS 7, UDSTID 8, ITU 9, UMEP 10, OSPSN 11, BUEMT 12,
+/// BPOPL 13, NSSRO 14, PFLG 15 (checked for review finding MI-07 against a Wireshark NVMe-MI dissector and an
+/// nvme-cli plugin's decoder).</summary>
 public readonly record struct ManagementEndpointState(ushort Raw)
 {
     /// <summary>SSTA: 0 Idle, 1 Receive, 2 Process, 3 Transmit.</summary>
