@@ -62,7 +62,14 @@ public sealed class NvmeAdminClient
     public async Task<byte[]> IdentifyAsync(byte cns, uint nsid = 0, ushort cntid = 0, ushort cnsSpecificId = 0, byte csi = 0, CancellationToken cancellationToken = default)
     {
         var data = new byte[4096];
-        await ExecuteAsync(NvmeAdminCommands.Identify(cns, nsid, cntid, cnsSpecificId, csi), default, data, $"Identify CNS {cns:X2}h", cancellationToken).ConfigureAwait(false);
+        var r = await ExecuteAsync(NvmeAdminCommands.Identify(cns, nsid, cntid, cnsSpecificId, csi), default, data, $"Identify CNS {cns:X2}h", cancellationToken).ConfigureAwait(false);
+
+        // Identify data has a fixed size; a short transfer would leave zeros posing as fields (libnvme: EPROTO).
+        if (r.BytesTransferred < data.Length)
+        {
+            throw new NvmeProtocolException($"Identify CNS {cns:X2}h: the controller returned {r.BytesTransferred} of {data.Length} bytes.");
+        }
+
         return data;
     }
 
@@ -122,9 +129,10 @@ public sealed class NvmeAdminClient
     /// <summary>
     /// Reads <paramref name="destination"/>.Length bytes of a log page starting at byte <paramref name="offset"/>,
     /// in chunks of at most the transport's limit. Every chunk but the last has RAE set so an event is not cleared
-    /// half way; the last carries <paramref name="retainAsyncEvent"/>.
+    /// half way; the last carries <paramref name="retainAsyncEvent"/>. Returns the bytes actually read: a chunk that
+    /// comes back short ends the read there (as libnvme's nvme_mi_admin_get_log does), and bytes past it are not data.
     /// </summary>
-    public async Task GetLogPageAsync(byte lid, Memory<byte> destination, ulong offset = 0, uint nsid = NvmeAdminCommands.BroadcastNsid,
+    public async Task<int> GetLogPageAsync(byte lid, Memory<byte> destination, ulong offset = 0, uint nsid = NvmeAdminCommands.BroadcastNsid,
         bool retainAsyncEvent = false, byte lsp = 0, ushort lsi = 0, byte csi = 0, CancellationToken cancellationToken = default)
     {
         if (destination.Length == 0 || (destination.Length & 3) != 0)
@@ -139,23 +147,43 @@ public sealed class NvmeAdminClient
             int chunk = Math.Min(limit, destination.Length - done);
             bool last = done + chunk == destination.Length;
             var command = NvmeAdminCommands.GetLogPage(lid, chunk, offset + (ulong)done, nsid, rae: !last || retainAsyncEvent, lsp, lsi, csi: csi);
-            await ExecuteAsync(command, default, destination.Slice(done, chunk), $"Get Log Page {lid:X2}h", cancellationToken).ConfigureAwait(false);
+            var r = await ExecuteAsync(command, default, destination.Slice(done, chunk), $"Get Log Page {lid:X2}h", cancellationToken).ConfigureAwait(false);
+            if (r.BytesTransferred < chunk)
+            {
+                return done + Math.Max(r.BytesTransferred, 0);
+            }
+
             done += chunk;
         }
+
+        return done;
     }
 
-    /// <summary>Reads a log page into a new array of <paramref name="length"/> bytes.</summary>
+    /// <summary>Reads a log page into a new array of at most <paramref name="length"/> bytes: shorter when the controller
+    /// returned less (never zero-filled).</summary>
     public async Task<byte[]> GetLogPageAsync(byte lid, int length, ulong offset = 0, uint nsid = NvmeAdminCommands.BroadcastNsid,
         bool retainAsyncEvent = false, byte lsp = 0, ushort lsi = 0, CancellationToken cancellationToken = default)
     {
         var data = new byte[length];
-        await GetLogPageAsync(lid, data, offset, nsid, retainAsyncEvent, lsp, lsi, 0, cancellationToken).ConfigureAwait(false);
+        int read = await GetLogPageAsync(lid, data, offset, nsid, retainAsyncEvent, lsp, lsi, 0, cancellationToken).ConfigureAwait(false);
+        return read == length ? data : data[..read];
+    }
+
+    /// <summary>A fixed-size log page for a typed decoder: a short read is an error, not a structure of zeros.</summary>
+    private async Task<byte[]> GetWholeLogPageAsync(byte lid, int length, uint nsid, bool retainAsyncEvent, CancellationToken cancellationToken)
+    {
+        var data = await GetLogPageAsync(lid, length, 0, nsid, retainAsyncEvent, cancellationToken: cancellationToken).ConfigureAwait(false);
+        if (data.Length < length)
+        {
+            throw new NvmeProtocolException($"Get Log Page {lid:X2}h: the controller returned {data.Length} of {length} bytes.");
+        }
+
         return data;
     }
 
     public async Task<NvmeSmartLog> GetSmartLogAsync(uint nsid = NvmeAdminCommands.BroadcastNsid, bool retainAsyncEvent = false, CancellationToken cancellationToken = default)
     {
-        var data = await GetLogPageAsync(NvmeLogPageId.SmartHealth, NvmeSmartLog.Size, 0, nsid, retainAsyncEvent, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var data = await GetWholeLogPageAsync(NvmeLogPageId.SmartHealth, NvmeSmartLog.Size, nsid, retainAsyncEvent, cancellationToken).ConfigureAwait(false);
         NvmeSmartLog.TryRead(data, out var value);
         return value;
     }
@@ -165,7 +193,7 @@ public sealed class NvmeAdminClient
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(entries, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(entries, 256);
-        var data = await GetLogPageAsync(NvmeLogPageId.ErrorInformation, entries * NvmeErrorLogEntry.Size, 0, NvmeAdminCommands.BroadcastNsid, retainAsyncEvent, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var data = await GetWholeLogPageAsync(NvmeLogPageId.ErrorInformation, entries * NvmeErrorLogEntry.Size, NvmeAdminCommands.BroadcastNsid, retainAsyncEvent, cancellationToken).ConfigureAwait(false);
         var result = new NvmeErrorLogEntry[entries];
         for (int i = 0; i < entries; i++)
         {
@@ -177,7 +205,7 @@ public sealed class NvmeAdminClient
 
     public async Task<NvmeFirmwareSlotLog> GetFirmwareSlotLogAsync(CancellationToken cancellationToken = default)
     {
-        var data = await GetLogPageAsync(NvmeLogPageId.FirmwareSlot, NvmeFirmwareSlotLog.Size, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var data = await GetWholeLogPageAsync(NvmeLogPageId.FirmwareSlot, NvmeFirmwareSlotLog.Size, NvmeAdminCommands.BroadcastNsid, false, cancellationToken).ConfigureAwait(false);
         NvmeFirmwareSlotLog.TryRead(data, out var value);
         return value;
     }
@@ -186,7 +214,7 @@ public sealed class NvmeAdminClient
     /// A single entry of FFFFFFFFh means more than 1024 namespaces changed.</summary>
     public async Task<uint[]> GetChangedNamespaceListAsync(bool retainAsyncEvent = false, CancellationToken cancellationToken = default)
     {
-        var data = await GetLogPageAsync(NvmeLogPageId.ChangedNamespaceList, NvmeNamespaceList.Size, 0, NvmeAdminCommands.BroadcastNsid, retainAsyncEvent, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var data = await GetWholeLogPageAsync(NvmeLogPageId.ChangedNamespaceList, NvmeNamespaceList.Size, NvmeAdminCommands.BroadcastNsid, retainAsyncEvent, cancellationToken).ConfigureAwait(false);
         return NvmeNamespaceList.Read(data);
     }
 

@@ -46,6 +46,11 @@ public interface IMctpExchange : IAsyncDisposable
     /// without tags). False when the kernel owns the tag: a response after a long MPR wait may then be lost.</summary>
     bool HoldsTag { get; }
 
+    /// <summary>True when the transport has no tags and delivers every message of the type from the peer to every
+    /// requester (the mctp-demux-daemon protocol): a received message may answer someone else's request, and the
+    /// caller should skip what is recognisably not its own rather than fail.</summary>
+    bool IsShared => false;
+
     /// <summary>Sends one whole message (first byte = MCTP message type with IC bit).</summary>
     ValueTask SendAsync(ReadOnlyMemory<byte> message, CancellationToken cancellationToken);
 

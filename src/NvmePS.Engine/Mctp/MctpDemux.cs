@@ -125,6 +125,9 @@ public sealed class MctpDemuxTransport : IMctpTransport
 
         public bool HoldsTag => true;
 
+        // The daemon forwards each message to every client registered for the type (libmctp rx_message).
+        public bool IsShared => true;
+
         public async ValueTask SendAsync(ReadOnlyMemory<byte> message, CancellationToken cancellationToken)
         {
             byte[] packet = new byte[message.Length + 1];

@@ -253,12 +253,18 @@ public sealed record NvmSubsystemHealthStatus(byte SubsystemStatus, byte SmartWa
 {
     public const int Size = 8;
 
-    /// <summary>The active critical warnings in SMART log polarity (SW inverted), bits 6:0.</summary>
-    public byte CriticalWarning => (byte)(~SmartWarnings & 0x7F);
+    /// <summary>SW bits 5:0 carry the critical warnings; bits 7:6 are reserved (0), so a healthy drive sends 3Fh
+    /// (NVMe-MI 1.2 Figure 101; MI 2.0 Figure 108).</summary>
+    public const byte SmartWarningsMask = 0x3F;
 
-    /// <summary>Builds the structure from SMART-polarity critical warning bits (inverting them into SW).</summary>
+    /// <summary>The active critical warnings in SMART log polarity (SW bits 5:0 inverted); reserved SW bits 7:6 are
+    /// ignored, whatever their value.</summary>
+    public byte CriticalWarning => (byte)(~SmartWarnings & SmartWarningsMask);
+
+    /// <summary>Builds the structure from SMART-polarity critical warning bits (inverting bits 5:0 into SW; bits 7:6
+    /// reserved and cleared).</summary>
     public static NvmSubsystemHealthStatus FromCriticalWarning(byte subsystemStatus, byte criticalWarning, sbyte compositeTemperatureCelsius, byte percentageDriveLifeUsed, CompositeControllerStatus ccs) =>
-        new(subsystemStatus, (byte)~criticalWarning, compositeTemperatureCelsius, percentageDriveLifeUsed, ccs);
+        new(subsystemStatus, (byte)(~criticalWarning & SmartWarningsMask), compositeTemperatureCelsius, percentageDriveLifeUsed, ccs);
 
     /// <summary>The active critical warnings, typed as in the SMART log.</summary>
     public NvmePS.Engine.Admin.NvmeCriticalWarning Warnings => (NvmePS.Engine.Admin.NvmeCriticalWarning)CriticalWarning;
@@ -299,7 +305,9 @@ public sealed record NvmSubsystemHealthStatus(byte SubsystemStatus, byte SmartWa
     }
 }
 
-/// <summary>Report/changed flags of Controller Health Status Poll (NVMe-MI 1.2 §5.3, NMD1 bits 4:0 and CHSC).</summary>
+/// <summary>Report flags of Controller Health Status Poll (NVMe-MI 1.2 §5.3, NMD1 bits 4:0). In the CHDS's CHSC the
+/// same five changes sit at the Composite Controller Status positions 12:8 (see
+/// <see cref="ControllerHealthStatus.StatusChanges"/>).</summary>
 [Flags]
 public enum ControllerHealthChangeFlags : byte
 {
@@ -312,11 +320,31 @@ public enum ControllerHealthChangeFlags : byte
     All = 0x1F,
 }
 
-/// <summary>Controller Health Data Structure (NVMe-MI 1.2 §5.3, Figure 75), 16 bytes: CTLID @0, CSTS @2, CTEMP @4
-/// (Kelvin, u16), PDLU @6, SPARE @7, CWARN @8, CHSC @9 (changed flags).</summary>
-public sealed record ControllerHealthStatus(ushort ControllerId, ushort ControllerStatus, ushort CompositeTemperatureKelvin, byte PercentageUsed, byte AvailableSpare, byte CriticalWarning, ControllerHealthChangeFlags ChangedFlags)
+/// <summary>Controller Health Data Structure (NVMe-MI 1.2 §5.3, Figure 75; MI 2.0 Figures 97-98), 16 bytes: CTLID @0,
+/// CSTS @2, CTEMP @4 (Kelvin, u16), PDLU @6, SPARE @7, CWARN @8, CHSC @10:9 (u16, Controller Health Status Changed
+/// Flags in Composite Controller Status bit positions: RDY 0 … FA 7, CSTS 8, CTEMP 9, PDLU 10, SPARE 11, CWARN 12,
+/// TCIDA 13), bytes 15:11 reserved.</summary>
+/// <param name="ControllerId">CTLID.</param>
+/// <param name="ControllerStatus">CSTS.</param>
+/// <param name="CompositeTemperatureKelvin">CTEMP (Kelvin).</param>
+/// <param name="PercentageUsed">PDLU.</param>
+/// <param name="AvailableSpare">SPARE.</param>
+/// <param name="CriticalWarning">CWARN (SMART polarity).</param>
+/// <param name="ChangedFlags">CHSC bits 12:8 (CSTS, CTEMP, PDLU, SPARE, CWARN changed), in the report-flag positions.</param>
+/// <param name="StatusChanges">CHSC bits 7:0 and 13 (RDY, CFS, SHST, NSSRO, CECO, NAC, FA, TCIDA changed); bits 12:8
+/// are <paramref name="ChangedFlags"/> and are merged in when written.</param>
+public sealed record ControllerHealthStatus(ushort ControllerId, ushort ControllerStatus, ushort CompositeTemperatureKelvin, byte PercentageUsed, byte AvailableSpare, byte CriticalWarning, ControllerHealthChangeFlags ChangedFlags, CompositeControllerStatus StatusChanges = CompositeControllerStatus.None)
 {
     public const int Size = 16;
+
+    /// <summary>Byte offset of CHSC (u16).</summary>
+    public const int ChscOffset = 9;
+
+    /// <summary>CHSC bit of the first report-flag change (CSTS changed); CTEMP … CWARN follow.</summary>
+    private const int ChscChangedFlagsShift = 8;
+
+    /// <summary>The whole CHSC as written on the wire.</summary>
+    public ushort Chsc => (ushort)(((ushort)StatusChanges & ~(0x1F << ChscChangedFlagsShift)) | (((int)ChangedFlags & 0x1F) << ChscChangedFlagsShift));
 
     public int CompositeTemperatureCelsius => CompositeTemperatureKelvin - 273;
 
@@ -341,14 +369,16 @@ public sealed record ControllerHealthStatus(ushort ControllerId, ushort Controll
         destination[6] = PercentageUsed;
         destination[7] = AvailableSpare;
         destination[8] = CriticalWarning;
-        destination[9] = (byte)ChangedFlags;
+        BinaryPrimitives.WriteUInt16LittleEndian(destination[ChscOffset..], Chsc);
     }
 
     public static bool TryRead(ReadOnlySpan<byte> source, out ControllerHealthStatus? value)
     {
         value = source.Length < Size ? null : new ControllerHealthStatus(
             BinaryPrimitives.ReadUInt16LittleEndian(source), BinaryPrimitives.ReadUInt16LittleEndian(source[2..]),
-            BinaryPrimitives.ReadUInt16LittleEndian(source[4..]), source[6], source[7], source[8], (ControllerHealthChangeFlags)source[9]);
+            BinaryPrimitives.ReadUInt16LittleEndian(source[4..]), source[6], source[7], source[8],
+            (ControllerHealthChangeFlags)((BinaryPrimitives.ReadUInt16LittleEndian(source[ChscOffset..]) >> ChscChangedFlagsShift) & 0x1F),
+            (CompositeControllerStatus)BinaryPrimitives.ReadUInt16LittleEndian(source[ChscOffset..]));
         return value is not null;
     }
 }
@@ -499,7 +529,10 @@ public static class AsyncEventList
     }
 }
 
-/// <summary>Management Endpoint State returned by the Get State control primitive (NVMe-MI 1.2 §4.2.1.4, Figure 34).</summary>
+/// <summary>Management Endpoint State returned by the Get State control primitive (NVMe-MI 1.2 §4.2.1.4, Figure 34):
+/// SSTA 1:0, bit 2 reserved, CMNICS 3, BMICE 4, TWFP 5, UTUNT 6, BHVS 7, UDSTID 8, ITU 9, UMEP 10, OSPSN 11, BUEMT 12,
+/// BPOPL 13, NSSRO 14, PFLG 15 (checked for review finding MI-07 against a Wireshark NVMe-MI dissector and an
+/// nvme-cli plugin's decoder).</summary>
 public readonly record struct ManagementEndpointState(ushort Raw)
 {
     /// <summary>SSTA: 0 Idle, 1 Receive, 2 Process, 3 Transmit.</summary>

@@ -75,6 +75,7 @@ public sealed class NvmeMiEndpoint : IAsyncDisposable
             {
                 await exchange.SendAsync(request, cancellationToken).ConfigureAwait(false);
                 TimeSpan wait = responseTimeout;
+                long waitStart = _time.GetTimestamp();
                 int mprCount = 0;
                 while (true)
                 {
@@ -84,7 +85,15 @@ public sealed class NvmeMiEndpoint : IAsyncDisposable
                         throw new NvmeTimeoutException($"{operation}: command deadline of {deadlineSpan.TotalMilliseconds:0} ms passed after {mprCount} More Processing Required response(s).");
                     }
 
-                    TimeSpan thisWait = wait < left ? wait : left;
+                    // Skipping another requester's message must not restart the wait: measure from its start.
+                    TimeSpan waitLeft = wait - _time.GetElapsedTime(waitStart);
+                    if (waitLeft <= TimeSpan.Zero)
+                    {
+                        string after = mprCount > 0 ? $" after {mprCount} More Processing Required response(s)" : string.Empty;
+                        throw new NvmeTimeoutException($"{operation}: no response from {Address} within {wait.TotalMilliseconds:0} ms{after}.");
+                    }
+
+                    TimeSpan thisWait = waitLeft < left ? waitLeft : left;
                     int n;
                     try
                     {
@@ -93,12 +102,17 @@ public sealed class NvmeMiEndpoint : IAsyncDisposable
                     catch (NvmeTimeoutException ex)
                     {
                         string after = mprCount > 0 ? $" after {mprCount} More Processing Required response(s)" : string.Empty;
-                        throw new NvmeTimeoutException(thisWait < wait
+                        throw new NvmeTimeoutException(thisWait < waitLeft
                             ? $"{operation}: command deadline of {deadlineSpan.TotalMilliseconds:0} ms passed{after}."
-                            : $"{operation}: no response from {Address} within {thisWait.TotalMilliseconds:0} ms{after}.", ex);
+                            : $"{operation}: no response from {Address} within {wait.TotalMilliseconds:0} ms{after}.", ex);
                     }
 
                     var message = buffer.AsSpan(0, n);
+                    if (exchange.IsShared && NvmeMiResponse.IsOtherRequestersResponse(message, type, Options.CommandSlot))
+                    {
+                        continue; // another demux client's response (finding MI-05); keep waiting for ours
+                    }
+
                     var response = NvmeMiResponse.Validate(message, type, Options.CommandSlot);
                     var body = message[..response.BodyLength];
                     if (type != NvmeMiMessageType.ControlPrimitive && NvmeMiResponse.IsMoreProcessingRequired(body, out ushort mprt))
@@ -116,6 +130,7 @@ public sealed class NvmeMiEndpoint : IAsyncDisposable
                         }
 
                         wait = MprWait(mprt, responseTimeout, Options.MaxMprWait);
+                        waitStart = _time.GetTimestamp();
                         continue;
                     }
 
@@ -203,12 +218,14 @@ public sealed class NvmeMiEndpoint : IAsyncDisposable
         uint cdw0 = ((uint)type << 24) | ((uint)portId << 16) | controllerId;
         var r = await SendMiCommandAsync(NvmeMiOpcode.ReadDataStructure, cdw0, 0, default, null, cancellationToken).ConfigureAwait(false);
         int rdl = (int)(r.ManagementResponse & 0xFFFF);
-        if (rdl != r.Data.Length)
+        // Messages are dword multiples, so RDL bytes may be followed by up to 3 bytes of padding (a 6-byte
+        // Controller List arrives as 8): accept RDL <= length < RDL + 4 and keep RDL bytes.
+        if (rdl > r.Data.Length || r.Data.Length - rdl >= 4)
         {
             throw new NvmeProtocolException($"Read NVMe-MI Data Structure ({type}): Response Data Length says {rdl} bytes, the response carries {r.Data.Length}.", fieldOffset: 5);
         }
 
-        return r.Data;
+        return r.Data.Length == rdl ? r.Data : r.Data[..rdl];
     }
 
     /// <summary>Read NVMe-MI Data Structure, NVM Subsystem Information.</summary>
@@ -358,12 +375,13 @@ public sealed class NvmeMiEndpoint : IAsyncDisposable
         }
 
         var r = await SendMiCommandAsync(NvmeMiOpcode.VpdRead, offset, length, default, null, cancellationToken).ConfigureAwait(false);
-        if (r.Data.Length != length)
+        // The data is padded to a dword (messages are dword multiples): up to 3 bytes past the length asked for.
+        if (r.Data.Length < length || r.Data.Length - length >= 4)
         {
             throw new NvmeProtocolException($"VPD Read: asked for {length} bytes, got {r.Data.Length}.");
         }
 
-        return r.Data;
+        return r.Data.Length == length ? r.Data : r.Data[..length];
     }
 
     /// <summary>VPD Write of <paramref name="data"/> at <paramref name="offset"/>.</summary>

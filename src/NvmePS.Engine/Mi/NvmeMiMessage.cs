@@ -318,6 +318,21 @@ public readonly record struct NvmeMiResponse(NvmeMiMessageHeader Header, byte St
         return new NvmeMiResponse(header, message[NvmeMiCodec.StatusOffset], message.Length - NvmeMiMic.Size);
     }
 
+    /// <summary>True when <paramref name="message"/> is a well-formed NVMe-MI response (type 0x84, MIC valid, ROR set)
+    /// whose NMIMT or CSI differs from the request's: on a shared, tagless transport (mctp-demux) that is another
+    /// requester's response, to be skipped rather than treated as a protocol error.</summary>
+    public static bool IsOtherRequestersResponse(ReadOnlySpan<byte> message, NvmeMiMessageType expectedType, byte expectedSlot)
+    {
+        if (message.Length < NvmeMiMessageHeader.Size + 1 + NvmeMiMic.Size || message.Length > NvmeMiCodec.MaxMessageSize
+            || message[0] != NvmeMiMessageHeader.MctpTypeByte || !NvmeMiMic.Verify(message)
+            || !NvmeMiMessageHeader.TryRead(message, out var header) || !header.IsResponse)
+        {
+            return false;
+        }
+
+        return header.Nmimt != expectedType || header.CommandSlot != expectedSlot;
+    }
+
     /// <summary>True when <paramref name="body"/> (MIC removed) is a More Processing Required response; MPRT in 100 ms units.</summary>
     public static bool IsMoreProcessingRequired(ReadOnlySpan<byte> body, out ushort mprt)
     {

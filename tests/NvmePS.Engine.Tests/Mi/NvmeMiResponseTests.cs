@@ -152,10 +152,15 @@ public sealed class NvmeMiResponseTests
     {
         var clock = new ManualTimeProvider();
         var t = new ScriptedTransport(clock);
-        t.Script.Enqueue((TimeSpan.Zero, Responses.Mi(31, new byte[32])));
+        // RDL 31 with 32 bytes is legal dword padding (finding MI-02); more than 3 bytes past RDL, or fewer than
+        // RDL, is not.
+        t.Script.Enqueue((TimeSpan.Zero, Responses.Mi(28, new byte[32])));
+        t.Script.Enqueue((TimeSpan.Zero, Responses.Mi(36, new byte[32])));
         await using var ep = new NvmeMiEndpoint(t, Peer, null, clock);
         var ex = await Assert.ThrowsAsync<NvmeProtocolException>(() => ep.ReadSubsystemInformationAsync());
-        Assert.Contains("Response Data Length says 31", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("Response Data Length says 28", ex.Message, StringComparison.Ordinal);
+        ex = await Assert.ThrowsAsync<NvmeProtocolException>(() => ep.ReadSubsystemInformationAsync());
+        Assert.Contains("Response Data Length says 36", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -232,8 +232,9 @@ public sealed class SimulatorAdminTests
 
         byte[] list = new byte[16];
         int n = await admin.SecurityReceiveAsync(0x00, 0, list);
-        Assert.Equal(10, n);
-        Assert.Equal("0000000000000002" + "00EA", Convert.ToHexString(list, 0, 10));
+        // The reply carries the AL (DLEN) bytes asked for: the 10-byte list, then zeros (finding MI-01).
+        Assert.Equal(16, n);
+        Assert.Equal("0000000000000002" + "00EA" + "000000000000", Convert.ToHexString(list, 0, 16));
 
         byte[] payload = [1, 2, 3, 4, 5, 6, 7, 8];
         await admin.SecuritySendAsync(0xEA, 0x0001, payload);

@@ -85,7 +85,7 @@ public sealed class SimulatorMiCommandTests
         Assert.True(first.Port0LinkActive);
         Assert.False(first.Port1LinkActive);
         Assert.Equal(37, first.CompositeTemperatureCelsius);
-        Assert.Equal(0xFF, first.SmartWarnings); // inverted: no warning
+        Assert.Equal(0x3F, first.SmartWarnings); // inverted: no warning; bits 7:6 reserved, cleared (MI-06)
         Assert.Equal(0, first.CriticalWarning);
         Assert.True(first.CompositeControllerStatus.HasFlag(CompositeControllerStatus.Ready));
 
@@ -98,7 +98,7 @@ public sealed class SimulatorMiCommandTests
         var hot = await ep.PollSubsystemHealthAsync();
         Assert.Equal(77, hot.CompositeTemperatureCelsius);
         Assert.Equal(0x06, hot.CriticalWarning); // injected RD + temperature
-        Assert.Equal(0xF9, hot.SmartWarnings);
+        Assert.Equal(0x39, hot.SmartWarnings);
         Assert.True(hot.CompositeControllerStatus.HasFlag(CompositeControllerStatus.CriticalWarningChange));
         Assert.True(hot.CompositeControllerStatus.HasFlag(CompositeControllerStatus.CompositeTemperatureChange));
 

@@ -213,27 +213,33 @@ public sealed partial class NvmeMiResponder : IMctpResponder
         return r;
     }
 
+    /// <summary>Rounds a data length up to a whole dword: NVMe-MI messages are dword multiples (NVMe-MI 1.2 §3.1) and
+    /// libnvme-mi rejects anything else. Padding is zero; RDL and structure length fields keep the true length.</summary>
+    private static int Dwords(int length) => (length + 3) & ~3;
+
     private static byte[] MiSuccess(byte csi, uint nmresp, ReadOnlySpan<byte> data)
     {
-        byte[] r = new byte[NvmeMiCodec.MiResponseHeaderSize + data.Length + NvmeMiMic.Size];
+        int padded = Dwords(data.Length);
+        byte[] r = new byte[NvmeMiCodec.MiResponseHeaderSize + padded + NvmeMiMic.Size];
         new NvmeMiMessageHeader(NvmeMiMessageType.MiCommand, true, csi).WriteTo(r);
         r[5] = (byte)nmresp;
         r[6] = (byte)(nmresp >> 8);
         r[7] = (byte)(nmresp >> 16);
         data.CopyTo(r.AsSpan(NvmeMiCodec.MiResponseHeaderSize));
-        NvmeMiMic.Append(r, NvmeMiCodec.MiResponseHeaderSize + data.Length);
+        NvmeMiMic.Append(r, NvmeMiCodec.MiResponseHeaderSize + padded);
         return r;
     }
 
     internal static byte[] AdminSuccess(byte csi, uint cdw0, uint cdw1, ushort cid, NvmeStatus status, ReadOnlySpan<byte> data)
     {
-        byte[] r = new byte[NvmeMiCodec.AdminResponseHeaderSize + data.Length + NvmeMiMic.Size];
+        int padded = Dwords(data.Length);
+        byte[] r = new byte[NvmeMiCodec.AdminResponseHeaderSize + padded + NvmeMiMic.Size];
         new NvmeMiMessageHeader(NvmeMiMessageType.AdminCommand, true, csi).WriteTo(r);
         BinaryPrimitives.WriteUInt32LittleEndian(r.AsSpan(NvmeMiCodec.AdminCqeDw0Offset), cdw0);
         BinaryPrimitives.WriteUInt32LittleEndian(r.AsSpan(NvmeMiCodec.AdminCqeDw1Offset), cdw1);
         BinaryPrimitives.WriteUInt32LittleEndian(r.AsSpan(NvmeMiCodec.AdminCqeDw3Offset), cid | ((uint)status.ToStatusField() << 16));
         data.CopyTo(r.AsSpan(NvmeMiCodec.AdminResponseHeaderSize));
-        NvmeMiMic.Append(r, NvmeMiCodec.AdminResponseHeaderSize + data.Length);
+        NvmeMiMic.Append(r, NvmeMiCodec.AdminResponseHeaderSize + padded);
         return r;
     }
 
@@ -477,7 +483,7 @@ public sealed partial class NvmeMiResponder : IMctpResponder
             }
 
             ushort csts = (ushort)(c.ControllerStatus | ((ushort)c.StatusEvents & 0xF0));
-            entries.Add(new ControllerHealthStatus(id, csts, smart.TemperatureKelvin, smart.PercentageUsed, smart.AvailableSpare, smart.CriticalWarning, c.ChangedFlags));
+            entries.Add(new ControllerHealthStatus(id, csts, smart.TemperatureKelvin, smart.PercentageUsed, smart.AvailableSpare, smart.CriticalWarning, c.ChangedFlags, c.StatusEvents));
             if (request.ClearChangedFlags)
             {
                 c.ChangedFlags = ControllerHealthChangeFlags.None;

@@ -88,8 +88,17 @@ internal static class SimulatedAdmin
             throw InvalidField(NvmeMiCodec.AdminDataOffsetOffset);
         }
 
-        int length = (int)Math.Min(r.DataLength, (uint)(full.Length - (int)r.DataOffset));
-        return new(NvmeMiResponder.AdminSuccess(r.CommandSlot, dw0, 0, 0, NvmeStatus.Success, full.AsSpan((int)r.DataOffset, length)), null);
+        // A reply carries the DLEN bytes asked for, zero-filled past the structure, as an NVMe controller fills the
+        // whole host buffer; a short reply would make a host (libnvme: EPROTO) reject it as truncated.
+        int available = full.Length - (int)r.DataOffset;
+        if (available >= r.DataLength)
+        {
+            return new(NvmeMiResponder.AdminSuccess(r.CommandSlot, dw0, 0, 0, NvmeStatus.Success, full.AsSpan((int)r.DataOffset, (int)r.DataLength)), null);
+        }
+
+        byte[] reply = new byte[r.DataLength];
+        full.AsSpan((int)r.DataOffset, available).CopyTo(reply);
+        return new(NvmeMiResponder.AdminSuccess(r.CommandSlot, dw0, 0, 0, NvmeStatus.Success, reply), null);
     }
 
     // ------------------------------------------------------------------ Identify

@@ -49,8 +49,7 @@ public sealed class MiReviewFindingsTests
 
     /// <summary>MI-01: every NVMe-MI message the simulator sends must be a whole number of dwords (libnvme-mi's MCTP
     /// transport rejects others: "Response message has unaligned length").</summary>
-    [Fact(Skip = "known defect: MI-01")]
-    [Trait("Category", "KnownDefect")]
+    [Fact]
     public async Task MI01_simulator_responses_are_dword_aligned()
     {
         var responder = new NvmeMiResponder(new SimulatedSubsystem());
@@ -78,8 +77,7 @@ public sealed class MiReviewFindingsTests
     }
 
     /// <summary>MI-01 through the oracle: libnvme-mi reads the simulator's Controller List and Security Receive data.</summary>
-    [Fact(Skip = "known defect: MI-01")]
-    [Trait("Category", "KnownDefect")]
+    [Fact]
     public async Task MI01_libnvme_reads_the_simulators_controller_list_and_security_receive_data()
     {
         Assert.Null(LibnvmeOracle.UnavailableReason);
@@ -94,8 +92,7 @@ public sealed class MiReviewFindingsTests
 
     /// <summary>MI-02: a Read NVMe-MI Data Structure response whose data is padded to a dword after RDL bytes (a
     /// 6-byte Controller List sent as 8) must decode; the client demands RDL == data length.</summary>
-    [Fact(Skip = "known defect: MI-02")]
-    [Trait("Category", "KnownDefect")]
+    [Fact]
     public async Task MI02_read_data_structure_accepts_dword_padding_after_rdl()
     {
         var (t, ep) = Scripted();
@@ -110,8 +107,7 @@ public sealed class MiReviewFindingsTests
     /// 16-bit field at bytes 10:9 with the Composite Controller Status bit positions (CSTS change bit 8, CTEMP 9,
     /// PDLU 10, SPARE 11, CWARN 12; CodeConstruct nvme-mi-dev, MI 2.0 Figures 97-98). The engine reads one byte at
     /// offset 9 with the request's report-flag positions (CSTS 0 … CWARN 4).</summary>
-    [Fact(Skip = "known defect: MI-03")]
-    [Trait("Category", "KnownDefect")]
+    [Fact]
     public async Task MI03_controller_health_chsc_is_a_16_bit_ccs_positioned_field()
     {
         var (t, ep) = Scripted();
@@ -130,8 +126,7 @@ public sealed class MiReviewFindingsTests
 
     /// <summary>MI-03, simulator side: a controller status event must show as CHSC bit 8 (CSTS changed), not bit 0
     /// (which is "RDY changed").</summary>
-    [Fact(Skip = "known defect: MI-03")]
-    [Trait("Category", "KnownDefect")]
+    [Fact]
     public async Task MI03_simulator_writes_chsc_in_ccs_positions()
     {
         var subsystem = new SimulatedSubsystem();
@@ -149,8 +144,7 @@ public sealed class MiReviewFindingsTests
 
     /// <summary>MI-04: an Identify whose response carries fewer data bytes than DLEN is accepted and the zeros of
     /// the unread tail are returned as data (libnvme: EPROTO, "callers will expect a full response").</summary>
-    [Fact(Skip = "known defect: MI-04")]
-    [Trait("Category", "KnownDefect")]
+    [Fact]
     public async Task MI04_identify_with_short_response_data_is_an_error()
     {
         var (t, ep) = Scripted();
@@ -162,8 +156,7 @@ public sealed class MiReviewFindingsTests
 
     /// <summary>MI-04 for logs: a chunk that returns fewer bytes than asked must not come back as a full-length
     /// buffer with a zero tail (libnvme stops and reports the shorter length).</summary>
-    [Fact(Skip = "known defect: MI-04")]
-    [Trait("Category", "KnownDefect")]
+    [Fact]
     public async Task MI04_log_page_with_short_response_data_is_not_zero_filled()
     {
         var (t, ep) = Scripted();
@@ -187,8 +180,7 @@ public sealed class MiReviewFindingsTests
     /// <summary>MI-05: the demux protocol has no tags and the daemon forwards every NVMe-MI message to every client
     /// registered for 0x84. Another requester's response (here: slot 1, an MI command) reaching a client that waits
     /// out More Processing Required for its Admin command (slot 0) must be skipped, not fail that command.</summary>
-    [Fact(Skip = "known defect: MI-05")]
-    [Trait("Category", "KnownDefect")]
+    [Fact]
     public async Task MI05_demux_client_skips_another_requesters_response()
     {
         string name = $"nvmeps-review-{Guid.NewGuid():N}";
@@ -218,8 +210,7 @@ public sealed class MiReviewFindingsTests
 
     /// <summary>MI-06: SMART Warnings bits 7:6 are reserved (0). A drive with no warnings sends SW = 3Fh; the engine
     /// inverts bit 6 too and reports a critical warning 40h that does not exist.</summary>
-    [Fact(Skip = "known defect: MI-06")]
-    [Trait("Category", "KnownDefect")]
+    [Fact]
     public void MI06_sw_reserved_bits_do_not_become_critical_warnings()
     {
         Assert.True(NvmSubsystemHealthStatus.TryRead([0x38, 0x3F, 0x24, 0x03, 0x01, 0x00, 0x00, 0x00], out var h));
@@ -227,8 +218,7 @@ public sealed class MiReviewFindingsTests
     }
 
     /// <summary>MI-06, simulator side: SW of a healthy drive is 3Fh (bits 7:6 reserved, cleared); the simulator sends FFh.</summary>
-    [Fact(Skip = "known defect: MI-06")]
-    [Trait("Category", "KnownDefect")]
+    [Fact]
     public async Task MI06_simulator_clears_reserved_sw_bits()
     {
         var responder = new NvmeMiResponder(new SimulatedSubsystem());
@@ -239,21 +229,28 @@ public sealed class MiReviewFindingsTests
 
     // ---------------------------------------------------------------- MI-07
 
-    /// <summary>MI-07: Get State CPSR: SSTA 1:0, bits 3:2 reserved, CMNICS bit 4, BMICE bit 5, … NSSRO 14, PFLG 15
-    /// (nvme-cli's MI plugin decoding). The engine (and simulator) use bit 3 for CMNICS and bit 4 for BMICE.</summary>
-    [Fact(Skip = "known defect: MI-07")]
-    [Trait("Category", "KnownDefect")]
-    public async Task MI07_get_state_decodes_cmnics_bit_4_and_bmice_bit_5()
+    /// <summary>MI-07 (not a defect, see docs/review/mi-findings.md): Get State CPSR (Management Endpoint State,
+    /// NVMe-MI 1.2 §4.2.1.4) is SSTA 1:0, bit 2 reserved, CMNICS 3, BMICE 4, TWFP 5, UTUNT 6, BHVS 7, UDSTID 8, ITU 9,
+    /// UMEP 10, OSPSN 11, BUEMT 12, BPOPL 13, NSSRO 14, PFLG 15. The review's table (CMNICS 4, BMICE 5) left out TWFP;
+    /// a Wireshark NVMe-MI control dissector (CMNICS 0x0008, BMICE 0x0010) and an nvme-cli plugin's Get State decoder
+    /// ("Bad Message Integrity Check" bit 4, "Timeout Waiting for a Packet" bit 5) agree with the engine.</summary>
+    [Fact]
+    public async Task MI07_get_state_decodes_cmnics_bit_3_and_bmice_bit_4()
     {
         var (t, ep) = Scripted();
-        t.Script.Enqueue((TimeSpan.Zero, ControlResponse(tag: 1, cpsr: 1 << 4)));
-        t.Script.Enqueue((TimeSpan.Zero, ControlResponse(tag: 2, cpsr: 1 << 5)));
+        t.Script.Enqueue((TimeSpan.Zero, ControlResponse(tag: 1, cpsr: 1 << 3)));
+        t.Script.Enqueue((TimeSpan.Zero, ControlResponse(tag: 2, cpsr: 1 << 4)));
+        t.Script.Enqueue((TimeSpan.Zero, ControlResponse(tag: 3, cpsr: 1 << 5)));
         var s1 = await ep.GetStateAsync();
         var s2 = await ep.GetStateAsync();
+        var s3 = await ep.GetStateAsync();
         Assert.True(s1.CommandToNonIdleSlot);
         Assert.False(s1.BadMessageIntegrityCheck);
         Assert.True(s2.BadMessageIntegrityCheck);
         Assert.False(s2.CommandToNonIdleSlot);
+        Assert.False(s3.BadMessageIntegrityCheck); // bit 5 is TWFP (Timeout Waiting for a Packet)
+        Assert.False(s3.CommandToNonIdleSlot);
+        Assert.Equal(0, s3.SlotState);
     }
 
     private static byte[] ControlResponse(byte tag, ushort cpsr)
