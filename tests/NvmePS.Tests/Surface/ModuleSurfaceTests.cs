@@ -250,9 +250,15 @@ public sealed class ModuleProjectTests
 
         // The console front end has no PowerShell dependency at all.
         Assert.DoesNotContain("System.Management.Automation", File.ReadAllText(Path.Combine(ModuleUnderTest.RepoRoot, "src", "nvmeps", "nvmeps.Cli.csproj")), StringComparison.Ordinal);
-        foreach (string f in Directory.GetFiles(Path.Combine(ModuleUnderTest.RepoRoot, "src", "NvmePS", "Shared"), "*.cs"))
+        foreach (string f in Directory.GetFiles(Path.Combine(ModuleUnderTest.RepoRoot, "src", "nvmeps"), "*.cs"))
         {
             Assert.DoesNotContain("System.Management.Automation", File.ReadAllText(f), StringComparison.Ordinal);
         }
+
+        // Logic the module and the console share lives in the engine; neither compiles the other's sources.
+        var cli = System.Xml.Linq.XDocument.Load(Path.Combine(ModuleUnderTest.RepoRoot, "src", "nvmeps", "nvmeps.Cli.csproj"));
+        Assert.DoesNotContain(cli.Descendants("Compile"), c => ((string?)c.Attribute("Include") ?? string.Empty).Contains("NvmePS" + Path.DirectorySeparatorChar, StringComparison.Ordinal)
+            || ((string?)c.Attribute("Include") ?? string.Empty).Contains(@"NvmePS\", StringComparison.Ordinal));
+        Assert.False(Directory.Exists(Path.Combine(ModuleUnderTest.RepoRoot, "src", "NvmePS", "Shared")));
     }
 }
