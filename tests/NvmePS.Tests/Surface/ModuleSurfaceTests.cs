@@ -34,6 +34,16 @@ public sealed class ModuleSurfaceTests
         }
 
         Assert.StartsWith("https://", (string)psData["ProjectUri"]!);
+
+        // URIs name the project's repository; a LicenseUri may only be claimed when the repository has a license file.
+        Assert.EndsWith("/NvmePS", (string)psData["ProjectUri"]!, StringComparison.Ordinal);
+        Assert.StartsWith((string)psData["ProjectUri"]! + "/", (string)psData["ReleaseNotes"]!, StringComparison.Ordinal);
+        bool hasLicenseFile = Directory.EnumerateFiles(ModuleUnderTest.RepoRoot, "LICENSE*").Any();
+        if (!hasLicenseFile)
+        {
+            Assert.False(psData.ContainsKey("LicenseUri"), "The manifest claims a LicenseUri but the repository has no LICENSE file.");
+            Assert.DoesNotContain("LicenseUri", File.ReadAllText(Path.Combine(ModuleUnderTest.RepoRoot, "NvmePS.psd1")), StringComparison.Ordinal);
+        }
     }
 
     [Fact]
