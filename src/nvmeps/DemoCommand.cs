@@ -6,7 +6,6 @@ using NvmePS.Engine.Admin;
 using NvmePS.Engine.Fabrics;
 using NvmePS.Engine.Fabrics.Controller;
 using NvmePS.Engine.Fabrics.Host;
-using NvmePS.Shared;
 
 namespace NvmePS.Cli;
 
@@ -35,8 +34,8 @@ internal static class DemoCommand
             return 2;
         }
 
-        string hostNqn = HostIdentity.Resolve(null, null).HostNqn;
-        await using var target = await TargetHost.StartAsync(new IPEndPoint(IPAddress.Loopback, 0), DemoNqn,
+        var identity = NvmeHostIdentity.Resolve();
+        await using var target = await NvmeTargetHost.StartAsync(new IPEndPoint(IPAddress.Loopback, 0), DemoNqn,
             new[] { new NvmeNamespaceSpec(null, namespaceBytes) }, Array.Empty<string>()).ConfigureAwait(false);
         var ep = target.LocalEndPoint;
         Step(o, $"Start-NvmfTarget -Listen {ep} -SubsystemNqn {DemoNqn} -Namespace memory:{sizeText}");
@@ -44,7 +43,7 @@ internal static class DemoCommand
             new[] { new[] { DemoNqn, ep.ToString(), "1", Format.Bytes(namespaceBytes) } });
 
         Step(o, $"Get-NvmfDiscoveryLog -TransportAddress {ep.Address} -ServiceId {ep.Port}");
-        var parameters = new NvmeHostAssociationParameters { HostNqn = hostNqn };
+        var parameters = identity.ApplyTo(new NvmeHostAssociationParameters());
         DiscoveryLog log;
         await using (var discovery = await NvmeHostAssociation.ConnectDiscoveryAsync(ep, parameters, ct).ConfigureAwait(false))
         {

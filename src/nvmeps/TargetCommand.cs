@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Runtime.InteropServices;
 using NvmePS.Engine.Fabrics;
 using NvmePS.Engine.Fabrics.Controller;
-using NvmePS.Shared;
 
 namespace NvmePS.Cli;
 
@@ -26,7 +25,7 @@ internal static class TargetCommand
             System.Net.IPEndPoint endPoint;
             try
             {
-                endPoint = EndpointSpec.Parse(result.GetValue(listen)!, 4420);
+                endPoint = NvmeEndpoint.Parse(result.GetValue(listen)!, NvmeEndpoint.IoPort);
                 specs = result.GetValue(ns)!.Select(NvmeNamespaceSpec.Parse).ToList();
             }
             catch (FormatException e)
@@ -35,7 +34,7 @@ internal static class TargetCommand
                 return 2;
             }
 
-            string subsystem = result.GetValue(nqn) ?? Nqn.FromUuid(Guid.NewGuid());
+            string subsystem = result.GetValue(nqn) ?? NvmeTargetHost.NewSubsystemNqn();
             string[] allowed = result.GetValue(hosts) ?? Array.Empty<string>();
 
             // Ctrl+C arrives through the token; SIGTERM is handled here too so `kill` and systemd stop it cleanly.
@@ -46,10 +45,10 @@ internal static class TargetCommand
                 stop.Cancel();
             });
 
-            TargetHost target;
+            NvmeTargetHost target;
             try
             {
-                target = await TargetHost.StartAsync(endPoint, subsystem, specs, allowed, result.GetValue(nonLoopback)).ConfigureAwait(false);
+                target = await NvmeTargetHost.StartAsync(endPoint, subsystem, specs, allowed, result.GetValue(nonLoopback)).ConfigureAwait(false);
             }
             catch (Exception e) when (e is ArgumentException or IOException or UnauthorizedAccessException or InvalidOperationException or System.Net.Sockets.SocketException)
             {

@@ -2,7 +2,6 @@ using System.Management.Automation;
 using System.Net;
 using NvmePS.Engine.Fabrics;
 using NvmePS.Engine.Fabrics.Host;
-using NvmePS.Shared;
 
 namespace NvmePS.Commands;
 
@@ -64,11 +63,11 @@ public sealed class ConnectNvmfControllerCommand : NvmeCmdlet
     protected override void ProcessRecord()
     {
         bool discovery = SubsystemNqn == FabricsCommand.DiscoveryNqn;
-        int port = ServiceId != 0 ? ServiceId : discovery ? 8009 : 4420;
+        int port = ServiceId != 0 ? ServiceId : NvmeEndpoint.DefaultPortFor(SubsystemNqn);
         IPEndPoint endPoint;
         try
         {
-            endPoint = EndpointSpec.Parse(TransportAddress, port);
+            endPoint = NvmeEndpoint.Parse(TransportAddress, port);
         }
         catch (FormatException e)
         {
@@ -76,11 +75,9 @@ public sealed class ConnectNvmfControllerCommand : NvmeCmdlet
             return;
         }
 
-        var (hostNqn, hostId) = HostIdentity.Resolve(HostNqn.Length > 0 ? HostNqn : null, HostId == Guid.Empty ? null : HostId);
-        var parameters = new NvmeHostAssociationParameters
+        var identity = NvmeHostIdentity.Resolve(HostNqn, HostId);
+        var parameters = identity.ApplyTo(new NvmeHostAssociationParameters
         {
-            HostNqn = hostNqn,
-            HostId = hostId,
             IoQueueCount = discovery ? 0 : IoQueueCount,
             IoQueueSize = QueueSize,
             HeaderDigest = HeaderDigest,
@@ -88,14 +85,14 @@ public sealed class ConnectNvmfControllerCommand : NvmeCmdlet
             DisableSqFlowControl = DisableSqFlowControl,
             KeepAliveTimeout = TimeSpan.FromSeconds(KeepAliveTimeoutSec),
             ConnectTimeout = TimeSpan.FromSeconds(TimeoutSec),
-        };
+        });
 
-        WriteVerbose($"Connecting to {SubsystemNqn} at {endPoint} as {hostNqn}.");
+        WriteVerbose($"Connecting to {SubsystemNqn} at {endPoint} as {identity.HostNqn}.");
         using var cts = LinkedTimeout(TimeoutSec);
         try
         {
             var association = Wait(NvmeHostAssociation.ConnectAsync(endPoint, SubsystemNqn, parameters, cts.Token));
-            var controller = new NvmfController(association, endPoint.Address.ToString(), endPoint.Port, hostId);
+            var controller = new NvmfController(association, endPoint.Address.ToString(), endPoint.Port, identity.HostId);
             NvmfSession.Add(controller);
             WriteObject(controller);
         }

@@ -56,7 +56,7 @@ public sealed class GetNvmeFeatureCommand : NvmeCmdlet
                     Name = Identifiers.NameOf(fid, Identifiers.Features),
                     Select = Select.ToString(),
                     Value = dw0,
-                    Decoded = Select == NvmeFeatureSelect.SupportedCapabilities ? AdminCmdlets.DecodeCapabilities(dw0) : Identifiers.DecodeFeature(fid, dw0),
+                    Decoded = NvmeAdminNames.DescribeFeature(fid, Select, dw0),
                 });
             }
             catch (Exception e) when (IsReportable(e))

@@ -1,7 +1,7 @@
 using System.Management.Automation;
 using System.Net;
+using NvmePS.Engine.Fabrics;
 using NvmePS.Engine.Fabrics.Host;
-using NvmePS.Shared;
 
 namespace NvmePS.Commands;
 
@@ -58,7 +58,7 @@ public sealed class GetNvmfDiscoveryLogCommand : NvmeCmdlet
         IPEndPoint endPoint;
         try
         {
-            endPoint = EndpointSpec.Parse(TransportAddress, ServiceId);
+            endPoint = NvmeEndpoint.Parse(TransportAddress, ServiceId);
         }
         catch (FormatException e)
         {
@@ -66,14 +66,11 @@ public sealed class GetNvmfDiscoveryLogCommand : NvmeCmdlet
             return;
         }
 
-        var (hostNqn, hostId) = HostIdentity.Resolve(HostNqn.Length > 0 ? HostNqn : null, HostId == Guid.Empty ? null : HostId);
-        var parameters = new NvmeHostAssociationParameters
+        var parameters = NvmeHostIdentity.Resolve(HostNqn, HostId).ApplyTo(new NvmeHostAssociationParameters
         {
-            HostNqn = hostNqn,
-            HostId = hostId,
             ConnectTimeout = TimeSpan.FromSeconds(TimeoutSec),
             KeepAliveTimeout = TimeSpan.Zero,
-        };
+        });
         string target = $"discovery controller at {endPoint}";
         NvmeHostAssociation association;
         try

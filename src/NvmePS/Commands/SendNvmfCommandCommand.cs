@@ -18,7 +18,7 @@ public sealed class SendNvmfCommandCommand : NvmeCmdlet
     private const string FieldsSet = "Fields";
     private const string SqeSet = "Sqe";
 
-    private readonly Queue<(Task<NvmeCommandResult> Task, ushort Qid, byte Opcode, byte[] Buffer)> _inFlight = new();
+    private readonly NvmeCommandWindow<(ushort Qid, byte Opcode)> _inFlight = new();
     private CancellationTokenSource? _cts;
 
     [Parameter(Mandatory = true, Position = 0)]
@@ -106,8 +106,7 @@ public sealed class SendNvmfCommandCommand : NvmeCmdlet
             return;
         }
 
-        NvmeHostQueue? queue = QueueId == 0 ? Controller.Host.AdminQueue
-            : QueueId <= Controller.Host.IoQueues.Count ? Controller.Host.IoQueues[QueueId - 1] : null;
+        NvmeHostQueue? queue = NvmeCommandWindow<(ushort, byte)>.SelectQueue(Controller.Host, QueueId);
         if (queue is null)
         {
             WriteError(new ErrorRecord(new ArgumentException($"Queue {QueueId} does not exist; {Controller.Name} has I/O queues 1..{Controller.Host.IoQueues.Count}."),
@@ -121,15 +120,13 @@ public sealed class SendNvmfCommandCommand : NvmeCmdlet
             return;
         }
 
-        // Keep at most depth - 1 commands outstanding (one slot of a queue stays empty), oldest written first.
-        while (_inFlight.Count >= Math.Max(1, queue.QueueSize - 1))
+        // The engine's window keeps at most depth - 1 commands outstanding; the oldest is written first.
+        while (_inFlight.IsFull(queue))
         {
             WriteOldest();
         }
 
-        byte[] buffer = DataLength > 0 ? new byte[DataLength] : Array.Empty<byte>();
-        Task<NvmeCommandResult> task = queue.ExecuteAsync(command, InputData, buffer, _cts!.Token).AsTask();
-        _inFlight.Enqueue((task, QueueId, command.Opcode, buffer));
+        _inFlight.Submit(queue, command, InputData, DataLength, (QueueId, command.Opcode), _cts!.Token);
     }
 
     protected override void EndProcessing()
@@ -142,7 +139,12 @@ public sealed class SendNvmfCommandCommand : NvmeCmdlet
 
     private void WriteOldest()
     {
-        var (task, qid, opcode, buffer) = _inFlight.Dequeue();
+        if (!_inFlight.TryTakeOldest(out var task, out byte[] buffer, out var state))
+        {
+            return;
+        }
+
+        var (qid, opcode) = state;
         try
         {
             NvmeCommandResult r = Wait(task);

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Management.Automation;
+using NvmePS.Engine.Admin;
 
 namespace NvmePS.Commands;
 
@@ -64,7 +65,7 @@ public sealed class SetNvmeFeatureCommand : NvmeCmdlet
                 Name = feature,
                 Select = "Set",
                 Value = dw0,
-                Decoded = Identifiers.DecodeFeature(_fid, dw0),
+                Decoded = NvmeAdminNames.DescribeFeature(_fid, dw0),
             });
         }
         catch (Exception e) when (IsReportable(e))

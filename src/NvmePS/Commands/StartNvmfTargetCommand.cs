@@ -2,7 +2,6 @@ using System.Management.Automation;
 using System.Net;
 using NvmePS.Engine.Fabrics;
 using NvmePS.Engine.Fabrics.Controller;
-using NvmePS.Shared;
 
 namespace NvmePS.Commands;
 
@@ -40,7 +39,7 @@ public sealed class StartNvmfTargetCommand : NvmeCmdlet
         List<NvmeNamespaceSpec> specs;
         try
         {
-            listen = EndpointSpec.Parse(Listen, 4420);
+            listen = NvmeEndpoint.Parse(Listen, NvmeEndpoint.IoPort);
             specs = Namespace.Select(NvmeNamespaceSpec.Parse).Select(s => s.IsMemory ? s : s with { Path = GetUnresolvedProviderPathFromPSPath(s.Path!) }).ToList();
         }
         catch (FormatException e)
@@ -49,17 +48,18 @@ public sealed class StartNvmfTargetCommand : NvmeCmdlet
             return;
         }
 
-        string nqn = SubsystemNqn.Length > 0 ? SubsystemNqn : Nqn.FromUuid(Guid.NewGuid());
-        // A file without ",size=" must exist already (with a size the engine creates or extends it).
-        foreach (var spec in specs.Where(s => !s.IsMemory && s.Size is null && !File.Exists(s.Path)))
+        string nqn = SubsystemNqn.Length > 0 ? SubsystemNqn : NvmeTargetHost.NewSubsystemNqn();
+        try
         {
-            ThrowTerminatingError(new ErrorRecord(new FileNotFoundException($"Namespace file '{spec.Path}' does not exist; create it first or give a size ('{spec.Path},size=1G').", spec.Path),
-                "NamespaceFileNotFound", ErrorCategory.ObjectNotFound, spec.Path));
+            NvmeTargetHost.ValidateNamespaces(specs);
+        }
+        catch (FileNotFoundException e)
+        {
+            ThrowTerminatingError(new ErrorRecord(e, "NamespaceFileNotFound", ErrorCategory.ObjectNotFound, e.FileName));
         }
 
-        // The engine's listener sets SO_REUSEADDR, which on Linux also lets a second socket share the port; refuse
-        // that within the session so two targets never split one port's connections.
-        if (listen.Port != 0 && NvmfSession.Targets.FirstOrDefault(t => t.Port == listen.Port && (t.Address == listen.Address.ToString() || listen.Address.Equals(IPAddress.Any) || listen.Address.Equals(IPAddress.IPv6Any))) is { } busy)
+        // Two targets of this session never split one port's connections (see NvmeTargetHost.SharesPortWith).
+        if (NvmfSession.Targets.FirstOrDefault(t => t.HostObject.SharesPortWith(listen)) is { } busy)
         {
             ThrowTerminatingError(new ErrorRecord(new InvalidOperationException($"Port {listen.Port} is already served by the target of {busy.SubsystemNqn}."),
                 "NvmfTargetPortInUse", ErrorCategory.ResourceBusy, busy));
@@ -72,7 +72,7 @@ public sealed class StartNvmfTargetCommand : NvmeCmdlet
 
         try
         {
-            var host = Wait(TargetHost.StartAsync(listen, nqn, specs, AllowedHostNqn, AllowNonLoopback));
+            var host = Wait(NvmeTargetHost.StartAsync(listen, nqn, specs, AllowedHostNqn, AllowNonLoopback));
             var target = new NvmfTarget(host);
             NvmfSession.Add(target);
             WriteVerbose($"Listening on {target.Listen}; discovery controller on the same port.");

@@ -41,8 +41,4 @@ internal static class AdminCmdlets
 
         return result.ToArray();
     }
-
-    /// <summary>Get Features with SEL=011b returns capabilities in Dword 0: saveable, namespace specific, changeable.</summary>
-    public static string DecodeCapabilities(uint dw0) =>
-        $"Saveable={(dw0 & 1) != 0} NamespaceSpecific={(dw0 & 2) != 0} Changeable={(dw0 & 4) != 0}";
 }

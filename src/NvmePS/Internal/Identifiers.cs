@@ -1,80 +1,15 @@
-using System.Globalization;
 using NvmePS.Engine.Admin;
 
 namespace NvmePS.Commands;
 
-/// <summary>Log page and feature identifiers given by name (as in the spec tables) or by number (decimal or 0x hex).</summary>
+/// <summary>Log page and feature names for the cmdlets; the tables and parsing are the engine's <see cref="NvmeAdminNames"/>.</summary>
 internal static class Identifiers
 {
-    public static readonly IReadOnlyDictionary<string, byte> LogPages = new Dictionary<string, byte>(StringComparer.OrdinalIgnoreCase)
-    {
-        ["SupportedLogPages"] = NvmeLogPageId.SupportedLogPages,
-        ["Error"] = NvmeLogPageId.ErrorInformation,
-        ["Smart"] = NvmeLogPageId.SmartHealth,
-        ["FirmwareSlot"] = NvmeLogPageId.FirmwareSlot,
-        ["ChangedNamespaces"] = NvmeLogPageId.ChangedNamespaceList,
-        ["CommandEffects"] = NvmeLogPageId.CommandsSupportedAndEffects,
-        ["DeviceSelfTest"] = NvmeLogPageId.DeviceSelfTest,
-        ["Discovery"] = NvmeLogPageId.Discovery,
-        ["ReservationNotification"] = NvmeLogPageId.ReservationNotification,
-        ["SanitizeStatus"] = NvmeLogPageId.SanitizeStatus,
-    };
+    public static IReadOnlyDictionary<string, byte> LogPages => NvmeAdminNames.LogPages;
 
-    public static readonly IReadOnlyDictionary<string, byte> Features = new Dictionary<string, byte>(StringComparer.OrdinalIgnoreCase)
-    {
-        ["Arbitration"] = NvmeFeatureId.Arbitration,
-        ["PowerManagement"] = NvmeFeatureId.PowerManagement,
-        ["LbaRangeType"] = NvmeFeatureId.LbaRangeType,
-        ["TemperatureThreshold"] = NvmeFeatureId.TemperatureThreshold,
-        ["ErrorRecovery"] = NvmeFeatureId.ErrorRecovery,
-        ["VolatileWriteCache"] = NvmeFeatureId.VolatileWriteCache,
-        ["NumberOfQueues"] = NvmeFeatureId.NumberOfQueues,
-        ["InterruptCoalescing"] = NvmeFeatureId.InterruptCoalescing,
-        ["InterruptVectorConfiguration"] = NvmeFeatureId.InterruptVectorConfiguration,
-        ["WriteAtomicityNormal"] = NvmeFeatureId.WriteAtomicityNormal,
-        ["AsyncEventConfiguration"] = NvmeFeatureId.AsynchronousEventConfiguration,
-        ["AutonomousPowerStateTransition"] = NvmeFeatureId.AutonomousPowerStateTransition,
-        ["HostMemoryBuffer"] = NvmeFeatureId.HostMemoryBuffer,
-        ["Timestamp"] = NvmeFeatureId.Timestamp,
-        ["KeepAliveTimer"] = NvmeFeatureId.KeepAliveTimer,
-        ["HostControlledThermalManagement"] = NvmeFeatureId.HostControlledThermalManagement,
-        ["NonOperationalPowerStateConfig"] = NvmeFeatureId.NonOperationalPowerStateConfig,
-        ["HostIdentifier"] = NvmeFeatureId.HostIdentifier,
-        ["ReservationNotificationMask"] = NvmeFeatureId.ReservationNotificationMask,
-        ["ReservationPersistence"] = NvmeFeatureId.ReservationPersistence,
-    };
+    public static IReadOnlyDictionary<string, byte> Features => NvmeAdminNames.Features;
 
-    /// <summary>A name from <paramref name="names"/>, or a number 0–255 (decimal or 0x hex).</summary>
-    public static bool TryParse(string text, IReadOnlyDictionary<string, byte> names, out byte value)
-    {
-        text = text.Trim();
-        if (names.TryGetValue(text, out value))
-        {
-            return true;
-        }
+    public static bool TryParse(string text, IReadOnlyDictionary<string, byte> names, out byte value) => NvmeAdminNames.TryParse(text, names, out value);
 
-        return text.StartsWith("0x", StringComparison.OrdinalIgnoreCase)
-            ? byte.TryParse(text.AsSpan(2), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out value)
-            : byte.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out value);
-    }
-
-    public static string NameOf(byte value, IReadOnlyDictionary<string, byte> names) =>
-        names.FirstOrDefault(kv => kv.Value == value).Key ?? $"0x{value:X2}";
-
-    /// <summary>A feature's Dword 0 decoded into its fields by the engine's typed feature values.</summary>
-    public static string DecodeFeature(byte fid, uint dw0) => fid switch
-    {
-        NvmeFeatureId.Arbitration => NvmeArbitration.FromDword(dw0) is var a ? $"AB={a.Ab} LPW={a.Lpw} MPW={a.Mpw} HPW={a.Hpw}" : string.Empty,
-        NvmeFeatureId.PowerManagement => NvmePowerManagement.FromDword(dw0) is var p ? $"PS={p.Ps} WH={p.Wh}" : string.Empty,
-        NvmeFeatureId.TemperatureThreshold => NvmeTemperatureThreshold.FromDword(dw0) is var t
-            ? $"TMPTH={t.Tmpth} K ({t.Tmpth - 273} °C) TMPSEL={t.Tmpsel} THSEL={(t.UnderTemperature ? "Under" : "Over")}"
-            : string.Empty,
-        NvmeFeatureId.VolatileWriteCache => $"WCE={(NvmeVolatileWriteCache.FromDword(dw0).Enabled ? 1 : 0)}",
-        NvmeFeatureId.NumberOfQueues => NvmeNumberOfQueues.FromDword(dw0) is var q
-            ? $"I/O submission queues={q.SubmissionQueues} I/O completion queues={q.CompletionQueues}"
-            : string.Empty,
-        NvmeFeatureId.AsynchronousEventConfiguration => $"{(NvmeAsyncEventConfig)dw0}",
-        NvmeFeatureId.KeepAliveTimer => $"KATO={dw0} ms",
-        _ => string.Empty,
-    };
+    public static string NameOf(byte value, IReadOnlyDictionary<string, byte> names) => NvmeAdminNames.NameOf(value, names);
 }

@@ -134,7 +134,7 @@ public sealed class NvmeControllerIdentity
         Raw = c.ToArray(),
     };
 
-    internal static string FormatVersion(uint ver) => ver == 0 ? "NotReported" : $"{ver >> 16}.{(ver >> 8) & 0xFF}.{ver & 0xFF}";
+    internal static string FormatVersion(uint ver) => ver == 0 ? "NotReported" : new NvmePS.Engine.Fabrics.ControllerVersion(ver).ToString();
 }
 
 /// <summary>Identify Namespace data structure (CNS 00h).</summary>
@@ -295,7 +295,7 @@ public sealed class NvmeSmartHealth
             ErrorLogEntries = Units.Saturate(s.NumberOfErrorLogEntries),
             WarningTemperatureTimeMinutes = s.WarningCompositeTemperatureTime,
             CriticalTemperatureTimeMinutes = s.CriticalCompositeTemperatureTime,
-            TemperatureSensorsCelsius = s.TemperatureSensors.Where(t => t != 0).Select(t => t - 273).ToArray(),
+            TemperatureSensorsCelsius = s.TemperatureSensors.Where(t => t != 0).Select(t => t - NvmeSmartLog.KelvinOffset).ToArray(),
         };
     }
 }

@@ -1,7 +1,7 @@
 using System.Globalization;
 using NvmePS.Engine.Admin;
+using NvmePS.Engine.Fabrics.Controller;
 using NvmePS.Engine.Fabrics.Host;
-using NvmePS.Shared;
 
 namespace NvmePS;
 
@@ -113,12 +113,12 @@ public sealed class NvmfQueuePair
 /// <summary>An NVMe/TCP target running in this session (Start-NvmfTarget).</summary>
 public sealed class NvmfTarget
 {
-    internal NvmfTarget(TargetHost host)
+    internal NvmfTarget(NvmeTargetHost host)
     {
         HostObject = host;
     }
 
-    internal TargetHost HostObject { get; }
+    internal NvmeTargetHost HostObject { get; }
 
     public string SubsystemNqn => HostObject.Subsystem.Nqn;
 

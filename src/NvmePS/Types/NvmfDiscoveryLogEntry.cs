@@ -36,62 +36,20 @@ public sealed class NvmfDiscoveryLogEntry
     /// <summary>ASQSZ: the admin queue size the controller supports.</summary>
     public ushort AdminQueueSize { get; init; }
 
-    internal static NvmfDiscoveryLogEntry From(DiscoveryLogEntry e, string controllerName)
+    /// <summary>Wraps an engine entry; the wording is the engine's <see cref="DiscoveryLogEntryText"/>.</summary>
+    internal static NvmfDiscoveryLogEntry From(DiscoveryLogEntry e, string controllerName) => new()
     {
-        // The words nvme-cli prints (nvme_trtype_str, nvme_adrfam_str, nvme_subtype_str, nvme_treq_str).
-        string treq = (e.Treq & 0x3) switch
-        {
-            DiscoveryLogEntry.TreqSecureChannelRequired => "required",
-            DiscoveryLogEntry.TreqSecureChannelNotRequired => "not required",
-            _ => "not specified",
-        };
-        if ((e.Treq & DiscoveryLogEntry.TreqSqFlowControlDisableSupported) != 0)
-        {
-            treq += ", sq flow control disable supported";
-        }
-
-        return new NvmfDiscoveryLogEntry
-        {
-            ControllerName = controllerName,
-            Trtype = e.Trtype switch
-            {
-                TransportType.Tcp => "tcp",
-                TransportType.Rdma => "rdma",
-                TransportType.FibreChannel => "fc",
-                TransportType.IntraHost => "loop",
-                _ => $"unknown ({(byte)e.Trtype})",
-            },
-            // By value: the engine's enum names are not part of this mapping.
-            Adrfam = (byte)e.Adrfam switch
-            {
-                1 => "ipv4",
-                2 => "ipv6",
-                3 => "ib",
-                4 => "fc",
-                0xFE => "loop",
-                _ => $"unknown ({(byte)e.Adrfam})",
-            },
-            Subtype = e.Subtype switch
-            {
-                DiscoverySubsystemType.Nvm => "nvme subsystem",
-                DiscoverySubsystemType.CurrentDiscovery => "current discovery subsystem",
-                DiscoverySubsystemType.Referral => "discovery subsystem referral",
-                _ => $"unknown ({(byte)e.Subtype})",
-            },
-            Treq = treq,
-            PortId = e.PortId,
-            Trsvcid = e.Trsvcid,
-            Traddr = e.Traddr,
-            SubNqn = e.SubNqn,
-            Sectype = e.SecType switch
-            {
-                TcpSecurityType.None => "none",
-                TcpSecurityType.Tls12 => "tls1.2",
-                TcpSecurityType.Tls13 => "tls1.3",
-                _ => $"unknown ({(byte)e.SecType})",
-            },
-            ControllerId = e.Cntlid,
-            AdminQueueSize = e.Asqsz,
-        };
-    }
+        ControllerName = controllerName,
+        Trtype = DiscoveryLogEntryText.Trtype(e.Trtype),
+        Adrfam = DiscoveryLogEntryText.Adrfam(e.Adrfam),
+        Subtype = DiscoveryLogEntryText.Subtype(e.Subtype),
+        Treq = DiscoveryLogEntryText.Treq(e.Treq),
+        PortId = e.PortId,
+        Trsvcid = e.Trsvcid,
+        Traddr = e.Traddr,
+        SubNqn = e.SubNqn,
+        Sectype = DiscoveryLogEntryText.Sectype(e.SecType),
+        ControllerId = e.Cntlid,
+        AdminQueueSize = e.Asqsz,
+    };
 }

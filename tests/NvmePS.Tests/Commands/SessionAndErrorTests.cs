@@ -1,7 +1,8 @@
 using System.Management.Automation;
 using System.Net;
 using System.Net.Sockets;
-using NvmePS.Shared;
+using NvmeEndpoint = NvmePS.Engine.Fabrics.NvmeEndpoint;
+using NvmePS.Engine.Fabrics.Host;
 using NvmePS.Testing;
 using NvmePS.Tests.Support;
 
@@ -136,7 +137,7 @@ public sealed class SharedParsingTests
     [InlineData("::1", "::1", 8009)]
     public void Endpoints_parse_with_a_default_port(string text, string address, int port)
     {
-        IPEndPoint ep = EndpointSpec.Parse(text, 8009);
+        IPEndPoint ep = NvmeEndpoint.Parse(text, 8009);
         Assert.Equal((IPAddress.Parse(address), port), (ep.Address, ep.Port));
     }
 
@@ -146,18 +147,18 @@ public sealed class SharedParsingTests
         string dir = Directory.CreateTempSubdirectory().FullName;
         try
         {
-            var generated = HostIdentity.Resolve(null, null, dir);
+            var generated = NvmeHostIdentity.Resolve(null, null, dir);
             Assert.Equal($"nqn.2014-08.org.nvmexpress:uuid:{generated.HostId:D}", generated.HostNqn);
-            Assert.Equal(generated, HostIdentity.Resolve(null, null, dir));
+            Assert.Equal(generated, NvmeHostIdentity.Resolve(null, null, dir));
 
             File.WriteAllText(Path.Combine(dir, "hostnqn"), "nqn.2014-08.org.nvmexpress:uuid:12345678-1234-1234-1234-123456789abc\n");
             File.WriteAllText(Path.Combine(dir, "hostid"), "12345678-1234-1234-1234-123456789abc\n");
-            var fromFiles = HostIdentity.Resolve(null, null, dir);
+            var fromFiles = NvmeHostIdentity.Resolve(null, null, dir);
             Assert.Equal("nqn.2014-08.org.nvmexpress:uuid:12345678-1234-1234-1234-123456789abc", fromFiles.HostNqn);
             Assert.Equal(Guid.Parse("12345678-1234-1234-1234-123456789abc"), fromFiles.HostId);
 
             // Explicit arguments win.
-            Assert.Equal("nqn.x:y", HostIdentity.Resolve("nqn.x:y", Guid.Empty, dir).HostNqn);
+            Assert.Equal("nqn.x:y", NvmeHostIdentity.Resolve("nqn.x:y", Guid.Empty, dir).HostNqn);
         }
         finally
         {

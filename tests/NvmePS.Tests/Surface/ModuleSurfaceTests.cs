@@ -34,6 +34,16 @@ public sealed class ModuleSurfaceTests
         }
 
         Assert.StartsWith("https://", (string)psData["ProjectUri"]!);
+
+        // URIs name the project's repository; a LicenseUri may only be claimed when the repository has a license file.
+        Assert.EndsWith("/NvmePS", (string)psData["ProjectUri"]!, StringComparison.Ordinal);
+        Assert.StartsWith((string)psData["ProjectUri"]! + "/", (string)psData["ReleaseNotes"]!, StringComparison.Ordinal);
+        bool hasLicenseFile = Directory.EnumerateFiles(ModuleUnderTest.RepoRoot, "LICENSE*").Any();
+        if (!hasLicenseFile)
+        {
+            Assert.False(psData.ContainsKey("LicenseUri"), "The manifest claims a LicenseUri but the repository has no LICENSE file.");
+            Assert.DoesNotContain("LicenseUri", File.ReadAllText(Path.Combine(ModuleUnderTest.RepoRoot, "NvmePS.psd1")), StringComparison.Ordinal);
+        }
     }
 
     [Fact]
@@ -250,9 +260,15 @@ public sealed class ModuleProjectTests
 
         // The console front end has no PowerShell dependency at all.
         Assert.DoesNotContain("System.Management.Automation", File.ReadAllText(Path.Combine(ModuleUnderTest.RepoRoot, "src", "nvmeps", "nvmeps.Cli.csproj")), StringComparison.Ordinal);
-        foreach (string f in Directory.GetFiles(Path.Combine(ModuleUnderTest.RepoRoot, "src", "NvmePS", "Shared"), "*.cs"))
+        foreach (string f in Directory.GetFiles(Path.Combine(ModuleUnderTest.RepoRoot, "src", "nvmeps"), "*.cs"))
         {
             Assert.DoesNotContain("System.Management.Automation", File.ReadAllText(f), StringComparison.Ordinal);
         }
+
+        // Logic the module and the console share lives in the engine; neither compiles the other's sources.
+        var cli = System.Xml.Linq.XDocument.Load(Path.Combine(ModuleUnderTest.RepoRoot, "src", "nvmeps", "nvmeps.Cli.csproj"));
+        Assert.DoesNotContain(cli.Descendants("Compile"), c => ((string?)c.Attribute("Include") ?? string.Empty).Contains("NvmePS" + Path.DirectorySeparatorChar, StringComparison.Ordinal)
+            || ((string?)c.Attribute("Include") ?? string.Empty).Contains(@"NvmePS\", StringComparison.Ordinal));
+        Assert.False(Directory.Exists(Path.Combine(ModuleUnderTest.RepoRoot, "src", "NvmePS", "Shared")));
     }
 }

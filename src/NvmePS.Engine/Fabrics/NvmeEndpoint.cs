@@ -1,0 +1,60 @@
+using System.Net;
+
+namespace NvmePS.Engine.Fabrics;
+
+/// <summary>
+/// Transport addresses as users type them (TRADDR with an optional TRSVCID): "127.0.0.1:4420", "[::1]:4420", or an
+/// address alone, which takes the default port. Shared by Connect-NvmfController, Get-NvmfDiscoveryLog,
+/// Start-NvmfTarget and `nvmeps target`.
+/// </summary>
+public static class NvmeEndpoint
+{
+    /// <summary>The IANA NVMe/TCP port for I/O controllers (NVMe/TCP Transport 1.0 §3.1).</summary>
+    public const int IoPort = 4420;
+
+    /// <summary>The IANA port for NVMe/TCP discovery controllers (NVMe/TCP Transport 1.0 §3.1).</summary>
+    public const int DiscoveryPort = 8009;
+
+    /// <summary>The port a host connects to when none is given: 8009 for the discovery NQN, else 4420.</summary>
+    public static int DefaultPortFor(string subsystemNqn) =>
+        string.Equals(subsystemNqn, FabricsCommand.DiscoveryNqn, StringComparison.Ordinal) ? DiscoveryPort : IoPort;
+
+    /// <summary>Parses "address:port", "[v6]:port", or an address alone (which gets <paramref name="defaultPort"/>).</summary>
+    /// <exception cref="FormatException">Not an IP address, or a port out of range.</exception>
+    public static IPEndPoint Parse(string text, int defaultPort)
+    {
+        if (!TryParse(text, defaultPort, out IPEndPoint? endPoint))
+        {
+            throw new FormatException($"'{text}' is not an IP address or address:port.");
+        }
+
+        return endPoint!;
+    }
+
+    public static bool TryParse(string? text, int defaultPort, out IPEndPoint? endPoint)
+    {
+        endPoint = null;
+        if (string.IsNullOrWhiteSpace(text) || defaultPort is < IPEndPoint.MinPort or > IPEndPoint.MaxPort)
+        {
+            return false;
+        }
+
+        text = text.Trim();
+
+        // A bare IPv6 address ("::1") also parses as an endpoint with its last group as the port; only "[v6]:port"
+        // and "v4:port" carry a port.
+        if ((text.Contains("]:", StringComparison.Ordinal) || text.Count(c => c == ':') == 1) && IPEndPoint.TryParse(text, out IPEndPoint? ep))
+        {
+            endPoint = ep;
+            return true;
+        }
+
+        if (IPAddress.TryParse(text.Trim('[', ']'), out IPAddress? address))
+        {
+            endPoint = new IPEndPoint(address, defaultPort);
+            return true;
+        }
+
+        return false;
+    }
+}
