@@ -99,7 +99,7 @@ internal static class DemoCommand
 
         Step(o, "(Get-NvmeLog -Controller $c -LogId Smart).DataUnitsWritten");
         var after = await c.Admin.GetSmartLogAsync(cancellationToken: ct).ConfigureAwait(false);
-        o.WriteLine($"{after.DataUnitsWritten}   # thousands of 512-byte units: {Format.Bytes((decimal)after.DataUnitsWritten * 512000)}");
+        o.WriteLine($"{after.DataUnitsWritten}   # thousands of 512-byte units: {Format.Bytes(NvmeUnits.DataUnitBytes(NvmeUnits.Saturate(after.DataUnitsWritten)))}");
         o.WriteLine();
 
         Step(o, "Disconnect-NvmfController $c; Stop-NvmfTarget -SubsystemNqn " + DemoNqn);

@@ -85,18 +85,8 @@ internal static class TargetCommand
     }
 }
 
+/// <summary>Byte counts as the module prints them (the engine's <see cref="NvmePS.Engine.Admin.NvmeUnits"/>).</summary>
 internal static class Format
 {
-    public static string Bytes(decimal bytes)
-    {
-        string[] names = { "B", "KiB", "MiB", "GiB", "TiB" };
-        int i = 0;
-        while (bytes >= 1024 && i < names.Length - 1)
-        {
-            bytes /= 1024;
-            i++;
-        }
-
-        return $"{bytes.ToString("0.##", System.Globalization.CultureInfo.InvariantCulture)} {names[i]}";
-    }
+    public static string Bytes(decimal bytes) => NvmePS.Engine.Admin.NvmeUnits.FormatBytes(bytes);
 }

@@ -405,30 +405,14 @@ public sealed class NvmeFeature
 /// <summary>Readable units for output types.</summary>
 internal static class Units
 {
-    private const int KelvinOffset = 273;
-
     /// <summary>Kelvin to °C; 0 K is how NVMe says "not reported".</summary>
-    public static int? Celsius(ushort kelvin) => kelvin == 0 ? null : kelvin - KelvinOffset;
+    public static int? Celsius(ushort kelvin) => NvmeUnits.Celsius(kelvin);
 
-    /// <summary>128-bit counters as decimal (exact up to 2^96, saturating beyond: no real counter gets there).</summary>
-    public static decimal Saturate(UInt128 v) => v > (UInt128)decimal.MaxValue ? decimal.MaxValue : (decimal)v;
+    public static decimal Saturate(UInt128 v) => NvmeUnits.Saturate(v);
 
-    /// <summary>One data unit is 1000 × 512 bytes.</summary>
-    public static decimal DataUnitBytes(decimal units) => units > decimal.MaxValue / 512000m ? decimal.MaxValue : units * 512000m;
+    public static decimal DataUnitBytes(decimal units) => NvmeUnits.DataUnitBytes(units);
 
-    public static string FormatBytes(decimal bytes)
-    {
-        string[] names = { "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
-        int i = 0;
-        decimal v = bytes;
-        while (v >= 1024 && i < names.Length - 1)
-        {
-            v /= 1024;
-            i++;
-        }
-
-        return i == 0 ? $"{bytes.ToString(CultureInfo.InvariantCulture)} B" : $"{v.ToString("0.##", CultureInfo.InvariantCulture)} {names[i]}";
-    }
+    public static string FormatBytes(decimal bytes) => NvmeUnits.FormatBytes(bytes);
 
     public static string Hex(ReadOnlySpan<byte> data, int max = 64)
     {
