@@ -330,22 +330,27 @@ public sealed class AfMctpTransport : IMctpTransport
 /// </summary>
 public sealed class AfMctpResponderHost : IAsyncDisposable
 {
-    private readonly IMctpResponder _responder;
+    private readonly MctpResponderDispatcher _dispatcher;
     private readonly CancellationTokenSource _stop = new();
     private readonly object _fdGate = new();
     private int _fd;
     private Task? _loop;
 
-    private AfMctpResponderHost(int fd, IMctpResponder responder)
+    private AfMctpResponderHost(int fd, IMctpResponder responder, int maxInFlight)
     {
         _fd = fd;
-        _responder = responder;
+        _dispatcher = new MctpResponderDispatcher(responder, maxInFlight);
     }
+
+    /// <summary>The per-request dispatcher (in-flight count, dropped requests).</summary>
+    public MctpResponderDispatcher Dispatcher => _dispatcher;
 
     /// <summary>Binds an AF_MCTP socket to <paramref name="messageType"/> on <paramref name="network"/> (0 = any) and
     /// <paramref name="localEid"/> (0xFF = any local EID), and starts answering.</summary>
-    public static unsafe AfMctpResponderHost Start(IMctpResponder responder, byte messageType = MctpMessageTypes.NvmeManagement, uint network = SockaddrMctp.NetAny, byte localEid = SockaddrMctp.AddrAny)
+    public static unsafe AfMctpResponderHost Start(IMctpResponder responder, byte messageType = MctpMessageTypes.NvmeManagement, uint network = SockaddrMctp.NetAny, byte localEid = SockaddrMctp.AddrAny,
+        int maxInFlight = MctpResponderDispatcher.DefaultMaxInFlight)
     {
+        ArgumentNullException.ThrowIfNull(responder);
         int fd = MctpNative.OpenSocket();
         byte* addr = stackalloc byte[SockaddrMctp.Size];
         // The kernel ignores the IC bit of smctp_type on bind.
@@ -357,7 +362,7 @@ public sealed class AfMctpResponderHost : IAsyncDisposable
             throw new NvmeConnectionException($"bind(AF_MCTP, type {messageType}) failed: {MctpNative.Describe(errno)}");
         }
 
-        var host = new AfMctpResponderHost(fd, responder);
+        var host = new AfMctpResponderHost(fd, responder, maxInFlight);
         host._loop = Task.Factory.StartNew(host.Run, TaskCreationOptions.LongRunning).Unwrap();
         return host;
     }
@@ -382,20 +387,12 @@ public sealed class AfMctpResponderHost : IAsyncDisposable
 
                 byte[] request = buffer.AsSpan(0, length).ToArray();
                 var replyTo = source with { Tag = (byte)(source.Tag & SockaddrMctp.TagMask) };
-                // Detached, like a device: a slow command must not stop control primitives (Abort, Get State).
-                _ = Task.Run(async () =>
+                // Concurrent and bounded, like a device: a slow command must not stop control primitives (Abort,
+                // Get State) or other requesters; past the bound the request is discarded (review O-1).
+                _dispatcher.TryDispatch(new MctpEndpointAddress(source.Network, source.Eid), request, (resp, ct) =>
                 {
-                    try
-                    {
-                        await _responder.HandleAsync(new MctpEndpointAddress(source.Network, source.Eid), request, (resp, ct) =>
-                        {
-                            SendOne(replyTo, resp.Span);
-                            return ValueTask.CompletedTask;
-                        }, _stop.Token).ConfigureAwait(false);
-                    }
-                    catch (OperationCanceledException)
-                    {
-                    }
+                    SendOne(replyTo, resp.Span);
+                    return ValueTask.CompletedTask;
                 });
                 await Task.Yield();
             }
@@ -460,6 +457,7 @@ public sealed class AfMctpResponderHost : IAsyncDisposable
             }
         }
 
+        await _dispatcher.DisposeAsync().ConfigureAwait(false);
         lock (_fdGate)
         {
             if (_fd >= 0)
