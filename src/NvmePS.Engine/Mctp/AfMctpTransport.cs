@@ -53,9 +53,11 @@ public sealed class AfMctpTransport : IMctpTransport
             var (tag, mode) = AllocateTag(fd, peer);
             if (mode == MctpTagMode.KernelOwned && Interlocked.Exchange(ref _warnedKernelTags, 1) == 0)
             {
-                _warning?.Invoke(
-                    "The kernel does not support MCTP tag preallocation (SIOCMCTPALLOCTAG2/SIOCMCTPALLOCTAG); using kernel-owned " +
-                    "tags. A More Processing Required wait cannot hold the tag, so a late response may be dropped.");
+                _warning?.Invoke(peer.Network != SockaddrMctp.NetAny
+                    ? $"The kernel does not support SIOCMCTPALLOCTAG2, and SIOCMCTPALLOCTAG only reserves tags on the default network, not net {peer.Network}; " +
+                      "using kernel-owned tags. A More Processing Required wait cannot hold the tag, so a late response may be dropped."
+                    : "The kernel does not support MCTP tag preallocation (SIOCMCTPALLOCTAG2/SIOCMCTPALLOCTAG); using kernel-owned " +
+                      "tags. A More Processing Required wait cannot hold the tag, so a late response may be dropped.");
             }
 
             return ValueTask.FromResult<IMctpExchange>(new Exchange(fd, peer, (byte)(messageType & MctpMessageTypes.TypeMask), tag, mode));
@@ -96,31 +98,52 @@ public sealed class AfMctpTransport : IMctpTransport
         });
     }
 
-    private static unsafe (byte Tag, MctpTagMode Mode) AllocateTag(int fd, MctpEndpointAddress peer)
+    /// <summary>One tag ioctl on the exchange's socket: returns 0 or the errno. A seam so the fallback order can be
+    /// tested on hosts without AF_MCTP.</summary>
+    internal delegate int TagIoctl(nuint request, Span<byte> argument);
+
+    private static unsafe (byte Tag, MctpTagMode Mode) AllocateTag(int fd, MctpEndpointAddress peer) =>
+        AllocateTag(peer, (request, argument) =>
+        {
+            fixed (byte* p = argument)
+            {
+                return MctpNative.Ioctl(fd, request, p) == 0 ? 0 : MctpNative.LastErrno;
+            }
+        });
+
+    /// <summary>
+    /// SIOCMCTPALLOCTAG2 (network-aware) first. Without it, SIOCMCTPALLOCTAG only when the peer is on the default
+    /// network (<see cref="SockaddrMctp.NetAny"/>): v1 has no network field, so on another network it would reserve
+    /// the tag on the wrong network for the later sendto (review O-2). Otherwise the kernel owns the tag.
+    /// </summary>
+    internal static (byte Tag, MctpTagMode Mode) AllocateTag(MctpEndpointAddress peer, TagIoctl ioctl)
     {
-        byte* buf = stackalloc byte[MctpIocTagCtl2.Size];
-        var span = new Span<byte>(buf, MctpIocTagCtl2.Size);
+        Span<byte> span = stackalloc byte[MctpIocTagCtl2.Size];
         new MctpIocTagCtl2(peer.Network, peer.Eid, 0, 0, 0).WriteTo(span);
-        if (MctpNative.Ioctl(fd, MctpIoctl.SiocMctpAllocTag2, buf) == 0)
+        int errno = ioctl(MctpIoctl.SiocMctpAllocTag2, span);
+        if (errno == 0)
         {
             return (MctpIocTagCtl2.Read(span).Tag, MctpTagMode.PreallocatedV2);
         }
 
-        int errno = MctpNative.LastErrno;
         if (errno != MctpNative.EINVAL && errno != MctpNative.ENOTTY && errno != MctpNative.EOPNOTSUPP)
         {
             ThrowTagError(errno, peer);
         }
 
-        // V1 assumes the default network; only meaningful when the caller did not ask for another one.
+        if (peer.Network != SockaddrMctp.NetAny)
+        {
+            return (SockaddrMctp.TagOwner, MctpTagMode.KernelOwned);
+        }
+
         span.Clear();
         new MctpIocTagCtl(peer.Eid, 0).WriteTo(span);
-        if (MctpNative.Ioctl(fd, MctpIoctl.SiocMctpAllocTag, buf) == 0)
+        errno = ioctl(MctpIoctl.SiocMctpAllocTag, span);
+        if (errno == 0)
         {
             return (MctpIocTagCtl.Read(span).Tag, MctpTagMode.Preallocated);
         }
 
-        errno = MctpNative.LastErrno;
         if (errno != MctpNative.EINVAL && errno != MctpNative.ENOTTY && errno != MctpNative.EOPNOTSUPP)
         {
             ThrowTagError(errno, peer);
