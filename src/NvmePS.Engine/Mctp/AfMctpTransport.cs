@@ -53,9 +53,11 @@ public sealed class AfMctpTransport : IMctpTransport
             var (tag, mode) = AllocateTag(fd, peer);
             if (mode == MctpTagMode.KernelOwned && Interlocked.Exchange(ref _warnedKernelTags, 1) == 0)
             {
-                _warning?.Invoke(
-                    "The kernel does not support MCTP tag preallocation (SIOCMCTPALLOCTAG2/SIOCMCTPALLOCTAG); using kernel-owned " +
-                    "tags. A More Processing Required wait cannot hold the tag, so a late response may be dropped.");
+                _warning?.Invoke(peer.Network != SockaddrMctp.NetAny
+                    ? $"The kernel does not support SIOCMCTPALLOCTAG2, and SIOCMCTPALLOCTAG only reserves tags on the default network, not net {peer.Network}; " +
+                      "using kernel-owned tags. A More Processing Required wait cannot hold the tag, so a late response may be dropped."
+                    : "The kernel does not support MCTP tag preallocation (SIOCMCTPALLOCTAG2/SIOCMCTPALLOCTAG); using kernel-owned " +
+                      "tags. A More Processing Required wait cannot hold the tag, so a late response may be dropped.");
             }
 
             return ValueTask.FromResult<IMctpExchange>(new Exchange(fd, peer, (byte)(messageType & MctpMessageTypes.TypeMask), tag, mode));
@@ -96,31 +98,52 @@ public sealed class AfMctpTransport : IMctpTransport
         });
     }
 
-    private static unsafe (byte Tag, MctpTagMode Mode) AllocateTag(int fd, MctpEndpointAddress peer)
+    /// <summary>One tag ioctl on the exchange's socket: returns 0 or the errno. A seam so the fallback order can be
+    /// tested on hosts without AF_MCTP.</summary>
+    internal delegate int TagIoctl(nuint request, Span<byte> argument);
+
+    private static unsafe (byte Tag, MctpTagMode Mode) AllocateTag(int fd, MctpEndpointAddress peer) =>
+        AllocateTag(peer, (request, argument) =>
+        {
+            fixed (byte* p = argument)
+            {
+                return MctpNative.Ioctl(fd, request, p) == 0 ? 0 : MctpNative.LastErrno;
+            }
+        });
+
+    /// <summary>
+    /// SIOCMCTPALLOCTAG2 (network-aware) first. Without it, SIOCMCTPALLOCTAG only when the peer is on the default
+    /// network (<see cref="SockaddrMctp.NetAny"/>): v1 has no network field, so on another network it would reserve
+    /// the tag on the wrong network for the later sendto (review O-2). Otherwise the kernel owns the tag.
+    /// </summary>
+    internal static (byte Tag, MctpTagMode Mode) AllocateTag(MctpEndpointAddress peer, TagIoctl ioctl)
     {
-        byte* buf = stackalloc byte[MctpIocTagCtl2.Size];
-        var span = new Span<byte>(buf, MctpIocTagCtl2.Size);
+        Span<byte> span = stackalloc byte[MctpIocTagCtl2.Size];
         new MctpIocTagCtl2(peer.Network, peer.Eid, 0, 0, 0).WriteTo(span);
-        if (MctpNative.Ioctl(fd, MctpIoctl.SiocMctpAllocTag2, buf) == 0)
+        int errno = ioctl(MctpIoctl.SiocMctpAllocTag2, span);
+        if (errno == 0)
         {
             return (MctpIocTagCtl2.Read(span).Tag, MctpTagMode.PreallocatedV2);
         }
 
-        int errno = MctpNative.LastErrno;
         if (errno != MctpNative.EINVAL && errno != MctpNative.ENOTTY && errno != MctpNative.EOPNOTSUPP)
         {
             ThrowTagError(errno, peer);
         }
 
-        // V1 assumes the default network; only meaningful when the caller did not ask for another one.
+        if (peer.Network != SockaddrMctp.NetAny)
+        {
+            return (SockaddrMctp.TagOwner, MctpTagMode.KernelOwned);
+        }
+
         span.Clear();
         new MctpIocTagCtl(peer.Eid, 0).WriteTo(span);
-        if (MctpNative.Ioctl(fd, MctpIoctl.SiocMctpAllocTag, buf) == 0)
+        errno = ioctl(MctpIoctl.SiocMctpAllocTag, span);
+        if (errno == 0)
         {
             return (MctpIocTagCtl.Read(span).Tag, MctpTagMode.Preallocated);
         }
 
-        errno = MctpNative.LastErrno;
         if (errno != MctpNative.EINVAL && errno != MctpNative.ENOTTY && errno != MctpNative.EOPNOTSUPP)
         {
             ThrowTagError(errno, peer);
@@ -330,22 +353,27 @@ public sealed class AfMctpTransport : IMctpTransport
 /// </summary>
 public sealed class AfMctpResponderHost : IAsyncDisposable
 {
-    private readonly IMctpResponder _responder;
+    private readonly MctpResponderDispatcher _dispatcher;
     private readonly CancellationTokenSource _stop = new();
     private readonly object _fdGate = new();
     private int _fd;
     private Task? _loop;
 
-    private AfMctpResponderHost(int fd, IMctpResponder responder)
+    private AfMctpResponderHost(int fd, IMctpResponder responder, int maxInFlight)
     {
         _fd = fd;
-        _responder = responder;
+        _dispatcher = new MctpResponderDispatcher(responder, maxInFlight);
     }
+
+    /// <summary>The per-request dispatcher (in-flight count, dropped requests).</summary>
+    public MctpResponderDispatcher Dispatcher => _dispatcher;
 
     /// <summary>Binds an AF_MCTP socket to <paramref name="messageType"/> on <paramref name="network"/> (0 = any) and
     /// <paramref name="localEid"/> (0xFF = any local EID), and starts answering.</summary>
-    public static unsafe AfMctpResponderHost Start(IMctpResponder responder, byte messageType = MctpMessageTypes.NvmeManagement, uint network = SockaddrMctp.NetAny, byte localEid = SockaddrMctp.AddrAny)
+    public static unsafe AfMctpResponderHost Start(IMctpResponder responder, byte messageType = MctpMessageTypes.NvmeManagement, uint network = SockaddrMctp.NetAny, byte localEid = SockaddrMctp.AddrAny,
+        int maxInFlight = MctpResponderDispatcher.DefaultMaxInFlight)
     {
+        ArgumentNullException.ThrowIfNull(responder);
         int fd = MctpNative.OpenSocket();
         byte* addr = stackalloc byte[SockaddrMctp.Size];
         // The kernel ignores the IC bit of smctp_type on bind.
@@ -357,7 +385,7 @@ public sealed class AfMctpResponderHost : IAsyncDisposable
             throw new NvmeConnectionException($"bind(AF_MCTP, type {messageType}) failed: {MctpNative.Describe(errno)}");
         }
 
-        var host = new AfMctpResponderHost(fd, responder);
+        var host = new AfMctpResponderHost(fd, responder, maxInFlight);
         host._loop = Task.Factory.StartNew(host.Run, TaskCreationOptions.LongRunning).Unwrap();
         return host;
     }
@@ -382,20 +410,12 @@ public sealed class AfMctpResponderHost : IAsyncDisposable
 
                 byte[] request = buffer.AsSpan(0, length).ToArray();
                 var replyTo = source with { Tag = (byte)(source.Tag & SockaddrMctp.TagMask) };
-                // Detached, like a device: a slow command must not stop control primitives (Abort, Get State).
-                _ = Task.Run(async () =>
+                // Concurrent and bounded, like a device: a slow command must not stop control primitives (Abort,
+                // Get State) or other requesters; past the bound the request is discarded (review O-1).
+                _dispatcher.TryDispatch(new MctpEndpointAddress(source.Network, source.Eid), request, (resp, ct) =>
                 {
-                    try
-                    {
-                        await _responder.HandleAsync(new MctpEndpointAddress(source.Network, source.Eid), request, (resp, ct) =>
-                        {
-                            SendOne(replyTo, resp.Span);
-                            return ValueTask.CompletedTask;
-                        }, _stop.Token).ConfigureAwait(false);
-                    }
-                    catch (OperationCanceledException)
-                    {
-                    }
+                    SendOne(replyTo, resp.Span);
+                    return ValueTask.CompletedTask;
                 });
                 await Task.Yield();
             }
@@ -460,6 +480,7 @@ public sealed class AfMctpResponderHost : IAsyncDisposable
             }
         }
 
+        await _dispatcher.DisposeAsync().ConfigureAwait(false);
         lock (_fdGate)
         {
             if (_fd >= 0)

@@ -226,22 +226,27 @@ public sealed class MctpDemuxTransport : IMctpTransport
 public sealed class MctpDemuxResponderClient : IAsyncDisposable
 {
     private readonly Socket _socket;
-    private readonly IMctpResponder _responder;
+    private readonly MctpResponderDispatcher _dispatcher;
     private readonly CancellationTokenSource _stop = new();
     private readonly SemaphoreSlim _sendLock = new(1, 1);
     private readonly Task _loop;
 
-    private MctpDemuxResponderClient(Socket socket, IMctpResponder responder)
+    private MctpDemuxResponderClient(Socket socket, IMctpResponder responder, int maxInFlight)
     {
         _socket = socket;
-        _responder = responder;
+        _dispatcher = new MctpResponderDispatcher(responder, maxInFlight);
         _loop = Task.Run(Run);
     }
 
+    /// <summary>The per-request dispatcher (in-flight count, dropped requests).</summary>
+    public MctpResponderDispatcher Dispatcher => _dispatcher;
+
     /// <summary>Connects to <paramref name="socketName"/>, registers <paramref name="registeredType"/> and starts answering.</summary>
-    public static async Task<MctpDemuxResponderClient> ConnectAsync(IMctpResponder responder, string socketName = MctpDemuxProtocol.DefaultSocketName, byte registeredType = MctpMessageTypes.NvmeManagement | MctpMessageTypes.IntegrityCheck, CancellationToken cancellationToken = default)
+    public static async Task<MctpDemuxResponderClient> ConnectAsync(IMctpResponder responder, string socketName = MctpDemuxProtocol.DefaultSocketName, byte registeredType = MctpMessageTypes.NvmeManagement | MctpMessageTypes.IntegrityCheck, CancellationToken cancellationToken = default,
+        int maxInFlight = MctpResponderDispatcher.DefaultMaxInFlight)
     {
         ArgumentNullException.ThrowIfNull(responder);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxInFlight, 1);
         var socket = new Socket(AddressFamily.Unix, SocketType.Seqpacket, ProtocolType.Unspecified);
         try
         {
@@ -254,7 +259,7 @@ public sealed class MctpDemuxResponderClient : IAsyncDisposable
             throw new NvmeConnectionException($"Cannot connect to the MCTP demux daemon at '{socketName}': {ex.Message}", ex);
         }
 
-        return new MctpDemuxResponderClient(socket, responder);
+        return new MctpDemuxResponderClient(socket, responder, maxInFlight);
     }
 
     private async Task Run()
@@ -277,8 +282,9 @@ public sealed class MctpDemuxResponderClient : IAsyncDisposable
 
                 byte source = buf[0];
                 byte[] message = buf.AsSpan(1, n - 1).ToArray();
-                // Detached, like a device: a slow command must not stop control primitives (Abort, Get State).
-                _ = Task.Run(() => HandleOneAsync(source, message));
+                // Concurrent and bounded, like a device: a slow command must not stop control primitives (Abort,
+                // Get State) or other requesters; past the bound the request is discarded (review O-1).
+                _dispatcher.TryDispatch(new MctpEndpointAddress(0, source), message, (resp, ct) => RespondAsync(source, resp, ct));
             }
         }
         catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
@@ -286,34 +292,30 @@ public sealed class MctpDemuxResponderClient : IAsyncDisposable
         }
     }
 
-    private async Task HandleOneAsync(byte source, byte[] message)
+    private async ValueTask RespondAsync(byte source, ReadOnlyMemory<byte> resp, CancellationToken ct)
     {
+        byte[] packet = new byte[resp.Length + 1];
+        packet[0] = source;
+        resp.CopyTo(packet.AsMemory(1));
+        await _sendLock.WaitAsync(ct).ConfigureAwait(false);
         try
         {
-            await _responder.HandleAsync(new MctpEndpointAddress(0, source), message, async (resp, ct) =>
-            {
-                byte[] packet = new byte[resp.Length + 1];
-                packet[0] = source;
-                resp.CopyTo(packet.AsMemory(1));
-                await _sendLock.WaitAsync(ct).ConfigureAwait(false);
-                try
-                {
-                    await _socket.SendAsync(packet, SocketFlags.None, ct).ConfigureAwait(false);
-                }
-                finally
-                {
-                    _sendLock.Release();
-                }
-            }, _stop.Token).ConfigureAwait(false);
+            await _socket.SendAsync(packet, SocketFlags.None, ct).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
         {
+            // The daemon went away; the requester times out, as it would on a real bus.
+        }
+        finally
+        {
+            _sendLock.Release();
         }
     }
 
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync().ConfigureAwait(false);
+        await _dispatcher.DisposeAsync().ConfigureAwait(false);
         _socket.Dispose();
         try
         {

@@ -292,6 +292,12 @@ public readonly record struct NvmeMiResponse(NvmeMiMessageHeader Header, byte St
             throw new NvmeProtocolException($"Wrong MCTP message type 0x{message[0]:X2} in NVMe-MI response (expected 0x84: type 4 with IC set; without IC there is no MIC to check).", fieldOffset: 0);
         }
 
+        // NVMe-MI messages are whole dwords (the MIC covers a dword-padded message); libnvme-mi rejects others too.
+        if ((message.Length & 3) != 0)
+        {
+            throw new NvmeProtocolException($"NVMe-MI response of {message.Length} bytes is not a whole number of dwords.", fieldOffset: (uint)message.Length);
+        }
+
         if (!NvmeMiMic.Verify(message))
         {
             uint got = BinaryPrimitives.ReadUInt32LittleEndian(message[^4..]);
@@ -313,6 +319,13 @@ public readonly record struct NvmeMiResponse(NvmeMiMessageHeader Header, byte St
         if (header.CommandSlot != expectedSlot)
         {
             throw new NvmeProtocolException($"NVMe-MI response for command slot {header.CommandSlot}, the request used slot {expectedSlot} (CSI mismatch).", fieldOffset: 1);
+        }
+
+        // More Processing Required is exactly header, status and MPRT (8 bytes) plus the MIC.
+        if (message[NvmeMiCodec.StatusOffset] == (byte)NvmeMiStatus.MoreProcessingRequired && expectedType != NvmeMiMessageType.ControlPrimitive
+            && message.Length != NvmeMiCodec.MiResponseHeaderSize + NvmeMiMic.Size)
+        {
+            throw new NvmeProtocolException($"NVMe-MI More Processing Required response of {message.Length} bytes; it is {NvmeMiCodec.MiResponseHeaderSize + NvmeMiMic.Size} bytes with its MIC.", fieldOffset: (uint)message.Length);
         }
 
         return new NvmeMiResponse(header, message[NvmeMiCodec.StatusOffset], message.Length - NvmeMiMic.Size);

@@ -70,7 +70,7 @@ public sealed class NvmeMiEncodingTests
     [Fact]
     public async Task ReadOptionalCommands_encodes_dtyp4()
     {
-        byte[] sent = await SentBy(ep => ep.ReadOptionalCommandsAsync(), Responses.Mi(2, [0, 0]));
+        byte[] sent = await SentBy(ep => ep.ReadOptionalCommandsAsync(), Responses.Mi(2, [0, 0, 0, 0]));
         AssertMiRequest(sent, "84080000" + "00000000" + "00000004" + "00000000");
     }
 
@@ -115,7 +115,7 @@ public sealed class NvmeMiEncodingTests
         sent = await SentBy(ep => ep.GetMctpTransmissionUnitSizeAsync(0), Responses.Mi(64));
         AssertMiRequest(sent, "84080000" + "04000000" + "03000000" + "00000000");
 
-        sent = await SentBy(ep => ep.GetAsyncEventsAsync(), Responses.Mi(0, [0, 0, 5, 0, 5]));
+        sent = await SentBy(ep => ep.GetAsyncEventsAsync(), Responses.Mi(0, [0, 0, 5, 0, 5, 0, 0, 0]));
         AssertMiRequest(sent, "84080000" + "04000000" + "04000000" + "00000000");
 
         sent = await SentBy(ep => ep.SetAsyncEventsAsync([new AsyncEventItem(2, true)]), Responses.Mi(0));

@@ -97,7 +97,8 @@ public sealed class NvmeMiResponseTests
     [Fact]
     public async Task Short_MI_header_after_valid_framing_is_rejected()
     {
-        // 5-byte body (header + status 0) with a valid MIC: framing is fine, but an MI response header is 8 bytes.
+        // 5-byte body (header + status 0) with a valid MIC: the MIC is fine, but an MI response header is 8 bytes and
+        // a message is whole dwords; the dword check (review O-5) is the first to refuse it.
         byte[] r = new byte[9];
         new NvmeMiMessageHeader(NvmeMiMessageType.MiCommand, true).WriteTo(r);
         NvmeMiMic.Append(r, 5);
@@ -106,7 +107,25 @@ public sealed class NvmeMiResponseTests
         t.Script.Enqueue((TimeSpan.Zero, r));
         await using var ep = new NvmeMiEndpoint(t, Peer, null, clock);
         var ex = await Assert.ThrowsAsync<NvmeProtocolException>(() => ep.PollSubsystemHealthAsync());
-        Assert.Contains("response header is 5 bytes", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("9 bytes is not a whole number of dwords", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(13)] // unaligned
+    [InlineData(16)] // aligned but longer than an MPR response
+    public async Task More_processing_required_must_be_exactly_12_bytes_and_dword_aligned(int length)
+    {
+        byte[] r = new byte[length];
+        new NvmeMiMessageHeader(NvmeMiMessageType.MiCommand, true).WriteTo(r);
+        r[NvmeMiCodec.StatusOffset] = (byte)NvmeMiStatus.MoreProcessingRequired;
+        r[NvmeMiCodec.MprtOffset] = 1;
+        NvmeMiMic.Append(r, length - NvmeMiMic.Size);
+        var clock = new ManualTimeProvider();
+        var t = new ScriptedTransport(clock);
+        t.Script.Enqueue((TimeSpan.Zero, r));
+        await using var ep = new NvmeMiEndpoint(t, Peer, null, clock);
+        var ex = await Assert.ThrowsAsync<NvmeProtocolException>(() => ep.PollSubsystemHealthAsync());
+        Assert.Contains(length == 13 ? "not a whole number of dwords" : "More Processing Required response of 16 bytes", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -8,8 +8,8 @@ using NvmePS.Engine.Tests.Mi.Oracle;
 namespace NvmePS.Engine.Tests.Mi.Review;
 
 /// <summary>
-/// Failing tests for the defects in docs/review/mi-findings.md. Each is skipped as a known defect so main stays
-/// green; remove the Skip when the finding is fixed and the test must pass.
+/// Tests for the findings in docs/review/mi-findings.md. They failed on the reviewed snapshot; the fixes made them
+/// pass and none is skipped now (MI-07 turned out to be a wrong expectation and asserts the verified layout).
 /// </summary>
 public sealed class MiReviewFindingsTests
 {
