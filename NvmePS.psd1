@@ -14,10 +14,21 @@
     PowerShellVersion    = '7.4'
     FormatsToProcess     = @('NvmePS.Format.ps1xml')
     CmdletsToExport      = @(
+        'Connect-NvmfController'
+        'Disconnect-NvmfController'
         'Get-NvmeFeature'
         'Get-NvmeIdentify'
         'Get-NvmeLog'
+        'Get-NvmfDiscoveryLog'
+        'Get-NvmfProperty'
+        'Get-NvmfTarget'
+        'Read-NvmeBlock'
+        'Send-NvmfCommand'
         'Set-NvmeFeature'
+        'Set-NvmfProperty'
+        'Start-NvmfTarget'
+        'Stop-NvmfTarget'
+        'Write-NvmeBlock'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

@@ -8,6 +8,7 @@
               Pester tests in tests/Pester against out/NvmePS when Pester 5+ is installed.
     -Package  dotnet publish src/NvmePS, then zips out/NvmePS into out/NvmePS-<version>.zip.
     -Clean    dotnet clean, and removes out/.
+    -Demo     runs tools/demo.ps1 against out/NvmePS (the pwsh twin of `nvmeps demo`).
     With no switch, -Build runs.
 .EXAMPLE
     ./build.ps1 -Build -Test
@@ -18,6 +19,7 @@ param(
     [switch] $Test,
     [switch] $Package,
     [switch] $Clean,
+    [switch] $Demo,
     [ValidateSet('Debug', 'Release')]
     [string] $Configuration = 'Release'
 )
@@ -35,7 +37,7 @@ function Invoke-Dotnet {
     if ($LASTEXITCODE -ne 0) { throw "dotnet $($args -join ' ') failed with exit code $LASTEXITCODE." }
 }
 
-if (-not ($Build -or $Test -or $Package -or $Clean)) { $Build = $true }
+if (-not ($Build -or $Test -or $Package -or $Clean -or $Demo)) { $Build = $true }
 
 if ($Clean) {
     Invoke-Dotnet clean $solution -c $Configuration
@@ -76,4 +78,10 @@ if ($Package) {
     if (Test-Path $zip) { Remove-Item $zip -Force }
     Compress-Archive -Path $moduleDir -DestinationPath $zip
     Write-Host "Packaged $zip" -ForegroundColor Green
+}
+
+if ($Demo) {
+    # A child pwsh, so the demo's module import and targets do not stay in this session.
+    & (Join-Path $PSHOME 'pwsh') -NoProfile -File (Join-Path $root 'tools/demo.ps1')
+    if ($LASTEXITCODE -ne 0) { throw "The demo failed with exit code $LASTEXITCODE." }
 }

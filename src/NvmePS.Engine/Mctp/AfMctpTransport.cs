@@ -67,6 +67,35 @@ public sealed class AfMctpTransport : IMctpTransport
         }
     }
 
+    /// <summary>
+    /// Opens an exchange that addresses the peer by physical address (MCTP_OPT_ADDR_EXT, <c>sockaddr_mctp_ext</c>)
+    /// instead of a route: for endpoints that have no route yet, as mctpd does while assigning EIDs.
+    /// </summary>
+    public unsafe ValueTask<IMctpExchange> OpenDirectExchangeAsync(MctpEndpointAddress peer, int interfaceIndex, byte[] hardwareAddress, byte messageType, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(hardwareAddress);
+        if (hardwareAddress.Length > SockaddrMctpExt.MaxAddrLen)
+        {
+            throw new ArgumentException("A hardware address has at most 32 bytes (MAX_ADDR_LEN).", nameof(hardwareAddress));
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        int fd = MctpNative.OpenSocket();
+        int one = 1;
+        if (MctpNative.SetSockOpt(fd, MctpIoctl.SolMctp, MctpIoctl.OptAddrExt, (byte*)&one, sizeof(int)) < 0)
+        {
+            int errno = MctpNative.LastErrno;
+            MctpNative.Close(fd);
+            throw new NvmeConnectionException($"This kernel does not support MCTP extended addressing (MCTP_OPT_ADDR_EXT): {MctpNative.Describe(errno)}");
+        }
+
+        // Without a route there is nothing to preallocate a tag against: the kernel owns the tag.
+        return ValueTask.FromResult<IMctpExchange>(new Exchange(fd, peer, (byte)(messageType & MctpMessageTypes.TypeMask), SockaddrMctp.TagOwner, MctpTagMode.KernelOwned)
+        {
+            Direct = (interfaceIndex, hardwareAddress),
+        });
+    }
+
     private static unsafe (byte Tag, MctpTagMode Mode) AllocateTag(int fd, MctpEndpointAddress peer)
     {
         byte* buf = stackalloc byte[MctpIocTagCtl2.Size];
@@ -138,6 +167,9 @@ public sealed class AfMctpTransport : IMctpTransport
 
         public MctpTagMode TagMode => _mode;
 
+        /// <summary>Interface index and hardware address for extended (direct) addressing; null to use routes.</summary>
+        public (int IfIndex, byte[] Haddr)? Direct { get; init; }
+
         public ValueTask SendAsync(ReadOnlyMemory<byte> message, CancellationToken cancellationToken)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -152,13 +184,24 @@ public sealed class AfMctpTransport : IMctpTransport
 
         private unsafe void Send(ReadOnlySpan<byte> message)
         {
-            byte* addr = stackalloc byte[SockaddrMctp.Size];
+            byte* addr = stackalloc byte[SockaddrMctpExt.Size];
             // The kernel writes smctp_type as the first message byte, so the IC bit travels in smctp_type too.
-            new SockaddrMctp(_peer.Network, _peer.Eid, message[0], _tag).WriteTo(new Span<byte>(addr, SockaddrMctp.Size));
+            var baseAddr = new SockaddrMctp(_peer.Network, _peer.Eid, message[0], _tag);
+            uint addrLen = SockaddrMctp.Size;
+            if (Direct is { } direct)
+            {
+                new SockaddrMctpExt(baseAddr, direct.IfIndex, direct.Haddr).WriteTo(new Span<byte>(addr, SockaddrMctpExt.Size));
+                addrLen = SockaddrMctpExt.Size;
+            }
+            else
+            {
+                baseAddr.WriteTo(new Span<byte>(addr, SockaddrMctp.Size));
+            }
+
             ReadOnlySpan<byte> body = message[1..];
             fixed (byte* p = body)
             {
-                nint rc = MctpNative.SendTo(_fd, p, (nuint)body.Length, 0, addr, SockaddrMctp.Size);
+                nint rc = MctpNative.SendTo(_fd, p, (nuint)body.Length, 0, addr, addrLen);
                 if (rc < 0)
                 {
                     int errno = MctpNative.LastErrno;
@@ -213,8 +256,9 @@ public sealed class AfMctpTransport : IMctpTransport
 
         private unsafe int TryReceive(Span<byte> buffer)
         {
-            byte* addr = stackalloc byte[SockaddrMctp.Size];
-            uint addrLen = SockaddrMctp.Size;
+            // With MCTP_OPT_ADDR_EXT the kernel reports a sockaddr_mctp_ext; its first 12 bytes are the sockaddr_mctp.
+            byte* addr = stackalloc byte[SockaddrMctpExt.Size];
+            uint addrLen = SockaddrMctpExt.Size;
             Span<byte> body = buffer[1..];
             nint rc;
             fixed (byte* p = body)

@@ -260,6 +260,9 @@ public sealed record NvmSubsystemHealthStatus(byte SubsystemStatus, byte SmartWa
     public static NvmSubsystemHealthStatus FromCriticalWarning(byte subsystemStatus, byte criticalWarning, sbyte compositeTemperatureCelsius, byte percentageDriveLifeUsed, CompositeControllerStatus ccs) =>
         new(subsystemStatus, (byte)~criticalWarning, compositeTemperatureCelsius, percentageDriveLifeUsed, ccs);
 
+    /// <summary>The active critical warnings, typed as in the SMART log.</summary>
+    public NvmePS.Engine.Admin.NvmeCriticalWarning Warnings => (NvmePS.Engine.Admin.NvmeCriticalWarning)CriticalWarning;
+
     /// <summary>CTEMP 0x80: the temperature reading is more than 5 seconds old.</summary>
     public bool TemperatureStale => (byte)CompositeTemperatureCelsius == 0x80;
 
@@ -316,6 +319,18 @@ public sealed record ControllerHealthStatus(ushort ControllerId, ushort Controll
     public const int Size = 16;
 
     public int CompositeTemperatureCelsius => CompositeTemperatureKelvin - 273;
+
+    /// <summary>CSTS.RDY.</summary>
+    public bool Ready => (ControllerStatus & 0x1) != 0;
+
+    /// <summary>CSTS.CFS: controller fatal status.</summary>
+    public bool FatalStatus => (ControllerStatus & 0x2) != 0;
+
+    /// <summary>CSTS.SHST (bits 3:2): 0 normal, 1 shutdown processing, 2 shutdown complete.</summary>
+    public int ShutdownStatus => (ControllerStatus >> 2) & 0x3;
+
+    /// <summary>The critical warning bits, typed as in the SMART log.</summary>
+    public NvmePS.Engine.Admin.NvmeCriticalWarning Warnings => (NvmePS.Engine.Admin.NvmeCriticalWarning)CriticalWarning;
 
     public void WriteTo(Span<byte> destination)
     {
@@ -502,3 +517,11 @@ public readonly record struct ManagementEndpointState(ushort Raw)
     /// <summary>Bits 14:3, cleared by Get State with CESF.</summary>
     public const ushort ErrorBits = 0x7FF8;
 }
+
+/// <summary>What an endpoint reports about itself: subsystem, ports and controllers (libnvme's nvme_mi_scan_ep, plus
+/// the port and controller information structures).</summary>
+public sealed record NvmeMiEndpointDescription(
+    NvmSubsystemInformation Subsystem,
+    IReadOnlyList<PortInformation> Ports,
+    IReadOnlyList<ushort> ControllerIds,
+    IReadOnlyList<ControllerInformation> Controllers);

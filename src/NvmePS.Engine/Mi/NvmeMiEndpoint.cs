@@ -69,8 +69,8 @@ public sealed class NvmeMiEndpoint : IAsyncDisposable
             TimeSpan responseTimeout = timeout ?? Options.Timeout;
             TimeSpan deadlineSpan = responseTimeout > Options.CommandDeadline ? responseTimeout : Options.CommandDeadline;
             long start = _time.GetTimestamp();
-            byte[] buffer = ArrayPool<byte>.Shared.Rent(ReceiveBufferSize);
             var exchange = await Transport.OpenExchangeAsync(Address, MctpMessageTypes.NvmeManagement, cancellationToken).ConfigureAwait(false);
+            byte[] buffer = ArrayPool<byte>.Shared.Rent(ReceiveBufferSize);
             try
             {
                 await exchange.SendAsync(request, cancellationToken).ConfigureAwait(false);
@@ -244,6 +244,40 @@ public sealed class NvmeMiEndpoint : IAsyncDisposable
     {
         byte[] data = await ReadDataStructureAsync(NvmeMiDataStructureType.OptionalCommandsSupported, 0, 0, cancellationToken).ConfigureAwait(false);
         return OptionalCommandList.TryRead(data, out var list) ? list : throw new NvmeProtocolException("Optionally Supported Command List: NUMCMD exceeds the data returned.");
+    }
+
+    /// <summary>Reads the subsystem information, every port's information, the controller list and every
+    /// controller's information.</summary>
+    public async Task<NvmeMiEndpointDescription> DescribeAsync(CancellationToken cancellationToken = default)
+    {
+        var subsystem = await ReadSubsystemInformationAsync(cancellationToken).ConfigureAwait(false);
+        var ports = new List<PortInformation>();
+        for (int p = 0; p < subsystem.PortCount; p++)
+        {
+            ports.Add(await ReadPortInformationAsync((byte)p, cancellationToken).ConfigureAwait(false));
+        }
+
+        var ids = new List<ushort>();
+        while (true)
+        {
+            // The list holds at most 2047 identifiers: continue after the last one when it is full.
+            int last = ids.Count == 0 ? -1 : ids[^1];
+            var chunk = await ReadControllerListAsync((ushort)(last + 1), cancellationToken).ConfigureAwait(false);
+            var fresh = chunk.Where(id => id > last).ToList();
+            ids.AddRange(fresh);
+            if (chunk.Count < NvmeMiControllerList.MaxIdentifiers || fresh.Count == 0 || ids[^1] == ushort.MaxValue)
+            {
+                break;
+            }
+        }
+
+        var controllers = new List<ControllerInformation>();
+        foreach (ushort id in ids)
+        {
+            controllers.Add(await ReadControllerInformationAsync(id, cancellationToken).ConfigureAwait(false));
+        }
+
+        return new NvmeMiEndpointDescription(subsystem, ports, ids, controllers);
     }
 
     /// <summary>NVM Subsystem Health Status Poll; <paramref name="clear"/> sets CS to clear the CCS flags after reading.</summary>

@@ -197,7 +197,8 @@ public static class NvmeMiCodec
     }
 
     /// <summary>Writes an NVMe Admin Command request with MIC; returns its length (68 + data + 4).
-    /// SQE fields used: opcode, flags' reserved use aside, NSID (cdw1), cdw2, cdw3, MPTR (cdw4-5), cdw10-15.</summary>
+    /// From the SQE it carries the opcode, NSID (SQE dword 1), dwords 2-3, MPTR (dwords 4-5) and dwords 10-15; the
+    /// data pointer dwords are replaced by DOFST/DLEN and the CID does not travel (MI has one command per slot).</summary>
     public static int WriteAdminRequest(Span<byte> destination, in NvmeCommand command, ushort controllerId, uint dataOffset, uint dataLength, byte flags, ReadOnlySpan<byte> data, byte commandSlot = 0)
     {
         int length = AdminRequestHeaderSize + data.Length;
@@ -269,8 +270,9 @@ public static class NvmeMiCodec
 public readonly record struct NvmeMiResponse(NvmeMiMessageHeader Header, byte Status, int BodyLength)
 {
     /// <summary>
-    /// Checks a whole response message (MIC included) against the request it answers: minimum length, MIC,
-    /// MCTP message type 0x84, ROR set, NMIMT and CSI equal to the request's. Each failure names what was wrong.
+    /// Checks a whole response message (MIC included) against the request it answers: length bounds, MCTP message
+    /// type 0x84 (checked before the MIC: a message without IC has no MIC), MIC, ROR set, NMIMT and CSI equal to the
+    /// request's. Each failure names what was wrong.
     /// </summary>
     public static NvmeMiResponse Validate(ReadOnlySpan<byte> message, NvmeMiMessageType expectedType, byte expectedSlot)
     {
@@ -285,16 +287,16 @@ public readonly record struct NvmeMiResponse(NvmeMiMessageHeader Header, byte St
             throw new NvmeProtocolException($"NVMe-MI response of {message.Length} bytes exceeds the {NvmeMiCodec.MaxMessageSize}-byte maximum message size.", fieldOffset: 0);
         }
 
+        if (message[0] != NvmeMiMessageHeader.MctpTypeByte)
+        {
+            throw new NvmeProtocolException($"Wrong MCTP message type 0x{message[0]:X2} in NVMe-MI response (expected 0x84: type 4 with IC set; without IC there is no MIC to check).", fieldOffset: 0);
+        }
+
         if (!NvmeMiMic.Verify(message))
         {
             uint got = BinaryPrimitives.ReadUInt32LittleEndian(message[^4..]);
             uint want = NvmeMiMic.Compute(message[..^4]);
             throw new NvmeProtocolException($"NVMe-MI response MIC mismatch: received 0x{got:X8}, computed 0x{want:X8}.", fieldOffset: (uint)(message.Length - 4));
-        }
-
-        if (message[0] != NvmeMiMessageHeader.MctpTypeByte)
-        {
-            throw new NvmeProtocolException($"Wrong MCTP message type 0x{message[0]:X2} in NVMe-MI response (expected 0x84: type 4 with IC set).", fieldOffset: 0);
         }
 
         NvmeMiMessageHeader.TryRead(message, out var header);

@@ -19,7 +19,7 @@ public sealed class GetNvmeIdentifyCommand : NvmeCmdlet
     public NvmeAdminConnection Controller { get; set; } = null!;
 
     [Parameter(Mandatory = true, ParameterSetName = NamespaceSet)]
-    [ValidateRange(1, 0xFFFFFFFE)]
+    [ValidateRange(1u, 0xFFFFFFFEu)]
     public uint[] NamespaceId { get; set; } = Array.Empty<uint>();
 
     [Parameter(Mandatory = true, ParameterSetName = ActiveSet)]
@@ -46,7 +46,14 @@ public sealed class GetNvmeIdentifyCommand : NvmeCmdlet
                 {
                     try
                     {
-                        WriteObject(NvmeNamespaceIdentity.From(Wait(admin.IdentifyNamespaceAsync(nsid, cts.Token)), nsid, name));
+                        var ns = Wait(admin.IdentifyNamespaceAsync(nsid, cts.Token));
+                        if (ns.Nsze == 0 && ns.Ncap == 0)
+                        {
+                            // The spec's answer for a valid but inactive NSID is a zero-filled structure.
+                            WriteWarning($"Namespace {nsid} is not active on {name}: Identify Namespace returned zeros.");
+                        }
+
+                        WriteObject(NvmeNamespaceIdentity.From(ns, nsid, name));
                     }
                     catch (Exception e) when (IsReportable(e))
                     {

@@ -98,6 +98,14 @@ public sealed class GetNvmeLogCommand : NvmeCmdlet
                     }
 
                     break;
+                case NvmeLogPageId.Discovery when decoded && Controller is NvmfController fabrics:
+                    // The engine re-reads until the generation counter holds still.
+                    foreach (var entry in Wait(fabrics.Host.GetDiscoveryLogAsync(ct)).Entries)
+                    {
+                        WriteObject(NvmfDiscoveryLogEntry.From(entry, name));
+                    }
+
+                    break;
                 default:
                     int length = Length > 0 ? Length : 4096;
                     byte[] data = Wait(admin.GetLogPageAsync(_lid, length, Offset, NamespaceId, RetainAsyncEvent, cancellationToken: ct));

@@ -114,7 +114,7 @@ public static class ErrorMapping
 
     internal static bool IsReportable(Exception e) =>
         e is NvmeException or IOException or SocketException or UnauthorizedAccessException or ArgumentException
-            or InvalidOperationException or ObjectDisposedException or TimeoutException or FormatException;
+            or InvalidOperationException or ObjectDisposedException or TimeoutException or FormatException or OverflowException;
 
     public static ErrorRecord ToErrorRecord(Exception exception, object? target)
     {
@@ -127,7 +127,7 @@ public static class ErrorMapping
             SocketException or IOException => ("NvmeConnectionError", ErrorCategory.ConnectionError),
             TimeoutException => ("NvmeTimeout", ErrorCategory.OperationTimeout),
             ObjectDisposedException => ("NvmeObjectClosed", ErrorCategory.ResourceUnavailable),
-            ArgumentException => ("NvmeInvalidArgument", ErrorCategory.InvalidArgument),
+            ArgumentException or FormatException or OverflowException => ("NvmeInvalidArgument", ErrorCategory.InvalidArgument),
             InvalidOperationException => ("NvmeInvalidOperation", ErrorCategory.InvalidOperation),
             _ => (UnexpectedErrorId, ErrorCategory.NotSpecified),
         };

@@ -70,9 +70,11 @@ public sealed class NvmeControllerIdentity
     /// <summary>IORCSZ × 16: the I/O response capsule size in bytes (fabrics).</summary>
     public long IoResponseCapsuleBytes { get; init; }
 
-    public int WarningTemperatureCelsius { get; init; }
+    /// <summary>WCTEMP in °C; null when the controller does not report it (0 K).</summary>
+    public int? WarningTemperatureCelsius { get; init; }
 
-    public int CriticalTemperatureCelsius { get; init; }
+    /// <summary>CCTEMP in °C; null when the controller does not report it (0 K).</summary>
+    public int? CriticalTemperatureCelsius { get; init; }
 
     public ushort OptionalAdminCommands { get; init; }
 
@@ -217,7 +219,8 @@ public sealed class NvmeSmartHealth
 
     public byte CriticalWarningBits { get; init; }
 
-    public int TemperatureCelsius { get; init; }
+    /// <summary>Composite temperature in °C; null when the controller reports 0 K (no sensor).</summary>
+    public int? TemperatureCelsius { get; init; }
 
     public ushort TemperatureKelvin { get; init; }
 
@@ -292,7 +295,7 @@ public sealed class NvmeSmartHealth
             ErrorLogEntries = Units.Saturate(s.NumberOfErrorLogEntries),
             WarningTemperatureTimeMinutes = s.WarningCompositeTemperatureTime,
             CriticalTemperatureTimeMinutes = s.CriticalCompositeTemperatureTime,
-            TemperatureSensorsCelsius = s.TemperatureSensors.Where(t => t != 0).Select(t => Units.Celsius(t)).ToArray(),
+            TemperatureSensorsCelsius = s.TemperatureSensors.Where(t => t != 0).Select(t => t - 273).ToArray(),
         };
     }
 }
@@ -404,7 +407,8 @@ internal static class Units
 {
     private const int KelvinOffset = 273;
 
-    public static int Celsius(ushort kelvin) => kelvin == 0 ? 0 : kelvin - KelvinOffset;
+    /// <summary>Kelvin to °C; 0 K is how NVMe says "not reported".</summary>
+    public static int? Celsius(ushort kelvin) => kelvin == 0 ? null : kelvin - KelvinOffset;
 
     /// <summary>128-bit counters as decimal (exact up to 2^96, saturating beyond: no real counter gets there).</summary>
     public static decimal Saturate(UInt128 v) => v > (UInt128)decimal.MaxValue ? decimal.MaxValue : (decimal)v;

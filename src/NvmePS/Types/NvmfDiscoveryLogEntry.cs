@@ -61,13 +61,14 @@ public sealed class NvmfDiscoveryLogEntry
                 TransportType.IntraHost => "loop",
                 _ => $"unknown ({(byte)e.Trtype})",
             },
-            Adrfam = e.Adrfam switch
+            // By value: the engine's enum names are not part of this mapping.
+            Adrfam = (byte)e.Adrfam switch
             {
-                AddressFamily.IPv4 => "ipv4",
-                AddressFamily.IPv6 => "ipv6",
-                AddressFamily.InfiniBand => "ib",
-                AddressFamily.FibreChannel => "fc",
-                AddressFamily.IntraHost => "loop",
+                1 => "ipv4",
+                2 => "ipv6",
+                3 => "ib",
+                4 => "fc",
+                0xFE => "loop",
                 _ => $"unknown ({(byte)e.Adrfam})",
             },
             Subtype = e.Subtype switch

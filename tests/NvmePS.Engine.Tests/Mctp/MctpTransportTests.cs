@@ -67,6 +67,9 @@ public sealed class MctpSocketStructTests
         var ex = await Assert.ThrowsAsync<NvmeConnectionException>(async () => await transport.OpenExchangeAsync(new MctpEndpointAddress(1, 9), 4, CancellationToken.None));
         Assert.Contains("EAFNOSUPPORT", ex.Message, StringComparison.Ordinal);
         Assert.Contains("demux", ex.Message, StringComparison.Ordinal);
+        var direct = await Assert.ThrowsAsync<NvmeConnectionException>(async () => await transport.OpenDirectExchangeAsync(new MctpEndpointAddress(1, 9), 3, [0x1D], 4, CancellationToken.None));
+        Assert.Contains("EAFNOSUPPORT", direct.Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentException>(() => { _ = transport.OpenDirectExchangeAsync(new MctpEndpointAddress(1, 9), 3, new byte[33], 4, CancellationToken.None); });
         var host = Assert.Throws<NvmeConnectionException>(() => AfMctpResponderHost.Start(new EchoResponder()));
         Assert.Contains("AF_MCTP", host.Message, StringComparison.Ordinal);
     }

@@ -29,6 +29,8 @@ public sealed class SimulatorAdminTests
         Assert.Equal((ushort)2, id.Cntlid);
         Assert.Equal(0x1B36, id.Vid);
         Assert.Equal(3, (id.Frmw >> 1) & 0x7);
+        Assert.Equal(825, id.Psd[0].Mp);
+        Assert.Equal("nqn.2026-01.org.nvmeps:sim:NVMEPS-SIM-0001", id.Subnqn);
 
         Assert.Equal(new uint[] { 1 }, await admin.GetActiveNamespaceIdsAsync());
         var ns = await admin.IdentifyNamespaceAsync(1);
@@ -338,5 +340,63 @@ public sealed class SimulatorRobustnessTests
         Assert.Equal(2, (await ep.ReadSubsystemInformationAsync()).PortCount);
         Assert.Equal(new ushort[] { 1, 2 }, await ep.ReadControllerListAsync());
         await SimulatorMiCommandTests.WaitFor(() => host.Responder.DroppedMessages >= 40);
+    }
+}
+
+public sealed class SimulatorAdminEdgeTests
+{
+    [Fact]
+    public async Task Partial_identify_lists_and_inactive_namespaces()
+    {
+        var (host, ep) = await SimulatorMiCommandTests.StartAsync(SimulatorTransportKind.InProcess);
+        await using var h = host;
+        await using var e = ep;
+        var transport = ep.GetAdminTransport(1);
+        var admin = new NvmeAdminClient(transport);
+
+        // DOFST/DLEN select a window of the 4096-byte structure: the serial number lives at bytes 4..23.
+        byte[] window = new byte[20];
+        var r = await transport.ExecuteAdminAsync(NvmeAdminCommands.Identify(NvmeIdentifyCns.Controller), default, window, 4, null, CancellationToken.None);
+        Assert.Equal(20, r.BytesTransferred);
+        Assert.Equal("NVMEPS-SIM-0001     ", System.Text.Encoding.ASCII.GetString(window));
+
+        byte[] ctrlList = await admin.IdentifyAsync(NvmeIdentifyCns.ControllerList);
+        Assert.Equal("0200" + "0100" + "0200", Convert.ToHexString(ctrlList, 0, 6));
+        byte[] attached = await admin.IdentifyAsync(NvmeIdentifyCns.NamespaceAttachedControllerList, 1, 2);
+        Assert.Equal("0100" + "0200", Convert.ToHexString(attached, 0, 4));
+
+        uint nsid = await admin.CreateNamespaceAsync(new NvmeIdentifyNamespace { Nsze = 4096, Ncap = 4096 });
+        Assert.True((await admin.IdentifyNamespaceAsync(nsid)).Nsze == 0); // allocated but not attached: inactive, zeros
+        byte[] allocated = await admin.IdentifyAsync(NvmeIdentifyCns.AllocatedNamespace, nsid);
+        Assert.Equal(4096UL, BitConverter.ToUInt64(allocated, 0));
+        Assert.Equal(new uint[] { 1 }, await admin.GetActiveNamespaceIdsAsync());
+        byte[] allocatedList = await admin.IdentifyAsync(NvmeIdentifyCns.AllocatedNamespaceIdList);
+        Assert.Equal(new uint[] { 1, nsid }, NvmeNamespaceList.Read(allocatedList));
+        Assert.Equal("Invalid Field in Command", (await Assert.ThrowsAsync<NvmeStatusException>(() => admin.IdentifyAsync(0x55))).StatusName);
+        Assert.Equal("Invalid Namespace or Format", (await Assert.ThrowsAsync<NvmeStatusException>(() => admin.IdentifyNamespaceAsync(77))).StatusName);
+    }
+
+    [Fact]
+    public async Task Log_page_offsets_and_unsupported_commands()
+    {
+        var (host, ep) = await SimulatorMiCommandTests.StartAsync(SimulatorTransportKind.InProcess);
+        await using var h = host;
+        await using var e = ep;
+        var admin = new NvmeAdminClient(ep.GetAdminTransport(1));
+
+        byte[] whole = await admin.GetLogPageAsync(NvmeLogPageId.SmartHealth, 512);
+        byte[] tail = await admin.GetLogPageAsync(NvmeLogPageId.SmartHealth, 256, offset: 256);
+        Assert.Equal(whole.AsSpan(256, 32).ToArray(), tail.AsSpan(0, 32).ToArray()); // offset honoured (counters beyond move with time)
+        Assert.Equal("Invalid Field in Command", (await Assert.ThrowsAsync<NvmeStatusException>(() => admin.GetLogPageAsync(NvmeLogPageId.SmartHealth, 4, offset: 4096))).StatusName);
+        Assert.Equal("Invalid Namespace or Format", (await Assert.ThrowsAsync<NvmeStatusException>(() => admin.GetSmartLogAsync(nsid: 9))).StatusName);
+        // Keep Alive means nothing over MI: Invalid Command Opcode from the controller.
+        Assert.Equal("Invalid Command Opcode", (await Assert.ThrowsAsync<NvmeStatusException>(() => admin.KeepAliveAsync())).StatusName);
+        // Firmware download chunks must not overlap.
+        byte[] chunk = new byte[8];
+        await admin.FirmwareImageDownloadAsync(chunk, 0);
+        Assert.Equal("Overlapping Range", (await Assert.ThrowsAsync<NvmeStatusException>(() => admin.FirmwareImageDownloadAsync(chunk, 4))).StatusName);
+        var errors = await admin.GetErrorLogAsync(4);
+        Assert.Equal(new ulong[] { 4, 3, 2, 1 }, errors.Select(x => x.ErrorCount).ToArray()); // four failures above, newest first
+        Assert.Equal("Overlapping Range", errors[0].Status.GetName());
     }
 }

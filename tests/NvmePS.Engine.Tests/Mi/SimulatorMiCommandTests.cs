@@ -60,6 +60,20 @@ public sealed class SimulatorMiCommandTests
 
     [Theory]
     [MemberData(nameof(Transports))]
+    public async Task Describe_reads_ports_and_controllers(SimulatorTransportKind kind)
+    {
+        var (host, ep) = await StartAsync(kind);
+        await using var h = host;
+        await using var e = ep;
+        var d = await ep.DescribeAsync();
+        Assert.Equal(new[] { NvmeMiPortType.Pcie, NvmeMiPortType.Smbus }, d.Ports.Select(p => p.PortType).ToArray());
+        Assert.Equal(new ushort[] { 1, 2 }, d.ControllerIds);
+        Assert.Equal(new ushort[] { 0x0100, 0x0101 }, d.Controllers.Select(c => c.PciRoutingId).ToArray());
+        Assert.Equal(1, d.Subsystem.MajorVersion);
+    }
+
+    [Theory]
+    [MemberData(nameof(Transports))]
     public async Task Health_polls_follow_the_model_and_clear(SimulatorTransportKind kind)
     {
         var (host, ep) = await StartAsync(kind);
@@ -99,6 +113,9 @@ public sealed class SimulatorMiCommandTests
         {
             Assert.Equal(350, c.CompositeTemperatureKelvin);
             Assert.Equal(0x06, c.CriticalWarning);
+            Assert.Equal(NvmePS.Engine.Admin.NvmeCriticalWarning.Temperature | NvmePS.Engine.Admin.NvmeCriticalWarning.Reliability, c.Warnings);
+            Assert.True(c.Ready);
+            Assert.False(c.FatalStatus);
             Assert.Equal(1, c.ControllerStatus & 1);
             Assert.True(c.ChangedFlags.HasFlag(ControllerHealthChangeFlags.CriticalWarning));
         });

@@ -156,4 +156,52 @@ public sealed class CmdletHostTests : IDisposable
         Assert.Null(result.TerminatingError);
         Assert.Equal(disposedBefore + 1, WaitSignalCommand.Disposed);
     }
+
+    [Fact]
+    public void ValidateRange_needs_bounds_of_one_type_as_in_PowerShell()
+    {
+        // [ValidateRange(1, 0xFFFFFFFE)] mixes int and uint: PowerShell refuses it when it reads the command.
+        Assert.Throws<ValidationMetadataException>(() => new ValidateRangeAttribute(1, 0xFFFFFFFEu));
+        Assert.Throws<ValidationMetadataException>(() => new ValidateRangeAttribute(5, 1));
+        var r = _host.Command("Get-Echo").Param("Id", "0x10").Invoke();
+        Assert.Equal("id:16 size:7 shade:Light choice:one values:", Assert.Single(r.ThrowIfFailed()));
+    }
+
+    [Fact]
+    public void Metadata_errors_PowerShell_raises_are_raised()
+    {
+        Assert.Contains("'ea'", Assert.Throws<MetadataException>(() => new CommandMetadata(typeof(CommonAliasCommand))).Message);
+        Assert.Contains("'Label'", Assert.Throws<MetadataException>(() => new CommandMetadata(typeof(DuplicateAliasCommand))).Message);
+        Assert.Contains("position 0", Assert.Throws<MetadataException>(() => new CommandMetadata(typeof(SamePositionCommand))).Message);
+    }
+
+    // Not exported, so the host never imports them.
+    [Cmdlet("Get", "CommonAlias")]
+    private sealed class CommonAliasCommand : PSCmdlet
+    {
+        [Parameter]
+        [Alias("ea")]
+        public string Name { get; set; } = string.Empty;
+    }
+
+    [Cmdlet("Get", "DuplicateAlias")]
+    private sealed class DuplicateAliasCommand : PSCmdlet
+    {
+        [Parameter]
+        [Alias("Label")]
+        public string Name { get; set; } = string.Empty;
+
+        [Parameter]
+        public string Label { get; set; } = string.Empty;
+    }
+
+    [Cmdlet("Get", "SamePosition")]
+    private sealed class SamePositionCommand : PSCmdlet
+    {
+        [Parameter(Position = 0)]
+        public string A { get; set; } = string.Empty;
+
+        [Parameter(Position = 0)]
+        public string B { get; set; } = string.Empty;
+    }
 }

@@ -14,6 +14,8 @@ public static class ModuleUnderTest
 
     public static string RepoRoot { get; } = Metadata("RepoRoot");
 
+    public static string Configuration { get; } = Metadata("Configuration");
+
     public static string LayoutDir => Path.Combine(RepoRoot, "out", "NvmePS");
 
     public static string HelpDir => Path.Combine(RepoRoot, "docs", "help");

@@ -213,3 +213,46 @@ public sealed class ModuleSurfaceTests
         }
     }
 }
+
+/// <summary>Every cmdlet has a Pester test file for real pwsh hosts.</summary>
+public sealed class PesterCoverageTests
+{
+    [Fact]
+    public void Every_cmdlet_has_a_Pester_file_that_imports_the_layout_and_exercises_it()
+    {
+        string dir = Path.Combine(ModuleUnderTest.RepoRoot, "tests", "Pester");
+        foreach (var c in ModuleUnderTest.Cmdlets)
+        {
+            string file = Path.Combine(dir, c.Name + ".Tests.ps1");
+            Assert.True(File.Exists(file), $"{c.Name} has no tests/Pester/{c.Name}.Tests.ps1");
+            string text = File.ReadAllText(file);
+            Assert.Contains("Import-NvmePSForTest", text);
+            Assert.Contains($"Describe '{c.Name}'", text);
+            Assert.Contains(c.Name, text[text.IndexOf("Describe", StringComparison.Ordinal)..].Replace($"Describe '{c.Name}'", string.Empty, StringComparison.Ordinal));
+        }
+
+        Assert.Contains("out' 'NvmePS' 'NvmePS.psd1'", File.ReadAllText(Path.Combine(dir, "TestHelpers.ps1")));
+    }
+}
+
+/// <summary>The module compiles against PowerShell's real API only; the stand-in is a test dependency.</summary>
+public sealed class ModuleProjectTests
+{
+    [Fact]
+    public void Module_project_references_PowerShellStandard_compile_only_and_never_the_stand_in()
+    {
+        var project = System.Xml.Linq.XDocument.Load(Path.Combine(ModuleUnderTest.RepoRoot, "src", "NvmePS", "NvmePS.csproj"));
+        var packages = project.Descendants("PackageReference").ToList();
+        var pss = Assert.Single(packages, p => (string?)p.Attribute("Include") == "PowerShellStandard.Library");
+        Assert.Equal("all", (string?)pss.Attribute("PrivateAssets"));
+        Assert.DoesNotContain(project.Descendants("ProjectReference"), r => ((string?)r.Attribute("Include") ?? string.Empty).Contains("PowerShellStandIn", StringComparison.OrdinalIgnoreCase));
+        Assert.DoesNotContain(project.Descendants("Reference"), r => ((string?)r.Attribute("Include") ?? string.Empty).Contains("Automation", StringComparison.OrdinalIgnoreCase));
+
+        // The console front end has no PowerShell dependency at all.
+        Assert.DoesNotContain("System.Management.Automation", File.ReadAllText(Path.Combine(ModuleUnderTest.RepoRoot, "src", "nvmeps", "nvmeps.Cli.csproj")), StringComparison.Ordinal);
+        foreach (string f in Directory.GetFiles(Path.Combine(ModuleUnderTest.RepoRoot, "src", "NvmePS", "Shared"), "*.cs"))
+        {
+            Assert.DoesNotContain("System.Management.Automation", File.ReadAllText(f), StringComparison.Ordinal);
+        }
+    }
+}

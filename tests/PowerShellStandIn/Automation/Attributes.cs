@@ -225,8 +225,27 @@ namespace System.Management.Automation
     [AttributeUsage(AttributeTargets.Field | AttributeTargets.Property)]
     public sealed class ValidateRangeAttribute : ValidateEnumeratedArgumentsAttribute
     {
+        private readonly Type _type;
+
         public ValidateRangeAttribute(object minRange, object maxRange)
         {
+            ArgumentNullException.ThrowIfNull(minRange);
+            ArgumentNullException.ThrowIfNull(maxRange);
+
+            // As PowerShell: both bounds of one type (so [ValidateRange(1, 0xFFFFFFFE)] fails: int and uint), and
+            // min <= max. PowerShell raises this when it builds the command's metadata.
+            if (minRange.GetType() != maxRange.GetType())
+            {
+                throw new ValidationMetadataException(
+                    $"The MinRange type ({minRange.GetType().Name}) and the MaxRange type ({maxRange.GetType().Name}) of ValidateRange must be the same.");
+            }
+
+            if (minRange is not IComparable c || c.CompareTo(maxRange) > 0)
+            {
+                throw new ValidationMetadataException("ValidateRange's MaxRange must be greater than or equal to MinRange.");
+            }
+
+            _type = minRange.GetType();
             MinRange = minRange;
             MaxRange = maxRange;
         }
@@ -237,17 +256,25 @@ namespace System.Management.Automation
 
         protected override void ValidateElement(object element)
         {
-            // PowerShell compares in the range's type; all of NvmePS's ranges are integral.
-            decimal v = Convert.ToDecimal(element, CultureInfo.InvariantCulture);
-            decimal min = Convert.ToDecimal(MinRange, CultureInfo.InvariantCulture);
-            decimal max = Convert.ToDecimal(MaxRange, CultureInfo.InvariantCulture);
-            if (v < min)
+            // PowerShell converts the argument to the range's type first; an argument that does not fit is an error.
+            object value;
+            try
+            {
+                value = element.GetType() == _type ? element : Convert.ChangeType(element, _type, CultureInfo.InvariantCulture);
+            }
+            catch (Exception e) when (e is InvalidCastException or OverflowException or FormatException)
+            {
+                throw new ValidationMetadataException($"The \"{element}\" argument cannot be validated because its type \"{element.GetType().Name}\" does not match the type \"{_type.Name}\" of the minimum and maximum range values.");
+            }
+
+            var v = (IComparable)value;
+            if (v.CompareTo(MinRange) < 0)
             {
                 throw new ValidationMetadataException(
                     $"The {element} argument is less than the minimum allowed range of {MinRange}. Supply an argument that is greater than or equal to {MinRange} and then try the command again.");
             }
 
-            if (v > max)
+            if (v.CompareTo(MaxRange) > 0)
             {
                 throw new ValidationMetadataException(
                     $"The {element} argument is greater than the maximum allowed range of {MaxRange}. Supply an argument that is less than or equal to {MaxRange} and then try the command again.");

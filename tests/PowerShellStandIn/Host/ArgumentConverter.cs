@@ -38,7 +38,9 @@ internal static class ArgumentConverter
             return !target.IsValueType || Nullable.GetUnderlyingType(target) is not null;
         }
 
-        return target.IsInstanceOfType(value);
+        // A single object of the element type binds to an array parameter without coercion, as for Stop-Process's
+        // [Process[]] -InputObject.
+        return target.IsInstanceOfType(value) || (target.IsArray && target.GetElementType()!.IsInstanceOfType(value));
     }
 
     public static object? Convert(object? value, Type target)

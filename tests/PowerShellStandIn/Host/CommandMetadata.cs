@@ -71,6 +71,7 @@ public sealed class CommandMetadata
         }
 
         Parameters = parameters;
+        CheckLikePowerShell(parameters, Attribute.SupportsShouldProcess);
         var named = parameters.SelectMany(p => p.Sets).Select(s => s.SetName)
             .Where(s => s != ParameterAttribute.AllParameterSets).Distinct().ToList();
 
@@ -82,6 +83,43 @@ public sealed class CommandMetadata
         ParameterSets = named.Count == 0 ? new[] { ParameterAttribute.AllParameterSets } : named;
         DefaultParameterSet = Attribute.DefaultParameterSetName ?? (named.Count == 0 ? ParameterAttribute.AllParameterSets : null);
         OutputTypes = cmdletType.GetCustomAttributes<OutputTypeAttribute>().ToArray();
+    }
+
+    // Names and aliases of the common parameters (and of -WhatIf/-Confirm when the cmdlet supports ShouldProcess).
+    private static readonly string[] CommonNames =
+    {
+        "Verbose", "vb", "Debug", "db", "ErrorAction", "ea", "WarningAction", "wa", "InformationAction", "infa",
+        "ErrorVariable", "ev", "WarningVariable", "wv", "InformationVariable", "iv", "OutVariable", "ov", "OutBuffer", "ob",
+        "PipelineVariable", "pv", "ProgressAction", "proga",
+    };
+
+    private static readonly string[] ShouldProcessNames = { "WhatIf", "wi", "Confirm", "cf" };
+
+    /// <summary>The metadata errors PowerShell raises when it reads a cmdlet: a name or alias used twice, one that
+    /// collides with a common parameter, two parameters at one position in a set.</summary>
+    private void CheckLikePowerShell(List<ParameterMetadata> parameters, bool shouldProcess)
+    {
+        var seen = new HashSet<string>(CommonNames.Concat(shouldProcess ? ShouldProcessNames : Array.Empty<string>()), StringComparer.OrdinalIgnoreCase);
+        foreach (ParameterMetadata p in parameters)
+        {
+            foreach (string n in new[] { p.Name }.Concat(p.Aliases))
+            {
+                if (!seen.Add(n))
+                {
+                    throw new MetadataException($"{CmdletType.Name}: a parameter or alias named '{n}' is defined more than once (or collides with a common parameter).");
+                }
+            }
+        }
+
+        var sets = parameters.SelectMany(p => p.Sets).Select(s => s.SetName).Where(s => s != ParameterAttribute.AllParameterSets).Distinct().DefaultIfEmpty(ParameterAttribute.AllParameterSets);
+        foreach (string set in sets)
+        {
+            var positions = parameters.Select(p => p.For(set)?.Position).Where(x => x is not null).GroupBy(x => x).FirstOrDefault(g => g.Count() > 1);
+            if (positions is not null)
+            {
+                throw new MetadataException($"{CmdletType.Name}: two parameters of set '{set}' take position {positions.Key}.");
+            }
+        }
     }
 
     public Type CmdletType { get; }

@@ -312,7 +312,8 @@ internal sealed class CommandRun
         }
         else
         {
-            converted = value;
+            // Only an element for an array parameter needs wrapping here; anything else was checked assignable.
+            converted = value is null || p.Type.IsInstanceOfType(value) ? value : ArgumentConverter.Convert(value, p.Type);
         }
 
         if (converted is null && !p.IsSwitch && p.Type != typeof(bool) && p.Sets.Any(s => s.Mandatory))

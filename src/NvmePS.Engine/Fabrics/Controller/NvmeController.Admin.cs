@@ -217,7 +217,7 @@ public sealed partial class NvmeController
             (NvmeLogPageId.SupportedLogPages, _) => SupportedLogPages(),
             (NvmeLogPageId.ErrorInformation, _) => ErrorLog(),
             (NvmeLogPageId.Discovery, true) => Target.BuildDiscoveryLog(HostNqn).ToArray(),
-            (NvmeLogPageId.SmartHealth, false) => SmartLog(c.Nsid, out var status) ?? (status.IsSuccess ? null : Array.Empty<byte>()),
+            (NvmeLogPageId.SmartHealth, false) => SmartLog(c.Nsid),
             (NvmeLogPageId.FirmwareSlot, false) => FirmwareSlotLog(),
             (NvmeLogPageId.ChangedNamespaceList, false) => ChangedNamespaceLog(rae),
             _ => null,
@@ -228,7 +228,7 @@ public sealed partial class NvmeController
             return new Outcome(NvmeStatus.CommandSpecific(NvmeStatusNames.InvalidLogPage));
         }
 
-        if (log.Length == 0)
+        if (ReferenceEquals(log, NoSuchNamespace))
         {
             return new Outcome(InvalidNamespace);
         }
@@ -323,9 +323,11 @@ public sealed partial class NvmeController
         static UInt128 DataUnits(long bytes) => (UInt128)(ulong)((((bytes + 511) / 512) + 999) / 1000);
     }
 
-    private byte[]? SmartLog(uint nsid, out NvmeStatus status)
+    /// <summary>Marks a per-namespace log asked for an NSID that is not active.</summary>
+    private static readonly byte[] NoSuchNamespace = [];
+
+    private byte[] SmartLog(uint nsid)
     {
-        status = NvmeStatus.Success;
         IEnumerable<NvmeNamespace> scope;
         if (nsid is 0 or NvmeAdminCommands.BroadcastNsid)
         {
@@ -337,8 +339,7 @@ public sealed partial class NvmeController
         }
         else
         {
-            status = InvalidNamespace;
-            return null;
+            return NoSuchNamespace;
         }
 
         return BuildSmartLog(scope).ToArray();

@@ -129,7 +129,8 @@ public sealed partial class NvmeController
             _keepAliveTimer = null;
         }
 
-        if (!_shutdownCompleted && !IsDiscovery)
+        // Unsafe: an enabled controller of an NVM subsystem lost without a CC.SHN shutdown.
+        if (!_shutdownCompleted && !IsDiscovery && Ready)
         {
             Target.CountUnsafeShutdown();
         }

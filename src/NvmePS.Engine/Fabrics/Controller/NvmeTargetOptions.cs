@@ -28,6 +28,11 @@ public sealed class NvmeTargetOptions
     /// <summary>MAXH2CDATA announced in ICResp: the most data one H2CData PDU may carry. ≥ 4096, a multiple of 4.</summary>
     public int MaxH2CData { get; set; } = 128 * 1024;
 
+    /// <summary>Data buffered per connection at once (reads waiting to be sent, writes whose data is being received).
+    /// At least <see cref="MaxDataTransferSize"/>. Past it, reads wait and R2Ts are deferred, so one host cannot make the
+    /// target hold more than this per connection however many commands it queues.</summary>
+    public int MaxBufferedBytesPerConnection { get; set; } = 4 << 20;
+
     /// <summary>Most Asynchronous Event Requests outstanding per controller (AERL + 1).</summary>
     public int MaxAsyncEventRequests { get; set; } = 4;
 
@@ -70,6 +75,8 @@ public sealed class NvmeTargetOptions
             nameof(MaxDataTransferSize), "a power of two from 4096 to 16 MiB");
         Require(InCapsuleDataSize >= 0 && InCapsuleDataSize <= 1 << 20 && InCapsuleDataSize % 16 == 0, nameof(InCapsuleDataSize), "0..1 MiB, a multiple of 16");
         Require(MaxH2CData >= 4096 && MaxH2CData % 4 == 0 && MaxH2CData <= 1 << 24, nameof(MaxH2CData), "4096..16 MiB, a multiple of 4");
+        Require(MaxBufferedBytesPerConnection >= MaxDataTransferSize && MaxBufferedBytesPerConnection <= 1 << 30,
+            nameof(MaxBufferedBytesPerConnection), "at least MaxDataTransferSize and at most 1 GiB");
         Require(MaxAsyncEventRequests is >= 1 and <= 256, nameof(MaxAsyncEventRequests), "1..256");
         Require(ErrorLogEntries is >= 1 and <= 256, nameof(ErrorLogEntries), "1..256");
         Require(KeepAliveGranularity >= 1, nameof(KeepAliveGranularity), "at least 1 (100 ms)");

@@ -29,8 +29,16 @@ internal sealed class NvmeTcpTargetConnection
     private readonly NvmeTargetPort _port;
     private readonly CancellationTokenSource _cts;
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    // R2T state: the reader accepts H2CData, and a task that frees buffer budget may issue a deferred R2T, so both
+    // go through _writeLock.
+    private readonly object _writeLock = new();
     private readonly NvmeTcpR2TTracker _r2t = new();
     private readonly Dictionary<ushort, PendingWrite> _writes = [];
+    private readonly Queue<(NvmeCommand Command, int Length)> _deferredWrites = new();
+    private readonly Queue<(NvmeCommand Command, int Length)> _deferredReads = new();
+    private long _buffered;
+    private int _deferredCount;
+    private bool _closing;
     private NvmeTcpQueuePair? _qp;
     private NvmeControllerQueue? _queue;
     private int _running;
@@ -158,12 +166,18 @@ internal sealed class NvmeTcpTargetConnection
     {
         Abort();
         _queueClosedRegistration.Dispose();
-        foreach (var w in _writes.Values)
+        lock (_writeLock)
         {
-            ArrayPool<byte>.Shared.Return(w.Buffer);
-        }
+            _closing = true;
+            foreach (var w in _writes.Values)
+            {
+                ArrayPool<byte>.Shared.Return(w.Buffer);
+            }
 
-        _writes.Clear();
+            _writes.Clear();
+            _deferredWrites.Clear();
+            _deferredReads.Clear();
+        }
 
         // Losing the admin queue ends the association; losing an I/O queue only frees its QID.
         _queue?.Dispose();
@@ -304,13 +318,14 @@ internal sealed class NvmeTcpTargetConnection
         Interlocked.Increment(ref _running);
         if (direction == NvmeDataDirection.HostToController && length > 0)
         {
-            byte[] buffer = ArrayPool<byte>.Shared.Rent(length);
             if (sgl.IsInCapsule)
             {
+                // In-capsule data is at most 8 KiB and already on the wire: take it regardless of the budget.
+                byte[] buffer = RentCounted(length);
                 bool intact = await qp.ReceiveDataAsync(buffer.AsMemory(0, length), ct).ConfigureAwait(false);
                 if (!intact)
                 {
-                    await FailAsync(sqe, buffer, NvmeStatus.Generic(0x22, dnr: false)).ConfigureAwait(false);
+                    await FailAsync(sqe, buffer, length, NvmeStatus.Generic(0x22, dnr: false)).ConfigureAwait(false);
                     return;
                 }
 
@@ -318,15 +333,62 @@ internal sealed class NvmeTcpTargetConnection
             }
             else
             {
-                // Larger writes: ask for the data with one R2T; the host splits it into H2CData PDUs ≤ MAXH2CDATA.
-                _writes[sqe.Cid] = new PendingWrite(sqe, buffer, length);
-                ushort ttag = _r2t.Register(sqe.Cid, 0, (uint)length);
-                await qp.SendR2TAsync(sqe.Cid, ttag, 0, (uint)length, ct).ConfigureAwait(false);
+                // Larger writes: one R2T asks for the data (the host splits it into H2CData PDUs ≤ MAXH2CDATA), deferred
+                // while this connection's buffers are at their limit.
+                ushort ttag = 0;
+                bool now;
+                lock (_writeLock)
+                {
+                    now = _deferredWrites.Count == 0 && FitsBudget(length);
+                    if (now)
+                    {
+                        _writes[sqe.Cid] = new PendingWrite(sqe, RentCounted(length), length);
+                        ttag = _r2t.Register(sqe.Cid, 0, (uint)length);
+                    }
+                    else
+                    {
+                        _deferredWrites.Enqueue((sqe, length));
+                        Interlocked.Increment(ref _deferredCount);
+                    }
+                }
+
+                if (now)
+                {
+                    await qp.SendR2TAsync(sqe.Cid, ttag, 0, (uint)length, ct).ConfigureAwait(false);
+                }
+                else
+                {
+                    // Budget freed between the check and the enqueue would otherwise go unnoticed.
+                    _ = IssueDeferredAsync();
+                }
             }
         }
         else if (direction == NvmeDataDirection.ControllerToHost && length > 0)
         {
-            _ = ExecuteAndRespondAsync(sqe, ArrayPool<byte>.Shared.Rent(length), length, NvmeDataDirection.ControllerToHost);
+            // A read waits for buffer space off the reader: the reader must stay free to take the H2CData that
+            // completes pending writes and so frees that space (blocking it here could deadlock the connection).
+            byte[]? buffer = null;
+            lock (_writeLock)
+            {
+                if (_deferredReads.Count == 0 && FitsBudget(length))
+                {
+                    buffer = RentCounted(length);
+                }
+                else
+                {
+                    _deferredReads.Enqueue((sqe, length));
+                    Interlocked.Increment(ref _deferredCount);
+                }
+            }
+
+            if (buffer is not null)
+            {
+                _ = ExecuteAndRespondAsync(sqe, buffer, length, NvmeDataDirection.ControllerToHost);
+            }
+            else
+            {
+                _ = IssueDeferredAsync();
+            }
         }
         else
         {
@@ -338,13 +400,29 @@ internal sealed class NvmeTcpTargetConnection
     private async ValueTask OnH2CDataAsync(NvmeTcpReceivedHeader header, CancellationToken ct)
     {
         var qp = _qp!;
-        if (!_r2t.TryAccept(header, out bool complete, out var error))
+        bool accepted, complete;
+        NvmeTcpDataError error;
+        PendingWrite? write = null;
+        lock (_writeLock)
+        {
+            accepted = _r2t.TryAccept(header, out complete, out error);
+            if (accepted)
+            {
+                write = _writes[header.Cccid];
+                if (complete)
+                {
+                    _writes.Remove(header.Cccid);
+                }
+            }
+        }
+
+        if (!accepted)
         {
             throw await qp.TerminateAsync(error.Fes, error.FieldOffset, error.Reason).ConfigureAwait(false);
         }
 
-        var write = _writes[header.Cccid];
-        bool intact = await qp.ReceiveDataAsync(write.Buffer.AsMemory((int)header.Offset, header.DataLength), ct).ConfigureAwait(false);
+        // Only this reader touches the write's buffer until the command is dispatched.
+        bool intact = await qp.ReceiveDataAsync(write!.Buffer.AsMemory((int)header.Offset, header.DataLength), ct).ConfigureAwait(false);
         if (!intact)
         {
             // A data digest error spoils the command, not the connection (NVMe/TCP 1.0 §3.6.2.x): Transient Transport Error.
@@ -353,10 +431,9 @@ internal sealed class NvmeTcpTargetConnection
 
         if (complete)
         {
-            _writes.Remove(header.Cccid);
             if (write.DigestFailed)
             {
-                await FailAsync(write.Command, write.Buffer, NvmeStatus.Generic(0x22, dnr: false)).ConfigureAwait(false);
+                await FailAsync(write.Command, write.Buffer, write.Length, NvmeStatus.Generic(0x22, dnr: false)).ConfigureAwait(false);
             }
             else
             {
@@ -365,7 +442,7 @@ internal sealed class NvmeTcpTargetConnection
         }
     }
 
-    private async Task FailAsync(NvmeCommand sqe, byte[]? buffer, NvmeStatus status)
+    private async Task FailAsync(NvmeCommand sqe, byte[]? buffer, int length, NvmeStatus status)
     {
         try
         {
@@ -375,10 +452,95 @@ internal sealed class NvmeTcpTargetConnection
         {
             if (buffer is not null)
             {
-                ArrayPool<byte>.Shared.Return(buffer);
+                ReturnCounted(buffer, length);
             }
 
             Interlocked.Decrement(ref _running);
+        }
+    }
+
+    // ---------------------------------------------------------------- buffer budget
+
+    private int Budget => Options.MaxBufferedBytesPerConnection;
+
+    /// <summary>True when <paramref name="length"/> more bytes fit (one transfer always fits when nothing is buffered).</summary>
+    private bool FitsBudget(int length)
+    {
+        long buffered = Volatile.Read(ref _buffered);
+        return buffered == 0 || buffered + length <= Budget;
+    }
+
+    private byte[] RentCounted(int length)
+    {
+        Interlocked.Add(ref _buffered, length);
+        return ArrayPool<byte>.Shared.Rent(length);
+    }
+
+    private void ReturnCounted(byte[] buffer, int length)
+    {
+        ArrayPool<byte>.Shared.Return(buffer);
+        Interlocked.Add(ref _buffered, -length);
+        if (Volatile.Read(ref _deferredCount) > 0)
+        {
+            _ = IssueDeferredAsync();
+        }
+    }
+
+    /// <summary>Starts deferred writes (their R2Ts) and reads that now fit the budget; callable from any thread.</summary>
+    private async Task IssueDeferredAsync()
+    {
+        while (true)
+        {
+            NvmeCommand sqe;
+            int length;
+            ushort ttag = 0;
+            byte[] buffer;
+            bool isWrite;
+            lock (_writeLock)
+            {
+                if (_closing)
+                {
+                    return;
+                }
+
+                if (_deferredWrites.Count > 0 && FitsBudget(_deferredWrites.Peek().Length))
+                {
+                    (sqe, length) = _deferredWrites.Dequeue();
+                    isWrite = true;
+                    buffer = RentCounted(length);
+                    _writes[sqe.Cid] = new PendingWrite(sqe, buffer, length);
+                    ttag = _r2t.Register(sqe.Cid, 0, (uint)length);
+                }
+                else if (_deferredReads.Count > 0 && FitsBudget(_deferredReads.Peek().Length))
+                {
+                    (sqe, length) = _deferredReads.Dequeue();
+                    isWrite = false;
+                    buffer = RentCounted(length);
+                }
+                else
+                {
+                    return;
+                }
+
+                Interlocked.Decrement(ref _deferredCount);
+            }
+
+            if (!isWrite)
+            {
+                // On the thread pool: run inline, a chain of reads completing synchronously would nest on this stack.
+                var (c, b, l) = (sqe, buffer, length);
+                _ = Task.Run(() => ExecuteAndRespondAsync(c, b, l, NvmeDataDirection.ControllerToHost));
+                continue;
+            }
+
+            try
+            {
+                await _qp!.SendR2TAsync(sqe.Cid, ttag, 0, (uint)length, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is NvmeConnectionException or ObjectDisposedException or SocketException or OperationCanceledException)
+            {
+                return;
+            }
         }
     }
 
@@ -443,7 +605,7 @@ internal sealed class NvmeTcpTargetConnection
         {
             if (buffer is not null)
             {
-                ArrayPool<byte>.Shared.Return(buffer);
+                ReturnCounted(buffer, length);
             }
 
             Interlocked.Decrement(ref _running);

@@ -22,7 +22,9 @@ public sealed class NvmeHostAssociation : INvmeAdminTransport, IAsyncDisposable
     /// <summary>Largest discovery log accepted, in records (4 MiB).</summary>
     public const int MaxDiscoveryRecords = 4096;
 
-    private readonly List<NvmeHostQueue> _ioQueues = new();
+    // Copy-on-write: I/O submission reads the array without locking while queues are added or deleted.
+    private readonly object _ioQueuesLock = new();
+    private NvmeHostQueue[] _ioQueues = Array.Empty<NvmeHostQueue>();
     private readonly CancellationTokenSource _lifetime = new();
     private Task _keepAlive = Task.CompletedTask;
     private int _nextQueue;
@@ -69,7 +71,7 @@ public sealed class NvmeHostAssociation : INvmeAdminTransport, IAsyncDisposable
     public NvmeHostQueue AdminQueue { get; }
 
     /// <summary>Connected I/O queues (QID 1..n).</summary>
-    public IReadOnlyList<NvmeHostQueue> IoQueues => _ioQueues;
+    public IReadOnlyList<NvmeHostQueue> IoQueues => Volatile.Read(ref _ioQueues);
 
     /// <summary>Largest data per command: MPSMIN page size shifted by MDTS (NVMe Base 2.0 §5.17.2.1).</summary>
     public int MaxDataTransferSize => _maxTransfer;
@@ -148,24 +150,59 @@ public sealed class NvmeHostAssociation : INvmeAdminTransport, IAsyncDisposable
         _ioInCapsule = (int)Math.Min(icd, Parameters.MaxInCapsuleData);
     }
 
-    /// <summary>Connects I/O queues QID 1..<paramref name="count"/> (beyond those already connected) with this association's CNTLID.</summary>
+    /// <summary>Connects I/O queues until <paramref name="count"/> are connected, each with the lowest free QID and this
+    /// association's CNTLID.</summary>
     public async Task CreateIoQueuesAsync(int count, CancellationToken cancellationToken)
     {
         int size = Math.Min(Parameters.IoQueueSize, Capabilities.MaxQueueEntries);
-        for (int i = _ioQueues.Count; i < count; i++)
+        while (IoQueues.Count < count)
         {
-            var q = await ConnectQueueAsync(EndPoint, SubsystemNqn, Parameters, (ushort)(i + 1), size, Cntlid, cancellationToken).ConfigureAwait(false);
+            var used = IoQueues.Select(q => q.Qid).ToHashSet();
+            ushort qid = 1;
+            while (used.Contains(qid))
+            {
+                qid++;
+            }
+
+            var q = await ConnectQueueAsync(EndPoint, SubsystemNqn, Parameters, qid, size, Cntlid, cancellationToken).ConfigureAwait(false);
             q.Queue.MaxInCapsuleData = _ioInCapsule;
             if (q.Cntlid != Cntlid)
             {
                 await q.Queue.DisposeAsync().ConfigureAwait(false);
-                throw new NvmeProtocolException($"I/O queue {i + 1} Connect returned CNTLID {q.Cntlid:X4}h; the association's is {Cntlid:X4}h.");
+                throw new NvmeProtocolException($"I/O queue {qid} Connect returned CNTLID {q.Cntlid:X4}h; the association's is {Cntlid:X4}h.");
             }
 
-            lock (_ioQueues)
+            lock (_ioQueuesLock)
             {
-                _ioQueues.Add(q.Queue);
+                _ioQueues = [.. _ioQueues, q.Queue];
             }
+        }
+    }
+
+    /// <summary>Deletes an I/O queue: Fabrics Disconnect on it (NVMe over Fabrics 1.1 §3.6), then its connection is closed.
+    /// Commands still in flight on it fail. Throws <see cref="NvmeStatusException"/> when the controller refuses the Disconnect
+    /// (the queue is closed anyway).</summary>
+    public async Task DeleteIoQueueAsync(NvmeHostQueue queue, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(queue);
+        lock (_ioQueuesLock)
+        {
+            if (Array.IndexOf(_ioQueues, queue) < 0)
+            {
+                throw new ArgumentException($"Queue {queue.Qid} is not an I/O queue of this association.", nameof(queue));
+            }
+
+            _ioQueues = _ioQueues.Where(q => q != queue).ToArray();
+        }
+
+        try
+        {
+            var r = await queue.ExecuteAsync(new DisconnectCommand(0).ToCommand(0), default, default, cancellationToken).ConfigureAwait(false);
+            ThrowIfError(r.Completion, NvmeCommandContext.Fabrics, $"Disconnect of I/O queue {queue.Qid}");
+        }
+        finally
+        {
+            await queue.DisposeAsync().ConfigureAwait(false);
         }
     }
 
@@ -395,8 +432,8 @@ public sealed class NvmeHostAssociation : INvmeAdminTransport, IAsyncDisposable
 
     private NvmeHostQueue PickQueue()
     {
-        var queues = _ioQueues;
-        int n = queues.Count;
+        var queues = Volatile.Read(ref _ioQueues);
+        int n = queues.Length;
         if (n == 0)
         {
             throw new InvalidOperationException("The association has no I/O queues.");
@@ -407,11 +444,29 @@ public sealed class NvmeHostAssociation : INvmeAdminTransport, IAsyncDisposable
             return queues[0];
         }
 
-        // Round robin, skipping a queue that is much busier than the next.
+        // Round robin between this queue and the next, taking the less busy; a failed queue is passed over while a
+        // healthy one remains (its own error is raised when none does).
         int start = (int)((uint)Interlocked.Increment(ref _nextQueue) % (uint)n);
-        var best = queues[start];
-        var next = queues[(start + 1) % n];
-        return next.InFlight < best.InFlight ? next : best;
+        NvmeHostQueue? best = null;
+        for (int i = 0; i < n; i++)
+        {
+            var q = queues[(start + i) % n];
+            if (q.Failure is not null)
+            {
+                continue;
+            }
+
+            if (best is null)
+            {
+                best = q;
+            }
+            else
+            {
+                return q.InFlight < best.InFlight ? q : best;
+            }
+        }
+
+        return best ?? queues[start];
     }
 
     /// <summary>Reads <paramref name="blocks"/> logical blocks at <paramref name="slba"/> into <paramref name="destination"/>
@@ -520,7 +575,7 @@ public sealed class NvmeHostAssociation : INvmeAdminTransport, IAsyncDisposable
             // The controller is gone or broken: end the whole association so every caller learns it.
             var reason = e is NvmeException ? e : new NvmeConnectionException("Keep Alive failed.", e);
             AdminQueue.Fail(reason);
-            foreach (var q in _ioQueues)
+            foreach (var q in IoQueues)
             {
                 q.Fail(reason);
             }
@@ -537,7 +592,7 @@ public sealed class NvmeHostAssociation : INvmeAdminTransport, IAsyncDisposable
 
         _lifetime.Cancel();
         await AwaitQuietly(_keepAlive).ConfigureAwait(false);
-        foreach (var q in _ioQueues)
+        foreach (var q in IoQueues)
         {
             await q.DisposeAsync().ConfigureAwait(false);
         }
@@ -566,7 +621,7 @@ public sealed class NvmeHostAssociation : INvmeAdminTransport, IAsyncDisposable
         Interlocked.Exchange(ref _disposed, 1);
         _lifetime.Cancel();
         await AwaitQuietly(_keepAlive).ConfigureAwait(false);
-        foreach (var q in _ioQueues)
+        foreach (var q in IoQueues)
         {
             await q.DisposeAsync().ConfigureAwait(false);
         }

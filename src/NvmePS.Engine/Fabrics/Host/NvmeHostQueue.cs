@@ -123,11 +123,17 @@ public sealed class NvmeHostQueue : IAsyncDisposable
         try
         {
             ThrowIfFailed();
+            cancellationToken.ThrowIfCancellationRequested();
             slot = Rent();
         }
         catch
         {
             _slotGate.Release();
+            if (SqFlowControl)
+            {
+                _sqSpace.Release();
+            }
+
             throw;
         }
 
@@ -342,9 +348,10 @@ public sealed class NvmeHostQueue : IAsyncDisposable
         }
         else
         {
+            // Abandoned or already failed: the data is read off the wire, never into the caller's memory.
             await _qp.SkipDataAsync(_stop.Token).ConfigureAwait(false);
             ok = true;
-            slot.EndReceive((int)h.Length, received: false);
+            slot.EndReceive((int)h.Length);
         }
 
         if (!ok)
@@ -582,7 +589,8 @@ public sealed class NvmeHostQueue : IAsyncDisposable
             }
         }
 
-        public void EndReceive(int bytes, bool received = true)
+        /// <summary>Ends a data PDU; <paramref name="bytes"/> count toward the next expected DATAO even when skipped.</summary>
+        public void EndReceive(int bytes)
         {
             bool cancelNow;
             lock (this)
@@ -597,7 +605,6 @@ public sealed class NvmeHostQueue : IAsyncDisposable
                 }
             }
 
-            _ = received;
             if (cancelNow)
             {
                 _core.SetException(new OperationCanceledException("The command was abandoned by its caller."));

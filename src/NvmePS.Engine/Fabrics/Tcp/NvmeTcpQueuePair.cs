@@ -75,7 +75,16 @@ public sealed class NvmeTcpQueuePair : IAsyncDisposable, IDisposable
 
     private readonly Socket _socket;
     private readonly NvmeTcpQueueOptions _options;
+    // The socket's write side has one owner at a time (whoever holds _sendLock). Small PDUs submitted while it is owned are
+    // appended whole to _pending and written by the owner before it lets go, so concurrent completions and capsules leave
+    // in few large writes instead of one system call each. _pendingLock guards _pending and the release of _sendLock.
+    private const int AppendLimit = 16 * 1024 + 256;
     private readonly SemaphoreSlim _sendLock = new(1, 1);
+    private readonly object _pendingLock = new();
+    private byte[] _pending;
+    private byte[] _flushing;
+    private int _pendingLength;
+    private TaskCompletionSource? _pendingWritten;
     private readonly byte[] _rx;
     private readonly byte[] _tx;
     private readonly byte[] _digest = new byte[NvmeTcpCommonHeader.DigestSize];
@@ -101,6 +110,8 @@ public sealed class NvmeTcpQueuePair : IAsyncDisposable, IDisposable
         // so they must never go back to a pool another connection draws from.
         _rx = GC.AllocateUninitializedArray<byte>(Math.Max(options.ReceiveBufferSize, 4096));
         _tx = GC.AllocateUninitializedArray<byte>(Math.Max(options.CoalesceLimit, 4096) + 256);
+        _pending = GC.AllocateUninitializedArray<byte>(Math.Max(options.CoalesceLimit, AppendLimit));
+        _flushing = GC.AllocateUninitializedArray<byte>(_pending.Length);
         RemoteEndPoint = socket.RemoteEndPoint;
     }
 
@@ -419,12 +430,22 @@ public sealed class NvmeTcpQueuePair : IAsyncDisposable, IDisposable
                 {
                     try
                     {
+                        // PDUs queued before this point were written by the previous owner; nothing may follow the termination.
                         await SendAllAsync(pdu, CancellationToken.None).ConfigureAwait(false);
                         _socket.Shutdown(SocketShutdown.Send);
                     }
                     finally
                     {
-                        _sendLock.Release();
+                        TaskCompletionSource? dropped;
+                        lock (_pendingLock)
+                        {
+                            dropped = _pendingWritten;
+                            _pendingWritten = null;
+                            _pendingLength = 0;
+                            _sendLock.Release();
+                        }
+
+                        dropped?.TrySetException(Closed("NVMe/TCP connection terminated before the PDU was sent.", null));
                     }
                 }
             }
@@ -599,21 +620,119 @@ public sealed class NvmeTcpQueuePair : IAsyncDisposable, IDisposable
         }
         finally
         {
-            _sendLock.Release();
+            await ReleaseSendAsync().ConfigureAwait(false);
         }
     }
 
     private readonly record struct PduHeader(NvmeTcpPduType Type, NvmeTcpPduFlags Flags, NvmeCommand Command, NvmeCompletion Completion, R2TPdu Data);
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    private async ValueTask SendPduAsync(PduHeader h, NvmeTcpPduLayout layout, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    private ValueTask SendPduAsync(PduHeader h, NvmeTcpPduLayout layout, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled(cancellationToken);
+        }
+
+        bool owner;
+        lock (_pendingLock)
+        {
+            if (IsClosed)
+            {
+                throw Closed($"NVMe/TCP connection to {RemoteEndPoint} is closed.", null);
+            }
+
+            owner = _sendLock.Wait(0);
+            if (!owner && layout.Plen <= AppendLimit && _pending.Length - _pendingLength >= layout.Plen)
+            {
+                // The owner writes it before releasing the socket (release happens under this lock). The caller's send
+                // completes when that write did, as a direct send would: one shared completion per batch.
+                WritePdu(_pending.AsSpan(_pendingLength), h, layout, data.Span);
+                _pendingLength += layout.Plen;
+                _pendingWritten ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                return new ValueTask(_pendingWritten.Task);
+            }
+        }
+
+        return SendOwnedAsync(h, layout, data, owner, cancellationToken);
+    }
+
+    private void WritePdu(Span<byte> destination, in PduHeader h, in NvmeTcpPduLayout layout, ReadOnlySpan<byte> data)
+    {
+        int prefix = WriteHeader(destination, h, layout);
+        if (!data.IsEmpty)
+        {
+            data.CopyTo(destination[prefix..]);
+            if (layout.DataDigest)
+            {
+                BinaryPrimitives.WriteUInt32LittleEndian(destination[(prefix + data.Length)..], Crc32C.Compute(data));
+            }
+        }
+    }
+
+    /// <summary>Writes what other tasks queued meanwhile, then gives up the socket.</summary>
+    private async ValueTask ReleaseSendAsync()
+    {
+        while (true)
+        {
+            byte[] buffer;
+            int length;
+            TaskCompletionSource? written;
+            lock (_pendingLock)
+            {
+                written = _pendingWritten;
+                _pendingWritten = null;
+                if (_pendingLength == 0 || IsClosed)
+                {
+                    _pendingLength = 0;
+                    _sendLock.Release();
+                    written?.TrySetException(Closed($"NVMe/TCP connection to {RemoteEndPoint} closed before the PDU was sent.", null));
+                    return;
+                }
+
+                buffer = _pending;
+                length = _pendingLength;
+                _pending = _flushing;
+                _flushing = buffer;
+                _pendingLength = 0;
+            }
+
+            try
+            {
+                await SendAllAsync(buffer.AsMemory(0, length), CancellationToken.None).ConfigureAwait(false);
+                written?.TrySetResult();
+            }
+            catch (Exception e)
+            {
+                TaskCompletionSource? later;
+                lock (_pendingLock)
+                {
+                    later = _pendingWritten;
+                    _pendingWritten = null;
+                    _pendingLength = 0;
+                    _sendLock.Release();
+                }
+
+                written?.TrySetException(e);
+                later?.TrySetException(e);
+                throw;
+            }
+        }
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask SendOwnedAsync(PduHeader h, NvmeTcpPduLayout layout, ReadOnlyMemory<byte> data, bool owner, CancellationToken cancellationToken)
+    {
+        if (!owner)
+        {
+            await _sendLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         if (IsClosed)
         {
+            await ReleaseSendAsync().ConfigureAwait(false);
             throw Closed($"NVMe/TCP connection to {RemoteEndPoint} is closed.", null);
         }
 
-        await _sendLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         CancellationTokenRegistration reg = default;
         try
         {
@@ -623,7 +742,7 @@ public sealed class NvmeTcpQueuePair : IAsyncDisposable, IDisposable
                 reg = cancellationToken.UnsafeRegister(static s => ((NvmeTcpQueuePair)s!).Abort(), this);
             }
 
-            int prefix = WriteHeader(h, layout);
+            int prefix = WriteHeader(_tx, h, layout);
             int plen = layout.Plen;
             if (plen <= _tx.Length)
             {
@@ -652,15 +771,14 @@ public sealed class NvmeTcpQueuePair : IAsyncDisposable, IDisposable
         finally
         {
             await reg.DisposeAsync().ConfigureAwait(false);
-            _sendLock.Release();
+            await ReleaseSendAsync().ConfigureAwait(false);
         }
 
         cancellationToken.ThrowIfCancellationRequested();
     }
 
-    private int WriteHeader(in PduHeader h, in NvmeTcpPduLayout layout)
+    private static int WriteHeader(Span<byte> span, in PduHeader h, in NvmeTcpPduLayout layout)
     {
-        var span = _tx.AsSpan();
         var flags = h.Flags | NvmeTcpPduWriter.DigestFlags(layout);
         switch (h.Type)
         {

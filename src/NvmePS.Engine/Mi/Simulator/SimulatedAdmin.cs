@@ -201,6 +201,9 @@ internal static class SimulatedAdmin
             Vwc = 1,
             Mnan = MaxNamespaces,
             Subnqn = $"nqn.2026-01.org.nvmeps:sim:{s.Options.SerialNumber}",
+            Npss = 0,
+            // One operational power state: 8.25 W maximum (MP in 0.01 W units), no entry/exit latency.
+            Psd = [new NvmePowerStateDescriptor(825, false, false, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)],
         };
     }
 

@@ -82,7 +82,7 @@ public class AdminClientOnControllerTests
         var pending = client.AsyncEventRequestAsync();
         Assert.False(pending.IsCompleted);
         sub.AddMemoryNamespace(1 << 20, nsid: 5);
-        var e = await pending.WaitAsync(TimeSpan.FromSeconds(5));
+        var e = await pending.WaitAsync(TimeSpan.FromSeconds(15));
         Assert.Equal(NvmeAsyncEventType.Notice, e.Type);
         Assert.Equal(NvmeLogPageId.ChangedNamespaceList, e.LogPage);
         Assert.Equal(new uint[] { 5 }, await client.GetChangedNamespaceListAsync());

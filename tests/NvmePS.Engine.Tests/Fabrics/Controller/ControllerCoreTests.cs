@@ -259,17 +259,24 @@ public class ControllerStateTests
     public async Task Keep_alive_timeout_tears_down_the_association()
     {
         using var target = Core.Target(out var sub);
-        var admin = Core.Admin(target, kato: 150);
-        Assert.Equal(200u, admin.Controller.KeepAliveTimeout); // rounded up to KAS (100 ms)
+        // KATO from Connect is rounded up to KAS (100 ms).
+        var other = Core.Admin(target, kato: 150, enable: false);
+        Assert.Equal(200u, other.Controller.KeepAliveTimeout);
+        other.Dispose();
+
+        var admin = Core.Admin(target);
         var io = Core.Io(target, admin);
+        // Armed once both queues exist, so a slow machine cannot expire it during setup.
+        Assert.True((await Core.Run(admin, NvmeAdminCommands.SetFeatures(NvmeFeatureId.KeepAliveTimer, 150))).Cqe.IsSuccess);
+        Assert.Equal(200u, admin.Controller.KeepAliveTimeout);
         var done = new TaskCompletionSource();
         admin.Controller.Terminated.Register(() => done.TrySetResult());
-        await done.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        await done.Task.WaitAsync(TimeSpan.FromSeconds(30));
         Assert.Contains("keep-alive", admin.Controller.TerminationReason, StringComparison.Ordinal);
         Assert.True(io.Closed.IsCancellationRequested);
         Assert.True(admin.Closed.IsCancellationRequested);
         Assert.Empty(sub.Controllers);
-        Assert.Equal(1, target.UnsafeShutdowns);
+        Assert.Equal(1, target.UnsafeShutdowns); // the never-enabled association above does not count
     }
 
     [Fact]
@@ -290,7 +297,7 @@ public class ControllerStateTests
         Assert.False(pending.IsCompleted);
         Assert.False(pending2.IsCompleted);
         admin.Dispose();
-        var aborted = await pending.WaitAsync(TimeSpan.FromSeconds(5));
+        var aborted = await pending.WaitAsync(TimeSpan.FromSeconds(15));
         Assert.False(aborted.Completion.IsSuccess);
     }
 }
@@ -432,7 +439,7 @@ public class ControllerAdminCommandTests
         Assert.False(pending.IsCompleted);
 
         sub.AddMemoryNamespace(1 << 20, nsid: 3);
-        var completed = await pending.WaitAsync(TimeSpan.FromSeconds(5));
+        var completed = await pending.WaitAsync(TimeSpan.FromSeconds(15));
         Assert.True(completed.Completion.IsSuccess);
         Assert.Equal(40, completed.Completion.Cid);
         Assert.Equal(new NvmeAsyncEvent(NvmeAsyncEventType.Notice, 0, NvmeLogPageId.ChangedNamespaceList), NvmeAsyncEvent.FromDword(completed.Completion.Dw0));
@@ -450,7 +457,7 @@ public class ControllerAdminCommandTests
         Assert.Empty(NvmeNamespaceList.Read(again.Data));
 
         sub.RemoveNamespace(9);
-        var third = await second.WaitAsync(TimeSpan.FromSeconds(5));
+        var third = await second.WaitAsync(TimeSpan.FromSeconds(15));
         Assert.Equal(NvmeLogPageId.ChangedNamespaceList, NvmeAsyncEvent.FromDword(third.Completion.Dw0).LogPage);
     }
 
@@ -647,7 +654,7 @@ public class ControllerDiscoveryTests
         Assert.True((await Core.Run(disc, NvmeAdminCommands.SetFeatures(NvmeFeatureId.AsynchronousEventConfiguration, (uint)NvmeAsyncEventConfig.DiscoveryLogPageChangeNotices))).Cqe.IsSuccess);
         var pending = disc.ProcessAsync(NvmeAdminCommands.AsyncEventRequest(), default, default).AsTask();
         hidden.AllowHost(Core.HostNqn);
-        var aen = await pending.WaitAsync(TimeSpan.FromSeconds(5));
+        var aen = await pending.WaitAsync(TimeSpan.FromSeconds(15));
         Assert.Equal(new NvmeAsyncEvent(NvmeAsyncEventType.Notice, NvmeAsyncEvent.NoticeDiscoveryLogPageChange, NvmeLogPageId.Discovery), NvmeAsyncEvent.FromDword(aen.Completion.Dw0));
         var header2 = await Core.Run(disc, NvmeAdminCommands.GetLogPage(NvmeLogPageId.Discovery, 1024, nsid: 0), 1024);
         Assert.True(DiscoveryLog.TryReadHeader(header2.Data, out ulong genctr2, out ulong numrec2, out _));

@@ -452,7 +452,7 @@ public class TcpMalformedInputTests(MalformedInputFixture fixture) : IClassFixtu
 
         await fixture.AssertBystanderWorksAsync();
         // The reset connections are cleaned up; only the bystander's two remain (bounded wait, other tests' peers close too).
-        for (int i = 0; i < 250 && fixture.Tcp.ActiveConnections > 2; i++)
+        for (int i = 0; i < 750 && fixture.Tcp.ActiveConnections > 2; i++)
         {
             await Task.Delay(20);
         }

@@ -176,6 +176,102 @@ public class TcpTargetTests
     }
 
     [Fact]
+    public async Task Buffer_budget_defers_r2ts_and_holds_back_reads_without_losing_anything()
+    {
+        // The smallest budget allowed: one MDTS (128 KiB) of buffered data per connection.
+        var (target, tcp, ep) = await StartAsync(new NvmeTargetOptions { MaxH2CData = 64 * 1024, MaxBufferedBytesPerConnection = 128 * 1024 });
+        await using var tcpScope = tcp;
+        using var targetScope = target;
+
+        // Raw peer: three 64 KiB writes at once. Two R2Ts fit the budget; the third waits for the first write to finish.
+        var admin = await TestHost.AdminAsync(ep, Core.SubNqn);
+        await using var adminScope = admin;
+        using var io = await RawPeer.OpenAsync(ep);
+        await io.SendAsync(RawPeer.ConnectCapsule(1, admin.Cntlid));
+        Assert.Equal(0, System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian((await io.ReadPduAsync()).AsSpan(22)));
+        var data = new[] { Random(65536, 31), Random(65536, 32), Random(65536, 33) };
+        for (ushort i = 0; i < 3; i++)
+        {
+            var w = RawPeer.Sgl(NvmeIoCommands.Write(1, (ulong)(i * 128), 128), (ushort)(31 + i), SglDescriptor.Transport(65536));
+            await io.SendAsync(RawPeer.Capsule(w));
+        }
+
+        var r2t1 = await io.ReadPduAsync();
+        var r2t2 = await io.ReadPduAsync();
+        Assert.Equal((0x09, 31), (r2t1[0], (int)System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(r2t1.AsSpan(8))));
+        Assert.Equal((0x09, 32), (r2t2[0], (int)System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(r2t2.AsSpan(8))));
+        // Nothing else comes while the budget is full (a third R2T would be here by now).
+        await Task.Delay(200);
+        Assert.Equal(0, io.Socket.Available);
+
+        await io.SendAsync(RawPeer.H2CData(31, System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(r2t1.AsSpan(10)), 0, data[0], true));
+        // The first write completes and frees its buffer: the deferred R2T for CID 33 follows (in either order).
+        var p1 = await io.ReadPduAsync();
+        var p2 = await io.ReadPduAsync();
+        var resp = p1[0] == 0x05 ? p1 : p2;
+        var r2t3 = p1[0] == 0x09 ? p1 : p2;
+        Assert.Equal(31, System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(resp.AsSpan(20)));
+        Assert.Equal(0, System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(resp.AsSpan(22)));
+        Assert.Equal(33, System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(r2t3.AsSpan(8)));
+        Assert.Equal(65536u, System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(r2t3.AsSpan(16)));
+        await io.SendAsync(RawPeer.H2CData(32, System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(r2t2.AsSpan(10)), 0, data[1], true));
+        await io.SendAsync(RawPeer.H2CData(33, System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(r2t3.AsSpan(10)), 0, data[2], true));
+        var done = new[] { await io.ReadPduAsync(), await io.ReadPduAsync() };
+        Assert.All(done, d => Assert.Equal(0, System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(d.AsSpan(22))));
+        var ns = target.GetSubsystem(Core.SubNqn)!.GetNamespace(1)!;
+        for (int i = 0; i < 3; i++)
+        {
+            var stored = new byte[65536];
+            await ns.Storage.ReadAsync(i * 65536L, stored, CancellationToken.None);
+            Assert.Equal(data[i], stored);
+        }
+
+        // A read queued behind writes that fill the budget must not stop the reader from taking their data
+        // (the read waits off the reader; blocking the reader here would deadlock the connection).
+        for (ushort i = 0; i < 2; i++)
+        {
+            var w = RawPeer.Sgl(NvmeIoCommands.Write(1, (ulong)(1024 + (i * 128)), 128), (ushort)(41 + i), SglDescriptor.Transport(65536));
+            await io.SendAsync(RawPeer.Capsule(w));
+        }
+
+        var ra = await io.ReadPduAsync();
+        var rb = await io.ReadPduAsync();
+        await io.SendAsync(RawPeer.Capsule(RawPeer.Sgl(NvmeIoCommands.Read(1, 0, 128), 43, SglDescriptor.Transport(65536))));
+        await io.SendAsync(RawPeer.H2CData(41, System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(ra.AsSpan(10)), 0, data[1], true));
+        await io.SendAsync(RawPeer.H2CData(42, System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(rb.AsSpan(10)), 0, data[2], true));
+        var readBack = new byte[65536];
+        var completed = new HashSet<int>();
+        while (completed.Count < 3)
+        {
+            var pdu = await io.ReadPduAsync();
+            if (pdu[0] == 0x07)
+            {
+                // C2HData for the read: DATAO at 12, data after the 24-byte header.
+                int datao = (int)System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(pdu.AsSpan(12));
+                pdu.AsSpan(24).CopyTo(readBack.AsSpan(datao));
+            }
+            else
+            {
+                Assert.Equal(0x05, pdu[0]);
+                Assert.Equal(0, System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(pdu.AsSpan(22)));
+                completed.Add(System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(pdu.AsSpan(20)));
+            }
+        }
+
+        Assert.Equal(new HashSet<int> { 41, 42, 43 }, completed);
+        Assert.Equal(data[0], readBack);
+
+        // Sixteen 64 KiB reads at once through a 128 KiB budget: they wait their turn and all arrive intact.
+        await using var host = await TestHost.IoAsync(ep, admin, Core.SubNqn, 2);
+        var reads = Enumerable.Range(0, 16).Select(i => host.ExecAsync(NvmeIoCommands.Read(1, (ulong)((i % 3) * 128), 128), readLength: 65536)).ToArray();
+        var results = await Task.WhenAll(reads);
+        for (int i = 0; i < 16; i++)
+        {
+            Assert.Equal(data[i % 3], results[i].Data);
+        }
+    }
+
+    [Fact]
     public async Task Discovery_over_tcp_lists_the_listening_port()
     {
         var (target, tcp, ep) = await StartAsync();
@@ -230,8 +326,10 @@ public class TcpTargetTests
         var (target, tcp, ep) = await StartAsync();
         await using var tcpScope = tcp;
         using var targetScope = target;
-        await using var admin = await TestHost.AdminAsync(ep, Core.SubNqn, kato: 300);
+        await using var admin = await TestHost.AdminAsync(ep, Core.SubNqn);
         await using var io = await TestHost.IoAsync(ep, admin, Core.SubNqn);
+        // Armed only once both queues exist, so a slow machine cannot expire it during setup.
+        Assert.True((await admin.ExecAsync(NvmeAdminCommands.SetFeatures(NvmeFeatureId.KeepAliveTimer, 300))).Cqe.IsSuccess);
         Assert.True(await admin.ClosedByTargetAsync(TimeSpan.FromSeconds(10)));
         Assert.True(await io.ClosedByTargetAsync(TimeSpan.FromSeconds(10)));
         Assert.Empty(target.GetSubsystem(Core.SubNqn)!.Controllers);
@@ -273,7 +371,9 @@ public class TcpTargetTests
         using var idle = await RawPeer.OpenAsync(ep);
         Assert.True(await silent.ClosedByPeerAsync());
         Assert.True(await idle.ClosedByPeerAsync());
-        // A queue that connected in time stays.
+        // A queue that connected in time stays (generous limits again, so a slow machine cannot trip them).
+        tcp.InitializeTimeout = TimeSpan.FromSeconds(10);
+        tcp.ConnectTimeout = TimeSpan.FromSeconds(30);
         await using var admin = await TestHost.AdminAsync(ep, Core.SubNqn);
         await Task.Delay(600);
         Assert.True((await admin.ExecAsync(NvmeAdminCommands.KeepAlive())).Cqe.IsSuccess);

@@ -102,7 +102,7 @@ internal sealed class TestHost : IAsyncDisposable
             await Qp.SendCapsuleCommandAsync(command, default, CancellationToken.None);
         }
 
-        var cqe = await pending.Done.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        var cqe = await pending.Done.Task.WaitAsync(TimeSpan.FromSeconds(30));
         _pending.TryRemove(cid, out _);
         return (cqe, pending.Read ?? [], pending.C2HPdus, pending.SawSuccessFlag);
     }
@@ -337,7 +337,7 @@ internal sealed class RawPeer : IDisposable
 
     public async Task<byte[]> ReadExactAsync(int count)
     {
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(15));
         var b = new byte[count];
         int got = 0;
         while (got < count)
@@ -357,7 +357,7 @@ internal sealed class RawPeer : IDisposable
     /// <summary>True when the target closes the connection (EOF or reset) within 5 s.</summary>
     public async Task<bool> ClosedByPeerAsync()
     {
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(15));
         var b = new byte[256];
         try
         {

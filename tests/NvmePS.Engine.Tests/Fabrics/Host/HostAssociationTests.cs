@@ -185,6 +185,30 @@ public class HostAssociationTests
     }
 
     [Fact]
+    public async Task Silent_controller_times_out_and_refused_port_is_a_connection_error()
+    {
+        using var silent = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        silent.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
+        silent.Listen(4); // accepts at the TCP level, never answers ICReq
+        var ex = await Assert.ThrowsAsync<NvmeTimeoutException>(() =>
+            NvmeHostAssociation.ConnectAsync(silent.LocalEndPoint!, Sub, Defaults with { ConnectTimeout = TimeSpan.FromMilliseconds(300) }, CancellationToken.None));
+        Assert.Contains("queue 0", ex.Message, StringComparison.Ordinal);
+
+        var closedPort = (System.Net.IPEndPoint)silent.LocalEndPoint!;
+        silent.Close();
+        await Assert.ThrowsAsync<NvmeConnectionException>(() => NvmeHostAssociation.ConnectAsync(closedPort, Sub, Defaults, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Caller_cancellation_during_connect_is_not_a_timeout()
+    {
+        await using var ctrl = new ScriptedController();
+        using var cts = new CancellationTokenSource();
+        cts.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => NvmeHostAssociation.ConnectAsync(ctrl.EndPoint, Sub, Defaults, cts.Token));
+    }
+
+    [Fact]
     public async Task Keep_alive_runs_on_a_timer()
     {
         await using var ctrl = new ScriptedController();

@@ -99,6 +99,91 @@ public class QueuePairTests
     }
 
     [Fact]
+    public async Task Concurrent_senders_keep_their_own_order_when_pdus_are_combined()
+    {
+        var (host, ctrl) = await ConnectAsync(new NvmeTcpQueueOptions { HeaderDigest = true, DataDigest = true }, new NvmeTcpQueueOptions { HeaderDigest = true, DataDigest = true });
+        await using var _ = host;
+        await using var __ = ctrl;
+        const int Tasks = 8, PerTask = 200;
+        var senders = Enumerable.Range(0, Tasks).Select(t => Task.Run(async () =>
+        {
+            byte[] big = new byte[40000];
+            byte[] small = new byte[100];
+            for (int i = 0; i < PerTask; i++)
+            {
+                ushort cid = (ushort)((t << 12) | i);
+                big.AsSpan().Fill((byte)i);
+                small.AsSpan().Fill((byte)(i + 1));
+                if (i % 25 == 0)
+                {
+                    await ctrl.SendC2HDataAsync(cid, 0, big, last: true, success: false, CancellationToken.None); // too big to append
+                }
+                else
+                {
+                    await ctrl.SendC2HDataAsync(cid, 0, small, last: true, success: false, CancellationToken.None);
+                }
+
+                await ctrl.SendCapsuleResponseAsync(NvmeCompletion.Create(cid, NvmeStatus.Success, sqhd: 1), CancellationToken.None);
+            }
+        })).ToArray();
+
+        int[] next = new int[Tasks];
+        bool[] sawData = new bool[Tasks];
+        byte[] buffer = new byte[40000];
+        for (int n = 0; n < Tasks * PerTask * 2; n++)
+        {
+            var h = await host.ReceiveHeaderAsync(CancellationToken.None);
+            int t = h.Cccid >> 12, i = h.Cccid & 0xFFF;
+            Assert.Equal(next[t], i);
+            if (h.Type == NvmeTcpPduType.C2HData)
+            {
+                Assert.False(sawData[t]);
+                Assert.Equal(i % 25 == 0 ? 40000 : 100, h.DataLength);
+                Assert.True(await host.ReceiveDataAsync(buffer.AsMemory(0, h.DataLength), CancellationToken.None));
+                Assert.Equal(-1, buffer.AsSpan(0, h.DataLength).IndexOfAnyExcept((byte)(i % 25 == 0 ? i : i + 1)));
+                sawData[t] = true;
+            }
+            else
+            {
+                Assert.Equal(NvmeTcpPduType.CapsuleResp, h.Type);
+                Assert.True(sawData[t]);
+                sawData[t] = false;
+                next[t]++;
+            }
+        }
+
+        await Task.WhenAll(senders);
+        Assert.All(next, x => Assert.Equal(PerTask, x));
+    }
+
+    [Fact]
+    public async Task A_combined_send_completes_only_once_written_and_fails_if_the_connection_dies_first()
+    {
+        var (c, s) = await Loopback.PairAsync();
+        using var raw = c;
+        raw.ReceiveBufferSize = 16 * 1024;
+        s.SendBufferSize = 16 * 1024;
+        var accept = NvmeTcpQueuePair.AcceptAsync(s, new NvmeTcpQueueOptions(), CancellationToken.None);
+        byte[] ic = new byte[128];
+        new IcReqPdu(0, 0, false, false, 0).Write(ic);
+        await Loopback.SendAsync(raw, ic);
+        await using var ctrl = await accept;
+        await Loopback.ReadAsync(raw, 128);
+
+        // The owner blocks: 8 MiB of C2HData into a peer that does not read.
+        var big = ctrl.SendC2HDataAsync(1, 0, new byte[8 << 20], last: true, success: false, CancellationToken.None).AsTask();
+        await Task.Delay(200);
+        Assert.False(big.IsCompleted);
+        var small = ctrl.SendCapsuleResponseAsync(NvmeCompletion.Create(2, NvmeStatus.Success), CancellationToken.None).AsTask();
+        await Task.Delay(100);
+        Assert.False(small.IsCompleted); // appended, not yet written
+
+        ctrl.Abort();
+        await Assert.ThrowsAnyAsync<NvmeException>(() => big);
+        await Assert.ThrowsAnyAsync<NvmeException>(() => small);
+    }
+
+    [Fact]
     public async Task Controller_declines_digests_it_does_not_allow()
     {
         var (host, ctrl) = await ConnectAsync(new NvmeTcpQueueOptions { HeaderDigest = true, DataDigest = true }, new NvmeTcpQueueOptions());

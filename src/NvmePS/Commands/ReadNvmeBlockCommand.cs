@@ -1,0 +1,111 @@
+using System.Management.Automation;
+
+namespace NvmePS.Commands;
+
+/// <summary>Read-NvmeBlock: reads a range of logical blocks into a byte array or a file.</summary>
+[Cmdlet(VerbsCommunications.Read, "NvmeBlock")]
+[OutputType(typeof(NvmeBlockTransfer))]
+public sealed class ReadNvmeBlockCommand : NvmeCmdlet
+{
+    /// <summary>Most bytes returned in memory; larger reads need -Path.</summary>
+    public const long MaxInMemoryBytes = 256L << 20;
+
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true)]
+    [ValidateNotNull]
+    public NvmfController Controller { get; set; } = null!;
+
+    [Parameter]
+    [ValidateRange(1u, 0xFFFFFFFEu)]
+    public uint NamespaceId { get; set; } = 1;
+
+    [Parameter(Mandatory = true, Position = 1)]
+    [Alias("Lba", "Slba")]
+    public ulong StartingLba { get; set; }
+
+    [Parameter(Mandatory = true, Position = 2)]
+    [ValidateRange(1L, long.MaxValue)]
+    public long BlockCount { get; set; }
+
+    /// <summary>Writes the blocks to this file (created or overwritten) instead of returning them.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string Path { get; set; } = string.Empty;
+
+    [Parameter]
+    [ValidateRange(1, 86400)]
+    public int TimeoutSec { get; set; } = 300;
+
+    protected override void ProcessRecord()
+    {
+        if (!AdminCmdlets.CheckConnected(this, Controller))
+        {
+            return;
+        }
+
+        using var cts = LinkedTimeout(TimeoutSec);
+        CancellationToken ct = cts.Token;
+        try
+        {
+            int blockSize = BlockTransfer.BlockSizeOf(this, Controller, NamespaceId, ct, Wait);
+            if (blockSize == 0)
+            {
+                WriteError(new ErrorRecord(new InvalidOperationException($"Namespace {NamespaceId} is not active on {Controller.Name}."), "NamespaceNotActive", ErrorCategory.ObjectNotFound, Controller));
+                return;
+            }
+
+            long bytes = checked(BlockCount * blockSize);
+            string path = Path.Length > 0 ? GetUnresolvedProviderPathFromPSPath(Path) : string.Empty;
+            if (path.Length == 0 && bytes > MaxInMemoryBytes)
+            {
+                ThrowInputError("UsePathForLargeReads", $"{bytes} bytes is more than {MaxInMemoryBytes} bytes to hold in memory; read into a file with -Path.", ErrorCategory.InvalidArgument, BlockCount);
+            }
+
+            using FileStream? file = path.Length > 0 ? new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.Read) : null;
+            byte[] data = file is null ? new byte[bytes] : Array.Empty<byte>();
+            var chunks = new Dictionary<long, byte[]>();
+            string activity = $"Reading {BlockCount} blocks from namespace {NamespaceId}";
+            bool showProgress = bytes > BlockTransfer.ChunkBytes;
+            BlockTransfer.Run(
+                BlockCount,
+                blockSize,
+                (first, count) =>
+                {
+                    Memory<byte> target = file is null
+                        ? data.AsMemory(checked((int)(first * blockSize)), count * blockSize)
+                        : (chunks[first] = new byte[count * blockSize]);
+                    return Controller.Host.ReadAsync(NamespaceId, StartingLba + (ulong)first, count, target, ct).AsTask();
+                },
+                Wait,
+                (first, count) =>
+                {
+                    if (file is not null)
+                    {
+                        file.Write(chunks[first]);
+                        chunks.Remove(first);
+                    }
+
+                    if (showProgress)
+                    {
+                        WriteProgress(BlockTransfer.Progress(1, activity, first + count, BlockCount, blockSize));
+                    }
+                });
+
+            WriteObject(new NvmeBlockTransfer
+            {
+                ControllerName = Controller.Name,
+                Operation = "Read",
+                NamespaceId = NamespaceId,
+                StartingLba = StartingLba,
+                BlockCount = BlockCount,
+                BlockSize = blockSize,
+                Bytes = bytes,
+                Path = path,
+                Data = data,
+            });
+        }
+        catch (Exception e) when (IsReportable(e))
+        {
+            WriteNvmeError(e, Controller);
+        }
+    }
+}

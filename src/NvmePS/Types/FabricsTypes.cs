@@ -1,0 +1,301 @@
+using System.Globalization;
+using NvmePS.Engine.Admin;
+using NvmePS.Engine.Fabrics.Host;
+using NvmePS.Shared;
+
+namespace NvmePS;
+
+/// <summary>
+/// A connection to an NVMe/TCP controller (an association: admin queue plus I/O queues), made by
+/// Connect-NvmfController. It stays connected until Disconnect-NvmfController or Remove-Module. The engine
+/// association is internal; every public property is a plain value.
+/// </summary>
+public sealed class NvmfController : NvmeAdminConnection
+{
+    private volatile bool _closed;
+
+    internal NvmfController(NvmeHostAssociation host, string transportAddress, int serviceId, Guid hostId)
+    {
+        Host = host;
+        TransportAddress = transportAddress;
+        ServiceId = serviceId;
+        HostId = hostId;
+        ConnectedAt = DateTime.Now;
+    }
+
+    internal NvmeHostAssociation Host { get; }
+
+    internal override NvmeAdminClient Admin => Host.Admin;
+
+    public override string Name => $"{SubsystemNqn} cntlid {ControllerId} at {TransportAddress}:{ServiceId}";
+
+    public override bool IsConnected => !_closed && Host.Failure is null;
+
+    public string TransportAddress { get; }
+
+    public int ServiceId { get; }
+
+    public string SubsystemNqn => Host.SubsystemNqn;
+
+    public string HostNqn => Host.Parameters.EffectiveHostNqn;
+
+    public Guid HostId { get; }
+
+    public ushort ControllerId => Host.Cntlid;
+
+    public bool IsDiscovery => Host.IsDiscovery;
+
+    public string ModelNumber => Host.IdentifyController?.Mn ?? string.Empty;
+
+    public string SerialNumber => Host.IdentifyController?.Sn ?? string.Empty;
+
+    public string FirmwareRevision => Host.IdentifyController?.Fr ?? string.Empty;
+
+    /// <summary>VS: the NVMe version the controller reports.</summary>
+    public string Version => Host.Version.ToString();
+
+    public bool HeaderDigest => Host.Parameters.HeaderDigest;
+
+    public bool DataDigest => Host.Parameters.DataDigest;
+
+    public bool SqFlowControl => Host.AdminQueue.SqFlowControl;
+
+    public int KeepAliveTimeoutSec => (int)Host.Parameters.KeepAliveTimeout.TotalSeconds;
+
+    public int MaxDataTransferBytes => Host.MaxDataTransferSize;
+
+    public int InCapsuleDataBytes => Host.IoInCapsuleDataSize;
+
+    public int IoQueueCount => Host.IoQueues.Count;
+
+    /// <summary>The admin queue (QID 0) and the I/O queues, as they are now.</summary>
+    public NvmfQueuePair[] QueuePairs =>
+        new[] { Host.AdminQueue }.Concat(Host.IoQueues).Select(NvmfQueuePair.From).ToArray();
+
+    public DateTime ConnectedAt { get; }
+
+    /// <summary>Why the association ended, when it failed (keep-alive, transport error); empty otherwise.</summary>
+    public string Failure => Host.Failure?.Message ?? string.Empty;
+
+    internal void MarkClosed() => _closed = true;
+}
+
+/// <summary>A queue pair of a connected controller.</summary>
+public sealed class NvmfQueuePair
+{
+    public ushort QueueId { get; init; }
+
+    /// <summary>Admin or IO.</summary>
+    public string Kind { get; init; } = string.Empty;
+
+    public int QueueSize { get; init; }
+
+    public int InFlight { get; init; }
+
+    public bool SqFlowControl { get; init; }
+
+    public int MaxInCapsuleData { get; init; }
+
+    public string Failure { get; init; } = string.Empty;
+
+    internal static NvmfQueuePair From(NvmeHostQueue q) => new()
+    {
+        QueueId = q.Qid,
+        Kind = q.Qid == 0 ? "Admin" : "IO",
+        QueueSize = q.QueueSize,
+        InFlight = q.InFlight,
+        SqFlowControl = q.SqFlowControl,
+        MaxInCapsuleData = q.MaxInCapsuleData,
+        Failure = q.Failure?.Message ?? string.Empty,
+    };
+}
+
+/// <summary>An NVMe/TCP target running in this session (Start-NvmfTarget).</summary>
+public sealed class NvmfTarget
+{
+    internal NvmfTarget(TargetHost host)
+    {
+        HostObject = host;
+    }
+
+    internal TargetHost HostObject { get; }
+
+    public string SubsystemNqn => HostObject.Subsystem.Nqn;
+
+    /// <summary>address:port the target listens on (the discovery controller answers there too).</summary>
+    public string Listen => HostObject.LocalEndPoint.Address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6
+        ? $"[{HostObject.LocalEndPoint.Address}]:{HostObject.LocalEndPoint.Port}"
+        : $"{HostObject.LocalEndPoint.Address}:{HostObject.LocalEndPoint.Port}";
+
+    public string Address => HostObject.LocalEndPoint.Address.ToString();
+
+    public int Port => HostObject.LocalEndPoint.Port;
+
+    public string SerialNumber => HostObject.Subsystem.SerialNumber;
+
+    public NvmfTargetNamespace[] Namespaces =>
+        HostObject.Subsystem.Namespaces.Select((n, i) => NvmfTargetNamespace.From(n, i < HostObject.Specs.Count ? HostObject.Specs[i] : null)).ToArray();
+
+    public bool AllowAnyHost => HostObject.Subsystem.AllowAnyHost;
+
+    public string[] AllowedHostNqns => HostObject.Subsystem.AllowedHosts.OrderBy(h => h, StringComparer.Ordinal).ToArray();
+
+    public int ActiveConnections => HostObject.Listener.ActiveConnections;
+
+    public long AcceptedConnections => HostObject.Listener.AcceptedConnections;
+
+    public int Controllers => HostObject.Subsystem.Controllers.Count;
+
+    public bool IsRunning => HostObject.IsRunning;
+
+    public DateTime StartedAt => HostObject.StartedAt;
+}
+
+/// <summary>A namespace a session target serves.</summary>
+public sealed class NvmfTargetNamespace
+{
+    public uint NamespaceId { get; init; }
+
+    /// <summary>"memory" or the backing file's path.</summary>
+    public string Backing { get; init; } = string.Empty;
+
+    public int BlockSize { get; init; }
+
+    public long BlockCount { get; init; }
+
+    public long SizeBytes { get; init; }
+
+    public string Size { get; init; } = string.Empty;
+
+    public long BytesRead { get; init; }
+
+    public long BytesWritten { get; init; }
+
+    internal static NvmfTargetNamespace From(NvmePS.Engine.Fabrics.Controller.NvmeNamespace n, NamespaceSpec? spec) => new()
+    {
+        NamespaceId = n.Nsid,
+        Backing = spec is null || spec.IsMemory ? "memory" : Path.GetFullPath(spec.Path!),
+        BlockSize = n.BlockSize,
+        BlockCount = n.BlockCount,
+        SizeBytes = n.BlockCount * n.BlockSize,
+        Size = Units.FormatBytes(n.BlockCount * (decimal)n.BlockSize),
+        BytesRead = n.BytesRead,
+        BytesWritten = n.BytesWritten,
+    };
+}
+
+/// <summary>A completion of Send-NvmfCommand (NVMe Base §4.6), with the data the controller returned.</summary>
+public sealed class NvmeCompletion
+{
+    public string ControllerName { get; init; } = string.Empty;
+
+    public ushort QueueId { get; init; }
+
+    public byte Opcode { get; init; }
+
+    public ushort CommandId { get; init; }
+
+    public ushort SqHead { get; init; }
+
+    public byte StatusCodeType { get; init; }
+
+    public byte StatusCode { get; init; }
+
+    public string StatusName { get; init; } = string.Empty;
+
+    public bool DoNotRetry { get; init; }
+
+    public bool More { get; init; }
+
+    public bool Success { get; init; }
+
+    public uint Dw0 { get; init; }
+
+    public uint Dw1 { get; init; }
+
+    public int BytesTransferred { get; init; }
+
+    /// <summary>Data from the controller (-DataLength), trimmed to what was transferred.</summary>
+    public byte[] Data { get; init; } = Array.Empty<byte>();
+
+    internal static NvmeCompletion From(NvmePS.Engine.NvmeCompletion c, ushort qid, byte opcode, byte[] data, int transferred, string controllerName)
+    {
+        var status = c.Status;
+        return new NvmeCompletion
+        {
+            ControllerName = controllerName,
+            QueueId = qid,
+            Opcode = opcode,
+            CommandId = c.Cid,
+            SqHead = c.Sqhd,
+            StatusCodeType = (byte)status.Sct,
+            StatusCode = status.Sc,
+            StatusName = status.GetName(qid == 0 ? NvmePS.Engine.NvmeCommandContext.Admin : NvmePS.Engine.NvmeCommandContext.Nvm),
+            DoNotRetry = status.Dnr,
+            More = status.More,
+            Success = status.IsSuccess,
+            Dw0 = c.Dw0,
+            Dw1 = c.Dw1,
+            BytesTransferred = transferred,
+            Data = data.Length == transferred ? data : data.AsSpan(0, Math.Min(transferred, data.Length)).ToArray(),
+        };
+    }
+}
+
+/// <summary>A controller property (CAP, VS, CC, CSTS, …) with its fields decoded.</summary>
+public sealed class NvmfProperty
+{
+    public string ControllerName { get; init; } = string.Empty;
+
+    public string Name { get; init; } = string.Empty;
+
+    public uint Offset { get; init; }
+
+    /// <summary>4 or 8 bytes.</summary>
+    public int Size { get; init; }
+
+    public ulong Value { get; init; }
+
+    public NvmfPropertyField[] Fields { get; init; } = Array.Empty<NvmfPropertyField>();
+
+    /// <summary>The fields as "NAME=value" pairs.</summary>
+    public string Decoded => string.Join(" ", Fields.Select(f => $"{f.Name}={f.Value.ToString(CultureInfo.InvariantCulture)}"));
+}
+
+/// <summary>One field of a controller property, named by its spec mnemonic.</summary>
+public sealed class NvmfPropertyField
+{
+    public string Name { get; init; } = string.Empty;
+
+    public ulong Value { get; init; }
+
+    public string Meaning { get; init; } = string.Empty;
+}
+
+/// <summary>The outcome of Read-NvmeBlock / Write-NvmeBlock.</summary>
+public sealed class NvmeBlockTransfer
+{
+    public string ControllerName { get; init; } = string.Empty;
+
+    /// <summary>Read or Write.</summary>
+    public string Operation { get; init; } = string.Empty;
+
+    public uint NamespaceId { get; init; }
+
+    public ulong StartingLba { get; init; }
+
+    public long BlockCount { get; init; }
+
+    public int BlockSize { get; init; }
+
+    public long Bytes { get; init; }
+
+    /// <summary>Bytes in binary units, for people.</summary>
+    public string Size => Units.FormatBytes(Bytes);
+
+    /// <summary>The file read from or written to; empty for byte arrays.</summary>
+    public string Path { get; init; } = string.Empty;
+
+    /// <summary>The blocks read (Read-NvmeBlock without -Path); empty otherwise.</summary>
+    public byte[] Data { get; init; } = Array.Empty<byte>();
+}

@@ -1,0 +1,188 @@
+using System.Management.Automation;
+using System.Net;
+using System.Net.Sockets;
+using NvmePS.Shared;
+using NvmePS.Testing;
+using NvmePS.Tests.Support;
+
+namespace NvmePS.Tests.Commands;
+
+/// <summary>Pipelines between cmdlets, timeouts and protocol errors from misbehaving peers, and module removal.</summary>
+[Collection(ModuleSessionCollection.Name)]
+public sealed class SessionAndErrorTests
+{
+    private readonly ModuleSession _s;
+
+    public SessionAndErrorTests(ModuleSession session) => _s = session;
+
+    [Fact]
+    public void Discovery_entries_pipe_into_Connect_by_property_name()
+    {
+        NvmfTarget t = _s.StartTarget();
+        try
+        {
+            var entries = _s.Host.Command("Get-NvmfDiscoveryLog").Arg("127.0.0.1").Param("ServiceId", t.Port).Invoke().ThrowIfFailed()
+                .Cast<NvmfDiscoveryLogEntry>().Where(e => e.Subtype == "nvme subsystem").ToArray();
+
+            // Traddr, Trsvcid (a string) and SubNqn bind to -TransportAddress, -ServiceId and -SubsystemNqn.
+            var r = _s.Host.Command("Connect-NvmfController").InputFrom(entries).Invoke();
+            NvmfController c = Assert.IsType<NvmfController>(Assert.Single(r.ThrowIfFailed()));
+            Assert.Equal((t.SubsystemNqn, t.Port), (c.SubsystemNqn, c.ServiceId));
+
+            // Controllers pipe into the Admin cmdlets and into Disconnect by NQN (ByPropertyName).
+            Assert.IsType<NvmeSmartHealth>(Assert.Single(_s.Host.Command("Get-NvmeLog").Param("LogId", "Smart").Input(c).Invoke().ThrowIfFailed()));
+            _s.Host.Command("Disconnect-NvmfController").Input(new System.Collections.Hashtable { ["SubsystemNqn"] = t.SubsystemNqn }).Invoke().ThrowIfFailed();
+            Assert.False(c.IsConnected);
+        }
+        finally
+        {
+            _s.Stop(t);
+        }
+    }
+
+    [Fact]
+    public void A_silent_peer_times_out_and_a_garbage_peer_is_a_protocol_error()
+    {
+        using var silent = new TcpListener(IPAddress.Loopback, 0);
+        silent.Start();
+        int port = ((IPEndPoint)silent.LocalEndpoint).Port;
+        var accepted = new List<Socket>();
+        var acceptLoop = Task.Run(async () =>
+        {
+            try
+            {
+                while (true)
+                {
+                    accepted.Add(await silent.AcceptSocketAsync());
+                }
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+                // Listener stopped.
+            }
+        });
+
+        var r = _s.Host.Command("Connect-NvmfController").Arg("127.0.0.1").Arg("nqn.2024-01.io.nvmeps.test:silent").Param("ServiceId", port).Param("TimeoutSec", 1).Invoke();
+        ErrorAssert.Single(r, "NvmeTimeout", ErrorCategory.OperationTimeout);
+
+        // A peer that answers the ICReq with 128 bytes of 0xFF (an unknown PDU type).
+        using var garbage = new TcpListener(IPAddress.Loopback, 0);
+        garbage.Start();
+        int gport = ((IPEndPoint)garbage.LocalEndpoint).Port;
+        var serve = Task.Run(async () =>
+        {
+            using Socket s = await garbage.AcceptSocketAsync();
+            var buf = new byte[128];
+            int got = 0;
+            while (got < 128)
+            {
+                int n = await s.ReceiveAsync(buf.AsMemory(got));
+                if (n == 0)
+                {
+                    return;
+                }
+
+                got += n;
+            }
+
+            await s.SendAsync(Enumerable.Repeat((byte)0xFF, 128).ToArray());
+            await Task.Delay(2000);
+        });
+        var g = _s.Host.Command("Connect-NvmfController").Arg("127.0.0.1").Arg("nqn.2024-01.io.nvmeps.test:garbage").Param("ServiceId", gport).Param("TimeoutSec", 5).Invoke();
+        ErrorRecord e = ErrorAssert.Single(g, "NvmeProtocolError", ErrorCategory.ProtocolError);
+        Assert.IsType<NvmePS.Engine.NvmeProtocolException>(e.Exception);
+
+        silent.Stop();
+        acceptLoop.Wait(TimeSpan.FromSeconds(5));
+        accepted.ForEach(s => s.Dispose());
+    }
+
+    [Fact]
+    public void Stopping_a_connect_in_flight_stops_the_pipeline()
+    {
+        using var silent = new TcpListener(IPAddress.Loopback, 0);
+        silent.Start();
+        int port = ((IPEndPoint)silent.LocalEndpoint).Port;
+        RunningCommand running = _s.Host.Command("Connect-NvmfController").Arg("127.0.0.1").Arg("nqn.2024-01.io.nvmeps.test:silent").Param("ServiceId", port).Param("TimeoutSec", 60).Start();
+        using Socket s = silent.AcceptSocket();
+        running.Stop();
+        CommandResult r = running.Wait(TimeSpan.FromSeconds(20));
+        Assert.True(r.Stopped);
+        Assert.Empty(r.AllErrors);
+    }
+
+    [Fact]
+    public void Module_removal_disconnects_controllers_and_stops_targets()
+    {
+        // A separate host: removing its module must close what was opened through it.
+        var host = ModuleUnderTest.NewHost();
+        var t = Assert.IsType<NvmfTarget>(Assert.Single(host.Command("Start-NvmfTarget").Param("Listen", "127.0.0.1:0").Invoke().ThrowIfFailed()));
+        var c = Assert.IsType<NvmfController>(Assert.Single(host.Command("Connect-NvmfController").Arg("127.0.0.1").Arg(t.SubsystemNqn).Param("ServiceId", t.Port).Invoke().ThrowIfFailed()));
+        host.Dispose();
+        Assert.False(c.IsConnected);
+        Assert.False(t.IsRunning);
+        using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        probe.Bind(new IPEndPoint(IPAddress.Loopback, t.Port));
+    }
+}
+
+/// <summary>The argument parsing shared by Start-NvmfTarget, Connect-NvmfController and nvmeps.</summary>
+public sealed class SharedParsingTests
+{
+    [Theory]
+    [InlineData("memory:64MB", 64L << 20)]
+    [InlineData("memory:1GiB", 1L << 30)]
+    [InlineData("MEMORY:4096", 4096L)]
+    [InlineData("memory:2t", 2L << 40)]
+    public void Memory_namespaces_parse_binary_sizes(string text, long bytes)
+    {
+        var spec = NamespaceSpec.Parse(text);
+        Assert.True(spec.IsMemory);
+        Assert.Equal(bytes, spec.MemoryBytes);
+    }
+
+    [Fact]
+    public void Paths_and_bad_sizes()
+    {
+        Assert.Equal("/var/tmp/ns.img", NamespaceSpec.Parse("/var/tmp/ns.img").Path);
+        Assert.Throws<FormatException>(() => NamespaceSpec.Parse("memory:"));
+        Assert.Throws<FormatException>(() => NamespaceSpec.Parse("memory:-1MB"));
+        Assert.Throws<FormatException>(() => NamespaceSpec.Parse("memory:99999999999TB"));
+    }
+
+    [Theory]
+    [InlineData("127.0.0.1:4420", "127.0.0.1", 4420)]
+    [InlineData("127.0.0.1", "127.0.0.1", 8009)]
+    [InlineData("[::1]:4420", "::1", 4420)]
+    [InlineData("::1", "::1", 8009)]
+    public void Endpoints_parse_with_a_default_port(string text, string address, int port)
+    {
+        IPEndPoint ep = EndpointSpec.Parse(text, 8009);
+        Assert.Equal((IPAddress.Parse(address), port), (ep.Address, ep.Port));
+    }
+
+    [Fact]
+    public void Host_identity_comes_from_etc_nvme_else_is_generated()
+    {
+        string dir = Directory.CreateTempSubdirectory().FullName;
+        try
+        {
+            var generated = HostIdentity.Resolve(null, null, dir);
+            Assert.Equal($"nqn.2014-08.org.nvmexpress:uuid:{generated.HostId:D}", generated.HostNqn);
+            Assert.Equal(generated, HostIdentity.Resolve(null, null, dir));
+
+            File.WriteAllText(Path.Combine(dir, "hostnqn"), "nqn.2014-08.org.nvmexpress:uuid:12345678-1234-1234-1234-123456789abc\n");
+            File.WriteAllText(Path.Combine(dir, "hostid"), "12345678-1234-1234-1234-123456789abc\n");
+            var fromFiles = HostIdentity.Resolve(null, null, dir);
+            Assert.Equal("nqn.2014-08.org.nvmexpress:uuid:12345678-1234-1234-1234-123456789abc", fromFiles.HostNqn);
+            Assert.Equal(Guid.Parse("12345678-1234-1234-1234-123456789abc"), fromFiles.HostId);
+
+            // Explicit arguments win.
+            Assert.Equal("nqn.x:y", HostIdentity.Resolve("nqn.x:y", Guid.Empty, dir).HostNqn);
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+}

@@ -1,0 +1,116 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using System.Text.RegularExpressions;
+using NvmePS.Engine.Fabrics.Host;
+using NvmePS.Tests.Support;
+
+namespace NvmePS.Tests.Console;
+
+/// <summary>The nvmeps console front end, run as the process a user starts.</summary>
+public sealed partial class NvmepsConsoleTests
+{
+    private static string NvmepsDll => Path.Combine(ModuleUnderTest.RepoRoot, "src", "nvmeps", "bin", ModuleUnderTest.Configuration, "net8.0", "nvmeps.dll");
+
+    [Fact]
+    public void Demo_shows_discovery_connect_identify_smart_and_a_verified_read_back()
+    {
+        var (code, output, error) = Run("demo --size 16MB", TimeSpan.FromSeconds(60));
+        Assert.True(code == 0, output + error);
+        Assert.Contains("nvme subsystem", output);
+        Assert.Contains("current discovery subsystem", output);
+        Assert.Contains("nqn.2024-01.io.nvmeps:demo", output);
+        Assert.Matches(@"ModelNumber\s+: NvmePS Fabrics Target", output);
+        Assert.Matches(@"1\s+16 MiB\s+512\s+32768", output);
+        Assert.Contains("CriticalWarning   : None", output);
+        var hashes = HashLine().Matches(output).Select(m => m.Groups[1].Value).ToList();
+        Assert.Equal(2, hashes.Count);
+        Assert.Equal(hashes[0], hashes[1]);
+        Assert.Contains("Read-back matches: True", output);
+        Assert.EndsWith("Demo complete.", output.TrimEnd());
+    }
+
+    [Fact]
+    public async Task Target_serves_until_SIGTERM_and_hosts_can_use_it()
+    {
+        int port = FreePort();
+        string nqn = ModuleSession.NewNqn();
+        using var p = Start($"target --listen 127.0.0.1:{port} --subsystem-nqn {nqn} --namespace memory:4MB --namespace memory:1MB");
+        string? first = await p.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal($"NVMe/TCP target {nqn} listening on 127.0.0.1:{port} (discovery on the same port)", first);
+
+        await using (var c = await NvmeHostAssociation.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), nqn, null, CancellationToken.None))
+        {
+            Assert.Equal(new uint[] { 1, 2 }, await c.Admin.GetAllActiveNamespaceIdsAsync());
+            var data = Enumerable.Range(0, 4096).Select(i => (byte)i).ToArray();
+            await c.WriteAsync(2, 8, 8, data, false, CancellationToken.None);
+            var back = new byte[4096];
+            await c.ReadAsync(2, 8, 8, back, CancellationToken.None);
+            Assert.Equal(data, back);
+        }
+
+        Assert.Equal(0, Kill(p.Id, 15));
+        Assert.True(p.WaitForExit(30_000));
+        string rest = await p.StandardOutput.ReadToEndAsync();
+        Assert.Equal(0, p.ExitCode);
+        Assert.Contains("namespace 1: 8192 blocks of 512 bytes (4 MiB), memory:4194304", rest);
+        Assert.Contains("Stopped.", rest);
+
+        // The port is free again.
+        using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        probe.Bind(new IPEndPoint(IPAddress.Loopback, port));
+    }
+
+    [Fact]
+    public void Target_rejects_bad_arguments_with_a_message()
+    {
+        var (code, _, error) = Run("target --listen nowhere --namespace memory:1MB", TimeSpan.FromSeconds(30));
+        Assert.Equal(2, code);
+        Assert.Contains("'nowhere' is not an IP address", error);
+        (code, _, error) = Run("target --listen 127.0.0.1:0 --namespace /nonexistent/ns.img", TimeSpan.FromSeconds(30));
+        Assert.Equal(1, code);
+        Assert.Contains("/nonexistent/ns.img", error);
+        (code, _, error) = Run("target --listen 127.0.0.1:0", TimeSpan.FromSeconds(30));
+        Assert.NotEqual(0, code);
+        Assert.Contains("--namespace", error);
+    }
+
+    private static Process Start(string args)
+    {
+        var psi = new ProcessStartInfo("dotnet", $"\"{NvmepsDll}\" {args}")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        return Process.Start(psi)!;
+    }
+
+    private static (int Code, string Output, string Error) Run(string args, TimeSpan timeout)
+    {
+        using var p = Start(args);
+        var output = p.StandardOutput.ReadToEndAsync();
+        var error = p.StandardError.ReadToEndAsync();
+        if (!p.WaitForExit((int)timeout.TotalMilliseconds))
+        {
+            p.Kill(entireProcessTree: true);
+            throw new TimeoutException($"nvmeps {args} did not finish in {timeout}.");
+        }
+
+        return (p.ExitCode, output.Result, error.Result);
+    }
+
+    private static int FreePort()
+    {
+        using var l = new TcpListener(IPAddress.Loopback, 0);
+        l.Start();
+        return ((IPEndPoint)l.LocalEndpoint).Port;
+    }
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int Kill(int pid, int signal);
+
+    [GeneratedRegex(@"SHA-256 (?:written|read back)\s+([0-9A-F]{64})")]
+    private static partial Regex HashLine();
+}

@@ -1,0 +1,65 @@
+#Requires -Version 7.4
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
+    Import-NvmePSForTest
+    $script:t = Start-TestTarget -Namespace 'memory:4MB', 'memory:2MB'
+}
+AfterAll { Remove-NvmePSAfterTest }
+
+Describe 'Connect-NvmfController' {
+    It 'connects with I/O queues and identifies the controller' {
+        $c = Connect-TestController $t -Extra @{ IoQueueCount = 2; QueueSize = 16 }
+        $c | Should -BeOfType NvmePS.NvmfController
+        $c.IsConnected | Should -BeTrue
+        $c.SubsystemNqn | Should -Be $t.SubsystemNqn
+        $c.IoQueueCount | Should -Be 2
+        $c.QueuePairs.QueueId | Should -Be @(0, 1, 2)
+        $c.QueuePairs[1].QueueSize | Should -Be 16
+        $c.SerialNumber | Should -Be $t.SerialNumber
+        $c | Disconnect-NvmfController
+    }
+
+    It 'connects with digests and without SQ flow control' {
+        $c = Connect-TestController $t -Extra @{ HeaderDigest = $true; DataDigest = $true; DisableSqFlowControl = $true }
+        $c.HeaderDigest | Should -BeTrue
+        $c.DataDigest | Should -BeTrue
+        $c.SqFlowControl | Should -BeFalse
+        $c | Disconnect-NvmfController
+    }
+
+    It 'takes discovery log entries from the pipeline' {
+        $c = Get-NvmfDiscoveryLog 127.0.0.1 -ServiceId $t.Port | Where-Object Subtype -eq 'nvme subsystem' | Connect-NvmfController
+        $c.SubsystemNqn | Should -Be $t.SubsystemNqn
+        $c | Disconnect-NvmfController
+    }
+
+    It 'completes target NQNs for -SubsystemNqn' {
+        $line = 'Connect-NvmfController 127.0.0.1 -SubsystemNqn nqn.2024-01.io.nvmeps.pester:'
+        (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches.ListItemText | Should -Contain $t.SubsystemNqn
+    }
+
+    It 'maps a refused host to a device error naming the Connect status' {
+        $locked = Start-TestTarget -AllowedHostNqn 'nqn.2014-08.org.nvmexpress:uuid:aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee'
+        Connect-NvmfController 127.0.0.1 $locked.SubsystemNqn -ServiceId $locked.Port -HostNqn 'nqn.2014-08.org.nvmexpress:uuid:00000000-0000-0000-0000-000000000001' -ErrorVariable err -ErrorAction SilentlyContinue
+        $err[0].FullyQualifiedErrorId | Should -Be 'NvmeDeviceStatus,NvmePS.Commands.ConnectNvmfControllerCommand'
+        $err[0].CategoryInfo.Category | Should -Be 'DeviceError'
+        $err[0].Exception.StatusName | Should -Be 'Connect Invalid Host'
+        $locked | Stop-NvmfTarget
+    }
+
+    It 'maps a closed port to a connection error' {
+        $gone = Start-TestTarget
+        $gone | Stop-NvmfTarget
+        { Connect-NvmfController 127.0.0.1 $gone.SubsystemNqn -ServiceId $gone.Port -ErrorAction Stop } | Should -Throw -ErrorId 'NvmeConnectionError,NvmePS.Commands.ConnectNvmfControllerCommand'
+    }
+
+    It 'maps a silent peer to a timeout' {
+        $l = [Net.Sockets.TcpListener]::new([Net.IPAddress]::Loopback, 0)
+        $l.Start()
+        try {
+            $port = $l.LocalEndpoint.Port
+            { Connect-NvmfController 127.0.0.1 (New-TestNqn) -ServiceId $port -TimeoutSec 1 -ErrorAction Stop } | Should -Throw -ErrorId 'NvmeTimeout,NvmePS.Commands.ConnectNvmfControllerCommand'
+        }
+        finally { $l.Stop() }
+    }
+}

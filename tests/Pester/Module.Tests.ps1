@@ -1,0 +1,38 @@
+#Requires -Version 7.4
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
+    Import-NvmePSForTest
+}
+AfterAll { Remove-NvmePSAfterTest }
+
+Describe 'NvmePS module' {
+    It 'passes Test-ModuleManifest' {
+        $m = Test-ModuleManifest $script:NvmePSManifest
+        $m.RootModule | Should -Be 'NvmePS.dll'
+        $m.PowerShellVersion | Should -Be ([version]'7.4')
+        $m.CompatiblePSEditions | Should -Be 'Core'
+    }
+
+    It 'exports exactly the manifest''s cmdlets' {
+        $manifest = Import-PowerShellDataFile $script:NvmePSManifest
+        (Get-Command -Module NvmePS).Name | Sort-Object | Should -Be ($manifest.CmdletsToExport | Sort-Object)
+    }
+
+    It 'has full help with examples for <_>' -ForEach (Import-PowerShellDataFile (Join-Path $PSScriptRoot '..' '..' 'out' 'NvmePS' 'NvmePS.psd1')).CmdletsToExport {
+        $help = Get-Help $_ -Full
+        $help.Synopsis | Should -Not -BeNullOrEmpty
+        @($help.Examples.Example).Count | Should -BeGreaterOrEqual 2
+        foreach ($p in (Get-Command $_).Parameters.Values | Where-Object { $_.Name -notin [System.Management.Automation.Cmdlet]::CommonParameters }) {
+            ($help.Parameters.Parameter | Where-Object Name -eq $p.Name).Description | Should -Not -BeNullOrEmpty -Because "-$($p.Name) of $_ needs help"
+        }
+    }
+
+    It 'closes targets and controllers on Remove-Module' {
+        $t = Start-TestTarget
+        $c = Connect-TestController $t
+        Remove-Module NvmePS
+        $c.IsConnected | Should -BeFalse
+        $t.IsRunning | Should -BeFalse
+        Import-NvmePSForTest
+    }
+}

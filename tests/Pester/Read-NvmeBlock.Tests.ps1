@@ -1,0 +1,39 @@
+#Requires -Version 7.4
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
+    Import-NvmePSForTest
+    $script:t = Start-TestTarget -Namespace 'memory:8MB'
+    $script:c = Connect-TestController $t
+    $script:data = [byte[]]::new(2MB)
+    [Random]::new(7).NextBytes($data)
+    Write-NvmeBlock $c 0 $data | Out-Null
+}
+AfterAll { Remove-NvmePSAfterTest }
+
+Describe 'Read-NvmeBlock' {
+    It 'reads blocks into a byte array' {
+        $r = Read-NvmeBlock -Controller $c -StartingLba 0 -BlockCount 4096
+        $r.Bytes | Should -Be 2MB
+        [Linq.Enumerable]::SequenceEqual($r.Data, $data) | Should -BeTrue
+    }
+
+    It 'reads blocks into a file' {
+        $file = Join-Path ([IO.Path]::GetTempPath()) "nvmeps-$([guid]::NewGuid()).bin"
+        try {
+            (Read-NvmeBlock $c 0 4096 -Path $file).Path | Should -Be $file
+            [Linq.Enumerable]::SequenceEqual([IO.File]::ReadAllBytes($file), $data) | Should -BeTrue
+        }
+        finally { Remove-Item $file -ErrorAction SilentlyContinue }
+    }
+
+    It 'reports a range past the end of the namespace' {
+        Read-NvmeBlock $c 16380 8 -ErrorVariable err -ErrorAction SilentlyContinue
+        $err[0].FullyQualifiedErrorId | Should -Be 'NvmeDeviceStatus,NvmePS.Commands.ReadNvmeBlockCommand'
+        $err[0].Exception.StatusName | Should -Be 'LBA Out of Range'
+    }
+
+    It 'reports an inactive namespace' {
+        Read-NvmeBlock $c 0 1 -NamespaceId 9 -ErrorVariable err -ErrorAction SilentlyContinue
+        $err[0].FullyQualifiedErrorId | Should -Be 'NamespaceNotActive,NvmePS.Commands.ReadNvmeBlockCommand'
+    }
+}

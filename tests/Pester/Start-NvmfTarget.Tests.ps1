@@ -1,0 +1,56 @@
+#Requires -Version 7.4
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
+    Import-NvmePSForTest
+}
+AfterAll { Remove-NvmePSAfterTest }
+
+Describe 'Start-NvmfTarget' {
+    It 'starts a target with memory and file namespaces' {
+        $file = New-TemporaryFile
+        try {
+            [IO.File]::WriteAllBytes($file.FullName, [byte[]]::new(1MB))
+            $nqn = New-TestNqn
+            $t = Start-NvmfTarget -Listen 127.0.0.1:0 -SubsystemNqn $nqn -Namespace 'memory:8MB', $file.FullName
+            $t | Should -BeOfType NvmePS.NvmfTarget
+            $t.SubsystemNqn | Should -Be $nqn
+            $t.Port | Should -BeGreaterThan 0
+            $t.IsRunning | Should -BeTrue
+            $t.AllowAnyHost | Should -BeTrue
+            $t.Namespaces.NamespaceId | Should -Be @(1, 2)
+            $t.Namespaces[0].SizeBytes | Should -Be 8MB
+            $t.Namespaces[1].Backing | Should -Be $file.FullName
+            $t | Stop-NvmfTarget
+        }
+        finally { Remove-Item $file -Force }
+    }
+
+    It 'limits hosts with -AllowedHostNqn' {
+        $t = Start-TestTarget -AllowedHostNqn 'nqn.2014-08.org.nvmexpress:uuid:11111111-2222-3333-4444-555555555555'
+        $t.AllowAnyHost | Should -BeFalse
+        $t.AllowedHostNqns | Should -Be 'nqn.2014-08.org.nvmexpress:uuid:11111111-2222-3333-4444-555555555555'
+        $t | Stop-NvmfTarget
+    }
+
+    It 'does nothing with -WhatIf' {
+        $nqn = New-TestNqn
+        Start-NvmfTarget -Listen 127.0.0.1:0 -SubsystemNqn $nqn -WhatIf | Should -BeNullOrEmpty
+        Get-NvmfTarget | Where-Object SubsystemNqn -eq $nqn | Should -BeNullOrEmpty
+    }
+
+    It 'fails with <Id> for <Case>' -ForEach @(
+        @{ Case = 'a bad address'; Params = @{ Listen = 'not-an-address' }; Id = 'InvalidTargetArgument' }
+        @{ Case = 'a bad size'; Params = @{ Listen = '127.0.0.1:0'; Namespace = 'memory:lots' }; Id = 'InvalidTargetArgument' }
+        @{ Case = 'a missing file'; Params = @{ Listen = '127.0.0.1:0'; Namespace = '/nonexistent/ns.img' }; Id = 'NamespaceFileNotFound' }
+        @{ Case = 'a bad NQN'; Params = @{ Listen = '127.0.0.1:0'; SubsystemNqn = 'not an nqn' }; Id = 'NvmeInvalidArgument' }
+        @{ Case = 'a non-loopback address'; Params = @{ Listen = '0.0.0.0:0' }; Id = 'NvmeInvalidArgument' }
+    ) {
+        { Start-NvmfTarget @Params } | Should -Throw -ErrorId "$Id,NvmePS.Commands.StartNvmfTargetCommand"
+    }
+
+    It 'refuses a port a session target already serves' {
+        $t = Start-TestTarget
+        { Start-NvmfTarget -Listen $t.Listen } | Should -Throw -ErrorId 'NvmfTargetPortInUse,NvmePS.Commands.StartNvmfTargetCommand'
+        $t | Stop-NvmfTarget
+    }
+}

@@ -1,0 +1,43 @@
+#Requires -Version 7.4
+<#
+.SYNOPSIS
+    The NvmePS demonstration in pwsh: the same steps as `nvmeps demo`, with the cmdlets.
+.DESCRIPTION
+    Imports out/NvmePS (build it first: dotnet build src/NvmePS -c Release), starts the built-in NVMe/TCP target on a
+    free loopback port, and shows discovery, connect, identify, the SMART log, a write and its read-back.
+.EXAMPLE
+    pwsh ./tools/demo.ps1
+#>
+param([string] $Size = '64MB')
+
+$ErrorActionPreference = 'Stop'
+Import-Module (Join-Path $PSScriptRoot '..' 'out' 'NvmePS' 'NvmePS.psd1') -Force
+
+$target = Start-NvmfTarget -Listen 127.0.0.1:0 -SubsystemNqn nqn.2024-01.io.nvmeps:demo -Namespace "memory:$Size"
+try {
+    $target | Format-Table | Out-Host
+
+    Get-NvmfDiscoveryLog -TransportAddress $target.Address -ServiceId $target.Port | Format-Table | Out-Host
+
+    $c = Connect-NvmfController -TransportAddress $target.Address -ServiceId $target.Port -SubsystemNqn $target.SubsystemNqn -IoQueueCount 2
+    $c | Format-Table | Out-Host
+
+    Get-NvmeIdentify -Controller $c | Format-List | Out-Host
+    Get-NvmeIdentify -Controller $c -NamespaceId 1 | Format-Table | Out-Host
+    Get-NvmeLog -Controller $c -LogId Smart | Format-List | Out-Host
+
+    $data = [byte[]]::new(1MB)
+    [System.Security.Cryptography.RandomNumberGenerator]::Fill($data)
+    Write-NvmeBlock -Controller $c -StartingLba 0 -InputData $data | Format-Table | Out-Host
+    $back = Read-NvmeBlock -Controller $c -StartingLba 0 -BlockCount ($data.Length / 512)
+    $back | Format-Table | Out-Host
+    $same = [System.Linq.Enumerable]::SequenceEqual($back.Data, $data)
+    "Read-back matches: $same"
+    "DataUnitsWritten: $((Get-NvmeLog -Controller $c -LogId Smart).DataUnitsWritten)"
+
+    $c | Disconnect-NvmfController
+    if (-not $same) { throw 'The data read back differs from the data written.' }
+}
+finally {
+    $target | Stop-NvmfTarget
+}
