@@ -39,7 +39,7 @@ public sealed class LibnvmeMiInteropTests(ITestOutputHelper output)
 
         var tool = Path.Combine(Guest.ToolsDir, "libnvme-mi-client");
         Assert.True(File.Exists(tool), $"{tool} was not built by the harness");
-        var r = await Guest.RunAsync(tool, ["1", MiRig.LoEid.ToString(CultureInfo.InvariantCulture)], TimeSpan.FromSeconds(60));
+        var r = await Guest.RunAsync(tool, ["1", MiRig.LoEid.ToString(CultureInfo.InvariantCulture), .. ids.Select(i => i.ToString(CultureInfo.InvariantCulture))], TimeSpan.FromSeconds(60));
         output.WriteLine($"libnvme-mi-client exit {r.ExitCode}\n{r.StdOut}{r.StdErr}");
         Assert.True(r.ExitCode == 0, $"libnvme-mi failed: {r}");
         var kv = r.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries)
@@ -56,7 +56,19 @@ public sealed class LibnvmeMiInteropTests(ITestOutputHelper output)
             Assert.Equal((long)ports[p].ManagementEndpointBufferSize, long.Parse(kv[$"port{p}.meb"], CultureInfo.InvariantCulture));
         }
 
-        Assert.Equal(string.Join(',', ids), kv["ctrl_list.ids"]);
+        var listNote = "controller list equal";
+        if (kv.ContainsKey("ctrl_list.error"))
+        {
+            // Only the known libnvme < 1.6 limitation may explain this: our Controller List response body is
+            // 2 + 2n bytes, which is not a multiple of 4 exactly when n is even (spec-legal; libnvme PR #675).
+            Assert.True(ids.Count % 2 == 0, $"libnvme-mi could not read a Controller List of {ids.Count} entries");
+            listNote = $"controller list: libnvme 1.3 rejects the spec-legal {2 + (2 * ids.Count)}-byte (unaligned) response (fixed in libnvme PR #675), so its controller reads used our IDs";
+        }
+        else
+        {
+            Assert.Equal(string.Join(',', ids), kv["ctrl_list.ids"]);
+        }
+
         foreach (var ci in infos.Zip(ids))
         {
             var (info, id) = ci;
@@ -80,7 +92,7 @@ public sealed class LibnvmeMiInteropTests(ITestOutputHelper output)
         Assert.Equal(idc.Fr.Trim(), kv["identify.fr"].Trim());
         Assert.Equal(idc.Cntlid, I("identify.cntlid"));
         output.WriteLine($"peer=libnvme-mi {LibVersion()} (nvme_mi_open_mctp net 1 EID 0x{MiRig.LoEid:X2}) vs our client, both via Linux AF_MCTP to our simulator: " +
-                         $"subsystem info, {ss.PortCount} ports, controller list [{string.Join(',', ids)}] + info, subsystem health, Identify Controller (SN/MN/FR/VID/CNTLID) all equal");
+                         $"subsystem info, {ss.PortCount} ports, controller info for [{string.Join(',', ids)}], subsystem health, Identify Controller (SN/MN/FR/VID/CNTLID) all equal; {listNote}");
     }
 
     private static string LibVersion()
