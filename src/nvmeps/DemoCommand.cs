@@ -4,6 +4,7 @@ using System.Net;
 using System.Security.Cryptography;
 using NvmePS.Engine.Admin;
 using NvmePS.Engine.Fabrics;
+using NvmePS.Engine.Fabrics.Controller;
 using NvmePS.Engine.Fabrics.Host;
 using NvmePS.Shared;
 
@@ -28,10 +29,15 @@ internal static class DemoCommand
 
     public static async Task<int> RunAsync(string sizeText, TextWriter o, CancellationToken ct)
     {
-        long namespaceBytes = NamespaceSpec.ParseSize(sizeText);
+        if (!NvmeNamespaceSpec.TryParseSize(sizeText, out long namespaceBytes))
+        {
+            await o.WriteLineAsync($"nvmeps demo: '{sizeText}' is not a size (for example 64M or 1G).").ConfigureAwait(false);
+            return 2;
+        }
+
         string hostNqn = HostIdentity.Resolve(null, null).HostNqn;
         await using var target = await TargetHost.StartAsync(new IPEndPoint(IPAddress.Loopback, 0), DemoNqn,
-            new[] { new NamespaceSpec(null, namespaceBytes) }, Array.Empty<string>()).ConfigureAwait(false);
+            new[] { new NvmeNamespaceSpec(null, namespaceBytes) }, Array.Empty<string>()).ConfigureAwait(false);
         var ep = target.LocalEndPoint;
         Step(o, $"Start-NvmfTarget -Listen {ep} -SubsystemNqn {DemoNqn} -Namespace memory:{sizeText}");
         Table(o, new[] { "SubsystemNqn", "Listen", "Namespaces", "Size" },

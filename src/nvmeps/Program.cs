@@ -10,6 +10,7 @@ internal static class Program
         var root = new RootCommand("NvmePS console front end: NVMe over Fabrics (TCP) and NVMe-MI over MCTP.");
         root.Subcommands.Add(TargetCommand.Create());
         root.Subcommands.Add(DemoCommand.Create());
+        root.Subcommands.Add(MiSimulatorCommand.Create());
         return root.Parse(args).InvokeAsync();
     }
 }

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Runtime.InteropServices;
 using NvmePS.Engine.Fabrics;
+using NvmePS.Engine.Fabrics.Controller;
 using NvmePS.Shared;
 
 namespace NvmePS.Cli;
@@ -12,23 +13,21 @@ internal static class TargetCommand
     {
         var listen = new Option<string>("--listen") { Description = "address:port to listen on (port 0 picks a free one)", DefaultValueFactory = _ => "127.0.0.1:4420" };
         var nqn = new Option<string>("--subsystem-nqn") { Description = "NQN of the NVM subsystem (default: a new uuid-based NQN)" };
-        var ns = new Option<string[]>("--namespace") { Description = "PATH of an existing file, or memory:SIZE (repeat for more namespaces)", Required = true, AllowMultipleArgumentsPerToken = false };
+        var ns = new Option<string[]>("--namespace") { Description = "memory:SIZE or PATH, optionally ,size=SIZE ,bs=512|4096 ,nsid=N ,ro (repeat for more namespaces)", Required = true, AllowMultipleArgumentsPerToken = false };
         var hosts = new Option<string[]>("--allowed-host-nqn") { Description = "host NQN allowed to connect (repeatable; none: any host)" };
-        var blockSize = new Option<int>("--block-size") { Description = "logical block size: 512 or 4096", DefaultValueFactory = _ => 512 };
-        blockSize.AcceptOnlyFromAmong("512", "4096");
         var nonLoopback = new Option<bool>("--allow-non-loopback") { Description = "serve on an address that is not loopback" };
         var cmd = new Command("target", "Serve an NVMe/TCP target in the foreground until Ctrl+C or SIGTERM; the discovery controller answers on the same port.")
         {
-            listen, nqn, ns, hosts, blockSize, nonLoopback,
+            listen, nqn, ns, hosts, nonLoopback,
         };
         cmd.SetAction(async (result, cancellationToken) =>
         {
-            IReadOnlyList<NamespaceSpec> specs;
+            IReadOnlyList<NvmeNamespaceSpec> specs;
             System.Net.IPEndPoint endPoint;
             try
             {
                 endPoint = EndpointSpec.Parse(result.GetValue(listen)!, 4420);
-                specs = result.GetValue(ns)!.Select(NamespaceSpec.Parse).ToList();
+                specs = result.GetValue(ns)!.Select(NvmeNamespaceSpec.Parse).ToList();
             }
             catch (FormatException e)
             {
@@ -50,7 +49,7 @@ internal static class TargetCommand
             TargetHost target;
             try
             {
-                target = await TargetHost.StartAsync(endPoint, subsystem, specs, allowed, result.GetValue(blockSize), result.GetValue(nonLoopback)).ConfigureAwait(false);
+                target = await TargetHost.StartAsync(endPoint, subsystem, specs, allowed, result.GetValue(nonLoopback)).ConfigureAwait(false);
             }
             catch (Exception e) when (e is ArgumentException or IOException or UnauthorizedAccessException or InvalidOperationException or System.Net.Sockets.SocketException)
             {
@@ -63,7 +62,7 @@ internal static class TargetCommand
                 Console.WriteLine($"NVMe/TCP target {target.Subsystem.Nqn} listening on {target.LocalEndPoint} (discovery on the same port)");
                 foreach (var n in target.Subsystem.Namespaces)
                 {
-                    Console.WriteLine($"  namespace {n.Nsid}: {n.BlockCount} blocks of {n.BlockSize} bytes ({Format.Bytes(n.BlockCount * n.BlockSize)}), {specs[(int)n.Nsid - 1]}");
+                    Console.WriteLine($"  namespace {n.Nsid}: {n.BlockCount} blocks of {n.BlockSize} bytes ({Format.Bytes(n.BlockCount * n.BlockSize)}), {target.SpecOf(n.Nsid)}");
                 }
 
                 Console.WriteLine(allowed.Length == 0 ? "  any host may connect" : $"  allowed hosts: {string.Join(", ", allowed)}");

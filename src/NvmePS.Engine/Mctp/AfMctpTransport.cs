@@ -332,6 +332,7 @@ public sealed class AfMctpResponderHost : IAsyncDisposable
 {
     private readonly IMctpResponder _responder;
     private readonly CancellationTokenSource _stop = new();
+    private readonly object _fdGate = new();
     private int _fd;
     private Task? _loop;
 
@@ -381,11 +382,22 @@ public sealed class AfMctpResponderHost : IAsyncDisposable
 
                 byte[] request = buffer.AsSpan(0, length).ToArray();
                 var replyTo = source with { Tag = (byte)(source.Tag & SockaddrMctp.TagMask) };
-                await _responder.HandleAsync(new MctpEndpointAddress(source.Network, source.Eid), request, (resp, ct) =>
+                // Detached, like a device: a slow command must not stop control primitives (Abort, Get State).
+                _ = Task.Run(async () =>
                 {
-                    SendOne(replyTo, resp.Span);
-                    return ValueTask.CompletedTask;
-                }, _stop.Token).ConfigureAwait(false);
+                    try
+                    {
+                        await _responder.HandleAsync(new MctpEndpointAddress(source.Network, source.Eid), request, (resp, ct) =>
+                        {
+                            SendOne(replyTo, resp.Span);
+                            return ValueTask.CompletedTask;
+                        }, _stop.Token).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                    }
+                });
+                await Task.Yield();
             }
         }
         catch (OperationCanceledException) when (_stop.IsCancellationRequested)
@@ -423,7 +435,14 @@ public sealed class AfMctpResponderHost : IAsyncDisposable
         ReadOnlySpan<byte> body = message[1..];
         fixed (byte* p = body)
         {
-            _ = MctpNative.SendTo(_fd, p, (nuint)body.Length, 0, addr, SockaddrMctp.Size);
+            // Under the lock that closes the socket: a late answer must never reach a reused descriptor number.
+            lock (_fdGate)
+            {
+                if (_fd >= 0)
+                {
+                    _ = MctpNative.SendTo(_fd, p, (nuint)body.Length, 0, addr, SockaddrMctp.Size);
+                }
+            }
         }
     }
 
@@ -441,12 +460,13 @@ public sealed class AfMctpResponderHost : IAsyncDisposable
             }
         }
 
-        int fd = Interlocked.Exchange(ref _fd, -1);
-        if (fd >= 0)
+        lock (_fdGate)
         {
-            MctpNative.Close(fd);
+            if (_fd >= 0)
+            {
+                MctpNative.Close(_fd);
+                _fd = -1;
+            }
         }
-
-        _stop.Dispose();
     }
 }

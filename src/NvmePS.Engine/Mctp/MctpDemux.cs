@@ -114,6 +114,7 @@ public sealed class MctpDemuxTransport : IMctpTransport
     {
         private readonly MctpDemuxTransport _owner;
         private readonly MctpEndpointAddress _peer;
+        private byte[]? _sent;
         private int _disposed;
 
         public Exchange(MctpDemuxTransport owner, MctpEndpointAddress peer)
@@ -129,6 +130,7 @@ public sealed class MctpDemuxTransport : IMctpTransport
             byte[] packet = new byte[message.Length + 1];
             packet[0] = _peer.Eid;
             message.CopyTo(packet.AsMemory(1));
+            _sent = packet;
             try
             {
                 int sent = await _owner._socket.SendAsync(packet, SocketFlags.None, cancellationToken).ConfigureAwait(false);
@@ -176,8 +178,10 @@ public sealed class MctpDemuxTransport : IMctpTransport
                         throw new NvmeProtocolException($"Demux packet larger than {MctpDemuxProtocol.MaxPacket} bytes.");
                     }
 
-                    // Broadcast semantics: other endpoints' messages of our type reach us too; skip them.
-                    if (n < 2 || packet[0] != _peer.Eid)
+                    // Broadcast semantics: other endpoints' messages of our type reach us too; skip them. A message
+                    // to the daemon's own EID is looped back to every client of its type, ours included: skip our
+                    // own request when it comes back.
+                    if (n < 2 || packet[0] != _peer.Eid || (_sent is not null && packet.AsSpan(0, n).SequenceEqual(_sent)))
                     {
                         continue;
                     }
@@ -206,6 +210,114 @@ public sealed class MctpDemuxTransport : IMctpTransport
             }
 
             return ValueTask.CompletedTask;
+        }
+    }
+}
+
+/// <summary>
+/// The device side of the demux protocol: connects to a (real or compatible) demux daemon as a client, registers for
+/// a message type, and answers the requests it receives — for an endpoint living behind an OpenBMC daemon, for
+/// example the simulator answering at the daemon's own EID. Messages it cannot use (responses, its own looped-back
+/// answers) are left to the responder, which drops what is not a request.
+/// </summary>
+public sealed class MctpDemuxResponderClient : IAsyncDisposable
+{
+    private readonly Socket _socket;
+    private readonly IMctpResponder _responder;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly SemaphoreSlim _sendLock = new(1, 1);
+    private readonly Task _loop;
+
+    private MctpDemuxResponderClient(Socket socket, IMctpResponder responder)
+    {
+        _socket = socket;
+        _responder = responder;
+        _loop = Task.Run(Run);
+    }
+
+    /// <summary>Connects to <paramref name="socketName"/>, registers <paramref name="registeredType"/> and starts answering.</summary>
+    public static async Task<MctpDemuxResponderClient> ConnectAsync(IMctpResponder responder, string socketName = MctpDemuxProtocol.DefaultSocketName, byte registeredType = MctpMessageTypes.NvmeManagement | MctpMessageTypes.IntegrityCheck, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(responder);
+        var socket = new Socket(AddressFamily.Unix, SocketType.Seqpacket, ProtocolType.Unspecified);
+        try
+        {
+            await socket.ConnectAsync(MctpDemuxProtocol.EndPoint(socketName), cancellationToken).ConfigureAwait(false);
+            await socket.SendAsync(new[] { registeredType }, SocketFlags.None, cancellationToken).ConfigureAwait(false);
+        }
+        catch (SocketException ex)
+        {
+            socket.Dispose();
+            throw new NvmeConnectionException($"Cannot connect to the MCTP demux daemon at '{socketName}': {ex.Message}", ex);
+        }
+
+        return new MctpDemuxResponderClient(socket, responder);
+    }
+
+    private async Task Run()
+    {
+        byte[] buf = new byte[MctpDemuxProtocol.MaxPacket + 1];
+        try
+        {
+            while (!_stop.IsCancellationRequested)
+            {
+                int n = await _socket.ReceiveAsync(buf.AsMemory(), SocketFlags.None, _stop.Token).ConfigureAwait(false);
+                if (n <= 0)
+                {
+                    return;
+                }
+
+                if (n < 2 || n > MctpDemuxProtocol.MaxPacket)
+                {
+                    continue;
+                }
+
+                byte source = buf[0];
+                byte[] message = buf.AsSpan(1, n - 1).ToArray();
+                // Detached, like a device: a slow command must not stop control primitives (Abort, Get State).
+                _ = Task.Run(() => HandleOneAsync(source, message));
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
+        {
+        }
+    }
+
+    private async Task HandleOneAsync(byte source, byte[] message)
+    {
+        try
+        {
+            await _responder.HandleAsync(new MctpEndpointAddress(0, source), message, async (resp, ct) =>
+            {
+                byte[] packet = new byte[resp.Length + 1];
+                packet[0] = source;
+                resp.CopyTo(packet.AsMemory(1));
+                await _sendLock.WaitAsync(ct).ConfigureAwait(false);
+                try
+                {
+                    await _socket.SendAsync(packet, SocketFlags.None, ct).ConfigureAwait(false);
+                }
+                finally
+                {
+                    _sendLock.Release();
+                }
+            }, _stop.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
+        {
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        _socket.Dispose();
+        try
+        {
+            await _loop.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
         }
     }
 }
@@ -245,6 +357,16 @@ public sealed class MctpDemuxDaemon : IAsyncDisposable
             {
                 return _clients.Count;
             }
+        }
+    }
+
+    /// <summary>Clients whose registration for <paramref name="type"/> the daemon has processed. The protocol has no
+    /// acknowledgement, so a message sent before a client's registration is processed does not reach it.</summary>
+    public int CountRegistered(byte type)
+    {
+        lock (_gate)
+        {
+            return _clients.Count(c => c.Type == type);
         }
     }
 

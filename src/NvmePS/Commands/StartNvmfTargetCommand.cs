@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using System.Net;
 using NvmePS.Engine.Fabrics;
+using NvmePS.Engine.Fabrics.Controller;
 using NvmePS.Shared;
 
 namespace NvmePS.Commands;
@@ -19,7 +20,7 @@ public sealed class StartNvmfTargetCommand : NvmeCmdlet
     [ValidateNotNullOrEmpty]
     public string SubsystemNqn { get; set; } = string.Empty;
 
-    /// <summary>Namespaces: "memory:SIZE" or the path of an existing file; NSIDs 1, 2, … in order.</summary>
+    /// <summary>Namespaces in the engine's spec form: "memory:SIZE" or a file path, with ",size=", ",bs=", ",nsid=", ",ro".</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string[] Namespace { get; set; } = { "memory:64MB" };
@@ -29,10 +30,6 @@ public sealed class StartNvmfTargetCommand : NvmeCmdlet
     [ValidateNotNullOrEmpty]
     public string[] AllowedHostNqn { get; set; } = Array.Empty<string>();
 
-    [Parameter]
-    [ValidateSet("512", "4096")]
-    public int BlockSize { get; set; } = 512;
-
     /// <summary>Listen on a non-loopback address (the engine refuses otherwise).</summary>
     [Parameter]
     public SwitchParameter AllowNonLoopback { get; set; }
@@ -40,11 +37,11 @@ public sealed class StartNvmfTargetCommand : NvmeCmdlet
     protected override void EndProcessing()
     {
         IPEndPoint listen;
-        List<NamespaceSpec> specs;
+        List<NvmeNamespaceSpec> specs;
         try
         {
             listen = EndpointSpec.Parse(Listen, 4420);
-            specs = Namespace.Select(NamespaceSpec.Parse).Select(s => s.IsMemory ? s : s with { Path = GetUnresolvedProviderPathFromPSPath(s.Path!) }).ToList();
+            specs = Namespace.Select(NvmeNamespaceSpec.Parse).Select(s => s.IsMemory ? s : s with { Path = GetUnresolvedProviderPathFromPSPath(s.Path!) }).ToList();
         }
         catch (FormatException e)
         {
@@ -53,9 +50,10 @@ public sealed class StartNvmfTargetCommand : NvmeCmdlet
         }
 
         string nqn = SubsystemNqn.Length > 0 ? SubsystemNqn : Nqn.FromUuid(Guid.NewGuid());
-        foreach (var spec in specs.Where(s => !s.IsMemory && !File.Exists(s.Path)))
+        // A file without ",size=" must exist already (with a size the engine creates or extends it).
+        foreach (var spec in specs.Where(s => !s.IsMemory && s.Size is null && !File.Exists(s.Path)))
         {
-            ThrowTerminatingError(new ErrorRecord(new FileNotFoundException($"Namespace file '{spec.Path}' does not exist; create it first (for example with truncate -s 1G).", spec.Path),
+            ThrowTerminatingError(new ErrorRecord(new FileNotFoundException($"Namespace file '{spec.Path}' does not exist; create it first or give a size ('{spec.Path},size=1G').", spec.Path),
                 "NamespaceFileNotFound", ErrorCategory.ObjectNotFound, spec.Path));
         }
 
@@ -74,7 +72,7 @@ public sealed class StartNvmfTargetCommand : NvmeCmdlet
 
         try
         {
-            var host = Wait(TargetHost.StartAsync(listen, nqn, specs, AllowedHostNqn, BlockSize, AllowNonLoopback));
+            var host = Wait(TargetHost.StartAsync(listen, nqn, specs, AllowedHostNqn, AllowNonLoopback));
             var target = new NvmfTarget(host);
             NvmfSession.Add(target);
             WriteVerbose($"Listening on {target.Listen}; discovery controller on the same port.");

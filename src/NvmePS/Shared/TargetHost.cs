@@ -1,57 +1,8 @@
-using System.Globalization;
 using System.Net;
 using NvmePS.Engine.Fabrics;
 using NvmePS.Engine.Fabrics.Controller;
 
 namespace NvmePS.Shared;
-
-/// <summary>What a namespace argument says: "memory:SIZE" (SIZE in bytes, or with KB/MB/GB/TB/KiB/MiB/GiB/TiB,
-/// all binary as PowerShell's 1MB is) or the path of an existing file whose length is the capacity.</summary>
-public sealed record NamespaceSpec(string? Path, long MemoryBytes)
-{
-    public bool IsMemory => Path is null;
-
-    public override string ToString() => IsMemory ? $"memory:{MemoryBytes}" : Path!;
-
-    public static NamespaceSpec Parse(string text)
-    {
-        ArgumentException.ThrowIfNullOrWhiteSpace(text);
-        const string Memory = "memory:";
-        if (!text.StartsWith(Memory, StringComparison.OrdinalIgnoreCase))
-        {
-            return new NamespaceSpec(text, 0);
-        }
-
-        return new NamespaceSpec(null, ParseSize(text[Memory.Length..]));
-    }
-
-    public static long ParseSize(string text)
-    {
-        string s = text.Trim();
-        (string Suffix, long Factor)[] units =
-        {
-            ("KiB", 1L << 10), ("MiB", 1L << 20), ("GiB", 1L << 30), ("TiB", 1L << 40),
-            ("KB", 1L << 10), ("MB", 1L << 20), ("GB", 1L << 30), ("TB", 1L << 40), ("K", 1L << 10), ("M", 1L << 20), ("G", 1L << 30), ("T", 1L << 40),
-        };
-        long factor = 1;
-        foreach (var (suffix, f) in units)
-        {
-            if (s.EndsWith(suffix, StringComparison.OrdinalIgnoreCase))
-            {
-                factor = f;
-                s = s[..^suffix.Length];
-                break;
-            }
-        }
-
-        if (!long.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out long n) || n <= 0 || n > long.MaxValue / factor)
-        {
-            throw new FormatException($"'{text}' is not a size (a number of bytes, optionally with KB, MB, GB or TB).");
-        }
-
-        return n * factor;
-    }
-}
 
 /// <summary>Parses "address:port" listen/connect endpoints: "127.0.0.1:4420", "[::1]:4420", or an address alone.</summary>
 public static class EndpointSpec
@@ -120,13 +71,16 @@ public sealed class TargetHost : IAsyncDisposable
     private readonly NvmeTcpTarget _tcp;
     private int _stopped;
 
-    private TargetHost(NvmeTarget target, NvmeTcpTarget tcp, NvmeSubsystem subsystem, IPEndPoint local, IReadOnlyList<NamespaceSpec> specs)
+    private readonly Dictionary<uint, NvmeNamespaceSpec> _specByNsid;
+
+    private TargetHost(NvmeTarget target, NvmeTcpTarget tcp, NvmeSubsystem subsystem, IPEndPoint local, IReadOnlyList<NvmeNamespaceSpec> specs, Dictionary<uint, NvmeNamespaceSpec> specByNsid)
     {
         _target = target;
         _tcp = tcp;
         Subsystem = subsystem;
         LocalEndPoint = local;
         Specs = specs;
+        _specByNsid = specByNsid;
         StartedAt = DateTime.Now;
     }
 
@@ -134,16 +88,20 @@ public sealed class TargetHost : IAsyncDisposable
 
     public IPEndPoint LocalEndPoint { get; }
 
-    public IReadOnlyList<NamespaceSpec> Specs { get; }
+    /// <summary>The namespaces as given, in NSID order of creation.</summary>
+    public IReadOnlyList<NvmeNamespaceSpec> Specs { get; }
 
     public DateTime StartedAt { get; }
+
+    /// <summary>The spec a namespace was created from.</summary>
+    public NvmeNamespaceSpec? SpecOf(uint nsid) => _specByNsid.TryGetValue(nsid, out var s) ? s : null;
 
     public bool IsRunning => Volatile.Read(ref _stopped) == 0;
 
     public NvmeTcpTarget Listener => _tcp;
 
-    public static async Task<TargetHost> StartAsync(IPEndPoint listen, string subsystemNqn, IReadOnlyList<NamespaceSpec> namespaces,
-        IReadOnlyList<string> allowedHostNqns, int blockSize = 512, bool allowNonLoopback = false, NvmeTargetOptions? options = null)
+    public static async Task<TargetHost> StartAsync(IPEndPoint listen, string subsystemNqn, IReadOnlyList<NvmeNamespaceSpec> namespaces,
+        IReadOnlyList<string> allowedHostNqns, bool allowNonLoopback = false, NvmeTargetOptions? options = null)
     {
         var target = new NvmeTarget(options);
         NvmeTcpTarget? tcp = null;
@@ -155,21 +113,15 @@ public sealed class TargetHost : IAsyncDisposable
                 subsystem.AllowHost(host);
             }
 
+            var specByNsid = new Dictionary<uint, NvmeNamespaceSpec>();
             foreach (var ns in namespaces)
             {
-                if (ns.IsMemory)
-                {
-                    subsystem.AddMemoryNamespace(ns.MemoryBytes, blockSize);
-                }
-                else
-                {
-                    subsystem.AddFileNamespace(ns.Path!, blockSize: blockSize);
-                }
+                specByNsid[subsystem.AddNamespace(ns).Nsid] = ns;
             }
 
             tcp = new NvmeTcpTarget(target);
             await tcp.ListenAsync(listen, allowNonLoopback).ConfigureAwait(false);
-            return new TargetHost(target, tcp, subsystem, tcp.LocalEndPoints[0], namespaces);
+            return new TargetHost(target, tcp, subsystem, tcp.LocalEndPoints[0], namespaces, specByNsid);
         }
         catch
         {

@@ -134,7 +134,7 @@ public sealed class NvmfTarget
     public string SerialNumber => HostObject.Subsystem.SerialNumber;
 
     public NvmfTargetNamespace[] Namespaces =>
-        HostObject.Subsystem.Namespaces.Select((n, i) => NvmfTargetNamespace.From(n, i < HostObject.Specs.Count ? HostObject.Specs[i] : null)).ToArray();
+        HostObject.Subsystem.Namespaces.Select(n => NvmfTargetNamespace.From(n, HostObject.SpecOf(n.Nsid))).ToArray();
 
     public bool AllowAnyHost => HostObject.Subsystem.AllowAnyHost;
 
@@ -167,14 +167,17 @@ public sealed class NvmfTargetNamespace
 
     public string Size { get; init; } = string.Empty;
 
+    public bool ReadOnly { get; init; }
+
     public long BytesRead { get; init; }
 
     public long BytesWritten { get; init; }
 
-    internal static NvmfTargetNamespace From(NvmePS.Engine.Fabrics.Controller.NvmeNamespace n, NamespaceSpec? spec) => new()
+    internal static NvmfTargetNamespace From(NvmePS.Engine.Fabrics.Controller.NvmeNamespace n, NvmePS.Engine.Fabrics.Controller.NvmeNamespaceSpec? spec) => new()
     {
         NamespaceId = n.Nsid,
         Backing = spec is null || spec.IsMemory ? "memory" : Path.GetFullPath(spec.Path!),
+        ReadOnly = n.ReadOnly,
         BlockSize = n.BlockSize,
         BlockCount = n.BlockCount,
         SizeBytes = n.BlockCount * n.BlockSize,

@@ -135,12 +135,21 @@ public sealed class MctpDemuxTests
     {
         string name = UniqueName();
         await using var daemon = MctpDemuxDaemon.Start(name, localEid: 8);
+        using var other = new Socket(AddressFamily.Unix, SocketType.Seqpacket, ProtocolType.Unspecified);
+        await other.ConnectAsync(MctpDemuxProtocol.EndPoint(name));
+        await other.SendAsync(new byte[] { 0x85 });
         await using var a = await MctpDemuxTransport.ConnectAsync(name, registeredType: 0x85);
+        await NvmePS.Engine.Tests.Mi.SimulatorMiCommandTests.WaitFor(() => daemon.CountRegistered(0x85) == 2);
         await using var x = await a.OpenExchangeAsync(new MctpEndpointAddress(0, 8), 5, CancellationToken.None);
         await x.SendAsync(new byte[] { 0x85, 0x10, 0x20 }, CancellationToken.None);
+
         byte[] buf = new byte[16];
-        int n = await x.ReceiveAsync(buf, TimeSpan.FromSeconds(10), CancellationToken.None);
-        Assert.Equal("851020", Convert.ToHexString(buf, 0, n));
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        int n = await other.ReceiveAsync(buf, SocketFlags.None, cts.Token);
+        Assert.Equal("08851020", Convert.ToHexString(buf, 0, n)); // [daemon EID][message] to every client of the type
+
+        // The sender gets its own message back too; the transport recognises and skips it.
+        await Assert.ThrowsAsync<NvmeTimeoutException>(async () => await x.ReceiveAsync(buf, TimeSpan.FromMilliseconds(200), CancellationToken.None));
     }
 
     [Fact]
@@ -214,7 +223,7 @@ public sealed class MctpDemuxIsolationTests
         await stuck.ConnectAsync(MctpDemuxProtocol.EndPoint(name));
         await stuck.SendAsync(new byte[] { 0x84 }); // registers, then never reads
         await using var good = await MctpDemuxTransport.ConnectAsync(name);
-        await NvmePS.Engine.Tests.Mi.SimulatorMiCommandTests.WaitFor(() => daemon.ClientCount == 2);
+        await NvmePS.Engine.Tests.Mi.SimulatorMiCommandTests.WaitFor(() => daemon.CountRegistered(0x84) == 2);
 
         byte[] message = new byte[1024];
         message[0] = 0x84;

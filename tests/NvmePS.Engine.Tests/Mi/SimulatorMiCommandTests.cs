@@ -248,8 +248,8 @@ public sealed class SimulatorMiCommandTests
             await Assert.ThrowsAsync<NvmeTimeoutException>(async () => await x.ReceiveAsync(new byte[64], TimeSpan.FromMilliseconds(200), CancellationToken.None));
         }
 
+        await WaitFor(() => host.Responder.DroppedMessages == 1);
         Assert.True((await ep.GetStateAsync()).BadMessageIntegrityCheck);
-        Assert.Equal(1, host.Responder.DroppedMessages);
     }
 
     [Fact]
@@ -305,5 +305,36 @@ public sealed class SimulatorHostTests
         Assert.Equal("Simulator stopped.", lines.Last());
         Assert.Contains(lines, l => l.Contains("EID 32 behind demux socket", StringComparison.Ordinal));
         await Assert.ThrowsAsync<NvmeConnectionException>(() => NvmePS.Engine.Mctp.MctpDemuxTransport.ConnectAsync(name));
+    }
+}
+
+public sealed class SimulatorBehindDemuxDaemonTests
+{
+    [Fact]
+    public async Task Simulator_as_a_daemon_client_answers_at_the_daemon_eid_with_loopback()
+    {
+        string name = $"nvmeps-loop-{Guid.NewGuid():N}";
+        await using var daemon = NvmePS.Engine.Mctp.MctpDemuxDaemon.Start(name, localEid: 8);
+        await using var host = await NvmeMiSimulatorHost.StartAsync(new SimulatorHostOptions
+        {
+            Transport = SimulatorTransportKind.DemuxClient,
+            DemuxSocketName = name,
+            DaemonEid = 8,
+            Simulator = new SimulatorOptions { SlowCommandTime = TimeSpan.FromMilliseconds(100) },
+        });
+        // The demux protocol does not acknowledge a registration: wait until the daemon has processed it.
+        await SimulatorMiCommandTests.WaitFor(() => daemon.CountRegistered(0x84) == 1);
+        await using var ep = await host.ConnectAsync(new NvmeMiEndpointOptions { Timeout = TimeSpan.FromSeconds(10) });
+        Assert.Equal(new NvmePS.Engine.Mctp.MctpEndpointAddress(0, 8), ep.Address);
+
+        // Every message to EID 8 is looped back to both clients: the requester skips its own request, the
+        // simulator drops the responses (its own included).
+        Assert.Equal(2, (await ep.ReadSubsystemInformationAsync()).PortCount);
+        var admin = new NvmePS.Engine.Admin.NvmeAdminClient(ep.GetAdminTransport(1));
+        Assert.Equal("NVMEPS-SIM-0001", (await admin.IdentifyControllerAsync()).Sn);
+        await admin.FormatNvmAsync(1, 1); // MPR then the final response, both through the loopback
+        Assert.Equal(1, ep.LastMprCount);
+        await SimulatorMiCommandTests.WaitFor(() => host.Responder.DroppedMessages >= 3); // its own responses, looped back
+        Assert.Contains("client of the demux daemon", host.Describe(), StringComparison.Ordinal);
     }
 }

@@ -126,30 +126,9 @@ public sealed class SessionAndErrorTests
     }
 }
 
-/// <summary>The argument parsing shared by Start-NvmfTarget, Connect-NvmfController and nvmeps.</summary>
+/// <summary>The endpoint and host identity parsing shared by the cmdlets and nvmeps.</summary>
 public sealed class SharedParsingTests
 {
-    [Theory]
-    [InlineData("memory:64MB", 64L << 20)]
-    [InlineData("memory:1GiB", 1L << 30)]
-    [InlineData("MEMORY:4096", 4096L)]
-    [InlineData("memory:2t", 2L << 40)]
-    public void Memory_namespaces_parse_binary_sizes(string text, long bytes)
-    {
-        var spec = NamespaceSpec.Parse(text);
-        Assert.True(spec.IsMemory);
-        Assert.Equal(bytes, spec.MemoryBytes);
-    }
-
-    [Fact]
-    public void Paths_and_bad_sizes()
-    {
-        Assert.Equal("/var/tmp/ns.img", NamespaceSpec.Parse("/var/tmp/ns.img").Path);
-        Assert.Throws<FormatException>(() => NamespaceSpec.Parse("memory:"));
-        Assert.Throws<FormatException>(() => NamespaceSpec.Parse("memory:-1MB"));
-        Assert.Throws<FormatException>(() => NamespaceSpec.Parse("memory:99999999999TB"));
-    }
-
     [Theory]
     [InlineData("127.0.0.1:4420", "127.0.0.1", 4420)]
     [InlineData("127.0.0.1", "127.0.0.1", 8009)]

@@ -48,6 +48,44 @@ public sealed class TargetCommandTests
     }
 
     [Fact]
+    public void Namespace_specs_pass_through_to_the_engine()
+    {
+        string dir = Directory.CreateTempSubdirectory().FullName;
+        try
+        {
+            // A relative path resolves against the session's location; ",size=" creates the file.
+            _s.Host.CurrentDirectory = dir;
+            NvmfTarget t = _s.StartTarget(namespaces: new[] { "memory:1M,bs=4096,nsid=5", "disk.img,size=2M" });
+            try
+            {
+                var byNsid = t.Namespaces.ToDictionary(n => n.NamespaceId);
+                Assert.Equal(4096, byNsid[5].BlockSize);
+                Assert.Equal(256, byNsid[5].BlockCount);
+                NvmfTargetNamespace file = t.Namespaces.Single(n => n.NamespaceId != 5);
+                Assert.Equal(Path.Combine(dir, "disk.img"), file.Backing);
+                Assert.Equal(2L << 20, new FileInfo(file.Backing).Length);
+
+                // The host sees the 4 KiB format.
+                NvmfController c = _s.Connect(t);
+                var ns = Assert.IsType<NvmeNamespaceIdentity>(Assert.Single(_s.Host.Command("Get-NvmeIdentify").Arg(c).Param("NamespaceId", 5).Invoke().ThrowIfFailed()));
+                Assert.Equal(4096, ns.BlockSize);
+                _s.Disconnect(c);
+            }
+            finally
+            {
+                _s.Stop(t);
+            }
+
+            ErrorAssert.Single(_s.Host.Command("Start-NvmfTarget").Param("Listen", "127.0.0.1:0").Param("Namespace", "memory:1M,color=blue").Invoke(), "InvalidTargetArgument", ErrorCategory.InvalidArgument);
+        }
+        finally
+        {
+            _s.Host.CurrentDirectory = Environment.CurrentDirectory;
+            Directory.Delete(dir, true);
+        }
+    }
+
+    [Fact]
     public void WhatIf_starts_and_stops_nothing()
     {
         string nqn = ModuleSession.NewNqn();

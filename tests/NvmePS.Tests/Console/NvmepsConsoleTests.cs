@@ -63,6 +63,38 @@ public sealed partial class NvmepsConsoleTests
     }
 
     [Fact]
+    public async Task Mi_simulator_serves_a_demux_socket_until_SIGTERM()
+    {
+        string socket = $"nvmeps-console-{Guid.NewGuid():N}";
+        using var p = Start($"mi-simulator --socket {socket} --eid 42 --status-interval 1");
+        string? first = await p.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal($"Serving simulated NVMe-MI endpoint EID 42 behind demux socket '{socket}' (daemon EID 8). Press Ctrl+C to stop.", first);
+
+        await using (var transport = await NvmePS.Engine.Mctp.MctpDemuxTransport.ConnectAsync(socket))
+        await using (var ep = new NvmePS.Engine.Mi.NvmeMiEndpoint(transport, new NvmePS.Engine.Mctp.MctpEndpointAddress(0, 42)))
+        {
+            Assert.Equal(2, (await ep.ReadSubsystemInformationAsync()).PortCount);
+            var id = await new NvmePS.Engine.Admin.NvmeAdminClient(ep.GetAdminTransport(1)).IdentifyControllerAsync();
+            Assert.Equal(1, id.Cntlid);
+        }
+
+        // The status line counts what this process answered: the two requests above.
+        string? status;
+        do
+        {
+            status = await p.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        }
+        while (status is not null && !status.Contains("2 request(s) answered", StringComparison.Ordinal));
+        Assert.NotNull(status);
+
+        Assert.Equal(0, Kill(p.Id, 15));
+        Assert.True(p.WaitForExit(30_000));
+        Assert.Equal(0, p.ExitCode);
+        Assert.EndsWith("Simulator stopped.", (await p.StandardOutput.ReadToEndAsync()).TrimEnd());
+        await Assert.ThrowsAsync<NvmePS.Engine.NvmeConnectionException>(() => NvmePS.Engine.Mctp.MctpDemuxTransport.ConnectAsync(socket));
+    }
+
+    [Fact]
     public void Target_rejects_bad_arguments_with_a_message()
     {
         var (code, _, error) = Run("target --listen nowhere --namespace memory:1MB", TimeSpan.FromSeconds(30));

@@ -204,4 +204,18 @@ public sealed class CmdletHostTests : IDisposable
         [Parameter(Position = 0)]
         public string B { get; set; } = string.Empty;
     }
+
+    [Theory]
+    [InlineData("nqn.2024-01.io.x:*", "nqn.2024-01.io.x:disk1", true)]
+    [InlineData("NQN.2024-01.IO.X:DISK?", "nqn.2024-01.io.x:disk1", true)]
+    [InlineData("nqn.2024-01.io.x:disk[12]", "nqn.2024-01.io.x:disk3", false)]
+    [InlineData("nqn.2024-01.io.x:disk[1-3]", "nqn.2024-01.io.x:disk3", true)]
+    [InlineData("a`*b", "a*b", true)]
+    [InlineData("a`*b", "axb", false)]
+    [InlineData("nqn.2024-01.io.x", "nqn.2024-01.io.x:disk1", false)]
+    public void Wildcards_match_like_PowerShell(string pattern, string input, bool match)
+    {
+        Assert.Equal(match, new WildcardPattern(pattern, WildcardOptions.IgnoreCase).IsMatch(input));
+        Assert.Equal(pattern.Replace("`*", string.Empty, StringComparison.Ordinal).IndexOfAny(new[] { '*', '?', '[' }) >= 0, WildcardPattern.ContainsWildcardCharacters(pattern));
+    }
 }

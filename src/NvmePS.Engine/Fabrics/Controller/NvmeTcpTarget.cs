@@ -82,9 +82,14 @@ public sealed class NvmeTcpTarget : IAsyncDisposable
         }
     }
 
+    /// <summary>Linux SOL_SOCKET and SO_REUSEADDR (asm-generic/socket.h).</summary>
+    private const int LinuxSolSocket = 1;
+    private const int LinuxSoReuseAddr = 2;
+
     /// <summary>
     /// Starts listening on <paramref name="endpoint"/> (port 0 picks a free port) and registers it as a port of the
-    /// discovery log. Only loopback addresses are accepted unless <paramref name="allowNonLoopback"/>.
+    /// discovery log. Only loopback addresses are accepted unless <paramref name="allowNonLoopback"/>. A port another
+    /// listener holds fails with <see cref="SocketException"/> AddressAlreadyInUse.
     /// </summary>
     public Task<NvmeTargetPort> ListenAsync(IPEndPoint endpoint, bool allowNonLoopback = false, int backlog = 128)
     {
@@ -98,9 +103,22 @@ public sealed class NvmeTcpTarget : IAsyncDisposable
         var listener = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
         {
-            listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            // Not SocketOptionName.ReuseAddress: on Linux .NET maps it to SO_REUSEADDR *and* SO_REUSEPORT, so a second
+            // listener on the same port would bind silently and the kernel would split the connections between them.
+            // Plain SO_REUSEADDR keeps restarting on a port with TIME_WAIT connections possible and still refuses a
+            // second listener.
+            if (OperatingSystem.IsLinux())
+            {
+                listener.SetRawSocketOption(LinuxSolSocket, LinuxSoReuseAddr, BitConverter.GetBytes(1));
+            }
+
             listener.Bind(endpoint);
             listener.Listen(backlog);
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse)
+        {
+            listener.Dispose();
+            throw new SocketException((int)SocketError.AddressAlreadyInUse, $"Cannot listen on {endpoint}: the address is already in use (another listener holds this port).");
         }
         catch
         {

@@ -12,8 +12,9 @@ namespace NvmePS.Engine.Fabrics.Controller;
 /// </summary>
 internal sealed class NvmeTcpTargetConnection
 {
-    /// <summary>Admin queue capsules are 8 KiB including the 64-byte SQE (NVMe over Fabrics 1.1 §2.4).</summary>
-    public const int AdminInCapsuleData = 8192 - 64;
+    /// <summary>In-capsule DATA limit of the Admin queue and of Fabrics commands: 8 KiB of data after the 64-byte SQE
+    /// (NVMe/TCP 1.0; Linux nvme-tcp.h NVME_TCP_ADMIN_CCSZ = SZ_8K, capsule = SQE + 8 KiB), the size hosts send.</summary>
+    public const int AdminInCapsuleData = 8192;
 
     /// <summary>Offset of SGL1 LENGTH in a CapsuleCmd PDU header: CH (8) + DPTR (24) + 8.</summary>
     public const int SglLengthFieldOffset = CapsuleCmdPdu.SqeOffset + NvmeCommand.DptrOffset + SglDescriptor.LengthOffset;
@@ -537,7 +538,7 @@ internal sealed class NvmeTcpTargetConnection
             {
                 await _qp!.SendR2TAsync(sqe.Cid, ttag, 0, (uint)length, CancellationToken.None).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is NvmeConnectionException or ObjectDisposedException or SocketException or OperationCanceledException)
+            catch (Exception e) when (e is NvmeConnectionException or NvmeProtocolException or ObjectDisposedException or SocketException or OperationCanceledException)
             {
                 return;
             }
@@ -597,9 +598,10 @@ internal sealed class NvmeTcpTargetConnection
                 Abort();
             }
         }
-        catch (Exception e) when (e is NvmeConnectionException or OperationCanceledException or ObjectDisposedException or SocketException)
+        catch (Exception e) when (e is NvmeConnectionException or NvmeProtocolException or OperationCanceledException or ObjectDisposedException or SocketException)
         {
-            // The connection is gone; the reader's cleanup ends the queue.
+            // The connection is gone (a send cut short by a termination reports the NvmeProtocolException that ended it);
+            // the reader's cleanup ends the queue. This task is fire-and-forget, so nothing may escape it.
         }
         finally
         {

@@ -143,8 +143,10 @@ public sealed class NvmeHostAssociation : INvmeAdminTransport, IAsyncDisposable
 
     private void ApplyIdentify(NvmeIdentifyController id)
     {
-        long pageMin = 4096L << Capabilities.Mpsmin;
-        long mdts = id.Mdts == 0 ? Parameters.UnlimitedMdtsTransferSize : pageMin << id.Mdts;
+        // MDTS is a power of two in units of CAP.MPSMIN pages (0..255): bound the shift before taking it, so a large
+        // MDTS caps at 1 GiB instead of wrapping the 64-bit value.
+        int shift = 12 + (int)Capabilities.Mpsmin + id.Mdts;
+        long mdts = id.Mdts == 0 ? Parameters.UnlimitedMdtsTransferSize : shift >= 30 ? 1L << 30 : 1L << shift;
         _maxTransfer = (int)Math.Min(mdts, 1 << 30);
         long icd = id.Ioccsz >= 4 ? ((long)id.Ioccsz - 4) * 16 : 0;
         _ioInCapsule = (int)Math.Min(icd, Parameters.MaxInCapsuleData);

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Threading.Tasks.Sources;
 using NvmePS.Engine.Admin;
@@ -390,21 +391,20 @@ public sealed class NvmeHostQueue : IAsyncDisposable
                 $"R2T up to {(ulong)h.Offset + h.Length} for a {slot.DataOut.Length}-byte write").ConfigureAwait(false);
         }
 
-        if (slot.OutstandingR2T > _qp.Negotiated.MaxR2T)
+        if (Volatile.Read(ref slot.OutstandingR2T) > _qp.Negotiated.MaxR2T)
         {
             throw await _qp.TerminateAsync(NvmeTcpFatalErrorStatus.DataTransferLimitExceeded, 0,
                 $"more than MAXR2T+1 = {_qp.Negotiated.MaxR2T + 1} R2Ts outstanding for CID {h.Cccid:X4}h").ConfigureAwait(false);
         }
 
-        slot.NextR2TOffset = h.Offset + h.Length;
-        Interlocked.Increment(ref slot.OutstandingR2T);
-        slot.AddRef();
+        slot.BeginR2T(h.Offset + h.Length);
         // Sent off the reader so a full socket never stops completions from being read.
         _ = SendR2TDataAsync(slot, h.Ttag, h.Offset, h.Length);
     }
 
     private async Task SendR2TDataAsync(Slot slot, ushort ttag, uint offset, uint length)
     {
+        bool issued = false;
         try
         {
             int chunk = (int)Math.Min(_qp.Negotiated.MaxH2CData, int.MaxValue);
@@ -413,6 +413,12 @@ public sealed class NvmeHostQueue : IAsyncDisposable
             {
                 int n = (int)Math.Min((uint)chunk, length - done);
                 bool last = done + (uint)n == length;
+                if (last)
+                {
+                    slot.R2TDataIssued();
+                    issued = true;
+                }
+
                 await _qp.SendH2CDataAsync(slot.Cid, ttag, offset + done, slot.DataOut.Slice((int)(offset + done), n), last, CancellationToken.None).ConfigureAwait(false);
                 done += (uint)n;
             }
@@ -423,8 +429,7 @@ public sealed class NvmeHostQueue : IAsyncDisposable
         }
         finally
         {
-            Interlocked.Decrement(ref slot.OutstandingR2T);
-            slot.Release();
+            slot.EndR2T(issued);
         }
     }
 
@@ -494,6 +499,7 @@ public sealed class NvmeHostQueue : IAsyncDisposable
         private bool _receiving;
         private bool _cancelPending;
         private bool _abandoned;
+        private byte[]? _ownedOut;
 
         public Slot(NvmeHostQueue queue, int index)
         {
@@ -531,7 +537,10 @@ public sealed class NvmeHostQueue : IAsyncDisposable
 
         public uint NextR2TOffset { get; set; }
 
+        /// <summary>R2Ts whose H2CData is being sent (changed under the slot lock).</summary>
         public int OutstandingR2T;
+
+        private int _sending;
 
         public bool DigestError { get; set; }
 
@@ -550,6 +559,7 @@ public sealed class NvmeHostQueue : IAsyncDisposable
                 Received = 0;
                 NextR2TOffset = 0;
                 OutstandingR2T = 0;
+                _sending = 0;
                 DigestError = false;
                 _refs = 2;
                 _resultSet = _wireDone = _receiving = _cancelPending = _abandoned = false;
@@ -563,11 +573,19 @@ public sealed class NvmeHostQueue : IAsyncDisposable
         {
             if (Interlocked.Decrement(ref _refs) == 0)
             {
+                byte[]? owned;
                 lock (this)
                 {
                     IsActive = false;
                     DataOut = default;
                     DataIn = default;
+                    owned = _ownedOut;
+                    _ownedOut = null;
+                }
+
+                if (owned is not null)
+                {
+                    ArrayPool<byte>.Shared.Return(owned);
                 }
 
                 _queue.Return(this);
@@ -597,18 +615,61 @@ public sealed class NvmeHostQueue : IAsyncDisposable
             {
                 _receiving = false;
                 Received += bytes;
-                cancelNow = _cancelPending && !_resultSet;
-                if (cancelNow)
-                {
-                    _abandoned = true;
-                    _resultSet = true;
-                }
+                cancelNow = TryAbandonLocked();
             }
 
             if (cancelNow)
             {
                 _core.SetException(new OperationCanceledException("The command was abandoned by its caller."));
             }
+        }
+
+        /// <summary>Starts answering an R2T whose data ends at <paramref name="nextOffset"/>: from now until
+        /// <see cref="EndR2T"/> a send may read <see cref="DataOut"/>, so a cancellation waits for it.</summary>
+        public void BeginR2T(uint nextOffset)
+        {
+            lock (this)
+            {
+                NextR2TOffset = nextOffset;
+                _sending++;
+                OutstandingR2T++;
+            }
+
+            AddRef();
+        }
+
+        /// <summary>The R2T's last H2CData is about to be handed to the socket. From here on the controller may have all the
+        /// data and legitimately send its next R2T, possibly before this send's completion runs, so the R2T stops counting
+        /// toward MAXR2T now rather than after the send completes (which raced with the reader).</summary>
+        public void R2TDataIssued()
+        {
+            lock (this)
+            {
+                OutstandingR2T--;
+            }
+        }
+
+        /// <summary>Ends an R2T's H2CData sends; finishes a cancellation that waited for them.</summary>
+        public void EndR2T(bool issued)
+        {
+            bool cancelNow;
+            lock (this)
+            {
+                _sending--;
+                if (!issued)
+                {
+                    OutstandingR2T--;
+                }
+
+                cancelNow = TryAbandonLocked();
+            }
+
+            if (cancelNow)
+            {
+                _core.SetException(new OperationCanceledException("The command was abandoned by its caller."));
+            }
+
+            Release();
         }
 
         public void Cancel()
@@ -620,17 +681,41 @@ public sealed class NvmeHostQueue : IAsyncDisposable
                     return;
                 }
 
-                if (_receiving)
+                _cancelPending = true;
+                if (!TryAbandonLocked())
                 {
-                    _cancelPending = true;
+                    // Data is being written into, or sent from, the caller's memory: the call ends when that PDU ends.
                     return;
                 }
-
-                _abandoned = true;
-                _resultSet = true;
             }
 
             _core.SetException(new OperationCanceledException("The command was abandoned by its caller."));
+        }
+
+        /// <summary>Under the lock: abandons the command when a cancellation is pending and no PDU is using the caller's
+        /// memory. The caller's write data that later R2Ts may still ask for is copied into a pooled buffer first: once the
+        /// call returns, the caller may reuse its buffer, and the controller must not receive those new contents as this
+        /// command's data (NVMe/TCP gives no way to retract a command once the capsule is sent).</summary>
+        private bool TryAbandonLocked()
+        {
+            if (!_cancelPending || _resultSet || _receiving || _sending > 0)
+            {
+                return false;
+            }
+
+            if (!InCapsule && !_wireDone && _ownedOut is null && NextR2TOffset < (uint)DataOut.Length)
+            {
+                // Only [NextR2TOffset..] can still be asked for: R2Ts must arrive in order (checked in OnR2TAsync).
+                var owned = ArrayPool<byte>.Shared.Rent(DataOut.Length);
+                int from = (int)NextR2TOffset;
+                DataOut.Span[from..].CopyTo(owned.AsSpan(from));
+                _ownedOut = owned;
+                DataOut = owned.AsMemory(0, DataOut.Length);
+            }
+
+            _abandoned = true;
+            _resultSet = true;
+            return true;
         }
 
         public void Complete(NvmeCompletion cqe, int bytes)

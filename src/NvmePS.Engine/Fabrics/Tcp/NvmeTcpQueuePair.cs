@@ -391,7 +391,9 @@ public sealed class NvmeTcpQueuePair : IAsyncDisposable, IDisposable
         var check = new NvmeTcpPduCheck(NvmeTcpValidationOutcome.Fatal, default, default, 0, fes, fieldOffset, reason);
         var ex = SetTerminal(check.ToException(IsController ? "NVMe/TCP host violated the protocol" : "NVMe/TCP controller violated the protocol"));
         byte[] pdu = new byte[TermReqPdu.MaxPduSize];
-        int n = TermReqPdu.Write(pdu, IsController, fes, check.Fei, _lastHeader.AsSpan(0, Math.Min(_lastHeaderLength, TermReqPdu.MaxErrorData)));
+        // The error data is the PDU HEADER (HLEN bytes: CH + PSH); HDGST is a separate section (NVMe/TCP 1.0 §3.6.1).
+        int hlen = _lastHeaderLength > NvmeTcpCommonHeader.HlenOffset ? Math.Min(_lastHeader[NvmeTcpCommonHeader.HlenOffset], _lastHeaderLength) : _lastHeaderLength;
+        int n = TermReqPdu.Write(pdu, IsController, fes, check.Fei, _lastHeader.AsSpan(0, Math.Min(hlen, TermReqPdu.MaxErrorData)));
         await SendTermAndCloseAsync(pdu.AsMemory(0, n)).ConfigureAwait(false);
         return ex;
     }

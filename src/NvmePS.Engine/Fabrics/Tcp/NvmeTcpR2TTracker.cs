@@ -16,6 +16,7 @@ public sealed class NvmeTcpR2TTracker
     private sealed class Entry
     {
         public ushort Cccid;
+        public uint Start;
         public uint Next;
         public uint End;
     }
@@ -43,7 +44,7 @@ public sealed class NvmeTcpR2TTracker
         }
         while (ttag == 0xFFFF || _byTtag.ContainsKey(ttag));
 
-        _byTtag[ttag] = new Entry { Cccid = cccid, Next = r2to, End = r2to + r2tl };
+        _byTtag[ttag] = new Entry { Cccid = cccid, Start = r2to, Next = r2to, End = r2to + r2tl };
         return ttag;
     }
 
@@ -92,23 +93,32 @@ public sealed class NvmeTcpR2TTracker
             return false;
         }
 
-        if (h2c.Offset != entry.Next)
+        // Data outside the R2T's range is Data Transfer Out of Range (04h); data inside it but not where the previous PDU
+        // ended, or LAST_PDU out of step with the range, is a PDU Sequence Error (02h) — FreeBSD nvmf_tcp_handle_h2c_data
+        // makes the same split.
+        ulong end = (ulong)h2c.Offset + h2c.Length;
+        if (h2c.Offset < entry.Start || h2c.Offset >= entry.End)
         {
-            error = new NvmeTcpDataError(NvmeTcpFatalErrorStatus.DataTransferOutOfRange, H2CDataPdu.DataoOffset, $"DATAO {h2c.Offset}, expected {entry.Next}");
+            error = new NvmeTcpDataError(NvmeTcpFatalErrorStatus.DataTransferOutOfRange, H2CDataPdu.DataoOffset, $"DATAO {h2c.Offset} outside the R2T's {entry.Start}..{entry.End}");
             return false;
         }
 
-        ulong end = (ulong)h2c.Offset + h2c.Length;
         if (end > entry.End)
         {
             error = new NvmeTcpDataError(NvmeTcpFatalErrorStatus.DataTransferOutOfRange, H2CDataPdu.DatalOffset, $"data ends at {end}, beyond the R2T's {entry.End}");
             return false;
         }
 
+        if (h2c.Offset != entry.Next)
+        {
+            error = new NvmeTcpDataError(NvmeTcpFatalErrorStatus.PduSequenceError, 0, $"DATAO {h2c.Offset}, expected {entry.Next}");
+            return false;
+        }
+
         bool final = end == entry.End;
         if (final != h2c.IsLast)
         {
-            error = new NvmeTcpDataError(NvmeTcpFatalErrorStatus.InvalidPduHeaderField, NvmeTcpCommonHeader.FlagsOffset,
+            error = new NvmeTcpDataError(NvmeTcpFatalErrorStatus.PduSequenceError, 0,
                 final ? "last PDU of the R2T without LAST_PDU" : "LAST_PDU before the R2T's data is complete");
             return false;
         }

@@ -652,14 +652,14 @@ public sealed partial class NvmeMiResponder : IMctpResponder
         // The response goes out first; the subsystem then resets (as a real drive must answer before it resets).
         after = () =>
         {
-            lock (Subsystem.Gate)
-            {
-                Subsystem.ResetSubsystem();
-            }
-
             lock (_stateGate)
             {
                 _mesFlags |= ManagementEndpointState.Nssro;
+            }
+
+            lock (Subsystem.Gate)
+            {
+                Subsystem.ResetSubsystem();
             }
         };
         return MiSuccess(csi, 0, default);

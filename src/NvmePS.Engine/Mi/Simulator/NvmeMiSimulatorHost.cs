@@ -11,6 +11,9 @@ public enum SimulatorTransportKind
     Demux,
     /// <summary>Kernel AF_MCTP, bound to message type 4 (needs a kernel with MCTP and a configured EID).</summary>
     AfMctp,
+    /// <summary>As a client of an existing demux daemon (e.g. OpenBMC's mctp-demux-daemon), answering at the daemon's
+    /// own EID (<see cref="SimulatorHostOptions.DaemonEid"/>).</summary>
+    DemuxClient,
 }
 
 /// <summary>Settings for <see cref="NvmeMiSimulatorHost"/>.</summary>
@@ -46,6 +49,7 @@ public sealed class NvmeMiSimulatorHost : IAsyncDisposable
     private InProcessMctpTransport? _inProcess;
     private MctpDemuxDaemon? _daemon;
     private AfMctpResponderHost? _afMctp;
+    private MctpDemuxResponderClient? _demuxClient;
 
     private NvmeMiSimulatorHost(SimulatorHostOptions options, TimeProvider time)
     {
@@ -65,6 +69,7 @@ public sealed class NvmeMiSimulatorHost : IAsyncDisposable
     public MctpEndpointAddress EndpointAddress => Options.Transport switch
     {
         SimulatorTransportKind.Demux => new(0, Options.Eid),
+        SimulatorTransportKind.DemuxClient => new(0, Options.DaemonEid),
         SimulatorTransportKind.AfMctp when Options.AfMctpLocalEid != SockaddrMctp.AddrAny => new(Options.Network, Options.AfMctpLocalEid),
         _ => new(Options.Network, Options.Eid),
     };
@@ -75,7 +80,7 @@ public sealed class NvmeMiSimulatorHost : IAsyncDisposable
     public bool IsRunning { get; private set; }
 
     /// <summary>Starts serving on the chosen transport.</summary>
-    public static Task<NvmeMiSimulatorHost> StartAsync(SimulatorHostOptions? options = null, TimeProvider? timeProvider = null, CancellationToken cancellationToken = default)
+    public static async Task<NvmeMiSimulatorHost> StartAsync(SimulatorHostOptions? options = null, TimeProvider? timeProvider = null, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
         options ??= new SimulatorHostOptions();
@@ -93,12 +98,15 @@ public sealed class NvmeMiSimulatorHost : IAsyncDisposable
             case SimulatorTransportKind.AfMctp:
                 host._afMctp = AfMctpResponderHost.Start(host.Responder, MctpMessageTypes.NvmeManagement, options.Network, options.AfMctpLocalEid);
                 break;
+            case SimulatorTransportKind.DemuxClient:
+                host._demuxClient = await MctpDemuxResponderClient.ConnectAsync(host.Responder, options.DemuxSocketName, cancellationToken: cancellationToken).ConfigureAwait(false);
+                break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(options), "Unknown simulator transport.");
         }
 
         host.IsRunning = true;
-        return Task.FromResult(host);
+        return host;
     }
 
     /// <summary>A client endpoint reaching this simulator over its transport.</summary>
@@ -107,7 +115,7 @@ public sealed class NvmeMiSimulatorHost : IAsyncDisposable
         IMctpTransport transport = Options.Transport switch
         {
             SimulatorTransportKind.InProcess => new NonOwningTransport(_inProcess!),
-            SimulatorTransportKind.Demux => await MctpDemuxTransport.ConnectAsync(Options.DemuxSocketName, cancellationToken: cancellationToken).ConfigureAwait(false),
+            SimulatorTransportKind.Demux or SimulatorTransportKind.DemuxClient => await MctpDemuxTransport.ConnectAsync(Options.DemuxSocketName, cancellationToken: cancellationToken).ConfigureAwait(false),
             _ => new AfMctpTransport(),
         };
         return new NvmeMiEndpoint(transport, EndpointAddress, options, _time, ownsTransport: true);
@@ -152,6 +160,7 @@ public sealed class NvmeMiSimulatorHost : IAsyncDisposable
     {
         SimulatorTransportKind.InProcess => $"simulated NVMe-MI endpoint in-process at {EndpointAddress}",
         SimulatorTransportKind.Demux => $"simulated NVMe-MI endpoint EID {Options.Eid} behind demux socket '{Options.DemuxSocketName}' (daemon EID {Options.DaemonEid})",
+        SimulatorTransportKind.DemuxClient => $"simulated NVMe-MI endpoint as a client of the demux daemon at '{Options.DemuxSocketName}', answering at its EID {Options.DaemonEid}",
         _ => $"simulated NVMe-MI endpoint on AF_MCTP (message type 4, network {(Options.Network == 0 ? "any" : Options.Network)}, " +
              $"local EID {(Options.AfMctpLocalEid == SockaddrMctp.AddrAny ? "any" : Options.AfMctpLocalEid)})",
     };
@@ -169,6 +178,12 @@ public sealed class NvmeMiSimulatorHost : IAsyncDisposable
         {
             await _afMctp.DisposeAsync().ConfigureAwait(false);
             _afMctp = null;
+        }
+
+        if (_demuxClient is not null)
+        {
+            await _demuxClient.DisposeAsync().ConfigureAwait(false);
+            _demuxClient = null;
         }
 
         if (_inProcess is not null)

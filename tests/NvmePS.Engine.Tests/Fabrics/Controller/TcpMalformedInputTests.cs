@@ -289,6 +289,7 @@ public class TcpMalformedInputTests(MalformedInputFixture fixture) : IClassFixtu
         await ExpectTermReqAsync(io, 0x01, 10, h2c[..24]);
     }
 
+    // DATAO inside the R2T but not where the previous PDU ended: PDU Sequence Error (02h), as FreeBSD nvmf_tcp_handle_h2c_data.
     [Fact]
     public async Task H2cdata_out_of_order_datao()
     {
@@ -297,9 +298,10 @@ public class TcpMalformedInputTests(MalformedInputFixture fixture) : IClassFixtu
         using var i = io;
         var h2c = RawPeer.H2CData(10, ttag, 4096, new byte[4096], true);
         await io.SendAsync(h2c);
-        await ExpectTermReqAsync(io, 0x04, 0, h2c[..24]);
+        await ExpectTermReqAsync(io, 0x02, 0, h2c[..24]);
     }
 
+    // Overlapping data stays inside the R2T's range, so it is out of sequence (02h), not out of range (04h).
     [Fact]
     public async Task H2cdata_overlapping_datao()
     {
@@ -309,7 +311,7 @@ public class TcpMalformedInputTests(MalformedInputFixture fixture) : IClassFixtu
         await io.SendAsync(RawPeer.H2CData(10, ttag, 0, new byte[4096], false));
         var h2c = RawPeer.H2CData(10, ttag, 2048, new byte[4096], false);
         await io.SendAsync(h2c);
-        await ExpectTermReqAsync(io, 0x04, 0, h2c[..24]);
+        await ExpectTermReqAsync(io, 0x02, 0, h2c[..24]);
     }
 
     [Fact]
@@ -323,6 +325,7 @@ public class TcpMalformedInputTests(MalformedInputFixture fixture) : IClassFixtu
         await ExpectTermReqAsync(io, 0x05, 0, h2c[..24]);
     }
 
+    // LAST_PDU out of step with the R2T is the PDU's place in the sequence (02h, FEI reserved), not a bad FLAGS value.
     [Fact]
     public async Task H2cdata_last_flag_inconsistent()
     {
@@ -331,9 +334,10 @@ public class TcpMalformedInputTests(MalformedInputFixture fixture) : IClassFixtu
         using var i = io;
         var h2c = RawPeer.H2CData(10, ttag, 0, new byte[4096], last: true);
         await io.SendAsync(h2c);
-        await ExpectTermReqAsync(io, 0x01, 1, h2c[..24]);
+        await ExpectTermReqAsync(io, 0x02, 0, h2c[..24]);
     }
 
+    // LAST_PDU missing on the final PDU: PDU Sequence Error (02h, FEI reserved), as FreeBSD.
     [Fact]
     public async Task H2cdata_last_flag_missing_on_the_final_pdu()
     {
@@ -343,7 +347,7 @@ public class TcpMalformedInputTests(MalformedInputFixture fixture) : IClassFixtu
         await io.SendAsync(RawPeer.H2CData(10, ttag, 0, new byte[4096], false));
         var h2c = RawPeer.H2CData(10, ttag, 4096, new byte[4096], last: false);
         await io.SendAsync(h2c);
-        await ExpectTermReqAsync(io, 0x01, 1, h2c[..24]);
+        await ExpectTermReqAsync(io, 0x02, 0, h2c[..24]);
     }
 
     [Fact]

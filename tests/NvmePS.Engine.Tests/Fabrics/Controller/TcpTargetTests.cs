@@ -390,4 +390,35 @@ public class TcpTargetTests
         Assert.Equal("::1", port6.Traddr);
         Assert.Single(target.Ports);
     }
+
+    /// <summary>A second listener on a port that is already served fails with address-in-use: with SO_REUSEPORT (which
+    /// .NET's ReuseAddress sets on Linux) it would bind silently and the kernel would split connections between the two
+    /// targets. The first listener keeps serving, and the port is free again once the first target stops.</summary>
+    [Fact]
+    public async Task A_second_listener_on_the_same_port_fails_with_address_in_use()
+    {
+        var (target, tcp, ep) = await StartAsync();
+        using var tg = target;
+        using var other = new NvmeTarget(new NvmeTargetOptions());
+        await using (var tcp2 = new NvmeTcpTarget(other))
+        {
+            var e = await Assert.ThrowsAsync<System.Net.Sockets.SocketException>(() => tcp2.ListenAsync(ep));
+            Assert.Equal(System.Net.Sockets.SocketError.AddressAlreadyInUse, e.SocketErrorCode);
+            Assert.Contains(ep.ToString(), e.Message, StringComparison.Ordinal);
+            Assert.Contains("already in use", e.Message, StringComparison.Ordinal);
+            Assert.Empty(tcp2.LocalEndPoints);
+        }
+
+        // The first target still owns the port and serves a host.
+        await using (var admin = await TestHost.AdminAsync(ep, Core.SubNqn))
+        {
+            Assert.NotEqual(0, admin.Cntlid);
+        }
+
+        await tcp.DisposeAsync();
+        using var third = new NvmeTarget(new NvmeTargetOptions());
+        await using var tcp3 = new NvmeTcpTarget(third);
+        await tcp3.ListenAsync(ep); // freed by the first target's stop
+        Assert.Equal(ep.Port, tcp3.LocalEndPoints[0].Port);
+    }
 }

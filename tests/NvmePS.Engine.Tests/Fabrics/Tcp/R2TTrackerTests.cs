@@ -34,13 +34,16 @@ public class R2TTrackerTests
         ushort tag = t.Register(5, 0, 8192);
         AssertError(t, H2C(6, tag, 0, 4096, false), NvmeTcpFatalErrorStatus.InvalidPduHeaderField, 8);
         AssertError(t, H2C(5, (ushort)(tag + 1), 0, 4096, false), NvmeTcpFatalErrorStatus.InvalidPduHeaderField, 10);
-        AssertError(t, H2C(5, tag, 4096, 4096, false), NvmeTcpFatalErrorStatus.DataTransferOutOfRange, 12);
+        // Outside the R2T's range: Data Transfer Out of Range (04h). Inside it but out of step: PDU Sequence Error (02h),
+        // as FreeBSD nvmf_tcp_handle_h2c_data.
+        AssertError(t, H2C(5, tag, 8192, 4096, true), NvmeTcpFatalErrorStatus.DataTransferOutOfRange, 12);
+        AssertError(t, H2C(5, tag, 4096, 4096, false), NvmeTcpFatalErrorStatus.PduSequenceError, 0);
         AssertError(t, H2C(5, tag, 0, 12288, true), NvmeTcpFatalErrorStatus.DataTransferOutOfRange, 16);
-        AssertError(t, H2C(5, tag, 0, 4096, true), NvmeTcpFatalErrorStatus.InvalidPduHeaderField, 1);
-        AssertError(t, H2C(5, tag, 0, 8192, false), NvmeTcpFatalErrorStatus.InvalidPduHeaderField, 1);
+        AssertError(t, H2C(5, tag, 0, 4096, true), NvmeTcpFatalErrorStatus.PduSequenceError, 0);
+        AssertError(t, H2C(5, tag, 0, 8192, false), NvmeTcpFatalErrorStatus.PduSequenceError, 0);
         Assert.True(t.TryAccept(H2C(5, tag, 0, 4096, false), out _, out _));
         // Overlapping: the same range again.
-        AssertError(t, H2C(5, tag, 0, 4096, false), NvmeTcpFatalErrorStatus.DataTransferOutOfRange, 12);
+        AssertError(t, H2C(5, tag, 0, 4096, false), NvmeTcpFatalErrorStatus.PduSequenceError, 0);
         t.RemoveCommand(5);
         Assert.Equal(0, t.Outstanding);
     }
