@@ -110,7 +110,7 @@ if ! "$MCTP_UTIL" route add 20 lo 2>/dev/null; then ok "route to lo refused by t
 "$MCTP_UTIL" addr del lo 8 >/dev/null || bad "RTM_DELADDR EID 8 on lo"
 
 step "kernel log"
-errs=$(dmesg --level=emerg,alert,crit,err,warn 2>/dev/null | tail -n +$((dmesg_mark + 1)) | grep -v -e 'hrtimer: interrupt took' -e 'sched: RT throttling activated')
+errs=$(dmesg --level=emerg,alert,crit,err,warn 2>/dev/null | tail -n +$((dmesg_mark + 1)) | grep -v -e 'hrtimer: interrupt took' -e 'sched: RT throttling activated' -e 'Please enable CONFIG_NVME_MULTIPATH')
 if [ -z "$errs" ]; then ok "dmesg: no warnings or errors"; else bad "dmesg has warnings/errors:"; echo "$errs"; fi
 
 echo "sanity: $passed passed, $failed failed"

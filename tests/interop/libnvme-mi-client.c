@@ -2,7 +2,11 @@
  * libnvme-mi-client: Debian's libnvme-mi (libnvme1) as a second, independent NVMe-MI client. The interop tests run
  * it inside the VM against our simulated endpoint over the kernel's AF_MCTP and compare every field with what our
  * own client read.
- *   libnvme-mi-client NETID EID
+ *   libnvme-mi-client NETID EID [CTRLID...]
+ * CTRLIDs are used only when libnvme cannot read the Controller List: libnvme before 1.6 (Debian bookworm has 1.3)
+ * rejects MI responses whose length is not a multiple of 4 with EPROTO, which the NVMe-MI spec allows (a Controller
+ * List with an even number of entries; fixed upstream in libnvme PR #675). That case is reported as
+ * ctrl_list.error=EPROTO and the given IDs are read one by one instead.
  * Prints key=value lines; exit 0 when every command succeeded, 1 on an MI failure, 3 when only the tunnelled
  * Identify failed (its status is printed).
  */
@@ -61,15 +65,25 @@ int main(int argc, char **argv)
 	}
 
 	struct nvme_ctrl_list list;
+	memset(&list, 0, sizeof(list));
+	int n;
 	if ((rc = nvme_mi_mi_read_mi_data_ctrl_list(ep, 0, &list))) {
-		fprintf(stderr, "read_mi_data_ctrl_list: %d (errno %d %s)\n", rc, errno, strerror(errno));
-		return 1;
+		if (rc < 0 && errno == EPROTO && argc > 3) {
+			printf("ctrl_list.error=EPROTO\n");
+			n = 0;
+			for (int a = 3; a < argc && n < 2047; a++)
+				list.identifier[n++] = htole16((uint16_t)strtoul(argv[a], NULL, 0));
+		} else {
+			fprintf(stderr, "read_mi_data_ctrl_list: %d (errno %d %s)\n", rc, errno, strerror(errno));
+			return 1;
+		}
+	} else {
+		n = le16toh(list.num);
+		printf("ctrl_list.num=%d\nctrl_list.ids=", n);
+		for (int i = 0; i < n && i < 2047; i++)
+			printf("%s%u", i ? "," : "", le16toh(list.identifier[i]));
+		printf("\n");
 	}
-	int n = le16toh(list.num);
-	printf("ctrl_list.num=%d\nctrl_list.ids=", n);
-	for (int i = 0; i < n && i < 2047; i++)
-		printf("%s%u", i ? "," : "", le16toh(list.identifier[i]));
-	printf("\n");
 
 	for (int i = 0; i < n && i < 8; i++) {
 		uint16_t id = le16toh(list.identifier[i]);

@@ -127,6 +127,38 @@ public sealed class AfMctpMiInteropTests(ITestOutputHelper output)
                          $"equal to the endpoint's model, whole VPD equal, Pause/Resume/GetState/Abort/Replay{TunStats(rig)}");
     }
 
+    [InteropTheory]
+    [MemberData(nameof(Paths))]
+    public async Task More_processing_required_keeps_the_kernel_tag_until_the_final_response(string path)
+    {
+        // Format NVM is slow in the simulator: it answers More Processing Required first, then the final response
+        // under the same tag. With the kernel in between, that only works if the preallocated tag is held.
+        await using var rig = await MiRig.StartAsync(path);
+        var admin = new NvmeAdminClient(rig.Endpoint.GetAdminTransport(1));
+        var nsid = (await admin.GetAllActiveNamespaceIdsAsync())[0];
+        var before = await admin.IdentifyNamespaceAsync(nsid);
+        var target = (byte)(before.FormattedLbaIndex == 0 ? 1 : 0);
+        await admin.FormatNvmAsync(nsid, target);
+        var mprs = rig.Endpoint.LastMprCount;
+        Assert.True(mprs >= 1, "Format NVM should have been answered with More Processing Required first");
+        var after = await admin.IdentifyNamespaceAsync(nsid);
+        Assert.Equal(target, after.FormattedLbaIndex);
+        var err = await Assert.ThrowsAsync<NvmeStatusException>(() => admin.FormatNvmAsync(nsid, 9));
+        Assert.Equal("Invalid Format", err.StatusName);
+
+        var events = await rig.Endpoint.GetAsyncEventsAsync();
+        await rig.Endpoint.SetAsyncEventsAsync([new AsyncEventItem(events[0].Id, true)]);
+        Assert.True((await rig.Endpoint.GetAsyncEventsAsync()).Single(e => e.Id == events[0].Id).Enabled);
+
+        await rig.Endpoint.ResetSubsystemAsync();
+        Assert.True(await Guest.WaitUntilAsync(() => rig.Subsystem.ResetCount == 1, TimeSpan.FromSeconds(10)), "NVM Subsystem Reset did not reach the endpoint");
+        Assert.True((await rig.Endpoint.GetStateAsync(clearErrorState: true)).SubsystemResetOccurred);
+
+        output.WriteLine($"peer={rig.Describe}: Format NVM (LBAF {before.FormattedLbaIndex} -> {target}) answered after {mprs} More Processing Required " +
+                         $"response(s) under the held tag, Identify Namespace shows block size {after.BlockSize}; bad LBAF -> {err.StatusName}; async event {events[0].Id} enabled; " +
+                         $"NVM Subsystem Reset reached the endpoint and Get State reports it{TunStats(rig)}");
+    }
+
     [InteropFact]
     public async Task Silent_endpoint_behind_the_kernel_times_out_then_recovers()
     {
