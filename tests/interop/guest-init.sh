@@ -43,6 +43,14 @@ ln -sf /proc/self/fd /dev/fd 2>/dev/null || true
 
 [ -r "$out/cmd.sh" ] || die "no command in the results share"
 [ -r "$out/env.sh" ] && . "$out/env.sh"
+# A repository under /tmp, /run or /dev/shm is hidden by the tmpfs mounted there above: mount its own share in
+# its place, read-only underneath and writable through an overlay (tests write results next to their assemblies).
+if [ -n "${NVMEPS_VM_REPO:-}" ] && [ ! -d "$NVMEPS_VM_REPO" ]; then
+  mkdir -p /run/nvmeps-repo/lower /run/nvmeps-repo/upper /run/nvmeps-repo/work "$NVMEPS_VM_REPO"
+  mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144,ro nvmeps_repo /run/nvmeps-repo/lower || die "repository share"
+  mount -t overlay overlay -o lowerdir=/run/nvmeps-repo/lower,upperdir=/run/nvmeps-repo/upper,workdir=/run/nvmeps-repo/work \
+    "$NVMEPS_VM_REPO" || die "overlay over the repository share"
+fi
 export NVMEPS_IN_VM=1 NVMEPS_VM_OUT="$out"
 cd "${NVMEPS_VM_CWD:-/}" || cd /
 echo "NVMEPS-GUEST-READY uptime=$(cut -d' ' -f1 /proc/uptime)s cpus=$(nproc) kernel=$(uname -r)"

@@ -40,8 +40,12 @@ trap cleanup EXIT
 {
   printf '%q ' "$@"; echo
 } > "$out/cmd.sh"
+# The repository is also shared on its own: where it lies under a directory the guest mounts a fresh tmpfs on
+# (/tmp, /run, /dev/shm: a CI clone often does), the guest mounts this share there instead.
+repo=$(cd "$here/../.." && pwd)
 {
   printf 'export NVMEPS_VM_CWD=%q\n' "$PWD"
+  printf 'export NVMEPS_VM_REPO=%q\n' "$repo"
   for v in PATH HOME LANG TERM; do
     [ -n "${!v:-}" ] && printf 'export %s=%q\n' "$v" "${!v}"
   done
@@ -73,6 +77,8 @@ timeout -k 10 "$timeout_s" qemu-system-x86_64 \
   -device virtio-9p-pci,fsdev=rootfs,mount_tag=/dev/root \
   -fsdev local,id=outfs,path="$out",security_model=none \
   -device virtio-9p-pci,fsdev=outfs,mount_tag=nvmeps_out \
+  -fsdev local,id=repofs,path="$repo",security_model=none,readonly=on,multidevs=remap \
+  -device virtio-9p-pci,fsdev=repofs,mount_tag=nvmeps_repo \
   -device virtio-rng-pci \
   -nic none </dev/null
 qrc=$?
