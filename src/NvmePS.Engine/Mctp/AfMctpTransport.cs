@@ -53,7 +53,7 @@ public sealed class AfMctpTransport : IMctpTransport
             var (tag, mode) = AllocateTag(fd, peer);
             if (mode == MctpTagMode.KernelOwned && Interlocked.Exchange(ref _warnedKernelTags, 1) == 0)
             {
-                _warning?.Invoke(peer.Network != SockaddrMctp.NetAny
+                _warning?.Invoke(peer.Network != SockaddrMctp.NetAny && peer.Network != SockaddrMctp.InitialDefaultNet
                     ? $"The kernel does not support SIOCMCTPALLOCTAG2, and SIOCMCTPALLOCTAG only reserves tags on the default network, not net {peer.Network}; " +
                       "using kernel-owned tags. A More Processing Required wait cannot hold the tag, so a late response may be dropped."
                     : "The kernel does not support MCTP tag preallocation (SIOCMCTPALLOCTAG2/SIOCMCTPALLOCTAG); using kernel-owned " +
@@ -113,8 +113,9 @@ public sealed class AfMctpTransport : IMctpTransport
 
     /// <summary>
     /// SIOCMCTPALLOCTAG2 (network-aware) first. Without it, SIOCMCTPALLOCTAG only when the peer is on the default
-    /// network (<see cref="SockaddrMctp.NetAny"/>): v1 has no network field, so on another network it would reserve
-    /// the tag on the wrong network for the later sendto (review O-2). Otherwise the kernel owns the tag.
+    /// network (<see cref="SockaddrMctp.NetAny"/> or <see cref="SockaddrMctp.InitialDefaultNet"/>, which kernels
+    /// without v2 use for every interface): v1 has no network field, so on another network it would reserve the tag
+    /// on the wrong network for the later sendto (review O-2). Otherwise the kernel owns the tag.
     /// </summary>
     internal static (byte Tag, MctpTagMode Mode) AllocateTag(MctpEndpointAddress peer, TagIoctl ioctl)
     {
@@ -131,7 +132,7 @@ public sealed class AfMctpTransport : IMctpTransport
             ThrowTagError(errno, peer);
         }
 
-        if (peer.Network != SockaddrMctp.NetAny)
+        if (peer.Network != SockaddrMctp.NetAny && peer.Network != SockaddrMctp.InitialDefaultNet)
         {
             return (SockaddrMctp.TagOwner, MctpTagMode.KernelOwned);
         }

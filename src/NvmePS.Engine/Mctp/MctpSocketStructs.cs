@@ -18,6 +18,9 @@ public readonly record struct SockaddrMctp(uint Network, byte Eid, byte Type, by
 
     /// <summary>MCTP_NET_ANY.</summary>
     public const uint NetAny = 0;
+    /// <summary>MCTP_INITIAL_DEFAULT_NET: the network every MCTP interface joins and received addresses carry
+    /// unless configured otherwise.</summary>
+    public const uint InitialDefaultNet = 1;
     /// <summary>MCTP_ADDR_ANY.</summary>
     public const byte AddrAny = 0xFF;
     /// <summary>MCTP_TAG_MASK: the 3-bit tag value.</summary>
