@@ -4,7 +4,9 @@ namespace NvmePS.Engine.Fabrics.Host;
 /// Transport 1.0 §3.6.2.2 ICReq). Immutable; use <c>with</c> to vary one field.</summary>
 public sealed record NvmeHostAssociationParameters
 {
-    private static readonly Guid ProcessHostId = Guid.NewGuid();
+    /// <summary>The HOSTID this process uses when none is given or configured: one value, so every association the
+    /// process makes presents the same host to a controller.</summary>
+    internal static readonly Guid ProcessHostId = Guid.NewGuid();
 
     /// <summary>HOSTID sent in every Connect of the association (same value on every queue). Default: random per process.</summary>
     public Guid HostId { get; init; } = ProcessHostId;

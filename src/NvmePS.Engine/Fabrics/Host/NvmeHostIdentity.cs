@@ -13,14 +13,12 @@ public sealed record NvmeHostIdentity(string HostNqn, Guid HostId)
     /// <summary>Files larger than this are ignored rather than trusted (a real hostnqn is at most 223 bytes).</summary>
     private const int MaxFileBytes = 4096;
 
-    private static readonly Guid ProcessHostId = Guid.NewGuid();
-
     /// <summary>Resolves the identity. A null or empty <paramref name="hostNqn"/>, and a null or empty
     /// <paramref name="hostId"/>, mean "not given".</summary>
     public static NvmeHostIdentity Resolve(string? hostNqn = null, Guid? hostId = null, string configDirectory = DefaultConfigDirectory)
     {
         ArgumentNullException.ThrowIfNull(configDirectory);
-        Guid id = hostId is { } given && given != Guid.Empty ? given : ReadHostId(configDirectory) ?? ProcessHostId;
+        Guid id = hostId is { } given && given != Guid.Empty ? given : ReadHostId(configDirectory) ?? NvmeHostAssociationParameters.ProcessHostId;
         string nqn = !string.IsNullOrEmpty(hostNqn) ? hostNqn : ReadLine(Path.Combine(configDirectory, "hostnqn")) ?? Nqn.FromUuid(id);
         return new NvmeHostIdentity(nqn, id);
     }

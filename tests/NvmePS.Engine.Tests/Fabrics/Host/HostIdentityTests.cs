@@ -11,6 +11,16 @@ public sealed class HostIdentityTests : IDisposable
     public void Dispose() => Directory.Delete(_dir, true);
 
     [Fact]
+    public void Without_given_or_configured_values_the_identity_is_the_same_host_the_default_parameters_present()
+    {
+        // _dir is empty: no hostnqn or hostid file.
+        var identity = NvmeHostIdentity.Resolve(configDirectory: _dir);
+        var defaults = new NvmeHostAssociationParameters();
+        Assert.Equal(defaults.HostId, identity.HostId);
+        Assert.Equal(defaults.EffectiveHostNqn, identity.HostNqn);
+    }
+
+    [Fact]
     public void Without_files_a_uuid_nqn_is_generated_once_per_process()
     {
         var a = NvmeHostIdentity.Resolve(null, null, _dir);
