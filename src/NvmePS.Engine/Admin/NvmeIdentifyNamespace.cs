@@ -129,6 +129,10 @@ public sealed class NvmeIdentifyNamespace
     /// <summary>The logical block size of the format in use (0 when the index is outside <see cref="Lbaf"/>).</summary>
     public int BlockSize => FormattedLbaIndex < Lbaf.Length ? Lbaf[FormattedLbaIndex].DataSize : 0;
 
+    /// <summary>False for the zero-filled structure a controller returns for a valid but inactive NSID
+    /// (NVM Express Base Specification 2.0, Identify CNS 00h for an inactive NSID).</summary>
+    public bool IsActive => Nsze != 0 || Ncap != 0;
+
     public static bool TryRead(ReadOnlySpan<byte> s, out NvmeIdentifyNamespace value)
     {
         if (s.Length < Size)

@@ -47,9 +47,8 @@ public sealed class GetNvmeIdentifyCommand : NvmeCmdlet
                     try
                     {
                         var ns = Wait(admin.IdentifyNamespaceAsync(nsid, cts.Token));
-                        if (ns.Nsze == 0 && ns.Ncap == 0)
+                        if (!ns.IsActive)
                         {
-                            // The spec's answer for a valid but inactive NSID is a zero-filled structure.
                             WriteWarning($"Namespace {nsid} is not active on {name}: Identify Namespace returned zeros.");
                         }
 

@@ -377,6 +377,10 @@ public class AdminStructureTests
         Assert.Equal(new byte[] { 0, 0, 9, 2, 8, 0, 12, 0 }, b[128..136]);
         Assert.True(NvmeIdentifyNamespace.TryRead(b, out var parsed));
         Assert.Equal(4096, parsed.BlockSize);
+        Assert.True(parsed.IsActive);
+        // An inactive NSID answers with a zero-filled structure.
+        Assert.True(NvmeIdentifyNamespace.TryRead(new byte[NvmeIdentifyNamespace.Size], out var inactive));
+        Assert.False(inactive.IsActive);
         Assert.Equal(ns.Lbaf, parsed.Lbaf);
         Assert.Equal(ns.Nguid, parsed.Nguid);
         Assert.Equal(b, parsed.ToArray());
