@@ -93,7 +93,7 @@ public sealed class ConnectNvmfControllerCommand : NvmeCmdlet
         {
             var association = Wait(NvmeHostAssociation.ConnectAsync(endPoint, SubsystemNqn, parameters, cts.Token));
             var controller = new NvmfController(association, endPoint.Address.ToString(), endPoint.Port, identity.HostId);
-            NvmfSession.Add(controller);
+            NvmfSession.Current.Add(controller);
             WriteObject(controller);
         }
         catch (Exception e) when (IsReportable(e))

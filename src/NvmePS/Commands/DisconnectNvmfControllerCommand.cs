@@ -37,7 +37,7 @@ public sealed class DisconnectNvmfControllerCommand : NvmeCmdlet
             foreach (string pattern in SubsystemNqn)
             {
                 var wildcard = new WildcardPattern(pattern, WildcardOptions.IgnoreCase);
-                var found = NvmfSession.Controllers.Where(c => wildcard.IsMatch(c.SubsystemNqn)).ToList();
+                var found = NvmfSession.Current.Controllers.Where(c => wildcard.IsMatch(c.SubsystemNqn)).ToList();
                 if (found.Count == 0 && !WildcardPattern.ContainsWildcardCharacters(pattern))
                 {
                     WriteError(new ErrorRecord(new ItemNotFoundException($"No controller of this session is connected to {pattern}."), "NvmfControllerNotFound", ErrorCategory.ObjectNotFound, pattern));
@@ -60,7 +60,7 @@ public sealed class DisconnectNvmfControllerCommand : NvmeCmdlet
             try
             {
                 c.MarkClosed();
-                NvmfSession.Remove(c);
+                NvmfSession.Current.Remove(c);
                 Wait(c.Host.DisconnectAsync(cts.Token));
             }
             catch (Exception e) when (IsReportable(e))

@@ -15,7 +15,7 @@ public sealed class GetNvmfTargetCommand : NvmeCmdlet
 
     protected override void ProcessRecord()
     {
-        var targets = NvmfSession.Targets;
+        var targets = NvmfSession.Current.Targets;
         if (SubsystemNqn.Length == 0)
         {
             WriteObject(targets, enumerateCollection: true);

@@ -59,7 +59,7 @@ public sealed class StartNvmfTargetCommand : NvmeCmdlet
         }
 
         // Two targets of this session never split one port's connections (see NvmeTargetHost.SharesPortWith).
-        if (NvmfSession.Targets.FirstOrDefault(t => t.HostObject.SharesPortWith(listen)) is { } busy)
+        if (NvmfSession.Current.Targets.FirstOrDefault(t => t.HostObject.SharesPortWith(listen)) is { } busy)
         {
             ThrowTerminatingError(new ErrorRecord(new InvalidOperationException($"Port {listen.Port} is already served by the target of {busy.SubsystemNqn}."),
                 "NvmfTargetPortInUse", ErrorCategory.ResourceBusy, busy));
@@ -74,7 +74,7 @@ public sealed class StartNvmfTargetCommand : NvmeCmdlet
         {
             var host = Wait(NvmeTargetHost.StartAsync(listen, nqn, specs, AllowedHostNqn, AllowNonLoopback));
             var target = new NvmfTarget(host);
-            NvmfSession.Add(target);
+            NvmfSession.Current.Add(target);
             WriteVerbose($"Listening on {target.Listen}; discovery controller on the same port.");
             WriteObject(target);
         }

@@ -32,7 +32,7 @@ public sealed class StopNvmfTargetCommand : NvmeCmdlet
             foreach (string pattern in SubsystemNqn)
             {
                 var wildcard = new WildcardPattern(pattern, WildcardOptions.IgnoreCase);
-                var found = NvmfSession.Targets.Where(t => wildcard.IsMatch(t.SubsystemNqn)).ToList();
+                var found = NvmfSession.Current.Targets.Where(t => wildcard.IsMatch(t.SubsystemNqn)).ToList();
                 if (found.Count == 0 && !WildcardPattern.ContainsWildcardCharacters(pattern))
                 {
                     WriteError(new ErrorRecord(new ItemNotFoundException($"No target in this session serves {pattern}."), "NvmfTargetNotFound", ErrorCategory.ObjectNotFound, pattern));
@@ -54,7 +54,7 @@ public sealed class StopNvmfTargetCommand : NvmeCmdlet
             try
             {
                 Wait(t.HostObject.DisposeAsync());
-                NvmfSession.Remove(t);
+                NvmfSession.Current.Remove(t);
             }
             catch (Exception e) when (IsReportable(e))
             {

@@ -1,83 +1,121 @@
 using System.Management.Automation;
+using System.Management.Automation.Runspaces;
+using System.Runtime.CompilerServices;
 using NvmePS.Engine.Fabrics;
 
 namespace NvmePS.Commands;
 
-/// <summary>What this session has open: connected controllers and running targets. Completers and Get-NvmfTarget
-/// read it; Remove-Module closes everything in it.</summary>
-internal static class NvmfSession
+/// <summary>
+/// What one PowerShell session (runspace) has open: connected controllers and running targets. Each runspace has
+/// its own, as its variables are: Get-NvmfTarget, Stop-NvmfTarget -SubsystemNqn, Disconnect-NvmfController
+/// -SubsystemNqn and the completers see only the calling runspace's objects, and Remove-Module NvmePS or closing the
+/// runspace closes only what that runspace opened. The assembly is loaded once per process, so the state is keyed
+/// by runspace rather than held in statics.
+/// </summary>
+internal sealed class NvmfSession
 {
-    private static readonly object Gate = new();
-    private static readonly List<NvmfController> ControllerList = new();
-    private static readonly List<NvmfTarget> TargetList = new();
+    private static readonly ConditionalWeakTable<Runspace, NvmfSession> ByRunspace = new();
 
-    public static IReadOnlyList<NvmfController> Controllers
+    // Only reached off a pipeline thread (no default runspace), which cmdlets and completers never are.
+    private static readonly NvmfSession Detached = new();
+
+    private readonly object _gate = new();
+    private readonly List<NvmfController> _controllers = new();
+    private readonly List<NvmfTarget> _targets = new();
+
+    /// <summary>The calling runspace's session, created on first use.</summary>
+    public static NvmfSession Current => Runspace.DefaultRunspace is { } rs ? ByRunspace.GetValue(rs, Attach) : Detached;
+
+    private static NvmfSession Attach(Runspace runspace)
+    {
+        var session = new NvmfSession();
+        runspace.StateChanged += (_, e) =>
+        {
+            if (e.RunspaceStateInfo.State is RunspaceState.Closing or RunspaceState.Closed or RunspaceState.Broken)
+            {
+                session.CloseAllAsync().GetAwaiter().GetResult();
+            }
+        };
+        return session;
+    }
+
+    /// <summary>Closes and forgets the calling runspace's session (Remove-Module).</summary>
+    public static void CloseCurrent()
+    {
+        if (Runspace.DefaultRunspace is { } rs && ByRunspace.TryGetValue(rs, out NvmfSession? session))
+        {
+            ByRunspace.Remove(rs);
+            session.CloseAllAsync().GetAwaiter().GetResult();
+        }
+    }
+
+    public IReadOnlyList<NvmfController> Controllers
     {
         get
         {
-            lock (Gate)
+            lock (_gate)
             {
-                ControllerList.RemoveAll(c => !c.IsConnected);
-                return ControllerList.ToArray();
+                _controllers.RemoveAll(c => !c.IsConnected);
+                return _controllers.ToArray();
             }
         }
     }
 
-    public static IReadOnlyList<NvmfTarget> Targets
+    public IReadOnlyList<NvmfTarget> Targets
     {
         get
         {
-            lock (Gate)
+            lock (_gate)
             {
-                TargetList.RemoveAll(t => !t.IsRunning);
-                return TargetList.ToArray();
+                _targets.RemoveAll(t => !t.IsRunning);
+                return _targets.ToArray();
             }
         }
     }
 
-    public static void Add(NvmfController c)
+    public void Add(NvmfController c)
     {
-        lock (Gate)
+        lock (_gate)
         {
-            ControllerList.Add(c);
+            _controllers.Add(c);
         }
     }
 
-    public static void Add(NvmfTarget t)
+    public void Add(NvmfTarget t)
     {
-        lock (Gate)
+        lock (_gate)
         {
-            TargetList.Add(t);
+            _targets.Add(t);
         }
     }
 
-    public static void Remove(NvmfController c)
+    public void Remove(NvmfController c)
     {
-        lock (Gate)
+        lock (_gate)
         {
-            ControllerList.Remove(c);
+            _controllers.Remove(c);
         }
     }
 
-    public static void Remove(NvmfTarget t)
+    public void Remove(NvmfTarget t)
     {
-        lock (Gate)
+        lock (_gate)
         {
-            TargetList.Remove(t);
+            _targets.Remove(t);
         }
     }
 
-    /// <summary>Disconnects every controller and stops every target (best effort).</summary>
-    public static async Task CloseAllAsync()
+    /// <summary>Disconnects every controller and stops every target of this session (best effort).</summary>
+    public async Task CloseAllAsync()
     {
         NvmfController[] controllers;
         NvmfTarget[] targets;
-        lock (Gate)
+        lock (_gate)
         {
-            controllers = ControllerList.ToArray();
-            targets = TargetList.ToArray();
-            ControllerList.Clear();
-            TargetList.Clear();
+            controllers = _controllers.ToArray();
+            targets = _targets.ToArray();
+            _controllers.Clear();
+            _targets.Clear();
         }
 
         foreach (var c in controllers)
@@ -93,10 +131,11 @@ internal static class NvmfSession
     }
 }
 
-/// <summary>Remove-Module NvmePS: disconnect controllers and stop targets so no socket or file stays open.</summary>
+/// <summary>Remove-Module NvmePS: disconnect the removing runspace's controllers and stop its targets, so no socket
+/// or file stays open; other runspaces that imported the module keep theirs.</summary>
 public sealed class NvmePSModuleCleanup : IModuleAssemblyCleanup
 {
-    public void OnRemove(PSModuleInfo psModuleInfo) => NvmfSession.CloseAllAsync().GetAwaiter().GetResult();
+    public void OnRemove(PSModuleInfo psModuleInfo) => NvmfSession.CloseCurrent();
 }
 
 /// <summary>Completes subsystem NQNs of connected controllers.</summary>
@@ -104,7 +143,7 @@ public sealed class ConnectedNqnCompleter : IArgumentCompleter
 {
     public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
         System.Management.Automation.Language.CommandAst commandAst, System.Collections.IDictionary fakeBoundParameters) =>
-        Complete(NvmfSession.Controllers.Select(c => (c.SubsystemNqn, c.Name)), wordToComplete);
+        Complete(NvmfSession.Current.Controllers.Select(c => (c.SubsystemNqn, c.Name)), wordToComplete);
 
     internal static IEnumerable<CompletionResult> Complete(IEnumerable<(string Nqn, string Tip)> items, string? word) =>
         items.Where(i => i.Nqn.StartsWith(word?.Trim('\'', '"') ?? string.Empty, StringComparison.OrdinalIgnoreCase))
@@ -118,7 +157,7 @@ public sealed class TargetNqnCompleter : IArgumentCompleter
 {
     public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
         System.Management.Automation.Language.CommandAst commandAst, System.Collections.IDictionary fakeBoundParameters) =>
-        ConnectedNqnCompleter.Complete(NvmfSession.Targets.Select(t => (t.SubsystemNqn, $"target on {t.Listen}")), wordToComplete);
+        ConnectedNqnCompleter.Complete(NvmfSession.Current.Targets.Select(t => (t.SubsystemNqn, $"target on {t.Listen}")), wordToComplete);
 }
 
 /// <summary>Completes NQNs a host may connect to: running targets' subsystems and the discovery NQN.</summary>
@@ -127,7 +166,7 @@ public sealed class ConnectableNqnCompleter : IArgumentCompleter
     public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
         System.Management.Automation.Language.CommandAst commandAst, System.Collections.IDictionary fakeBoundParameters) =>
         ConnectedNqnCompleter.Complete(
-            NvmfSession.Targets.Select(t => (t.SubsystemNqn, $"target on {t.Listen}"))
+            NvmfSession.Current.Targets.Select(t => (t.SubsystemNqn, $"target on {t.Listen}"))
                 .Append((FabricsCommand.DiscoveryNqn, "the discovery controller")),
             wordToComplete);
 }

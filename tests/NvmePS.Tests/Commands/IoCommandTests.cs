@@ -1,6 +1,5 @@
 using System.Collections;
 using System.Management.Automation;
-using NvmePS.Testing;
 using NvmePS.Tests.Support;
 
 namespace NvmePS.Tests.Commands;
@@ -106,18 +105,14 @@ public sealed class IoCommandTests
             Assert.Equal(c.SerialNumber, System.Text.Encoding.ASCII.GetString(id.Data, 4, 20).TrimEnd());
 
             // 40 writes then 40 reads on I/O queue 1, each a distinct pattern, all sent through the pipeline.
-            var writes = Enumerable.Range(0, 40).Select(i => new Hashtable
-            {
-                ["Opcode"] = (byte)0x01, ["NamespaceId"] = 1u, ["Cdw10"] = (uint)i, ["QueueId"] = (ushort)1,
-                ["InputData"] = Enumerable.Repeat((byte)(i + 1), 512).ToArray(),
-            }).ToArray();
+            var writes = Enumerable.Range(0, 40).Select(i => ModuleSession.Record(
+                ("Opcode", (byte)0x01), ("NamespaceId", 1u), ("Cdw10", (uint)i), ("QueueId", (ushort)1),
+                ("InputData", Enumerable.Repeat((byte)(i + 1), 512).ToArray()))).ToArray();
             var wr = _s.Host.Command("Send-NvmfCommand").Arg(c).InputFrom(writes).Invoke();
             Assert.Equal(40, wr.ThrowIfFailed().Count);
             Assert.All(wr.OutputOf<NvmeCompletion>(), x => Assert.True(x.Success));
-            var reads = Enumerable.Range(0, 40).Select(i => new Hashtable
-            {
-                ["Opcode"] = (byte)0x02, ["Nsid"] = 1u, ["Cdw10"] = (uint)i, ["Qid"] = (ushort)1, ["DataLength"] = 512,
-            }).ToArray();
+            var reads = Enumerable.Range(0, 40).Select(i => ModuleSession.Record(
+                ("Opcode", (byte)0x02), ("Nsid", 1u), ("Cdw10", (uint)i), ("Qid", (ushort)1), ("DataLength", 512))).ToArray();
             var rd = _s.Host.Command("Send-NvmfCommand").Arg(c).InputFrom(reads).Invoke().ThrowIfFailed().Cast<NvmeCompletion>().ToList();
             Assert.Equal(Enumerable.Range(1, 40).Select(i => (byte)i), rd.Select(x => x.Data.Distinct().Single()));
 

@@ -3,7 +3,6 @@ using System.Net;
 using System.Net.Sockets;
 using NvmeEndpoint = NvmePS.Engine.Fabrics.NvmeEndpoint;
 using NvmePS.Engine.Fabrics.Host;
-using NvmePS.Testing;
 using NvmePS.Tests.Support;
 
 namespace NvmePS.Tests.Commands;
@@ -32,7 +31,7 @@ public sealed class SessionAndErrorTests
 
             // Controllers pipe into the Admin cmdlets and into Disconnect by NQN (ByPropertyName).
             Assert.IsType<NvmeSmartHealth>(Assert.Single(_s.Host.Command("Get-NvmeLog").Param("LogId", "Smart").Input(c).Invoke().ThrowIfFailed()));
-            _s.Host.Command("Disconnect-NvmfController").Input(new System.Collections.Hashtable { ["SubsystemNqn"] = t.SubsystemNqn }).Invoke().ThrowIfFailed();
+            _s.Host.Command("Disconnect-NvmfController").Input(ModuleSession.Record(("SubsystemNqn", t.SubsystemNqn))).Invoke().ThrowIfFailed();
             Assert.False(c.IsConnected);
         }
         finally
@@ -112,19 +111,6 @@ public sealed class SessionAndErrorTests
         Assert.Empty(r.AllErrors);
     }
 
-    [Fact]
-    public void Module_removal_disconnects_controllers_and_stops_targets()
-    {
-        // A separate host: removing its module must close what was opened through it.
-        var host = ModuleUnderTest.NewHost();
-        var t = Assert.IsType<NvmfTarget>(Assert.Single(host.Command("Start-NvmfTarget").Param("Listen", "127.0.0.1:0").Invoke().ThrowIfFailed()));
-        var c = Assert.IsType<NvmfController>(Assert.Single(host.Command("Connect-NvmfController").Arg("127.0.0.1").Arg(t.SubsystemNqn).Param("ServiceId", t.Port).Invoke().ThrowIfFailed()));
-        host.Dispose();
-        Assert.False(c.IsConnected);
-        Assert.False(t.IsRunning);
-        using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        probe.Bind(new IPEndPoint(IPAddress.Loopback, t.Port));
-    }
 }
 
 /// <summary>The endpoint and host identity parsing shared by the cmdlets and nvmeps.</summary>

@@ -36,7 +36,7 @@ public sealed class TargetCommandTests
             Assert.Contains(nqn, _s.Host.Complete("Stop-NvmfTarget", "SubsystemNqn", "nqn.2024-01.io.nvmeps.test:").Select(c => c.CompletionText));
 
             // Stop by NQN through the pipeline's property (ByPropertyName), with -PassThru.
-            var stopped = _s.Host.Command("Stop-NvmfTarget").Input(new System.Collections.Hashtable { ["SubsystemNqn"] = nqn }).Switch("PassThru").Invoke();
+            var stopped = _s.Host.Command("Stop-NvmfTarget").Input(ModuleSession.Record(("SubsystemNqn", nqn))).Switch("PassThru").Invoke();
             Assert.Same(t, Assert.Single(stopped.ThrowIfFailed()));
             Assert.False(t.IsRunning);
             Assert.Empty(_s.Host.Command("Get-NvmfTarget").Arg(nqn).Invoke().Output);

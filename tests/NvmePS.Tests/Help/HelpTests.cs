@@ -1,7 +1,6 @@
 using System.Management.Automation;
 using System.Xml.Linq;
 using NvmePS.HelpGen;
-using NvmePS.Testing;
 using NvmePS.Tests.Support;
 
 namespace NvmePS.Tests.Help;
@@ -87,7 +86,7 @@ public sealed class HelpTests
         var outputs = c.Element(Command + "returnValues")!.Elements(Command + "returnValue")
             .Select(r => r.Element(Dev + "type")!.Element(Maml + "name")!.Value).ToList();
         var md = ModuleUnderTest.Cmdlets.Single(x => x.Name == name);
-        foreach (var t in md.OutputTypes.SelectMany(o => o.Type))
+        foreach (var t in ModuleUnderTest.OutputTypes(md).SelectMany(o => o.Type))
         {
             Assert.Contains(t.Type!.FullName!, outputs);
         }
@@ -98,16 +97,11 @@ public sealed class HelpTests
     public void Every_parameter_is_documented_with_its_binding_facts(string name)
     {
         XElement c = CommandHelp(name);
-        CommandMetadata md = ModuleUnderTest.Cmdlets.Single(x => x.Name == name);
+        CmdletInfo md = ModuleUnderTest.Cmdlets.Single(x => x.Name == name);
         var documented = c.Element(Command + "parameters")!.Elements(Command + "parameter")
             .ToDictionary(p => p.Element(Maml + "name")!.Value, StringComparer.OrdinalIgnoreCase);
-        var expected = md.Parameters.Select(p => p.Name).ToList();
-        if (md.SupportsShouldProcess)
-        {
-            expected.Add("WhatIf");
-            expected.Add("Confirm");
-        }
-
+        // PowerShell's own view of the cmdlet (Get-Command), less the common parameters every cmdlet has.
+        var expected = md.Parameters.Keys.Where(k => !Cmdlet.CommonParameters.Contains(k)).ToList();
         Assert.Equal(expected.OrderBy(x => x, StringComparer.Ordinal), documented.Keys.OrderBy(x => x, StringComparer.Ordinal));
         foreach (XElement p in documented.Values)
         {
@@ -117,22 +111,22 @@ public sealed class HelpTests
         // One syntax item per parameter set; each lists the set's parameters with the set's Required/Position/pipeline facts.
         var items = c.Element(Command + "syntax")!.Elements(Command + "syntaxItem").ToList();
         Assert.Equal(md.ParameterSets.Count, items.Count);
-        foreach (string set in md.ParameterSets)
+        foreach (CommandParameterSetInfo set in md.ParameterSets)
         {
+            var own = set.Parameters.Where(p => !Cmdlet.CommonParameters.Contains(p.Name) && !Cmdlet.OptionalCommonParameters.Contains(p.Name)).ToList();
             var candidates = items.Where(i =>
             {
                 var names = i.Elements(Command + "parameter").Select(p => p.Element(Maml + "name")!.Value).ToHashSet(StringComparer.OrdinalIgnoreCase);
-                return md.ParametersIn(set).All(p => names.Contains(p.Name)) && names.Count(n => n is not "WhatIf" and not "Confirm") == md.ParametersIn(set).Count();
+                return own.All(p => names.Contains(p.Name)) && names.Count(n => n is not "WhatIf" and not "Confirm") == own.Count;
             }).ToList();
-            Assert.True(candidates.Count >= 1, $"{name}: no syntax item for set {set}");
+            Assert.True(candidates.Count >= 1, $"{name}: no syntax item for set {set.Name}");
             XElement item = candidates[0];
-            foreach (ParameterMetadata p in md.ParametersIn(set))
+            foreach (CommandParameterInfo p in own)
             {
-                ParameterSetEntry e = p.For(set)!;
                 XElement sp = item.Elements(Command + "parameter").Single(x => x.Element(Maml + "name")!.Value == p.Name);
-                Assert.Equal(e.Mandatory ? "true" : "false", sp.Attribute("required")!.Value);
-                Assert.Equal(e.Position?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "named", sp.Attribute("position")!.Value);
-                string pipeline = (e.ValueFromPipelineByPropertyName, e.ValueFromPipeline) switch
+                Assert.Equal(p.IsMandatory ? "true" : "false", sp.Attribute("required")!.Value);
+                Assert.Equal(p.Position >= 0 ? p.Position.ToString(System.Globalization.CultureInfo.InvariantCulture) : "named", sp.Attribute("position")!.Value);
+                string pipeline = (p.ValueFromPipelineByPropertyName, p.ValueFromPipeline) switch
                 {
                     (true, true) => "True (ByPropertyName, ByValue)",
                     (true, false) => "True (ByPropertyName)",
@@ -141,7 +135,7 @@ public sealed class HelpTests
                 };
                 Assert.Equal(pipeline, sp.Attribute("pipelineInput")!.Value);
                 string typeName = sp.Element(Dev + "type")!.Element(Maml + "name")!.Value;
-                Assert.Equal(CmdletReflector.FriendlyName(p.Type), typeName);
+                Assert.Equal(CmdletReflector.FriendlyName(p.ParameterType), typeName);
                 Assert.Equal(p.Aliases.Count == 0 ? "none" : string.Join(", ", p.Aliases), sp.Attribute("aliases")!.Value);
             }
         }

@@ -1,10 +1,9 @@
 using System.Management.Automation;
-using NvmePS.Testing;
 
 namespace NvmePS.Tests.Support;
 
-/// <summary>One imported NvmePS for all cmdlet tests, like one pwsh session. The module keeps session-wide state
-/// (connected controllers, running targets), so the tests that use it run one at a time.</summary>
+/// <summary>One real runspace with out/NvmePS imported for the cmdlet tests, like one pwsh session. A runspace runs
+/// one pipeline at a time, so the tests that share it run one at a time.</summary>
 [CollectionDefinition(Name)]
 public sealed class ModuleSessionCollection : ICollectionFixture<ModuleSession>
 {
@@ -15,10 +14,10 @@ public sealed class ModuleSession : IDisposable
 {
     public ModuleSession()
     {
-        Host = ModuleUnderTest.NewHost();
+        Host = new ModuleRunspace();
     }
 
-    public CmdletHost Host { get; }
+    public ModuleRunspace Host { get; }
 
     public void Dispose() => Host.Dispose();
 
@@ -51,6 +50,18 @@ public sealed class ModuleSession : IDisposable
     public void Stop(NvmfTarget target) => Host.Command("Stop-NvmfTarget").Param("InputObject", target).Invoke().ThrowIfFailed();
 
     public void Disconnect(NvmfController c) => Host.Command("Disconnect-NvmfController").Param("InputObject", c).Invoke().ThrowIfFailed();
+
+    /// <summary>A [pscustomobject] with these properties, as a script would pipe one (hashtables do not bind by property name).</summary>
+    public static PSObject Record(params (string Name, object? Value)[] properties)
+    {
+        var o = new PSObject();
+        foreach ((string name, object? value) in properties)
+        {
+            o.Properties.Add(new PSNoteProperty(name, value));
+        }
+
+        return o;
+    }
 
     public static string NewNqn() => "nqn.2024-01.io.nvmeps.test:" + Guid.NewGuid().ToString("N")[..12];
 }

@@ -1,52 +1,76 @@
+using System.Management.Automation;
+using System.Management.Automation.Runspaces;
 using System.Reflection;
+using System.Runtime.CompilerServices;
 using System.Runtime.Loader;
-using NvmePS.Testing;
 
 namespace NvmePS.Tests.Support;
 
-/// <summary>Paths and assemblies the module tests use: the shipped NvmePS.dll (loaded in this process under the
-/// stand-in System.Management.Automation), the layout in out/NvmePS, and PowerShellStandard's reference assembly.</summary>
+/// <summary>
+/// The module under test is the shipped layout, out/NvmePS. This test assembly compiles against src/NvmePS and the
+/// engine but does not copy them: both resolve, once per process, to the dlls in out/NvmePS, the same files
+/// Import-Module loads, so typed assertions and the runspace see one and the same assembly.
+/// </summary>
 public static class ModuleUnderTest
 {
-    public static Assembly Module => typeof(NvmePS.Commands.NvmeCmdlet).Assembly;
-
-    public static Assembly StandIn => typeof(System.Management.Automation.Cmdlet).Assembly;
+    private static readonly string[] ModuleAssemblies = { "NvmePS", "NvmePS.Engine" };
 
     public static string RepoRoot { get; } = Metadata("RepoRoot");
 
     public static string Configuration { get; } = Metadata("Configuration");
 
+    public static string NuGetPackageRoot { get; } = Metadata("NuGetPackageRoot");
+
     public static string LayoutDir => Path.Combine(RepoRoot, "out", "NvmePS");
+
+    public static string ManifestPath => Path.Combine(LayoutDir, "NvmePS.psd1");
 
     public static string HelpDir => Path.Combine(RepoRoot, "docs", "help");
 
+    [ModuleInitializer]
+    internal static void RegisterResolver() => AssemblyLoadContext.Default.Resolving += (context, name) =>
+        ModuleAssemblies.Contains(name.Name) && File.Exists(Path.Combine(LayoutDir, name.Name + ".dll"))
+            ? context.LoadFromAssemblyPath(Path.Combine(LayoutDir, name.Name + ".dll"))
+            : null;
+
+    /// <summary>Loads the shipped module assembly (through the resolver) before any runspace imports it.</summary>
+    public static void EnsureLoaded() => _ = Module;
+
+    public static Assembly Module => typeof(NvmePS.Commands.NvmeCmdlet).Assembly;
+
+    public static Assembly Engine => typeof(NvmePS.Engine.NvmeException).Assembly;
+
+    /// <summary>System.Management.Automation as loaded in this process: the real PowerShell from Microsoft.PowerShell.SDK.</summary>
+    public static Assembly PowerShell => typeof(Cmdlet).Assembly;
+
+    /// <summary>PowerShellStandard.Library's reference System.Management.Automation (what the module compiles against).</summary>
     public static string PowerShellStandardReference { get; } = FindReference();
 
-    private static readonly Lazy<Assembly> ReferenceAssembly = new(() =>
-        new AssemblyLoadContext("PowerShellStandard reference", isCollectible: false).LoadFromAssemblyPath(PowerShellStandardReference));
+    /// <summary>The module's cmdlets as PowerShell sees them after Import-Module (Get-Command -Module NvmePS).</summary>
+    public static IReadOnlyList<CmdletInfo> Cmdlets => CmdletInfos.Value;
 
-    /// <summary>PowerShellStandard.Library's System.Management.Automation, loaded for reflection only.</summary>
-    public static Assembly Reference => ReferenceAssembly.Value;
+    private static readonly Lazy<IReadOnlyList<CmdletInfo>> CmdletInfos = new(() =>
+    {
+        using var rs = new ModuleRunspace();
+        return rs.Script("Get-Command -Module NvmePS -CommandType Cmdlet | Sort-Object Name").ThrowIfFailed().Cast<CmdletInfo>().ToList();
+    });
 
-    public static CmdletHost NewHost() => new(Module);
+    /// <summary>[OutputType] attributes of a cmdlet class (Get-Command merges them across parameter sets).</summary>
+    public static IReadOnlyList<OutputTypeAttribute> OutputTypes(CmdletInfo c) => c.ImplementingType.GetCustomAttributes<OutputTypeAttribute>().ToList();
 
-    /// <summary>Cmdlet classes PowerShell would find in the module: exported, concrete, with [Cmdlet].</summary>
-    public static IReadOnlyList<CommandMetadata> Cmdlets { get; } =
-        Module.GetExportedTypes()
-            .Where(t => !t.IsAbstract && t.GetCustomAttribute<System.Management.Automation.CmdletAttribute>() is not null)
-            .Select(t => new CommandMetadata(t))
-            .OrderBy(c => c.Name, StringComparer.Ordinal)
-            .ToList();
+    public static CmdletAttribute Attribute(CmdletInfo c) => c.ImplementingType.GetCustomAttribute<CmdletAttribute>()!;
+
+    public static bool SupportsShouldProcess(CmdletInfo c) => Attribute(c).SupportsShouldProcess;
 
     private static string Metadata(string key) =>
         typeof(ModuleUnderTest).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == key).Value!;
 
     private static string FindReference()
     {
-        string root = Metadata("NuGetPackageRoot");
-        string dir = Path.Combine(root, "powershellstandard.library");
+        string dir = Path.Combine(NuGetPackageRoot, "powershellstandard.library");
         string? path = Directory.Exists(dir)
-            ? Directory.GetDirectories(dir).Select(v => Path.Combine(v, "lib", "netstandard2.0", "System.Management.Automation.dll")).FirstOrDefault(File.Exists)
+            ? Directory.GetDirectories(dir).OrderByDescending(d => d, StringComparer.Ordinal)
+                .Select(v => Path.Combine(v, "lib", "netstandard2.0", "System.Management.Automation.dll")).FirstOrDefault(File.Exists)
             : null;
         return path ?? throw new FileNotFoundException($"PowerShellStandard.Library's reference assembly was not found under {dir}.");
     }
