@@ -4,14 +4,16 @@
     Builds, tests and packages NvmePS with the same dotnet commands the README uses.
 .DESCRIPTION
     -Build    dotnet build NvmePS.sln -c <Configuration>; lays out the importable module in out/NvmePS/.
-    -Test     dotnet test NvmePS.sln -c <Configuration> (xunit tiers, including the cmdlet host tests), then the
-              Pester tests in tests/Pester against out/NvmePS when Pester 5+ is installed.
+    -Test     dotnet test NvmePS.sln -c <Configuration> (xunit tiers; the cmdlet tests run in real PowerShell
+              runspaces), then tests/Pester against out/NvmePS with the Pester that tools/pester restores from NuGet.
     -Package  dotnet publish src/NvmePS, then zips out/NvmePS into out/NvmePS-<version>.zip.
     -Clean    dotnet clean, and removes out/.
-    -Demo     runs tools/demo.ps1 against out/NvmePS (the pwsh twin of `nvmeps demo`).
+    -Demo     builds the module, then runs tools/demo.ps1 against out/NvmePS in a child pwsh.
     With no switch, -Build runs.
 .EXAMPLE
     ./build.ps1 -Build -Test
+.EXAMPLE
+    dotnet tool restore; dotnet pwsh -NoProfile -File ./build.ps1 -Demo
 #>
 [CmdletBinding()]
 param(
@@ -37,6 +39,16 @@ function Invoke-Dotnet {
     if ($LASTEXITCODE -ne 0) { throw "dotnet $($args -join ' ') failed with exit code $LASTEXITCODE." }
 }
 
+# Runs a script in a new pwsh like this one: the apphost of an installed pwsh, or pwsh.dll under dotnet for the
+# `dotnet pwsh` local tool (whose $PSHOME has no apphost).
+function Invoke-ChildPwsh {
+    $dll = Join-Path $PSHOME 'pwsh.dll'
+    $exe = Join-Path $PSHOME 'pwsh'
+    if (Test-Path $exe) { & $exe -NoProfile -NonInteractive -File @args }
+    else { & ([Environment]::ProcessPath) $dll -NoProfile -NonInteractive -File @args }
+    if ($LASTEXITCODE -ne 0) { throw "$($args[0]) failed with exit code $LASTEXITCODE." }
+}
+
 if (-not ($Build -or $Test -or $Package -or $Clean -or $Demo)) { $Build = $true }
 
 if ($Clean) {
@@ -51,24 +63,13 @@ if ($Build) {
 
 if ($Test) {
     Invoke-Dotnet test $solution -c $Configuration
-    $pester = Get-Module -ListAvailable -Name Pester | Where-Object Version -GE ([version]'5.0') | Sort-Object Version -Descending | Select-Object -First 1
-    if (-not $pester) {
-        Write-Warning 'Pester 5 or later is not installed, so tests/Pester was NOT run. Install it with: Install-Module Pester -MinimumVersion 5.0 -Scope CurrentUser'
-    }
-    elseif (-not (Test-Path (Join-Path $moduleDir 'NvmePS.psd1'))) {
-        throw "out/NvmePS is missing; run ./build.ps1 -Build first."
-    }
-    else {
-        Import-Module $pester -Force
-        $config = New-PesterConfiguration
-        $config.Run.Path = Join-Path $root 'tests/Pester'
-        $config.Run.Exit = $false
-        $config.Run.PassThru = $true
-        $config.Output.Verbosity = 'Detailed'
-        # Each test file imports out/NvmePS itself (BeforeAll) and removes it afterwards (AfterAll).
-        $result = Invoke-Pester -Configuration $config
-        if ($result.FailedCount -gt 0) { throw "$($result.FailedCount) Pester test(s) failed." }
-    }
+    if (-not (Test-Path (Join-Path $moduleDir 'NvmePS.psd1'))) { throw "out/NvmePS is missing; run ./build.ps1 -Build first." }
+    # Pester comes from NuGet (the PowerShell Gallery is not needed): restored into the NuGet cache, imported by path.
+    $pesterProject = Join-Path $root 'tools/pester/Pester.Restore.csproj'
+    Invoke-Dotnet restore $pesterProject -nologo -v q
+    $pester = (& dotnet msbuild $pesterProject -nologo -getProperty:PesterManifest).Trim()
+    # A child pwsh, so the tests' module imports do not stay in this session.
+    Invoke-ChildPwsh (Join-Path $root 'tests/Pester/Invoke-PesterTier.ps1') -PesterManifest $pester
 }
 
 if ($Package) {
@@ -81,7 +82,7 @@ if ($Package) {
 }
 
 if ($Demo) {
+    if (-not $Build) { Invoke-Dotnet build (Join-Path $root 'src/NvmePS/NvmePS.csproj') -c $Configuration -nologo -v q }
     # A child pwsh, so the demo's module import and targets do not stay in this session.
-    & (Join-Path $PSHOME 'pwsh') -NoProfile -File (Join-Path $root 'tools/demo.ps1')
-    if ($LASTEXITCODE -ne 0) { throw "The demo failed with exit code $LASTEXITCODE." }
+    Invoke-ChildPwsh (Join-Path $root 'tools/demo.ps1')
 }

@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Runs every test tier NvmePS has on this machine and prints one closing line: "tests: N passed, N failed".
-#   1. unit tests: `dotnet test NvmePS.sln` without the interop tests (trait Category=Interop)
-#   2. interop tier: tests/interop/run-interop.sh boots a VM with a real Linux kernel (nvmet-tcp, nvme-tcp,
+#   0. set-up: `dotnet tool restore` (PowerShell 7.6.10 from .config/dotnet-tools.json) and Pester from NuGet
+#      (tools/pester/Pester.Restore.csproj, into the NuGet cache outside the tree)
+#   1. unit tests: `dotnet test NvmePS.sln` without the interop tests (trait Category=Interop); the cmdlet tests
+#      run in real PowerShell runspaces (Microsoft.PowerShell.SDK)
+#   2. Pester tier: every tests/Pester/*.Tests.ps1 in real pwsh (`dotnet pwsh`) against out/NvmePS
+#   3. interop tier: tests/interop/run-interop.sh boots a VM with a real Linux kernel (nvmet-tcp, nvme-tcp,
 #      AF_MCTP) and runs the kernel sanity checks and tests/NvmePS.Interop.Tests inside it.
 #      --unit-only (or NVMEPS_SKIP_INTEROP=1) leaves it out, and says so.
 set -uo pipefail
@@ -11,6 +15,15 @@ unit_only=${NVMEPS_SKIP_INTEROP:-0}
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
+echo "==== set-up: PowerShell (dotnet tool restore) and Pester (from NuGet)"
+setup_ok=1
+dotnet tool restore || setup_ok=0
+pester=""
+if dotnet restore tools/pester/Pester.Restore.csproj -nologo -v q; then
+  pester=$(dotnet msbuild tools/pester/Pester.Restore.csproj -nologo -getProperty:PesterManifest)
+fi
+[ -f "$pester" ] || setup_ok=0
+
 echo "==== unit tests"
 t0=$(date +%s)
 dotnet test NvmePS.sln -c Release --filter "Category!=Interop" 2>&1 | tee "$log"
@@ -19,6 +32,22 @@ passed=$(grep -Eo 'Passed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
 failed=$(grep -Eo 'Failed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
 if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
 echo "unit: $passed passed, $failed failed ($(( $(date +%s) - t0 ))s)"
+
+echo "==== Pester tier (real pwsh against out/NvmePS)"
+if [ "$setup_ok" = 1 ]; then
+  dotnet pwsh -NoProfile -NonInteractive -File tests/Pester/Invoke-PesterTier.ps1 -PesterManifest "$pester" 2>&1 | tee "$log"
+  prc=${PIPESTATUS[0]}
+  pp=$(sed -n 's/^pester.*: \([0-9]*\) passed, \([0-9]*\) failed.*/\1/p' "$log" | tail -n1)
+  pf=$(sed -n 's/^pester.*: \([0-9]*\) passed, \([0-9]*\) failed.*/\2/p' "$log" | tail -n1)
+else
+  echo "PESTER TIER DID NOT RUN: pwsh (dotnet tool restore) or Pester (dotnet restore tools/pester) could not be installed"
+  prc=1 pp=0 pf=1
+fi
+pp=${pp:-0} pf=${pf:-0}
+if [ "$prc" -ne 0 ] && [ "$pf" -eq 0 ]; then pf=1; fi
+echo "pester: $pp passed, $pf failed"
+passed=$((passed + pp)) failed=$((failed + pf))
+[ "$prc" -ne 0 ] && rc=1
 
 if [ "$unit_only" = 1 ]; then
   echo "NOTE: interop tier (VM with real kernel peers) not requested; run tests/interop/run-interop.sh"

@@ -11,8 +11,8 @@ namespace NvmePS.Cli;
 
 /// <summary>
 /// `nvmeps demo`: the module's job end to end on a machine with only the .NET runtime. Starts the built-in target
-/// on loopback, then discovery, connect, identify, SMART, a write and a read-back, printed as a user would see them.
-/// The same steps as tests/Pester/Demo.ps1 does with the cmdlets.
+/// on loopback, then discovery, connect, identify, SMART, a write and a read-back, printed as plainly labelled console
+/// output of its own (not an imitation of pwsh). tools/demo.ps1 takes the same steps with the cmdlets in real pwsh.
 /// </summary>
 internal static class DemoCommand
 {
@@ -34,15 +34,18 @@ internal static class DemoCommand
             return 2;
         }
 
+        await o.WriteLineAsync("nvmeps demo: the engine's own console output, without PowerShell. The same steps with the cmdlets and").ConfigureAwait(false);
+        await o.WriteLineAsync("their format views: dotnet tool restore && dotnet pwsh -NoProfile -File ./build.ps1 -Demo").ConfigureAwait(false);
+        await o.WriteLineAsync().ConfigureAwait(false);
         var identity = NvmeHostIdentity.Resolve();
         await using var target = await NvmeTargetHost.StartAsync(new IPEndPoint(IPAddress.Loopback, 0), DemoNqn,
             new[] { new NvmeNamespaceSpec(null, namespaceBytes) }, Array.Empty<string>()).ConfigureAwait(false);
         var ep = target.LocalEndPoint;
-        Step(o, $"Start-NvmfTarget -Listen {ep} -SubsystemNqn {DemoNqn} -Namespace memory:{sizeText}");
+        Step(o, $"Target started on {ep}: subsystem {DemoNqn}, one memory namespace of {sizeText}");
         Table(o, new[] { "SubsystemNqn", "Listen", "Namespaces", "Size" },
             new[] { new[] { DemoNqn, ep.ToString(), "1", Format.Bytes(namespaceBytes) } });
 
-        Step(o, $"Get-NvmfDiscoveryLog -TransportAddress {ep.Address} -ServiceId {ep.Port}");
+        Step(o, $"Discovery log from the discovery controller at {ep}");
         var parameters = identity.ApplyTo(new NvmeHostAssociationParameters());
         DiscoveryLog log;
         await using (var discovery = await NvmeHostAssociation.ConnectDiscoveryAsync(ep, parameters, ct).ConfigureAwait(false))
@@ -58,12 +61,12 @@ internal static class DemoCommand
                 e.PortId.ToString(CultureInfo.InvariantCulture), e.Trsvcid, e.Traddr, e.SubNqn,
             }));
 
-        Step(o, $"$c = Connect-NvmfController -TransportAddress {ep.Address} -ServiceId {ep.Port} -SubsystemNqn {DemoNqn}");
+        Step(o, $"Host connected to {DemoNqn} with 2 I/O queues");
         await using var c = await NvmeHostAssociation.ConnectAsync(ep, DemoNqn, parameters with { IoQueueCount = 2 }, ct).ConfigureAwait(false);
         Table(o, new[] { "CntlId", "SubsystemNqn", "Address", "Model", "IoQueues", "Connected" },
             new[] { new[] { c.Cntlid.ToString(CultureInfo.InvariantCulture), c.SubsystemNqn, ep.ToString(), c.IdentifyController?.Mn ?? string.Empty, c.IoQueues.Count.ToString(CultureInfo.InvariantCulture), "True" } });
 
-        Step(o, "Get-NvmeIdentify -Controller $c | Format-List");
+        Step(o, "Identify Controller (CNS 01h)");
         var id = await c.Admin.IdentifyControllerAsync(ct).ConfigureAwait(false);
         List(o, new (string, object)[]
         {
@@ -72,22 +75,22 @@ internal static class DemoCommand
             ("MaxDataTransferBytes", id.MaxDataTransferBytes() ?? 0), ("IoCommandCapsuleBytes", id.Ioccsz * 16),
         });
 
-        Step(o, "Get-NvmeIdentify -Controller $c -NamespaceId 1");
+        Step(o, "Identify Namespace 1 (CNS 00h)");
         var ns = await c.Admin.IdentifyNamespaceAsync(1, ct).ConfigureAwait(false);
         Table(o, new[] { "NSID", "Size", "BlockSize", "Blocks", "NGUID" },
             new[] { new[] { "1", Format.Bytes((decimal)ns.Nsze * ns.BlockSize), ns.BlockSize.ToString(CultureInfo.InvariantCulture), ns.Nsze.ToString(CultureInfo.InvariantCulture), Convert.ToHexString(ns.Nguid) } });
 
-        Step(o, "Get-NvmeLog -Controller $c -LogId Smart | Format-List");
+        Step(o, "SMART / Health Information log (02h)");
         Smart(o, await c.Admin.GetSmartLogAsync(cancellationToken: ct).ConfigureAwait(false));
 
         const int blocks = 2048;
         var data = new byte[blocks * ns.BlockSize];
         RandomNumberGenerator.Fill(data);
-        Step(o, $"Write-NvmeBlock -Controller $c -StartingLba 0 -InputData $data   # {Format.Bytes(data.Length)} of random bytes");
+        Step(o, $"Write of {Format.Bytes(data.Length)} of random bytes at LBA 0");
         await c.WriteAsync(1, 0, blocks, data, fua: false, ct).ConfigureAwait(false);
         Table(o, new[] { "Operation", "NSID", "StartingLba", "Blocks", "Size" }, new[] { new[] { "Write", "1", "0", blocks.ToString(CultureInfo.InvariantCulture), Format.Bytes(data.Length) } });
 
-        Step(o, $"$back = Read-NvmeBlock -Controller $c -StartingLba 0 -BlockCount {blocks}");
+        Step(o, $"Read-back of {blocks} blocks from LBA 0");
         var back = new byte[data.Length];
         await c.ReadAsync(1, 0, blocks, back, ct).ConfigureAwait(false);
         bool same = back.AsSpan().SequenceEqual(data);
@@ -97,20 +100,20 @@ internal static class DemoCommand
         o.WriteLine($"Read-back matches: {same}");
         o.WriteLine();
 
-        Step(o, "(Get-NvmeLog -Controller $c -LogId Smart).DataUnitsWritten");
+        Step(o, "SMART Data Units Written after the write");
         var after = await c.Admin.GetSmartLogAsync(cancellationToken: ct).ConfigureAwait(false);
         o.WriteLine($"{after.DataUnitsWritten}   # thousands of 512-byte units: {Format.Bytes(NvmeUnits.DataUnitBytes(NvmeUnits.Saturate(after.DataUnitsWritten)))}");
         o.WriteLine();
 
-        Step(o, "Disconnect-NvmfController $c; Stop-NvmfTarget -SubsystemNqn " + DemoNqn);
+        Step(o, "Disconnect, then stop the target");
         await c.DisconnectAsync(ct).ConfigureAwait(false);
         o.WriteLine(same ? "Demo complete." : "Demo FAILED: the data read back differs from the data written.");
         return same ? 0 : 1;
     }
 
-    private static void Step(TextWriter o, string command)
+    private static void Step(TextWriter o, string what)
     {
-        o.WriteLine($"PS> {command}");
+        o.WriteLine($"== {what}");
         o.WriteLine();
     }
 

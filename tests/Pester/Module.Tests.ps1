@@ -27,6 +27,31 @@ Describe 'NvmePS module' {
         }
     }
 
+    It 'keeps this session''s targets when a parallel runspace removes the module' {
+        $t = Start-TestTarget
+        $c = Connect-TestController $t
+        $manifest = $script:NvmePSManifest
+        1 | ForEach-Object -Parallel { Import-Module $using:manifest; $null = Get-NvmfTarget; Remove-Module NvmePS }
+        $t.IsRunning | Should -BeTrue
+        $c.IsConnected | Should -BeTrue
+        (Get-NvmeIdentify $c).SerialNumber | Should -Be $t.SerialNumber
+        $c | Disconnect-NvmfController
+        $t | Stop-NvmfTarget
+    }
+
+    It 'lists only this session''s targets' {
+        $t = Start-TestTarget
+        $manifest = $script:NvmePSManifest
+        $seen = 1 | ForEach-Object -Parallel { Import-Module $using:manifest; @(Get-NvmfTarget).Count }
+        $seen | Should -Be 0
+        (Get-NvmfTarget).SubsystemNqn | Should -Contain $t.SubsystemNqn
+        $t | Stop-NvmfTarget
+    }
+
+    It 'has an about_NvmePS topic' {
+        Get-Help about_NvmePS | Out-String | Should -Match 'SESSION STATE'
+    }
+
     It 'closes targets and controllers on Remove-Module' {
         $t = Start-TestTarget
         $c = Connect-TestController $t

@@ -31,6 +31,12 @@ public static class NvmeEndpoint
         return endPoint!;
     }
 
+    /// <summary>"address:port", with an IPv6 address in brackets ("[::1]:4420"), as <see cref="Parse"/> reads it back.</summary>
+    public static string Format(string address, int port) =>
+        IPAddress.TryParse(address, out IPAddress? a) && a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6
+            ? $"[{a}]:{port}"
+            : $"{address}:{port}";
+
     public static bool TryParse(string? text, int defaultPort, out IPEndPoint? endPoint)
     {
         endPoint = null;

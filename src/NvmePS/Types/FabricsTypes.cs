@@ -1,5 +1,6 @@
 using System.Globalization;
 using NvmePS.Engine.Admin;
+using NvmePS.Engine.Fabrics;
 using NvmePS.Engine.Fabrics.Controller;
 using NvmePS.Engine.Fabrics.Host;
 
@@ -27,13 +28,16 @@ public sealed class NvmfController : NvmeAdminConnection
 
     internal override NvmeAdminClient Admin => Host.Admin;
 
-    public override string Name => $"{SubsystemNqn} cntlid {ControllerId} at {TransportAddress}:{ServiceId}";
+    public override string Name => $"{SubsystemNqn} cntlid {ControllerId} at {Address}";
 
     public override bool IsConnected => !_closed && Host.Failure is null;
 
     public string TransportAddress { get; }
 
     public int ServiceId { get; }
+
+    /// <summary>TransportAddress:ServiceId, an IPv6 address in brackets.</summary>
+    public string Address => NvmeEndpoint.Format(TransportAddress, ServiceId);
 
     public string SubsystemNqn => Host.SubsystemNqn;
 
@@ -123,9 +127,7 @@ public sealed class NvmfTarget
     public string SubsystemNqn => HostObject.Subsystem.Nqn;
 
     /// <summary>address:port the target listens on (the discovery controller answers there too).</summary>
-    public string Listen => HostObject.LocalEndPoint.Address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6
-        ? $"[{HostObject.LocalEndPoint.Address}]:{HostObject.LocalEndPoint.Port}"
-        : $"{HostObject.LocalEndPoint.Address}:{HostObject.LocalEndPoint.Port}";
+    public string Listen => NvmeEndpoint.Format(Address, Port);
 
     public string Address => HostObject.LocalEndPoint.Address.ToString();
 
@@ -136,7 +138,15 @@ public sealed class NvmfTarget
     public NvmfTargetNamespace[] Namespaces =>
         HostObject.Subsystem.Namespaces.Select(n => NvmfTargetNamespace.From(n, HostObject.SpecOf(n.Nsid))).ToArray();
 
+    public int NamespaceCount => Namespaces.Length;
+
+    /// <summary>The namespaces' sizes, "64 MiB, 1 GiB" (flat, so it survives serialization as remoting does it).</summary>
+    public string Size => string.Join(", ", Namespaces.Select(n => n.Size));
+
     public bool AllowAnyHost => HostObject.Subsystem.AllowAnyHost;
+
+    /// <summary>"any", or how many host NQNs the allow-list holds.</summary>
+    public string Hosts => AllowAnyHost ? "any" : AllowedHostNqns.Length.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     public string[] AllowedHostNqns => HostObject.Subsystem.AllowedHosts.OrderBy(h => h, StringComparer.Ordinal).ToArray();
 

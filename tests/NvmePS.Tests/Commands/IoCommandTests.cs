@@ -76,8 +76,23 @@ public sealed class IoCommandTests
             // Set-NvmfProperty is High impact: without -Confirm:$false the default host answers No and nothing is sent.
             var declined = _s.Host.Command("Set-NvmfProperty").Arg(c).Arg("CC").Arg(0u).Invoke();
             Assert.Empty(declined.Output);
-            Assert.Single(declined.Prompts);
+            ConfirmPrompt prompt = Assert.Single(declined.Prompts);
+            Assert.Contains("Set property CC", prompt.Message);
+            Assert.Equal(new[] { "Yes", "Yes to All", "No", "No to All", "Suspend" }, prompt.Choices);
             Assert.True(c.IsConnected);
+
+            // -Confirm answered Yes at the prompt: the write goes out and the property reads back.
+            _s.Host.ConfirmHandler = _ => ConfirmAnswer.Yes;
+            try
+            {
+                var confirmed = _s.Host.Command("Set-NvmfProperty").Arg(c).Arg("CC").Arg((uint)cc).Switch("Confirm").Invoke();
+                Assert.Single(confirmed.Prompts);
+                Assert.Equal(cc, Assert.IsType<NvmfProperty>(Assert.Single(confirmed.ThrowIfFailed())).Value);
+            }
+            finally
+            {
+                _s.Host.ConfirmHandler = _ => ConfirmAnswer.No;
+            }
 
             // VS cannot be set.
             Assert.True(_s.Host.Command("Set-NvmfProperty").Arg(c).Arg("VS").Arg(1u).Invoke().BindingFailed);

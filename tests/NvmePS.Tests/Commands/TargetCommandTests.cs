@@ -94,7 +94,14 @@ public sealed class TargetCommandTests
         Assert.Contains(nqn, Assert.Single(r.WhatIf));
         Assert.Empty(_s.Host.Command("Get-NvmfTarget").Arg(nqn).Invoke().Output);
 
-        NvmfTarget t = _s.StartTarget();
+        // -Verbose reaches the verbose stream, saying where the target listens.
+        var started = _s.Host.Command("Start-NvmfTarget").Param("Listen", "127.0.0.1:0").Param("SubsystemNqn", ModuleSession.NewNqn()).Switch("Verbose").Invoke();
+        NvmfTarget t = Assert.IsType<NvmfTarget>(Assert.Single(started.ThrowIfFailed()));
+        // PowerShell's ShouldProcess says what it performs under -Verbose, then the cmdlet says where it listens.
+        Assert.Equal(2, started.Verbose.Count);
+        Assert.StartsWith("Performing the operation \"Start NVMe/TCP target", started.Verbose[0], StringComparison.Ordinal);
+        Assert.Equal($"Listening on {t.Listen}; discovery controller on the same port.", started.Verbose[1]);
+        Assert.Empty(_s.Host.Command("Get-NvmfTarget").Arg(t.SubsystemNqn).Invoke().Verbose);
         r = _s.Host.Command("Stop-NvmfTarget").Input(t).Switch("WhatIf").Invoke();
         Assert.Single(r.WhatIf);
         Assert.True(t.IsRunning);

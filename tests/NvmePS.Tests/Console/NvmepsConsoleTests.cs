@@ -29,6 +29,11 @@ public sealed partial class NvmepsConsoleTests
         Assert.Equal(hashes[0], hashes[1]);
         Assert.Contains("Read-back matches: True", output);
         Assert.EndsWith("Demo complete.", output.TrimEnd());
+
+        // Plainly labelled console output, not an imitation of a pwsh transcript.
+        Assert.DoesNotContain("PS>", output);
+        Assert.Contains("== Discovery log from the discovery controller at 127.0.0.1:", output);
+        Assert.Contains("build.ps1 -Demo", output);
     }
 
     [Fact]

@@ -61,7 +61,7 @@ public sealed class ModuleSurfaceTests
             .Select(f => Path.GetRelativePath(ModuleUnderTest.LayoutDir, f).Replace('\\', '/'))
             .Where(f => !f.EndsWith(".pdb", StringComparison.Ordinal))
             .OrderBy(f => f, StringComparer.Ordinal).ToList();
-        Assert.Equal(new[] { "NvmePS.Engine.dll", "NvmePS.Format.ps1xml", "NvmePS.dll", "NvmePS.psd1", "en-US/NvmePS.dll-Help.xml" }, files);
+        Assert.Equal(new[] { "NvmePS.Engine.dll", "NvmePS.Format.ps1xml", "NvmePS.dll", "NvmePS.psd1", "en-US/NvmePS.dll-Help.xml", "en-US/about_NvmePS.help.txt" }, files);
     }
 
     [Fact]
