@@ -31,6 +31,7 @@ public sealed class NvmeHostAssociation : INvmeAdminTransport, IAsyncDisposable
     private int _maxTransfer = 4096;
     private int _ioInCapsule;
     private int _disposed;
+    private Exception? _failure;
 
     private NvmeHostAssociation(EndPoint endPoint, string subsystemNqn, NvmeHostAssociationParameters parameters, NvmeHostQueue admin)
     {
@@ -39,6 +40,7 @@ public sealed class NvmeHostAssociation : INvmeAdminTransport, IAsyncDisposable
         Parameters = parameters;
         AdminQueue = admin;
         Admin = new NvmeAdminClient(this);
+        admin.Failed = OnQueueFailed;
     }
 
     /// <summary>The controller's address.</summary>
@@ -79,8 +81,32 @@ public sealed class NvmeHostAssociation : INvmeAdminTransport, IAsyncDisposable
     /// <summary>Largest write sent in-capsule on I/O queues: (IOCCSZ − 4) × 16, capped by the parameters.</summary>
     public int IoInCapsuleDataSize => _ioInCapsule;
 
-    /// <summary>The error that ended the association, if any (keep-alive failure, admin queue failure).</summary>
-    public Exception? Failure => AdminQueue.Failure;
+    /// <summary>The error that ended the association, if any: a keep-alive failure, or the failure of any of its queues
+    /// (a protocol violation, a closed connection, a PDU that stalled or was cancelled halfway).</summary>
+    public Exception? Failure => Volatile.Read(ref _failure) ?? AdminQueue.Failure;
+
+    /// <summary>One failed queue fails the whole association, as the Linux host's error recovery tears the controller
+    /// down: a controller that lost a queue is in an unknown state (its commands on that queue may or may not have run),
+    /// so no caller keeps using it. Other associations, to the same controller or not, are separate and unaffected.</summary>
+    private void OnQueueFailed(NvmeHostQueue queue, Exception reason)
+    {
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            return;
+        }
+
+        var failure = new NvmeConnectionException($"The association with {SubsystemNqn} at {EndPoint} failed because queue {queue.Qid} failed: {reason.Message}", reason);
+        if (Interlocked.CompareExchange(ref _failure, failure, null) is not null)
+        {
+            return;
+        }
+
+        AdminQueue.Fail(failure);
+        foreach (var q in IoQueues)
+        {
+            q.Fail(failure);
+        }
+    }
 
     // ------------------------------------------------------------------ connect
 
@@ -178,6 +204,8 @@ public sealed class NvmeHostAssociation : INvmeAdminTransport, IAsyncDisposable
             {
                 _ioQueues = [.. _ioQueues, q.Queue];
             }
+
+            q.Queue.Failed = OnQueueFailed;
         }
     }
 
@@ -196,6 +224,9 @@ public sealed class NvmeHostAssociation : INvmeAdminTransport, IAsyncDisposable
 
             _ioQueues = _ioQueues.Where(q => q != queue).ToArray();
         }
+
+        // Deleting a queue is not a failure of the association.
+        queue.Failed = null;
 
         try
         {
@@ -235,6 +266,7 @@ public sealed class NvmeHostAssociation : INvmeAdminTransport, IAsyncDisposable
                 Pda = p.Hpda,
                 MaxR2T = p.MaxR2T,
                 MaxC2HData = p.MaxC2HData,
+                PduTimeout = p.PduTimeout,
             };
             var qp = await NvmeTcpQueuePair.ConnectAsync(socket, options, timeout.Token).ConfigureAwait(false);
             queue = new NvmeHostQueue(qp, qid, size);

@@ -1,3 +1,5 @@
+using NvmePS.Engine.Fabrics.Tcp;
+
 namespace NvmePS.Engine.Fabrics.Host;
 
 /// <summary>What the host asks for when it associates with a controller (NVMe over Fabrics 1.1 §3.3 Connect, NVMe/TCP
@@ -53,6 +55,10 @@ public sealed record NvmeHostAssociationParameters
     /// <summary>Largest data accepted in one C2HData PDU.</summary>
     public int MaxC2HData { get; init; } = 16 * 1024 * 1024;
 
+    /// <summary>Longest one PDU from the controller may take from its first byte to its last before the queue is closed
+    /// (a controller that stalls or drips a PDU cannot hold a queue forever). Infinite turns the check off.</summary>
+    public TimeSpan PduTimeout { get; init; } = NvmeTcpQueueOptions.DefaultPduTimeout;
+
     /// <summary>Limit for the TCP connect plus ICReq/ICResp plus Fabrics Connect of each queue.</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
@@ -85,6 +91,11 @@ public sealed record NvmeHostAssociationParameters
         if (Hpda > 31)
         {
             throw new ArgumentOutOfRangeException(nameof(Hpda), Hpda, "0..31.");
+        }
+
+        if (PduTimeout <= TimeSpan.Zero && PduTimeout != Timeout.InfiniteTimeSpan)
+        {
+            throw new ArgumentOutOfRangeException(nameof(PduTimeout), PduTimeout, "A positive time, or Timeout.InfiniteTimeSpan.");
         }
 
         if (KeepAliveTimeout < TimeSpan.Zero || KeepAliveTimeout.TotalMilliseconds > uint.MaxValue)

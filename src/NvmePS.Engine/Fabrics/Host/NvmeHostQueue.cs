@@ -162,14 +162,20 @@ public sealed class NvmeHostQueue : IAsyncDisposable
         }
 
         var pending = new ValueTask<NvmeCommandResult>(slot, slot.Version);
+        // The send reads the caller's in-capsule data until it is written or copied: until then a cancellation cannot
+        // end the call, so it fails the queue instead (Slot.Cancel), which ends the send at once.
+        slot.BeginSend();
         try
         {
-            // Never cancel a send halfway: the stream would be lost for every other command.
             await _qp.SendCapsuleCommandAsync(command, inCapsule ? dataToController : default, CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception e)
         {
             Fail(e is NvmeException ? e : new NvmeConnectionException("NVMe/TCP send failed.", e));
+        }
+        finally
+        {
+            slot.EndSend();
         }
 
         return await pending.ConfigureAwait(false);
@@ -267,6 +273,13 @@ public sealed class NvmeHostQueue : IAsyncDisposable
                 $"CapsuleResp for unknown CID {cqe.Cid:X4}h").ConfigureAwait(false);
         }
 
+        if (slot.DataInProgress)
+        {
+            // C2HData without LAST_PDU was followed by the response: the data sequence is cut short (NVMe/TCP 1.0 §3.6.2.9).
+            throw await _qp.TerminateAsync(NvmeTcpFatalErrorStatus.PduSequenceError, 0,
+                $"CapsuleResp for CID {cqe.Cid:X4}h while its C2HData was still coming (no PDU with LAST_PDU)").ConfigureAwait(false);
+        }
+
         if (_connectPending)
         {
             // The first command is Connect: SQHD FFFFh in its response means the controller disabled SQ flow control.
@@ -360,6 +373,7 @@ public sealed class NvmeHostQueue : IAsyncDisposable
             slot.DigestError = true;
         }
 
+        slot.DataInProgress = !h.IsLast;
         if (h.IsLast && h.IsSuccess)
         {
             // No CapsuleResp follows (NVMe/TCP Transport 1.0 §3.6.2.9).
@@ -433,6 +447,9 @@ public sealed class NvmeHostQueue : IAsyncDisposable
         }
     }
 
+    /// <summary>Called once when the queue fails, with the reason (the association fails its other queues).</summary>
+    public Action<NvmeHostQueue, Exception>? Failed { get; set; }
+
     /// <summary>Closes the queue: every command in flight fails with <paramref name="reason"/>.</summary>
     internal void Fail(Exception reason)
     {
@@ -441,7 +458,7 @@ public sealed class NvmeHostQueue : IAsyncDisposable
             return;
         }
 
-        _qp.Abort();
+        _qp.Abort(reason as NvmeException ?? new NvmeConnectionException(reason.Message, reason));
         _stop.Cancel();
         foreach (var s in _slots)
         {
@@ -451,7 +468,16 @@ public sealed class NvmeHostQueue : IAsyncDisposable
         // Wake submitters waiting for room; they see the failure.
         _slotGate.Release(Math.Max(1, _slots.Length - _slotGate.CurrentCount));
         _sqSpace.Release(Math.Max(1, _slots.Length - _sqSpace.CurrentCount));
+        Failed?.Invoke(this, reason);
     }
+
+    /// <summary>A command was cancelled (its timeout or a stop) while one of its PDUs was half sent or half received.
+    /// The byte stream cannot resume mid-PDU, and the call cannot end while the socket may still touch the caller's
+    /// memory, so the queue is closed: that ends the PDU at once, and every other command on it fails with this reason.</summary>
+    private void FailMidPdu(ushort cid) =>
+        Fail(new NvmeConnectionException(
+            $"NVMe/TCP queue {Qid} was closed: command {cid:X4}h was cancelled (timeout or stop) in the middle of a PDU, " +
+            "and a byte stream cannot be resumed mid-PDU."));
 
     /// <summary>Closes the connection and fails commands still in flight.</summary>
     public async ValueTask DisposeAsync()
@@ -499,6 +525,7 @@ public sealed class NvmeHostQueue : IAsyncDisposable
         private bool _receiving;
         private bool _cancelPending;
         private bool _abandoned;
+        private Exception? _deferredFailure;
         private byte[]? _ownedOut;
 
         public Slot(NvmeHostQueue queue, int index)
@@ -544,6 +571,9 @@ public sealed class NvmeHostQueue : IAsyncDisposable
 
         public bool DigestError { get; set; }
 
+        /// <summary>C2HData arrived without LAST_PDU: more data for this command must come before its response.</summary>
+        public bool DataInProgress { get; set; }
+
         public CancellationTokenRegistration Registration { get; set; }
 
         public void NextGeneration(int slotBits) => Cid = NextCid(ref _generation, Index, slotBits);
@@ -561,6 +591,8 @@ public sealed class NvmeHostQueue : IAsyncDisposable
                 OutstandingR2T = 0;
                 _sending = 0;
                 DigestError = false;
+                DataInProgress = false;
+                _deferredFailure = null;
                 _refs = 2;
                 _resultSet = _wireDone = _receiving = _cancelPending = _abandoned = false;
                 IsActive = true;
@@ -610,17 +642,58 @@ public sealed class NvmeHostQueue : IAsyncDisposable
         /// <summary>Ends a data PDU; <paramref name="bytes"/> count toward the next expected DATAO even when skipped.</summary>
         public void EndReceive(int bytes)
         {
-            bool cancelNow;
             lock (this)
             {
                 _receiving = false;
                 Received += bytes;
-                cancelNow = TryAbandonLocked();
             }
 
-            if (cancelNow)
+            FinishDeferred();
+        }
+
+        /// <summary>The capsule's send starts reading <see cref="DataOut"/> (in-capsule data).</summary>
+        public void BeginSend()
+        {
+            lock (this)
             {
-                _core.SetException(new OperationCanceledException("The command was abandoned by its caller."));
+                _sending++;
+            }
+
+            AddRef();
+        }
+
+        public void EndSend()
+        {
+            lock (this)
+            {
+                _sending--;
+            }
+
+            FinishDeferred();
+            Release();
+        }
+
+        /// <summary>After a PDU stopped using the caller's memory: ends the call with the cancellation (first) or the queue
+        /// failure that waited for it.</summary>
+        private void FinishDeferred()
+        {
+            Exception? deliver = null;
+            lock (this)
+            {
+                if (TryAbandonLocked())
+                {
+                    deliver = new OperationCanceledException("The command was abandoned by its caller.");
+                }
+                else if (_deferredFailure is not null && !_resultSet && !_receiving && _sending == 0)
+                {
+                    deliver = _deferredFailure;
+                    _resultSet = true;
+                }
+            }
+
+            if (deliver is not null)
+            {
+                _core.SetException(deliver);
             }
         }
 
@@ -652,7 +725,6 @@ public sealed class NvmeHostQueue : IAsyncDisposable
         /// <summary>Ends an R2T's H2CData sends; finishes a cancellation that waited for them.</summary>
         public void EndR2T(bool issued)
         {
-            bool cancelNow;
             lock (this)
             {
                 _sending--;
@@ -660,20 +732,15 @@ public sealed class NvmeHostQueue : IAsyncDisposable
                 {
                     OutstandingR2T--;
                 }
-
-                cancelNow = TryAbandonLocked();
             }
 
-            if (cancelNow)
-            {
-                _core.SetException(new OperationCanceledException("The command was abandoned by its caller."));
-            }
-
+            FinishDeferred();
             Release();
         }
 
         public void Cancel()
         {
+            bool abandoned;
             lock (this)
             {
                 if (!IsActive || _resultSet)
@@ -682,14 +749,19 @@ public sealed class NvmeHostQueue : IAsyncDisposable
                 }
 
                 _cancelPending = true;
-                if (!TryAbandonLocked())
-                {
-                    // Data is being written into, or sent from, the caller's memory: the call ends when that PDU ends.
-                    return;
-                }
+                abandoned = TryAbandonLocked();
             }
 
-            _core.SetException(new OperationCanceledException("The command was abandoned by its caller."));
+            if (abandoned)
+            {
+                _core.SetException(new OperationCanceledException("The command was abandoned by its caller."));
+            }
+            else
+            {
+                // Data is being written into, or sent from, the caller's memory, and that PDU may never end (a stalled
+                // peer): close the queue, which ends it now; the call then ends in FinishDeferred.
+                _queue.FailMidPdu(Cid);
+            }
         }
 
         /// <summary>Under the lock: abandons the command when a cancellation is pending and no PDU is using the caller's
@@ -760,8 +832,18 @@ public sealed class NvmeHostQueue : IAsyncDisposable
                 }
 
                 _wireDone = true;
-                deliver = !_resultSet;
-                _resultSet = true;
+                if (_receiving || _sending > 0)
+                {
+                    // A socket call may still touch the caller's memory; it ends soon (the socket is closed) and
+                    // FinishDeferred delivers this then.
+                    _deferredFailure ??= reason;
+                    deliver = false;
+                }
+                else
+                {
+                    deliver = !_resultSet;
+                    _resultSet = true;
+                }
             }
 
             if (deliver)

@@ -31,6 +31,14 @@ public sealed record NvmeTcpQueueOptions
 
     /// <summary>PDUs up to this size are built in one pooled buffer and sent with one write; larger data goes out as gathered writes.</summary>
     public int CoalesceLimit { get; init; } = 64 * 1024;
+
+    /// <summary>Longest a received PDU may take from its first byte to its last; a peer that stalls or drips bytes past it has
+    /// the connection closed (<see cref="NvmeTimeoutException"/>). Waiting between PDUs is not bounded by it.
+    /// <see cref="Timeout.InfiniteTimeSpan"/> turns the check off.</summary>
+    public TimeSpan PduTimeout { get; init; } = DefaultPduTimeout;
+
+    /// <summary>30 s: far above what a whole MAXH2CDATA or C2HData PDU takes on any working link.</summary>
+    public static readonly TimeSpan DefaultPduTimeout = TimeSpan.FromSeconds(30);
 }
 
 /// <summary>What the ICReq/ICResp exchange settled (NVMe/TCP Transport 1.0 §3.3).</summary>

@@ -99,6 +99,10 @@ public sealed class NvmeTcpQueuePair : IAsyncDisposable, IDisposable
     private int _lastHeaderLength;
     private int _closed;
     private NvmeProtocolException? _terminal;
+    private NvmeException? _abortReason;
+    // Environment.TickCount64 (made odd, so never 0) when the PDU being received began; 0 between PDUs.
+    private long _pduStartedAt;
+    private readonly Timer? _pduWatchdog;
 
     private NvmeTcpQueuePair(Socket socket, bool isController, NvmeTcpQueueOptions options)
     {
@@ -113,6 +117,40 @@ public sealed class NvmeTcpQueuePair : IAsyncDisposable, IDisposable
         _pending = GC.AllocateUninitializedArray<byte>(Math.Max(options.CoalesceLimit, AppendLimit));
         _flushing = GC.AllocateUninitializedArray<byte>(_pending.Length);
         RemoteEndPoint = socket.RemoteEndPoint;
+        if (options.PduTimeout > TimeSpan.Zero && options.PduTimeout != Timeout.InfiniteTimeSpan)
+        {
+            // One coarse timer per connection rather than a timer per PDU: the hot path only stamps the start and end.
+            var period = TimeSpan.FromMilliseconds(Math.Clamp(options.PduTimeout.TotalMilliseconds / 4, 10, 1000));
+            _pduWatchdog = new Timer(static s => ((NvmeTcpQueuePair)s!).CheckPduProgress(), this, period, period);
+        }
+    }
+
+    private void MarkPduStart() => Volatile.Write(ref _pduStartedAt, Environment.TickCount64 | 1);
+
+    private void MarkPduEndIfConsumed()
+    {
+        if (_pendingPadding + _pendingData == 0 && !_pendingDigest)
+        {
+            Volatile.Write(ref _pduStartedAt, 0);
+        }
+    }
+
+    private void CheckPduProgress()
+    {
+        long started = Volatile.Read(ref _pduStartedAt);
+        if (started != 0 && Environment.TickCount64 - started > (long)_options.PduTimeout.TotalMilliseconds)
+        {
+            Interlocked.CompareExchange(ref _abortReason, new NvmeTimeoutException(
+                $"NVMe/TCP peer {RemoteEndPoint} began a PDU and did not finish it within {_options.PduTimeout.TotalSeconds:0.###} s; connection closed."), null);
+            Abort();
+        }
+    }
+
+    /// <summary>Closes the connection, recording why: operations cut short by the close report <paramref name="reason"/>.</summary>
+    public void Abort(NvmeException reason)
+    {
+        Interlocked.CompareExchange(ref _abortReason, reason, null);
+        Abort();
     }
 
     /// <summary>True on the controller side.</summary>
@@ -243,6 +281,13 @@ public sealed class NvmeTcpQueuePair : IAsyncDisposable, IDisposable
 
         try
         {
+            if (_rxEnd == _rxStart)
+            {
+                // Idle between PDUs: not bounded by the PDU deadline.
+                await FillAsync(1, cancellationToken).ConfigureAwait(false);
+            }
+
+            MarkPduStart();
             await FillAsync(NvmeTcpCommonHeader.Size, cancellationToken).ConfigureAwait(false);
             var check = NvmeTcpPduValidator.Validate(_rx.AsSpan(_rxStart, NvmeTcpCommonHeader.Size), _limits);
             if (check.Outcome == NvmeTcpValidationOutcome.NeedMoreHeader)
@@ -276,6 +321,7 @@ public sealed class NvmeTcpQueuePair : IAsyncDisposable, IDisposable
             _pendingPadding = layout.Padding;
             _pendingData = layout.DataLength;
             _pendingDigest = layout.DataDigest && layout.DataLength > 0;
+            MarkPduEndIfConsumed();
             var h = _lastHeader.AsSpan(0, hl);
             var type = check.Header.PduType;
             switch (type)
@@ -333,7 +379,9 @@ public sealed class NvmeTcpQueuePair : IAsyncDisposable, IDisposable
             _pendingPadding = 0;
             await ReadExactAsync(destination, cancellationToken).ConfigureAwait(false);
             _pendingData = 0;
-            return await CheckDataDigestAsync(destination, cancellationToken).ConfigureAwait(false);
+            bool digestOk = await CheckDataDigestAsync(destination, cancellationToken).ConfigureAwait(false);
+            MarkPduEndIfConsumed();
+            return digestOk;
         }
         catch (OperationCanceledException)
         {
@@ -351,6 +399,7 @@ public sealed class NvmeTcpQueuePair : IAsyncDisposable, IDisposable
             await DiscardAsync(_pendingPadding + _pendingData + (_pendingDigest ? NvmeTcpCommonHeader.DigestSize : 0), cancellationToken).ConfigureAwait(false);
             _pendingPadding = _pendingData = 0;
             _pendingDigest = false;
+            MarkPduEndIfConsumed();
         }
         catch (OperationCanceledException)
         {
@@ -838,9 +887,17 @@ public sealed class NvmeTcpQueuePair : IAsyncDisposable, IDisposable
     private NvmeException Closed(string message, Exception? inner)
     {
         var t = Volatile.Read(ref _terminal);
-        return t is not null
-            ? new NvmeProtocolException(t.Message, t.FatalErrorStatus, t.FieldOffset, inner)
-            : new NvmeConnectionException(message, inner);
+        if (t is not null)
+        {
+            return new NvmeProtocolException(t.Message, t.FatalErrorStatus, t.FieldOffset, inner);
+        }
+
+        return Volatile.Read(ref _abortReason) switch
+        {
+            NvmeTimeoutException r => new NvmeTimeoutException(r.Message, inner),
+            NvmeException r => new NvmeConnectionException(r.Message, inner),
+            _ => new NvmeConnectionException(message, inner),
+        };
     }
 
     /// <summary>Closes the socket at once (pending operations fail with <see cref="NvmeConnectionException"/>).</summary>
@@ -848,6 +905,7 @@ public sealed class NvmeTcpQueuePair : IAsyncDisposable, IDisposable
     {
         if (Interlocked.Exchange(ref _closed, 1) == 0)
         {
+            _pduWatchdog?.Dispose();
             try
             {
                 _socket.Close();

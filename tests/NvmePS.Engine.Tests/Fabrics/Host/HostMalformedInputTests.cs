@@ -11,12 +11,12 @@ namespace NvmePS.Engine.Tests.Fabrics.Host;
 /// asserted byte by byte, close, and fail the commands in flight with a typed exception.</summary>
 public class HostMalformedInputTests
 {
-    private static async Task<(NvmeHostQueue Queue, Socket Fake)> ConnectAsync(bool digests = false, uint maxR2T = 0)
+    internal static async Task<(NvmeHostQueue Queue, Socket Fake)> ConnectAsync(bool digests = false, uint maxR2T = 0, TimeSpan? pduTimeout = null)
     {
         var (c, s) = await Loopback.PairAsync();
         c.SendBufferSize = 32 * 1024;
         s.ReceiveBufferSize = 32 * 1024;
-        var connect = NvmeTcpQueuePair.ConnectAsync(c, new NvmeTcpQueueOptions { HeaderDigest = digests, DataDigest = digests, MaxR2T = maxR2T }, CancellationToken.None);
+        var connect = NvmeTcpQueuePair.ConnectAsync(c, new NvmeTcpQueueOptions { HeaderDigest = digests, DataDigest = digests, MaxR2T = maxR2T, PduTimeout = pduTimeout ?? NvmeTcpQueueOptions.DefaultPduTimeout }, CancellationToken.None);
         Assert.Equal(128, (await Loopback.ReadAsync(s, 128)).Length);
         byte[] icresp = new byte[128];
         new IcRespPdu(0, 0, digests, digests, 8192).Write(icresp);
@@ -27,7 +27,7 @@ public class HostMalformedInputTests
     }
 
     /// <summary>Reads the capsule the host sent (no in-capsule data) and returns its CID.</summary>
-    private static async Task<ushort> ReadCapsuleAsync(Socket fake, bool digests = false)
+    internal static async Task<ushort> ReadCapsuleAsync(Socket fake, bool digests = false)
     {
         byte[] b = await Loopback.ReadAsync(fake, 72 + (digests ? 4 : 0));
         Assert.Equal(0x04, b[0]);
@@ -47,7 +47,7 @@ public class HostMalformedInputTests
         return e;
     }
 
-    private static async Task AssertTerminatedAsync(Socket fake, Task command, NvmeHostQueue q, byte fes, uint fei, uint fieldOffset, byte[] offending)
+    internal static async Task AssertTerminatedAsync(Socket fake, Task command, NvmeHostQueue q, byte fes, uint fei, uint fieldOffset, byte[] offending)
     {
         byte[] expected = Expected(fes, fei, offending);
         byte[] got = await Loopback.ReadAsync(fake, expected.Length);
@@ -62,14 +62,14 @@ public class HostMalformedInputTests
         await q.DisposeAsync();
     }
 
-    private static byte[] Resp(ushort cid, ushort sqhd = 1)
+    internal static byte[] Resp(ushort cid, ushort sqhd = 1)
     {
         byte[] b = new byte[24];
         NvmeTcpPduWriter.WriteCapsuleResponse(b, NvmeCompletion.Create(cid, NvmeStatus.Success, sqhd: sqhd), headerDigest: false);
         return b;
     }
 
-    private static byte[] C2H(ushort cid, uint datao, int len, bool last = true, bool success = false)
+    internal static byte[] C2H(ushort cid, uint datao, int len, bool last = true, bool success = false)
     {
         byte[] b = new byte[24 + len];
         int n = NvmeTcpPduWriter.WriteC2HData(b, new C2HDataPdu(cid, datao, (uint)len), new byte[len], last, success, false, false, 4);
