@@ -471,7 +471,11 @@ public sealed class NvmeHostQueue : IAsyncDisposable
         Failed?.Invoke(this, reason);
     }
 
-    /// <summary>A command was cancelled (its timeout or a stop) while one of its PDUs was half sent or half received.
+    /// <summary>How long a cancelled command waits for its half-transferred PDU to finish before the queue is closed.</summary>
+    internal static readonly TimeSpan MidPduCancelGrace = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>A command was cancelled (its timeout or a stop) while one of its PDUs was half sent or half received,
+    /// and the PDU did not finish within <see cref="MidPduCancelGrace"/>.
     /// The byte stream cannot resume mid-PDU, and the call cannot end while the socket may still touch the caller's
     /// memory, so the queue is closed: that ends the PDU at once, and every other command on it fails with this reason.</summary>
     private void FailMidPdu(ushort cid) =>
@@ -755,13 +759,27 @@ public sealed class NvmeHostQueue : IAsyncDisposable
             if (abandoned)
             {
                 _core.SetException(new OperationCanceledException("The command was abandoned by its caller."));
+                return;
             }
-            else
+
+            // Data is being written into, or sent from, the caller's memory. A working controller finishes that PDU
+            // within milliseconds, and the call then ends in FinishDeferred with the queue intact. One that stalls or
+            // drips may never finish it: after a short grace the queue is closed, which ends the PDU at once.
+            ushort cid = Cid;
+            _ = Task.Delay(MidPduCancelGrace).ContinueWith(_ => FailQueueIfStillWaiting(cid), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+        }
+
+        private void FailQueueIfStillWaiting(ushort cid)
+        {
+            lock (this)
             {
-                // Data is being written into, or sent from, the caller's memory, and that PDU may never end (a stalled
-                // peer): close the queue, which ends it now; the call then ends in FinishDeferred.
-                _queue.FailMidPdu(Cid);
+                if (!IsActive || Cid != cid || _resultSet || !_cancelPending)
+                {
+                    return;
+                }
             }
+
+            _queue.FailMidPdu(cid);
         }
 
         /// <summary>Under the lock: abandons the command when a cancellation is pending and no PDU is using the caller's

@@ -232,6 +232,14 @@ internal sealed class ScriptedController : IAsyncDisposable
                         break;
                     }
 
+                    case NvmeAdminOpcode.Identify when (cmd.Cdw10 & 0xFF) == NvmeIdentifyCns.Namespace && cmd.Nsid == Nsid && admin:
+                    {
+                        ulong blocks = (ulong)(Media.Length / BlockSize);
+                        var ns = new NvmeIdentifyNamespace { Nsze = blocks, Ncap = blocks, Nuse = blocks, Lbaf = new[] { new NvmeLbaFormat(0, 9, 0) } };
+                        await SendDataAsync(q, cmd, ns.ToArray(), sqhd, flowControl);
+                        break;
+                    }
+
                     case NvmeAdminOpcode.SetFeatures when admin:
                         await q.SendCapsuleResponseAsync(NvmeCompletion.Create(cmd.Cid, NvmeStatus.Success, new NvmeNumberOfQueues(2, 2).ToDword(), sqhd: Sqhd(sqhd, flowControl)), _stop.Token);
                         break;
