@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using NvmePS.Engine;
 using NvmePS.Engine.Admin;
 using NvmePS.Engine.Fabrics.Tcp;
 using NvmePS.Engine.Tests.Fabrics.Host;
@@ -19,9 +20,11 @@ public sealed class StalledControllerTests : IAsyncLifetime
 
     public StalledControllerTests(ModuleSession session) => _s = session;
 
+    /// <summary>What the controller does to reads of LBA 7; other commands are served.</summary>
+    private string _scenario = "MidData";
+
     public Task InitializeAsync()
     {
-        // Reads of LBA 7 get the C2HData header and 1000 of 4096 data bytes, then silence with the connection open.
         _ctrl = new ScriptedController(async (c, qp, cmd, icd) =>
         {
             if (cmd.Opcode != NvmeIoOpcode.Read || cmd.Cdw10 != 7)
@@ -30,10 +33,35 @@ public sealed class StalledControllerTests : IAsyncLifetime
             }
 
             byte[] pdu = new byte[24 + 4096];
-            int n = NvmeTcpPduWriter.WriteC2HData(pdu, new C2HDataPdu(cmd.Cid, 0, 4096), new byte[4096], true, false, false, false, 4);
-            await qp.SendRawAsync(pdu.AsMemory(0, 24 + 1000), _release.Token);
+            int n = NvmeTcpPduWriter.WriteC2HData(pdu, new C2HDataPdu(cmd.Cid, 0, 4096), new byte[4096], _scenario != "CapsuleRespDuringData", false, false, false, 4);
+            switch (_scenario)
+            {
+                case "MidData":
+                    // The header and 1000 of 4096 data bytes, then silence with the connection open.
+                    await qp.SendRawAsync(pdu.AsMemory(0, 24 + 1000), _release.Token);
+                    break;
+                case "MidHeader":
+                    await qp.SendRawAsync(pdu.AsMemory(0, 10), _release.Token);
+                    break;
+                case "Drip":
+                    // One byte every 20 ms: the header is in after about half a second, then the data drips.
+                    for (int i = 0; i < n && !_release.IsCancellationRequested; i++)
+                    {
+                        await qp.SendRawAsync(pdu.AsMemory(i, 1), _release.Token);
+                        await Task.Delay(20, _release.Token).ContinueWith(_ => { }, TaskScheduler.Default);
+                    }
+
+                    break;
+                case "CapsuleRespDuringData":
+                    // 512 bytes without LAST_PDU, then the response: the data sequence is cut short.
+                    n = NvmeTcpPduWriter.WriteC2HData(pdu, new C2HDataPdu(cmd.Cid, 0, 512), new byte[512], false, false, false, false, 4);
+                    await qp.SendRawAsync(pdu.AsMemory(0, n), _release.Token);
+                    await qp.SendCapsuleResponseAsync(NvmePS.Engine.NvmeCompletion.Create(cmd.Cid, NvmeStatus.Success, sqhd: 0xFFFF), _release.Token);
+                    return true;
+            }
+
             await Task.Delay(Timeout.Infinite, _release.Token).ContinueWith(_ => { }, TaskScheduler.Default);
-            return n > 0;
+            return true;
         });
         return Task.CompletedTask;
     }
@@ -49,27 +77,45 @@ public sealed class StalledControllerTests : IAsyncLifetime
         Assert.IsType<NvmfController>(Assert.Single(_s.Host.Command("Connect-NvmfController").Arg("127.0.0.1").Arg("nqn.2024-01.io.nvmeps.test:stall")
             .Param("ServiceId", _ctrl.EndPoint.Port).Invoke().ThrowIfFailed()));
 
-    [Fact]
-    public void A_read_stalled_mid_PDU_times_out_and_the_controller_reports_why()
+    [Theory]
+    [InlineData("MidData", "NvmeTimeout", ErrorCategory.OperationTimeout, "in the middle of a PDU")]
+    [InlineData("MidHeader", "NvmeTimeout", ErrorCategory.OperationTimeout, "in the middle of a PDU")]
+    [InlineData("Drip", "NvmeTimeout", ErrorCategory.OperationTimeout, "in the middle of a PDU")]
+    [InlineData("CapsuleRespDuringData", "NvmeProtocolError", ErrorCategory.ProtocolError, "while its C2HData was still coming")]
+    public void A_misbehaving_controller_ends_the_read_and_the_controller_reports_why(string scenario, string errorId, ErrorCategory category, string why)
     {
+        _scenario = scenario;
         NvmfController c = Connect();
         CommandResult r = _s.Host.Command("Read-NvmeBlock").Arg(c).Arg(7).Arg(8).Param("TimeoutSec", 2).Start().Wait(HangBound);
-        ErrorRecord e = ErrorAssert.Single(r, "NvmeTimeout", ErrorCategory.OperationTimeout);
+        ErrorRecord e = ErrorAssert.Single(r, errorId, category);
         Assert.Same(c, e.TargetObject);
 
         // Visibly failed, with the reason; the next command fails at once and clearly.
         Assert.False(c.IsConnected);
-        Assert.Contains("in the middle of a PDU", c.Failure, StringComparison.Ordinal);
+        Assert.Contains(why, c.Failure, StringComparison.Ordinal);
         CommandResult next = _s.Host.Command("Get-NvmeIdentify").Arg(c).Start().Wait(HangBound);
         Assert.Same(c, ErrorAssert.Single(next, "NvmeControllerDisconnected", ErrorCategory.ResourceUnavailable).TargetObject);
 
         // A second controller on the same target reads on.
         NvmfController other = Connect();
         var block = Assert.IsType<NvmeBlockTransfer>(Assert.Single(_s.Host.Command("Read-NvmeBlock").Arg(other).Arg(0).Arg(8).Invoke().ThrowIfFailed()));
-        Assert.Equal(4096, block.Data.Length);
+        Assert.Equal(8, block.BlockCount);
         Assert.True(other.IsConnected);
-        _s.Disconnect(other);
+
+        // No connection of the failed controller is left open: only the other one's queues are.
         _s.Host.Command("Disconnect-NvmfController").Input(c).Invoke();
+        Assert.Equal(other.IoQueueCount + 1, EstablishedTo(_ctrl.EndPoint.Port));
+        _s.Disconnect(other);
+        Assert.Equal(0, EstablishedTo(_ctrl.EndPoint.Port));
+    }
+
+    /// <summary>This machine's ESTABLISHED IPv4 TCP connections whose remote port is <paramref name="port"/> (the host side).</summary>
+    private static int EstablishedTo(int port)
+    {
+        string hex = port.ToString("X4", System.Globalization.CultureInfo.InvariantCulture);
+        return File.ReadAllLines("/proc/net/tcp").Skip(1)
+            .Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            .Count(f => f[2].EndsWith(":" + hex, StringComparison.Ordinal) && f[3] == "01");
     }
 
     [Fact]

@@ -471,6 +471,9 @@ public sealed class NvmeHostQueue : IAsyncDisposable
         Failed?.Invoke(this, reason);
     }
 
+    /// <summary>A command cancelled while the queue has been receiving one PDU for this long closes the queue.</summary>
+    internal static readonly TimeSpan StuckPduAge = TimeSpan.FromSeconds(1);
+
     /// <summary>How long a cancelled command waits for its half-transferred PDU to finish before the queue is closed.</summary>
     internal static readonly TimeSpan MidPduCancelGrace = TimeSpan.FromMilliseconds(500);
 
@@ -756,16 +759,23 @@ public sealed class NvmeHostQueue : IAsyncDisposable
                 abandoned = TryAbandonLocked();
             }
 
+            ushort cid = Cid;
             if (abandoned)
             {
                 _core.SetException(new OperationCanceledException("The command was abandoned by its caller."));
+                // A PDU (for any command) stuck half-received means nothing more will arrive on this queue: close it
+                // now rather than let every later command wait out its own timeout.
+                if (_queue._qp.ReceivingPduFor >= StuckPduAge)
+                {
+                    _queue.FailMidPdu(cid);
+                }
+
                 return;
             }
 
             // Data is being written into, or sent from, the caller's memory. A working controller finishes that PDU
             // within milliseconds, and the call then ends in FinishDeferred with the queue intact. One that stalls or
             // drips may never finish it: after a short grace the queue is closed, which ends the PDU at once.
-            ushort cid = Cid;
             _ = Task.Delay(MidPduCancelGrace).ContinueWith(_ => FailQueueIfStillWaiting(cid), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
         }
 

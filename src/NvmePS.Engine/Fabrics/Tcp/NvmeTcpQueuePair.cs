@@ -125,6 +125,16 @@ public sealed class NvmeTcpQueuePair : IAsyncDisposable, IDisposable
         }
     }
 
+    /// <summary>How long the PDU being received has been arriving; zero between PDUs.</summary>
+    public TimeSpan ReceivingPduFor
+    {
+        get
+        {
+            long started = Volatile.Read(ref _pduStartedAt);
+            return started == 0 ? TimeSpan.Zero : TimeSpan.FromMilliseconds(Math.Max(0, Environment.TickCount64 - started));
+        }
+    }
+
     private void MarkPduStart() => Volatile.Write(ref _pduStartedAt, Environment.TickCount64 | 1);
 
     private void MarkPduEndIfConsumed()
