@@ -61,7 +61,8 @@ public sealed class ModuleSurfaceTests
             .Select(f => Path.GetRelativePath(ModuleUnderTest.LayoutDir, f).Replace('\\', '/'))
             .Where(f => !f.EndsWith(".pdb", StringComparison.Ordinal))
             .OrderBy(f => f, StringComparer.Ordinal).ToList();
-        Assert.Equal(new[] { "NvmePS.Engine.dll", "NvmePS.Format.ps1xml", "NvmePS.dll", "NvmePS.psd1", "en-US/NvmePS.dll-Help.xml", "en-US/about_NvmePS.help.txt" }, files);
+        // Tmds.DBus.Protocol (mctpd discovery) and the System.IO.Pipelines it needs, which .NET 8 (pwsh 7.4) lacks.
+        Assert.Equal(new[] { "NvmePS.Engine.dll", "NvmePS.Format.ps1xml", "NvmePS.dll", "NvmePS.psd1", "System.IO.Pipelines.dll", "Tmds.DBus.Protocol.dll", "en-US/NvmePS.dll-Help.xml", "en-US/about_NvmePS.help.txt" }, files);
     }
 
     [Fact]
