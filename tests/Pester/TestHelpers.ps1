@@ -35,3 +35,25 @@ function Remove-NvmePSAfterTest {
     Get-NvmfTarget | Stop-NvmfTarget -Confirm:$false
     Remove-Module NvmePS -Force -ErrorAction SilentlyContinue
 }
+
+# A private dbus-daemon with a fake mctpd on it (the C# fixture the xunit tests use, compiled here by Add-Type against
+# the shipped dlls), for the discovery cmdlets. Returns the fake; its bus is in $script:TestBus.
+function Start-TestMctpd {
+    if (-not ('NvmePS.Engine.Tests.DBus.FakeMctpd' -as [type])) {
+        $dir = Join-Path $PSScriptRoot '..' 'NvmePS.Engine.Tests' 'DBus'
+        $out = Join-Path $PSScriptRoot '..' '..' 'out' 'NvmePS'
+        # The module loads Tmds.DBus.Protocol on first use; the fixture needs it loaded before its types are.
+        $null = [System.Reflection.Assembly]::LoadFrom((Join-Path $out 'Tmds.DBus.Protocol.dll'))
+        Add-Type -IgnoreWarnings -WarningAction SilentlyContinue -Path (Join-Path $dir 'FakeMctpd.cs'), (Join-Path $dir 'PrivateBus.cs') -ReferencedAssemblies @(
+            (Join-Path $out 'Tmds.DBus.Protocol.dll'), (Join-Path $out 'NvmePS.Engine.dll'),
+            'System.Diagnostics.Process', 'System.ComponentModel.Primitives', 'System.Collections', 'System.Linq', 'System.Runtime', 'System.Threading', 'System.IO.Pipelines', 'System.Memory')
+    }
+    $script:TestBus = [NvmePS.Engine.Tests.DBus.PrivateBus]::Start($false)
+    $fake = [NvmePS.Engine.Tests.DBus.FakeMctpd]::new($false)
+    $fake
+}
+
+function Stop-TestMctpd([Parameter(ValueFromPipeline)] $Fake) {
+    process { if ($Fake) { $Fake.Dispose() } }
+    end { if ($script:TestBus) { $script:TestBus.Dispose(); $script:TestBus = $null } }
+}

@@ -21,6 +21,23 @@ public static class MctpMessageTypes
 
     /// <summary>The type bits of the first message byte.</summary>
     public const byte TypeMask = 0x7F;
+
+    /// <summary>The DSP0239 name of a message type ("Control", "NVMe-MI", ...), or its number in hex.</summary>
+    public static string Name(byte type) => (type & TypeMask) switch
+    {
+        Control => "Control",
+        Pldm => "PLDM",
+        0x02 => "NC-SI",
+        0x03 => "Ethernet",
+        NvmeManagement => "NVMe-MI",
+        Spdm => "SPDM",
+        0x06 => "Secured",
+        0x07 => "CXL FM-API",
+        0x08 => "CXL CCI",
+        0x7E => "Vendor (PCI)",
+        0x7F => "Vendor (IANA)",
+        _ => $"{type:X2}h",
+    };
 }
 
 /// <summary>

@@ -131,6 +131,11 @@ public static class ErrorMapping
             InvalidOperationException => ("NvmeInvalidOperation", ErrorCategory.InvalidOperation),
             _ => (UnexpectedErrorId, ErrorCategory.NotSpecified),
         };
+        if (exception is NvmePS.Engine.DBus.MctpdException { Failure: NvmePS.Engine.DBus.MctpdFailure.AccessDenied })
+        {
+            category = ErrorCategory.PermissionDenied;
+        }
+
         var record = new ErrorRecord(exception, id, category, target);
         if (exception is NvmeStatusException s)
         {

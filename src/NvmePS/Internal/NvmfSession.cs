@@ -22,6 +22,8 @@ internal sealed class NvmfSession
     private readonly object _gate = new();
     private readonly List<NvmfController> _controllers = new();
     private readonly List<NvmfTarget> _targets = new();
+    private readonly List<NvmeMiSimulator> _simulators = new();
+    private readonly List<NvmeMiConnection> _miConnections = new();
 
     /// <summary>The calling runspace's session, created on first use.</summary>
     public static NvmfSession Current => Runspace.DefaultRunspace is { } rs ? ByRunspace.GetValue(rs, Attach) : Detached;
@@ -73,6 +75,62 @@ internal sealed class NvmfSession
         }
     }
 
+    public IReadOnlyList<NvmeMiSimulator> Simulators
+    {
+        get
+        {
+            lock (_gate)
+            {
+                _simulators.RemoveAll(t => !t.IsRunning);
+                return _simulators.ToArray();
+            }
+        }
+    }
+
+    public IReadOnlyList<NvmeMiConnection> MiConnections
+    {
+        get
+        {
+            lock (_gate)
+            {
+                _miConnections.RemoveAll(t => !t.IsConnected);
+                return _miConnections.ToArray();
+            }
+        }
+    }
+
+    public void Add(NvmeMiSimulator s)
+    {
+        lock (_gate)
+        {
+            _simulators.Add(s);
+        }
+    }
+
+    public void Add(NvmeMiConnection c)
+    {
+        lock (_gate)
+        {
+            _miConnections.Add(c);
+        }
+    }
+
+    public void Remove(NvmeMiSimulator s)
+    {
+        lock (_gate)
+        {
+            _simulators.Remove(s);
+        }
+    }
+
+    public void Remove(NvmeMiConnection c)
+    {
+        lock (_gate)
+        {
+            _miConnections.Remove(c);
+        }
+    }
+
     public void Add(NvmfController c)
     {
         lock (_gate)
@@ -110,12 +168,28 @@ internal sealed class NvmfSession
     {
         NvmfController[] controllers;
         NvmfTarget[] targets;
+        NvmeMiConnection[] miConnections;
+        NvmeMiSimulator[] simulators;
         lock (_gate)
         {
             controllers = _controllers.ToArray();
             targets = _targets.ToArray();
+            miConnections = _miConnections.ToArray();
+            simulators = _simulators.ToArray();
             _controllers.Clear();
             _targets.Clear();
+            _miConnections.Clear();
+            _simulators.Clear();
+        }
+
+        foreach (var c in miConnections)
+        {
+            await c.CloseAsync().ConfigureAwait(false);
+        }
+
+        foreach (var s in simulators)
+        {
+            await s.Host.DisposeAsync().ConfigureAwait(false);
         }
 
         foreach (var c in controllers)

@@ -1,3 +1,11 @@
+// Explicit usings and #nullable: Pester compiles this file with Add-Type, which has neither by default.
+#nullable enable
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
 using NvmePS.Engine.DBus;
 using Tmds.DBus.Protocol;
 
@@ -9,25 +17,28 @@ namespace NvmePS.Engine.Tests.DBus;
 /// (Peer, Introspectable, Properties) with empty property sets, InterfacesAdded/InterfacesRemoved sent from the
 /// manager path, and Recover on endpoint objects. Both daemon layouts (2.x and 1.x) can be served.
 /// </summary>
-internal sealed class FakeMctpd : IPathMethodHandler, IDisposable
+public sealed class FakeMctpd : IPathMethodHandler, IDisposable
 {
     private static readonly string[] StandardInterfaces = { "org.freedesktop.DBus.Peer", "org.freedesktop.DBus.Introspectable", "org.freedesktop.DBus.Properties" };
     private readonly object _gate = new();
     private readonly SortedDictionary<string, List<FakeInterface>> _objects = new(StringComparer.Ordinal);
     private DBusConnection? _connection;
 
-    public FakeMctpd(MctpdLayout layout = MctpdLayout.V2)
+    // No engine type in the public surface: xunit reflects over public test types before the module under test
+    // can be resolved (NvmePS.Tests loads the engine from out/NvmePS).
+    public FakeMctpd(bool legacyLayout = false)
     {
-        Layout = layout;
+        Legacy = legacyLayout;
     }
 
-    public MctpdLayout Layout { get; }
+    /// <summary>True for the mctpd 1.x layout.</summary>
+    public bool Legacy { get; }
 
-    public string Path => Layout == MctpdLayout.V2 ? MctpdClient.ManagerPath : MctpdClient.LegacyManagerPath;
+    public string Path => !Legacy ? MctpdClient.ManagerPath : MctpdClient.LegacyManagerPath;
 
     public bool HandlesChildPaths => true;
 
-    public string BusName => Layout == MctpdLayout.V2 ? MctpdClient.BusName : MctpdClient.LegacyBusName;
+    public string BusName => !Legacy ? MctpdClient.BusName : MctpdClient.LegacyBusName;
 
     /// <summary>Endpoint object paths Recover was called on.</summary>
     public List<string> Recovered { get; } = new();
@@ -36,16 +47,19 @@ internal sealed class FakeMctpd : IPathMethodHandler, IDisposable
     public string? RecoverError { get; set; }
 
     /// <summary>Connects to the bus, serves the tree and takes the daemon's bus name.</summary>
-    public async Task StartAsync(string address)
-    {
-        _connection = new DBusConnection(address);
-        await _connection.ConnectAsync();
-        _connection.AddMethodHandler(this);
-        await _connection.RequestNameAsync(BusName, RequestNameOptions.None);
-    }
+    public Task StartAsync(string address) =>
+        // Off the test framework's synchronization context: the library runs method handlers on the context the
+        // connection was made on, and a test that blocks its thread on a cmdlet would starve them.
+        Task.Run(async () =>
+        {
+            _connection = new DBusConnection(address);
+            await _connection.ConnectAsync();
+            _connection.AddMethodHandler(this);
+            await _connection.RequestNameAsync(BusName, RequestNameOptions.None);
+        });
 
     public string EndpointPath(uint net, byte eid) =>
-        Layout == MctpdLayout.V2 ? $"{MctpdClient.ManagerPath}/networks/{net}/endpoints/{eid}" : $"{MctpdClient.LegacyManagerPath}/{net}/{eid}";
+        !Legacy ? $"{MctpdClient.ManagerPath}/networks/{net}/endpoints/{eid}" : $"{MctpdClient.LegacyManagerPath}/{net}/{eid}";
 
     /// <summary>A network object (2.x) with its local EIDs.</summary>
     public void AddNetwork(uint net, params byte[] localEids) =>
@@ -103,7 +117,7 @@ internal sealed class FakeMctpd : IPathMethodHandler, IDisposable
         }
 
         var interfaces = new List<FakeInterface> { new(MctpdObjectTree.EndpointInterface, props.ToArray()) };
-        if (connectivity is not null && Layout == MctpdLayout.V2)
+        if (connectivity is not null && !Legacy)
         {
             interfaces.Add(new FakeInterface(MctpdObjectTree.Endpoint1Interface, new FakeProperty("Connectivity", (ref MessageWriter w) => w.WriteVariantString(connectivity))));
         }
@@ -239,5 +253,5 @@ internal sealed class FakeMctpd : IPathMethodHandler, IDisposable
 
     private sealed record FakeProperty(string Name, WriteVariantAction WriteVariant);
 
-    internal delegate void WriteVariantAction(ref MessageWriter writer);
+    public delegate void WriteVariantAction(ref MessageWriter writer);
 }

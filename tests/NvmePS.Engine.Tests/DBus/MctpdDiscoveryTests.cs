@@ -51,7 +51,7 @@ public sealed class MctpdDiscoveryTests
     public async Task The_1x_layout_with_a_signed_NetworkId_is_read_when_no_2x_daemon_runs()
     {
         using var bus = PrivateBus.Start();
-        using var mctpd = new FakeMctpd(MctpdLayout.V1);
+        using var mctpd = new FakeMctpd(legacyLayout: true);
         mctpd.AddEndpoint(3, 40, new byte[] { 0, 4 }, Uuid12, networkIdAsInt32: true);
         await mctpd.StartAsync(bus.Address);
 

@@ -1,3 +1,11 @@
+// Explicit usings and #nullable: Pester compiles this file with Add-Type, which has neither by default.
+#nullable enable
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
 using System.Diagnostics;
 
 namespace NvmePS.Engine.Tests.DBus;
@@ -6,7 +14,7 @@ namespace NvmePS.Engine.Tests.DBus;
 /// Debian's dbus-daemon on a private unix socket in a temp directory, with a policy that allows everything, or one that
 /// denies ObjectManager.GetManagedObjects to mctpd's name (to produce a real AccessDenied from the bus).
 /// </summary>
-internal sealed class PrivateBus : IDisposable
+public sealed class PrivateBus : IDisposable
 {
     private readonly Process _daemon;
     private readonly string _dir;

@@ -132,11 +132,15 @@ public sealed class RealPowerShellTests
     public void Every_output_type_renders_its_default_view_live_and_after_a_CliXml_round_trip()
     {
         NvmfTarget t = _s.StartTarget(namespaces: new[] { "memory:4MB" });
+        using var bus = NvmePS.Engine.Tests.DBus.PrivateBus.Start();
+        using var mctpd = new NvmePS.Engine.Tests.DBus.FakeMctpd();
+        mctpd.AddEndpoint(3, 61, new byte[] { 0, 4 }, Guid.NewGuid());
+        mctpd.StartAsync(bus.Address).GetAwaiter().GetResult();
         try
         {
             // One object of every type a cmdlet declares, made by the cmdlets themselves.
             var objects = _s.Host.Script(@"
-                param($t)
+                param($t, $bus)
                 $c = Connect-NvmfController $t.Address $t.SubsystemNqn -ServiceId $t.Port
                 $null = Send-NvmfCommand $c -Opcode 0xEE   # leaves an Error Information log entry
                 $t; $t.Namespaces[0]; $c; $c.QueuePairs[0]
@@ -147,7 +151,11 @@ public sealed class RealPowerShellTests
                 Get-NvmeFeature $c KeepAliveTimer; Get-NvmfProperty $c CAP
                 Send-NvmfCommand $c -Opcode 6 -Cdw10 1 -DataLength 4096
                 Write-NvmeBlock $c 0 ([byte[]]::new(512)); Read-NvmeBlock $c 0 1
-                $c | Disconnect-NvmfController", t).ThrowIfFailed();
+                $c | Disconnect-NvmfController
+                Start-NvmeMiSimulator -Network 3 -Eid 61
+                $m = Find-NvmeMiEndpoint -BusAddress $bus | Tee-Object -Variable found | Connect-NvmeMiEndpoint
+                $found; $m; Get-NvmeMiHealth $m; Get-NvmeMiHealth $m -ControllerId 1
+                Get-NvmeMiController $m | Select-Object -First 1", t, bus.Address).ThrowIfFailed();
 
             var declared = ModuleUnderTest.Cmdlets.SelectMany(ModuleUnderTest.OutputTypes).SelectMany(o => o.Type).Select(p => p.Type!).ToHashSet();
             var made = objects.Select(o => o!.GetType()).ToHashSet();
@@ -170,6 +178,7 @@ public sealed class RealPowerShellTests
         }
         finally
         {
+            _s.Host.Command("Stop-NvmeMiSimulator").Invoke();
             _s.Stop(t);
         }
     }

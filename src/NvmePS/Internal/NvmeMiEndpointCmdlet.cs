@@ -1,0 +1,50 @@
+using System.Management.Automation;
+
+namespace NvmePS.Commands;
+
+/// <summary>Base of the MI cmdlets that act on one endpoint: a connection from Connect-NvmeMiEndpoint (pipeline by value),
+/// or -Network and -Eid (by property name, e.g. from Find-NvmeMiEndpoint), which reuse or open a session connection.</summary>
+public abstract class NvmeMiEndpointCmdlet : NvmeCmdlet
+{
+    protected const string ConnectionSet = "Connection";
+    protected const string AddressSet = "Address";
+
+    /// <summary>A connected endpoint (Connect-NvmeMiEndpoint).</summary>
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = ConnectionSet)]
+    public NvmeMiConnection InputObject { get; set; } = null!;
+
+    /// <summary>MCTP network id of the endpoint.</summary>
+    [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = AddressSet)]
+    public uint Network { get; set; }
+
+    /// <summary>MCTP endpoint id (EID).</summary>
+    [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = AddressSet)]
+    [ValidateRange(1, 254)]
+    public byte Eid { get; set; }
+
+    /// <summary>The connection to use for this record, or null after writing an error for it.</summary>
+    protected NvmeMiConnection? ResolveConnection()
+    {
+        if (ParameterSetName == ConnectionSet)
+        {
+            if (!InputObject.IsConnected)
+            {
+                WriteError(new ErrorRecord(new InvalidOperationException($"{InputObject.Name} is disconnected. Connect again with Connect-NvmeMiEndpoint."),
+                    "NvmeMiEndpointDisconnected", ErrorCategory.ResourceUnavailable, InputObject));
+                return null;
+            }
+
+            return InputObject;
+        }
+
+        try
+        {
+            return Wait(MiConnector.GetOrConnectAsync(NvmfSession.Current, Network, Eid, StopToken));
+        }
+        catch (Exception e) when (IsReportable(e))
+        {
+            WriteNvmeError(e, $"net {Network} eid {Eid}");
+            return null;
+        }
+    }
+}

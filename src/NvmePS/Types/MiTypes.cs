@@ -1,0 +1,264 @@
+using System.Globalization;
+using NvmePS.Engine.Admin;
+using NvmePS.Engine.DBus;
+using NvmePS.Engine.Mctp;
+using NvmePS.Engine.Mi;
+using NvmePS.Engine.Mi.Simulator;
+
+namespace NvmePS;
+
+/// <summary>An MCTP endpoint the MCTP daemon (mctpd) publishes on D-Bus (Find-NvmeMiEndpoint). Network and Eid bind
+/// by property name to Connect-NvmeMiEndpoint, Get-NvmeMiHealth, Get-NvmeMiController and Repair-NvmeMiEndpoint.</summary>
+public sealed class MctpEndpointInfo
+{
+    public uint Network { get; init; }
+
+    public byte Eid { get; init; }
+
+    /// <summary>The endpoint's UUID, or empty when it reported none.</summary>
+    public string Uuid { get; init; } = string.Empty;
+
+    /// <summary>"Available" or "Degraded" (mctpd 2.x); empty for a 1.x daemon.</summary>
+    public string Connectivity { get; init; } = string.Empty;
+
+    public byte[] MessageTypes { get; init; } = Array.Empty<byte>();
+
+    /// <summary>The message types by name: "Control, NVMe-MI".</summary>
+    public string MessageTypeNames { get; init; } = string.Empty;
+
+    public bool SupportsNvmeMi { get; init; }
+
+    /// <summary>True for the daemon's own local EIDs.</summary>
+    public bool IsLocal { get; init; }
+
+    /// <summary>Vendor-defined message types, "PCI 1B96h set 1" or "IANA 0000A015h set 2".</summary>
+    public string[] VendorMessageTypes { get; init; } = Array.Empty<string>();
+
+    public string ObjectPath { get; init; } = string.Empty;
+
+    /// <summary>"mctpd 2.x" or "mctpd 1.x".</summary>
+    public string Daemon { get; init; } = string.Empty;
+
+    /// <summary>The D-Bus address the endpoint was found on (Repair-NvmeMiEndpoint uses it).</summary>
+    public string BusAddress { get; init; } = string.Empty;
+
+    internal static MctpEndpointInfo From(MctpdEndpoint e, string busAddress) => new()
+    {
+        Network = e.Network,
+        Eid = e.Eid,
+        Uuid = e.Uuid?.ToString("D") ?? string.Empty,
+        Connectivity = e.Connectivity,
+        MessageTypes = e.MessageTypes.ToArray(),
+        MessageTypeNames = string.Join(", ", e.MessageTypes.Select(MctpMessageTypes.Name)),
+        SupportsNvmeMi = e.SupportsNvmeMi,
+        IsLocal = e.IsLocal,
+        VendorMessageTypes = e.VendorMessageTypes.Select(v => v.Format == 0
+            ? $"PCI {v.VendorId:X4}h set {v.CommandSet}"
+            : $"IANA {v.VendorId:X8}h set {v.CommandSet}").ToArray(),
+        ObjectPath = e.ObjectPath,
+        Daemon = e.Layout == MctpdLayout.V2 ? "mctpd 2.x" : "mctpd 1.x",
+        BusAddress = busAddress,
+    };
+}
+
+/// <summary>A connected NVMe-MI endpoint (Connect-NvmeMiEndpoint). It holds a live transport: across a remoting
+/// boundary only its properties travel.</summary>
+public sealed class NvmeMiConnection
+{
+    private bool _closed;
+
+    internal NvmeMiConnection(NvmeMiEndpoint endpoint, string transport)
+    {
+        Endpoint = endpoint;
+        Transport = transport;
+        ConnectedAt = DateTime.Now;
+    }
+
+    internal NvmeMiEndpoint Endpoint { get; }
+
+    public uint Network => Endpoint.Address.Network;
+
+    public byte Eid => Endpoint.Address.Eid;
+
+    /// <summary>AfMctp, Demux or Simulated.</summary>
+    public string Transport { get; }
+
+    public string Name => $"NVMe-MI net {Network} eid {Eid} via {Transport}";
+
+    public bool IsConnected => !_closed;
+
+    /// <summary>Per-command timeout, seconds.</summary>
+    public double TimeoutSec => Endpoint.Options.Timeout.TotalSeconds;
+
+    public DateTime ConnectedAt { get; }
+
+    internal async Task CloseAsync()
+    {
+        _closed = true;
+        await Endpoint.DisposeAsync().ConfigureAwait(false);
+    }
+
+    public override string ToString() => Name;
+}
+
+/// <summary>NVM Subsystem Health Status Poll (NVMe-MI §5.6): the subsystem's health through its management endpoint.</summary>
+public sealed class NvmeMiSubsystemHealth
+{
+    public string EndpointName { get; init; } = string.Empty;
+
+    public uint Network { get; init; }
+
+    public byte Eid { get; init; }
+
+    public NvmeCriticalWarning CriticalWarning { get; init; }
+
+    /// <summary>Composite temperature in °C; null when the value is stale or the sensor failed (see TemperatureStatus).</summary>
+    public int? CompositeTemperatureCelsius { get; init; }
+
+    /// <summary>"OK", "Stale" or "SensorFailure".</summary>
+    public string TemperatureStatus { get; init; } = string.Empty;
+
+    public byte PercentageDriveLifeUsed { get; init; }
+
+    public bool DriveFunctional { get; init; }
+
+    public bool ResetNotRequired { get; init; }
+
+    /// <summary>Composite Controller Status: the change flags the subsystem has seen since they were last cleared.</summary>
+    public CompositeControllerStatus ControllerStatusChanges { get; init; }
+
+    internal static NvmeMiSubsystemHealth From(NvmSubsystemHealthStatus h, NvmeMiConnection c) => new()
+    {
+        EndpointName = c.Name,
+        Network = c.Network,
+        Eid = c.Eid,
+        CriticalWarning = h.Warnings,
+        CompositeTemperatureCelsius = h.TemperatureStale || h.TemperatureSensorFailure ? null : h.CompositeTemperatureCelsius,
+        TemperatureStatus = h.TemperatureStale ? "Stale" : h.TemperatureSensorFailure ? "SensorFailure" : "OK",
+        PercentageDriveLifeUsed = h.PercentageDriveLifeUsed,
+        DriveFunctional = h.DriveFunctional,
+        ResetNotRequired = h.ResetNotRequired,
+        ControllerStatusChanges = h.CompositeControllerStatus,
+    };
+}
+
+/// <summary>Controller Health Status Poll (NVMe-MI §5.3): one controller's health, which libnvme-mi does not offer.</summary>
+public sealed class NvmeMiControllerHealth
+{
+    public string EndpointName { get; init; } = string.Empty;
+
+    public uint Network { get; init; }
+
+    public byte Eid { get; init; }
+
+    public ushort ControllerId { get; init; }
+
+    public bool Ready { get; init; }
+
+    public bool FatalStatus { get; init; }
+
+    /// <summary>CSTS.SHST: 0 normal, 1 shutdown in progress, 2 shutdown complete.</summary>
+    public int ShutdownStatus { get; init; }
+
+    public int CompositeTemperatureCelsius { get; init; }
+
+    public byte PercentageUsed { get; init; }
+
+    public byte AvailableSpare { get; init; }
+
+    public NvmeCriticalWarning CriticalWarning { get; init; }
+
+    public ControllerHealthChangeFlags ChangedFlags { get; init; }
+
+    internal static NvmeMiControllerHealth From(ControllerHealthStatus h, NvmeMiConnection c) => new()
+    {
+        EndpointName = c.Name,
+        Network = c.Network,
+        Eid = c.Eid,
+        ControllerId = h.ControllerId,
+        Ready = h.Ready,
+        FatalStatus = h.FatalStatus,
+        ShutdownStatus = h.ShutdownStatus,
+        CompositeTemperatureCelsius = h.CompositeTemperatureCelsius,
+        PercentageUsed = h.PercentageUsed,
+        AvailableSpare = h.AvailableSpare,
+        CriticalWarning = h.Warnings,
+        ChangedFlags = h.ChangedFlags,
+    };
+}
+
+/// <summary>An NVMe controller reached through an NVMe-MI endpoint (Get-NvmeMiController). Get-NvmeIdentify, Get-NvmeLog,
+/// Get-NvmeFeature and Set-NvmeFeature send their Admin commands to it tunnelled in NVMe-MI messages.</summary>
+public sealed class NvmeMiController : NvmeAdminConnection
+{
+    private readonly NvmeAdminClient _admin;
+
+    internal NvmeMiController(NvmeMiConnection connection, ushort controllerId, ControllerInformation info)
+    {
+        Connection = connection;
+        ControllerId = controllerId;
+        PortId = info.PortId;
+        PciVendorId = $"{info.PciVendorId:X4}";
+        PciDeviceId = $"{info.PciDeviceId:X4}";
+        PciSubsystemVendorId = $"{info.PciSubsystemVendorId:X4}";
+        PciSubsystemDeviceId = $"{info.PciSubsystemDeviceId:X4}";
+        _admin = new NvmeAdminClient(connection.Endpoint.GetAdminTransport(controllerId));
+    }
+
+    internal NvmeMiConnection Connection { get; }
+
+    public override string Name => $"{Connection.Name} controller {ControllerId}";
+
+    public override bool IsConnected => Connection.IsConnected;
+
+    internal override NvmeAdminClient Admin => _admin;
+
+    public uint Network => Connection.Network;
+
+    public byte Eid => Connection.Eid;
+
+    public ushort ControllerId { get; }
+
+    /// <summary>The port the controller is on.</summary>
+    public byte PortId { get; }
+
+    public string PciVendorId { get; }
+
+    public string PciDeviceId { get; }
+
+    public string PciSubsystemVendorId { get; }
+
+    public string PciSubsystemDeviceId { get; }
+
+    public string Transport => Connection.Transport;
+}
+
+/// <summary>A simulated NVMe-MI endpoint served in this session (Start-NvmeMiSimulator).</summary>
+public sealed class NvmeMiSimulator
+{
+    internal NvmeMiSimulator(NvmeMiSimulatorHost host)
+    {
+        Host = host;
+        StartedAt = DateTime.Now;
+    }
+
+    internal NvmeMiSimulatorHost Host { get; }
+
+    /// <summary>InProcess or Demux.</summary>
+    public string Transport => Host.Options.Transport.ToString();
+
+    public uint Network => Host.EndpointAddress.Network;
+
+    public byte Eid => Host.EndpointAddress.Eid;
+
+    /// <summary>The demux socket name (Demux only).</summary>
+    public string SocketName => Host.Options.Transport == SimulatorTransportKind.Demux ? Host.Options.DemuxSocketName : string.Empty;
+
+    public bool IsRunning => Host.IsRunning;
+
+    public DateTime StartedAt { get; }
+
+    public string Name => string.Create(CultureInfo.InvariantCulture, $"simulated NVMe-MI endpoint net {Network} eid {Eid} ({Transport})");
+
+    public override string ToString() => Name;
+}

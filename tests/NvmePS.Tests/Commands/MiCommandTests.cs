@@ -1,0 +1,176 @@
+using System.Management.Automation;
+using NvmePS.Engine.DBus;
+using NvmePS.Engine.Tests.DBus;
+using NvmePS.Tests.Support;
+
+namespace NvmePS.Tests.Commands;
+
+/// <summary>The MI cmdlets in a real runspace: discovery from a fake mctpd on a real dbus-daemon, and the endpoints
+/// themselves served by the session's simulator (the Auto transport picks it for the address mctpd publishes).</summary>
+[Collection(ModuleSessionCollection.Name)]
+public sealed class MiCommandTests : IDisposable
+{
+    private static readonly Guid Uuid = Guid.Parse("0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0");
+    private readonly ModuleSession _s;
+    private readonly PrivateBus _bus;
+    private readonly FakeMctpd _mctpd;
+
+    // Set up in the constructor, not in IAsyncLifetime.InitializeAsync: a fake service whose connection is made
+    // there was not answered while a test body blocked on a cmdlet (seen with xunit 2.9 and Tmds.DBus.Protocol).
+    public MiCommandTests(ModuleSession session)
+    {
+        _s = session;
+        _bus = PrivateBus.Start();
+        _mctpd = new FakeMctpd();
+        _mctpd.AddNetwork(1, 8);
+        _mctpd.AddEndpoint(1, 8, new byte[] { 0 }, Guid.NewGuid());          // mctpd's local EID
+        _mctpd.AddEndpoint(1, 29, new byte[] { 0, 4 }, Uuid);               // the simulated drive
+        _mctpd.AddEndpoint(1, 30, new byte[] { 0, 1 });                     // PLDM only
+        _mctpd.StartAsync(_bus.Address).GetAwaiter().GetResult();
+        _s.Host.Command("Start-NvmeMiSimulator").Param("Network", 1u).Param("Eid", (byte)29).Invoke().ThrowIfFailed();
+    }
+
+    public void Dispose()
+    {
+        _s.Host.Command("Stop-NvmeMiSimulator").Invoke();
+        _mctpd.Dispose();
+        _bus.Dispose();
+    }
+
+    [Fact]
+    public void Find_lists_the_NVMe_MI_endpoints_field_by_field()
+    {
+        var found = _s.Host.Command("Find-NvmeMiEndpoint").Param("BusAddress", _bus.Address).Invoke().ThrowIfFailed();
+        MctpEndpointInfo e = Assert.IsType<MctpEndpointInfo>(Assert.Single(found));
+        Assert.Equal((1u, (byte)29, Uuid.ToString("D"), "Available", "Control, NVMe-MI", "mctpd 2.x"), (e.Network, e.Eid, e.Uuid, e.Connectivity, e.MessageTypeNames, e.Daemon));
+        Assert.Equal(new byte[] { 0, 4 }, e.MessageTypes);
+        Assert.Equal(_bus.Address, e.BusAddress);
+
+        var all = _s.Host.Command("Find-NvmeMiEndpoint").Param("BusAddress", _bus.Address).Switch("IncludeAll").Invoke().ThrowIfFailed().Cast<MctpEndpointInfo>().ToList();
+        Assert.Equal(new byte[] { 8, 29, 30 }, all.Select(x => x.Eid));
+        Assert.True(all[0].IsLocal);
+        Assert.Empty(_s.Host.Command("Find-NvmeMiEndpoint").Param("BusAddress", _bus.Address).Param("Network", new uint[] { 2 }).Invoke().ThrowIfFailed());
+    }
+
+    [Fact]
+    public void Find_pipes_into_health_and_controllers_into_the_Admin_cmdlets()
+    {
+        // Find-NvmeMiEndpoint | Get-NvmeMiHealth
+        var health = Assert.IsType<NvmeMiSubsystemHealth>(Assert.Single(_s.Host.Script("Find-NvmeMiEndpoint -BusAddress $args[0] | Get-NvmeMiHealth", _bus.Address).ThrowIfFailed()));
+        Assert.Equal((1u, (byte)29), (health.Network, health.Eid));
+        Assert.True(health.DriveFunctional);
+        Assert.Equal(35, health.CompositeTemperatureCelsius);
+        Assert.Equal("OK", health.TemperatureStatus);
+
+        // Find-NvmeMiEndpoint | Get-NvmeMiController | Get-NvmeLog -LogId Smart
+        var smart = _s.Host.Script("Find-NvmeMiEndpoint -BusAddress $args[0] | Get-NvmeMiController | Get-NvmeLog -LogId Smart", _bus.Address).ThrowIfFailed().Cast<NvmeSmartHealth>().ToList();
+        Assert.Equal(2, smart.Count);
+        Assert.All(smart, x => Assert.Contains("NVMe-MI net 1 eid 29 via Simulated controller", x.ControllerName, StringComparison.Ordinal));
+
+        // Get-NvmeMiController | Where-Object ... | Get-NvmeIdentify
+        var id = Assert.IsType<NvmeControllerIdentity>(Assert.Single(_s.Host.Script(
+            "Get-NvmeMiController -Network 1 -Eid 29 | Where-Object ControllerId -eq 2 | Get-NvmeIdentify").ThrowIfFailed()));
+        Assert.Equal((ushort)2, id.ControllerId);
+        Assert.Equal("NVMEPS-SIM-0001", id.SerialNumber);
+
+        var controllers = _s.Host.Command("Get-NvmeMiController").Param("Network", 1u).Param("Eid", (byte)29).Invoke().ThrowIfFailed().Cast<NvmeMiController>().ToList();
+        Assert.Equal(new ushort[] { 1, 2 }, controllers.Select(c => c.ControllerId));
+        Assert.Equal(("1B36", "0010"), (controllers[0].PciVendorId, controllers[0].PciDeviceId));
+
+        // Features through the same Admin seam.
+        var kato = _s.Host.Command("Get-NvmeFeature").Arg(controllers[0]).Arg("Arbitration").Invoke();
+        Assert.IsType<NvmeFeature>(Assert.Single(kato.ThrowIfFailed()));
+    }
+
+    [Fact]
+    public void Controller_health_clear_with_WhatIf_and_a_missing_controller()
+    {
+        var c = Assert.IsType<NvmeMiConnection>(Assert.Single(_s.Host.Command("Connect-NvmeMiEndpoint").Arg(1u).Arg((byte)29).Invoke().ThrowIfFailed()));
+        Assert.Equal("Simulated", c.Transport);
+        var h = Assert.IsType<NvmeMiControllerHealth>(Assert.Single(_s.Host.Command("Get-NvmeMiHealth").Input(c).Param("ControllerId", new ushort[] { 1 }).Invoke().ThrowIfFailed()));
+        Assert.Equal((ushort)1, h.ControllerId);
+        Assert.True(h.Ready);
+
+        var whatIf = _s.Host.Command("Get-NvmeMiHealth").Input(c).Switch("Clear").Switch("WhatIf").Invoke();
+        Assert.Contains("Clear the Composite Controller Status change flags", Assert.Single(whatIf.WhatIf), StringComparison.Ordinal);
+        Assert.IsType<NvmeMiSubsystemHealth>(Assert.Single(whatIf.ThrowIfFailed()));
+
+        var missing = _s.Host.Command("Get-NvmeMiHealth").Input(c).Param("ControllerId", new ushort[] { 9 }).Invoke();
+        Assert.Same(c, ErrorAssert.Single(missing, "NvmeMiControllerNotFound", ErrorCategory.ObjectNotFound).TargetObject);
+
+        _s.Host.Command("Disconnect-NvmeMiEndpoint").Input(c).Invoke().ThrowIfFailed();
+        Assert.False(c.IsConnected);
+        ErrorAssert.Single(_s.Host.Command("Get-NvmeMiHealth").Input(c).Invoke(), "NvmeMiEndpointDisconnected", ErrorCategory.ResourceUnavailable);
+    }
+
+    [Fact]
+    public void Find_Wait_reports_progress_and_returns_an_endpoint_that_appears_later()
+    {
+        RunningCommand running = _s.Host.Command("Find-NvmeMiEndpoint").Param("BusAddress", _bus.Address).Param("Eid", new byte[] { 40 }).Switch("Wait").Param("TimeoutSec", 60).Start();
+        Assert.True(running.WaitUntil(r => r.Progress.Count > 0, TimeSpan.FromSeconds(30)));
+        _mctpd.AddEndpoint(1, 40, new byte[] { 0, 4 });
+        CommandResult r = running.Wait(TimeSpan.FromSeconds(30));
+        Assert.Equal((byte)40, Assert.IsType<MctpEndpointInfo>(Assert.Single(r.ThrowIfFailed())).Eid);
+        Assert.Contains(r.Progress, p => p.Activity == "Waiting for NVMe-MI endpoints" && p.RecordType == ProgressRecordType.Processing);
+        Assert.Equal(ProgressRecordType.Completed, r.Progress[^1].RecordType);
+        _mctpd.RemoveEndpoint(1, 40);
+
+        var timedOut = _s.Host.Command("Find-NvmeMiEndpoint").Param("BusAddress", _bus.Address).Param("Eid", new byte[] { 41 }).Switch("Wait").Param("TimeoutSec", 1).Invoke();
+        Assert.Equal(_bus.Address, ErrorAssert.Single(timedOut, "NvmeTimeout", ErrorCategory.OperationTimeout).TargetObject);
+    }
+
+    [Fact]
+    public void No_bus_no_daemon_and_access_denied_are_told_apart()
+    {
+        string missing = $"unix:path=/tmp/nvmeps-no-bus-{Guid.NewGuid():N}";
+        ErrorRecord noBus = ErrorAssert.Single(_s.Host.Command("Find-NvmeMiEndpoint").Param("BusAddress", missing).Invoke(), "MctpdNoBus", ErrorCategory.ConnectionError);
+        Assert.Equal(missing, noBus.TargetObject);
+
+        using (var empty = PrivateBus.Start())
+        {
+            ErrorRecord notRunning = ErrorAssert.Single(_s.Host.Command("Find-NvmeMiEndpoint").Param("BusAddress", empty.Address).Invoke(), "MctpdNotRunning", ErrorCategory.ConnectionError);
+            Assert.Contains("Is mctpd running?", notRunning.Exception.Message, StringComparison.Ordinal);
+        }
+
+        _mctpd.RecoverError = "org.freedesktop.DBus.Error.AccessDenied";
+        try
+        {
+            var denied = _s.Host.Command("Repair-NvmeMiEndpoint").Arg(1u).Arg((byte)29).Param("BusAddress", _bus.Address).Param("Confirm", false).Invoke();
+            ErrorRecord e = ErrorAssert.Single(denied, "MctpdAccessDenied", ErrorCategory.PermissionDenied);
+            Assert.Contains("mctp-admin", e.Exception.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            _mctpd.RecoverError = null;
+        }
+    }
+
+    [Fact]
+    public void Repair_calls_mctpds_Recover_on_the_endpoint_from_the_pipeline()
+    {
+        _mctpd.Recovered.Clear();
+        var whatIf = _s.Host.Script("Find-NvmeMiEndpoint -BusAddress $args[0] | Repair-NvmeMiEndpoint -WhatIf", _bus.Address);
+        Assert.Single(whatIf.WhatIf);
+        Assert.Empty(_mctpd.Recovered);
+
+        var r = _s.Host.Script("Find-NvmeMiEndpoint -BusAddress $args[0] | Repair-NvmeMiEndpoint -PassThru -Confirm:$false", _bus.Address).ThrowIfFailed();
+        Assert.Equal(new[] { "/au/com/codeconstruct/mctp1/networks/1/endpoints/29" }, _mctpd.Recovered);
+        Assert.Equal((byte)29, Assert.IsType<MctpEndpointInfo>(Assert.Single(r)).Eid);
+
+        ErrorAssert.Single(_s.Host.Command("Repair-NvmeMiEndpoint").Arg(1u).Arg((byte)99).Param("BusAddress", _bus.Address).Invoke(), "MctpEndpointNotFound", ErrorCategory.ObjectNotFound);
+    }
+
+    [Fact]
+    public void Simulators_are_per_session_and_refuse_a_second_one_at_the_same_address()
+    {
+        ErrorAssert.Single(_s.Host.Command("Start-NvmeMiSimulator").Param("Network", 1u).Param("Eid", (byte)29).Invoke(), "NvmeMiSimulatorAddressInUse", ErrorCategory.ResourceExists);
+        ErrorAssert.Single(_s.Host.Command("Connect-NvmeMiEndpoint").Arg(1u).Arg((byte)77).Param("Transport", "Simulated").Invoke(), "NvmeInvalidOperation", ErrorCategory.InvalidOperation);
+
+        using var other = new ModuleRunspace();
+        Assert.Empty(other.Command("Stop-NvmeMiSimulator").Switch("PassThru").Invoke().ThrowIfFailed());
+        var sim = Assert.IsType<NvmeMiSimulator>(Assert.Single(other.Command("Start-NvmeMiSimulator").Param("Eid", (byte)50).Invoke().ThrowIfFailed()));
+        Assert.Equal((1u, (byte)50, "InProcess", true), (sim.Network, sim.Eid, sim.Transport, sim.IsRunning));
+        Assert.Same(sim, Assert.Single(other.Command("Stop-NvmeMiSimulator").Switch("PassThru").Invoke().ThrowIfFailed()));
+        Assert.False(sim.IsRunning);
+    }
+}
