@@ -4,7 +4,9 @@
     The NvmePS demonstration in pwsh: the same steps as `nvmeps demo`, with the cmdlets.
 .DESCRIPTION
     Imports out/NvmePS (build it first: dotnet build src/NvmePS -c Release), starts the built-in NVMe/TCP target on a
-    free loopback port, and shows discovery, connect, identify, the SMART log, a write and its read-back.
+    free loopback port, and shows discovery, connect, identify, the SMART log, a write and its read-back. Then the
+    NVMe-MI half against the simulated endpoint: health, the controllers behind it, and Identify and SMART tunnelled
+    over NVMe-MI. Everything is printed through the module's own format views.
 .EXAMPLE
     pwsh ./tools/demo.ps1
 #>
@@ -40,4 +42,22 @@ try {
 }
 finally {
     $target | Stop-NvmfTarget
+}
+
+# NVMe-MI: a simulated management endpoint, reached as a BMC reaches a drive (by MCTP network and EID).
+$sim = Start-NvmeMiSimulator -Network 1 -Eid 29
+try {
+    $sim | Format-Table | Out-Host
+    $mi = $sim | Connect-NvmeMiEndpoint
+    $mi | Format-Table | Out-Host
+    $mi | Get-NvmeMiHealth | Format-Table | Out-Host
+    $mi | Get-NvmeMiHealth -ControllerId 1, 2 | Format-Table | Out-Host
+    $controllers = $mi | Get-NvmeMiController
+    $controllers | Format-Table | Out-Host
+    $controllers | Select-Object -First 1 | Get-NvmeIdentify | Format-Table | Out-Host
+    $controllers | Get-NvmeLog -LogId Smart | Format-Table | Out-Host
+    $mi | Disconnect-NvmeMiEndpoint
+}
+finally {
+    $sim | Stop-NvmeMiSimulator
 }

@@ -10,7 +10,7 @@ Describe 'Get-NvmeMiHealth' {
     It 'polls the subsystem health of a simulator from the pipeline' {
         $h = $script:Sim | Get-NvmeMiHealth
         $h.DriveFunctional | Should -BeTrue
-        $h.CompositeTemperatureCelsius | Should -Be 35
+        $h.TemperatureCelsius | Should -Be 35
         $h.CriticalWarning | Should -Be 'None'
     }
 

@@ -112,13 +112,13 @@ public sealed class NvmeMiSubsystemHealth
 
     public NvmeCriticalWarning CriticalWarning { get; init; }
 
-    /// <summary>Composite temperature in °C; null when the value is stale or the sensor failed (see TemperatureStatus).</summary>
-    public int? CompositeTemperatureCelsius { get; init; }
+    /// <summary>Composite temperature (CTEMP) in °C; null when the value is stale or the sensor failed (see TemperatureStatus).</summary>
+    public int? TemperatureCelsius { get; init; }
 
     /// <summary>"OK", "Stale" or "SensorFailure".</summary>
     public string TemperatureStatus { get; init; } = string.Empty;
 
-    public byte PercentageDriveLifeUsed { get; init; }
+    public byte PercentageUsed { get; init; }
 
     public bool DriveFunctional { get; init; }
 
@@ -133,9 +133,9 @@ public sealed class NvmeMiSubsystemHealth
         Network = c.Network,
         Eid = c.Eid,
         CriticalWarning = h.Warnings,
-        CompositeTemperatureCelsius = h.TemperatureStale || h.TemperatureSensorFailure ? null : h.CompositeTemperatureCelsius,
+        TemperatureCelsius = h.TemperatureStale || h.TemperatureSensorFailure ? null : h.CompositeTemperatureCelsius,
         TemperatureStatus = h.TemperatureStale ? "Stale" : h.TemperatureSensorFailure ? "SensorFailure" : "OK",
-        PercentageDriveLifeUsed = h.PercentageDriveLifeUsed,
+        PercentageUsed = h.PercentageDriveLifeUsed,
         DriveFunctional = h.DriveFunctional,
         ResetNotRequired = h.ResetNotRequired,
         ControllerStatusChanges = h.CompositeControllerStatus,
@@ -160,7 +160,7 @@ public sealed class NvmeMiControllerHealth
     /// <summary>CSTS.SHST: 0 normal, 1 shutdown in progress, 2 shutdown complete.</summary>
     public int ShutdownStatus { get; init; }
 
-    public int CompositeTemperatureCelsius { get; init; }
+    public int TemperatureCelsius { get; init; }
 
     public byte PercentageUsed { get; init; }
 
@@ -179,7 +179,7 @@ public sealed class NvmeMiControllerHealth
         Ready = h.Ready,
         FatalStatus = h.FatalStatus,
         ShutdownStatus = h.ShutdownStatus,
-        CompositeTemperatureCelsius = h.CompositeTemperatureCelsius,
+        TemperatureCelsius = h.CompositeTemperatureCelsius,
         PercentageUsed = h.PercentageUsed,
         AvailableSpare = h.AvailableSpare,
         CriticalWarning = h.Warnings,

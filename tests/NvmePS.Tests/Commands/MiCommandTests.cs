@@ -59,7 +59,7 @@ public sealed class MiCommandTests : IDisposable
         var health = Assert.IsType<NvmeMiSubsystemHealth>(Assert.Single(_s.Host.Script("Find-NvmeMiEndpoint -BusAddress $args[0] | Get-NvmeMiHealth", _bus.Address).ThrowIfFailed()));
         Assert.Equal((1u, (byte)29), (health.Network, health.Eid));
         Assert.True(health.DriveFunctional);
-        Assert.Equal(35, health.CompositeTemperatureCelsius);
+        Assert.Equal(35, health.TemperatureCelsius);
         Assert.Equal("OK", health.TemperatureStatus);
 
         // Find-NvmeMiEndpoint | Get-NvmeMiController | Get-NvmeLog -LogId Smart
