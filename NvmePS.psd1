@@ -29,6 +29,7 @@
         'Get-NvmfTarget'
         'Read-NvmeBlock'
         'Repair-NvmeMiEndpoint'
+        'Reset-NvmeMiSubsystem'
         'Send-NvmfCommand'
         'Set-NvmeFeature'
         'Set-NvmfProperty'
@@ -36,6 +37,7 @@
         'Start-NvmfTarget'
         'Stop-NvmeMiSimulator'
         'Stop-NvmfTarget'
+        'Watch-NvmeMiHealth'
         'Write-NvmeBlock'
     )
     FunctionsToExport    = @()

@@ -262,3 +262,26 @@ public sealed class NvmeMiSimulator
 
     public override string ToString() => Name;
 }
+
+/// <summary>A change seen by Watch-NvmeMiHealth between two polls of an endpoint.</summary>
+public sealed class NvmeMiHealthEvent
+{
+    public DateTime TimeStamp { get; init; }
+
+    public string EndpointName { get; init; } = string.Empty;
+
+    public uint Network { get; init; }
+
+    public byte Eid { get; init; }
+
+    /// <summary>Null for the subsystem's health, else the controller's id.</summary>
+    public ushort? ControllerId { get; init; }
+
+    /// <summary>CriticalWarning, Temperature, TemperatureThreshold, PercentageUsed, AvailableSpare, DriveFunctional,
+    /// ControllerStatus, or Reachable (the endpoint stopped or started answering).</summary>
+    public string Change { get; init; } = string.Empty;
+
+    public string OldValue { get; init; } = string.Empty;
+
+    public string NewValue { get; init; } = string.Empty;
+}

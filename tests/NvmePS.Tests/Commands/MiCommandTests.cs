@@ -14,6 +14,7 @@ public sealed class MiCommandTests : IDisposable
     private readonly ModuleSession _s;
     private readonly PrivateBus _bus;
     private readonly FakeMctpd _mctpd;
+    private readonly NvmeMiSimulator _sim;
 
     // Set up in the constructor, not in IAsyncLifetime.InitializeAsync: a fake service whose connection is made
     // there was not answered while a test body blocked on a cmdlet (seen with xunit 2.9 and Tmds.DBus.Protocol).
@@ -27,7 +28,7 @@ public sealed class MiCommandTests : IDisposable
         _mctpd.AddEndpoint(1, 29, new byte[] { 0, 4 }, Uuid);               // the simulated drive
         _mctpd.AddEndpoint(1, 30, new byte[] { 0, 1 });                     // PLDM only
         _mctpd.StartAsync(_bus.Address).GetAwaiter().GetResult();
-        _s.Host.Command("Start-NvmeMiSimulator").Param("Network", 1u).Param("Eid", (byte)29).Invoke().ThrowIfFailed();
+        _sim = Assert.IsType<NvmeMiSimulator>(Assert.Single(_s.Host.Command("Start-NvmeMiSimulator").Param("Network", 1u).Param("Eid", (byte)29).Invoke().ThrowIfFailed()));
     }
 
     public void Dispose()
@@ -59,7 +60,7 @@ public sealed class MiCommandTests : IDisposable
         var health = Assert.IsType<NvmeMiSubsystemHealth>(Assert.Single(_s.Host.Script("Find-NvmeMiEndpoint -BusAddress $args[0] | Get-NvmeMiHealth", _bus.Address).ThrowIfFailed()));
         Assert.Equal((1u, (byte)29), (health.Network, health.Eid));
         Assert.True(health.DriveFunctional);
-        Assert.Equal(35, health.TemperatureCelsius);
+        Assert.InRange(health.TemperatureCelsius!.Value, 30, 60);   // the simulated temperature swings between 30 and 40 °C over a minute
         Assert.Equal("OK", health.TemperatureStatus);
 
         // Find-NvmeMiEndpoint | Get-NvmeMiController | Get-NvmeLog -LogId Smart
@@ -172,5 +173,58 @@ public sealed class MiCommandTests : IDisposable
         Assert.Equal((1u, (byte)50, "InProcess", true), (sim.Network, sim.Eid, sim.Transport, sim.IsRunning));
         Assert.Same(sim, Assert.Single(other.Command("Stop-NvmeMiSimulator").Switch("PassThru").Invoke().ThrowIfFailed()));
         Assert.False(sim.IsRunning);
+    }
+
+    [Fact]
+    public void Watch_writes_each_change_between_polls_and_stops_on_Ctrl_C()
+    {
+        var subsystem = _sim.Host.Subsystem;
+        RunningCommand running = _s.Host.Command("Watch-NvmeMiHealth").Param("Network", 1u).Param("Eid", (byte)29)
+            .Param("ControllerId", new ushort[] { 1 }).Param("IntervalSec", 1).Param("TemperatureThresholdCelsius", 60).Start();
+        Thread.Sleep(1500);
+        subsystem.InjectedCriticalWarning = 0x02;          // the temperature warning bit
+        subsystem.TemperatureOverrideKelvin = 273 + 75;    // crosses 60 °C
+        try
+        {
+            Assert.True(running.WaitUntil(r => r.Output.Count >= 4, TimeSpan.FromSeconds(20)),
+                string.Join("; ", running.Result.Output.Cast<NvmeMiHealthEvent>().Select(e => $"{e.ControllerId}:{e.Change}")));
+            running.Stop();
+            CommandResult r = running.Wait(TimeSpan.FromSeconds(20));
+            Assert.True(r.Stopped);
+            var events = r.Output.Cast<NvmeMiHealthEvent>().ToList();
+            string seen = string.Join("; ", events.Select(e => $"{e.ControllerId}:{e.Change}:{e.OldValue}->{e.NewValue}"));
+            Assert.True(events.Any(e => e.ControllerId is null && e.Change == "CriticalWarning" && e.OldValue == "None" && e.NewValue == "Temperature"), seen);
+            Assert.True(events.Any(e => e.ControllerId is null && e.Change == "TemperatureThreshold" && int.Parse(e.OldValue.Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture) < 60 && e.NewValue == "75 °C"), seen);
+            Assert.Contains(events, e => e.ControllerId == 1 && e.Change == "CriticalWarning");
+            Assert.Contains(events, e => e.ControllerId == 1 && e.Change == "TemperatureThreshold");
+            Assert.All(events, e => Assert.Equal((1u, (byte)29), (e.Network, e.Eid)));
+        }
+        finally
+        {
+            subsystem.InjectedCriticalWarning = 0;
+            subsystem.TemperatureOverrideKelvin = 0;
+        }
+
+        // -TimeoutSec ends a quiet watch with no output.
+        Assert.Empty(_s.Host.Command("Watch-NvmeMiHealth").Param("Network", 1u).Param("Eid", (byte)29).Param("IntervalSec", 1).Param("TimeoutSec", 2).Invoke().ThrowIfFailed());
+    }
+
+    [Fact]
+    public void Reset_asks_twice_and_resets_with_Force()
+    {
+        var c = Assert.IsType<NvmeMiConnection>(Assert.Single(_s.Host.Command("Connect-NvmeMiEndpoint").Arg(1u).Arg((byte)29).Invoke().ThrowIfFailed()));
+        var whatIf = _s.Host.Command("Reset-NvmeMiSubsystem").Input(c).Switch("WhatIf").Invoke();
+        Assert.Contains("every controller resets", Assert.Single(whatIf.WhatIf), StringComparison.Ordinal);
+        int resets = _sim.Host.Subsystem.ResetCount;
+
+        // High impact: the default host answers No at the first prompt and nothing is sent.
+        var declined = _s.Host.Command("Reset-NvmeMiSubsystem").Input(c).Invoke();
+        Assert.Single(declined.Prompts);
+        Assert.Equal(resets, _sim.Host.Subsystem.ResetCount);
+
+        var done = _s.Host.Command("Reset-NvmeMiSubsystem").Input(c).Switch("Force").Param("Confirm", false).Switch("PassThru").Invoke();
+        Assert.IsType<NvmeMiSubsystemHealth>(Assert.Single(done.ThrowIfFailed()));
+        Assert.Equal(resets + 1, _sim.Host.Subsystem.ResetCount);
+        _s.Host.Command("Disconnect-NvmeMiEndpoint").Input(c).Invoke();
     }
 }

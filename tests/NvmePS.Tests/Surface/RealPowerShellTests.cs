@@ -139,7 +139,8 @@ public sealed class RealPowerShellTests
         try
         {
             // One object of every type a cmdlet declares, made by the cmdlets themselves.
-            var objects = _s.Host.Script(@"
+            var objects = new List<object?>();
+            objects.AddRange(_s.Host.Script(@"
                 param($t, $bus)
                 $c = Connect-NvmfController $t.Address $t.SubsystemNqn -ServiceId $t.Port
                 $null = Send-NvmfCommand $c -Opcode 0xEE   # leaves an Error Information log entry
@@ -155,7 +156,16 @@ public sealed class RealPowerShellTests
                 Start-NvmeMiSimulator -Network 3 -Eid 61
                 $m = Find-NvmeMiEndpoint -BusAddress $bus | Tee-Object -Variable found | Connect-NvmeMiEndpoint
                 $found; $m; Get-NvmeMiHealth $m; Get-NvmeMiHealth $m -ControllerId 1
-                Get-NvmeMiController $m | Select-Object -First 1", t, bus.Address).ThrowIfFailed();
+                Get-NvmeMiController $m | Select-Object -First 1", t, bus.Address).ThrowIfFailed());
+
+            // A health change, as Watch-NvmeMiHealth writes it when the simulated drive raises a warning.
+            var sim = Assert.IsType<NvmeMiSimulator>(Assert.Single(_s.Host.Command("Start-NvmeMiSimulator").Param("Network", 3u).Param("Eid", (byte)62).Invoke().ThrowIfFailed()));
+            RunningCommand watch = _s.Host.Command("Watch-NvmeMiHealth").Param("Network", 3u).Param("Eid", (byte)62).Param("IntervalSec", 1).Start();
+            Thread.Sleep(1200);
+            sim.Host.Subsystem.InjectedCriticalWarning = 0x04;
+            Assert.True(watch.WaitUntil(r => r.Output.Count > 0, TimeSpan.FromSeconds(20)));
+            watch.Stop();
+            objects.Add(watch.Wait(TimeSpan.FromSeconds(20)).Output[0]);
 
             var declared = ModuleUnderTest.Cmdlets.SelectMany(ModuleUnderTest.OutputTypes).SelectMany(o => o.Type).Select(p => p.Type!).ToHashSet();
             var made = objects.Select(o => o!.GetType()).ToHashSet();
