@@ -285,3 +285,91 @@ public sealed class NvmeMiHealthEvent
 
     public string NewValue { get; init; } = string.Empty;
 }
+
+/// <summary>NVM Subsystem Information and what else the endpoint describes (Read NVMe-MI Data Structure, NVMe-MI §5.7).</summary>
+public sealed class NvmeMiSubsystemInfo
+{
+    public string EndpointName { get; init; } = string.Empty;
+
+    public uint Network { get; init; }
+
+    public byte Eid { get; init; }
+
+    /// <summary>NUMP + 1: the ports of the subsystem.</summary>
+    public int PortCount { get; init; }
+
+    /// <summary>The NVMe-MI version the endpoint implements, "major.minor".</summary>
+    public string NvmeMiVersion { get; init; } = string.Empty;
+
+    /// <summary>NNSC, the NVM subsystem capabilities byte.</summary>
+    public byte Capabilities { get; init; }
+
+    public ushort[] ControllerIds { get; init; } = Array.Empty<ushort>();
+
+    /// <summary>The optional commands the endpoint supports, "MI 06h" or "Admin 10h".</summary>
+    public string[] OptionalCommands { get; init; } = Array.Empty<string>();
+}
+
+/// <summary>One port of the subsystem (Port Information, NVMe-MI §5.7.2).</summary>
+public sealed class NvmeMiPortInfo
+{
+    public string EndpointName { get; init; } = string.Empty;
+
+    public uint Network { get; init; }
+
+    public byte Eid { get; init; }
+
+    public byte PortId { get; init; }
+
+    public NvmeMiPortType PortType { get; init; }
+
+    /// <summary>MCTP transmission unit size the port supports at most, bytes.</summary>
+    public ushort MaxMctpTransmissionUnit { get; init; }
+
+    /// <summary>Management endpoint buffer size, bytes (0: none).</summary>
+    public uint ManagementEndpointBufferSize { get; init; }
+
+    /// <summary>PCIe: the link, "x4 (width x4 max)"; empty for other ports.</summary>
+    public string PcieLink { get; init; } = string.Empty;
+
+    /// <summary>SMBus: the management endpoint's 7-bit address; 0 for other ports.</summary>
+    public byte SmbusAddress { get; init; }
+}
+
+/// <summary>The configuration of one port (Configuration Get, NVMe-MI §5.1).</summary>
+public sealed class NvmeMiConfiguration
+{
+    public string EndpointName { get; init; } = string.Empty;
+
+    public uint Network { get; init; }
+
+    public byte Eid { get; init; }
+
+    public byte PortId { get; init; }
+
+    public NvmeMiPortType PortType { get; init; }
+
+    /// <summary>SMBus/I2C frequency (SMBus ports; NotSupported elsewhere).</summary>
+    public SmbusFrequency SmbusFrequency { get; init; }
+
+    /// <summary>MCTP transmission unit size in use, bytes.</summary>
+    public ushort MctpTransmissionUnit { get; init; }
+
+    /// <summary>Asynchronous events the endpoint supports, with whether each is enabled: "01h enabled".</summary>
+    public string[] AsyncEvents { get; init; } = Array.Empty<string>();
+}
+
+/// <summary>Vital Product Data read through the management endpoint (VPD Read, NVMe-MI §5.10).</summary>
+public sealed class NvmeMiVpd
+{
+    public string EndpointName { get; init; } = string.Empty;
+
+    public ushort Offset { get; init; }
+
+    public int Length { get; init; }
+
+    public byte[] Data { get; init; } = Array.Empty<byte>();
+
+    /// <summary>The printable ASCII of the data, other bytes as '.'.</summary>
+    public string Text { get; init; } = string.Empty;
+}

@@ -227,4 +227,34 @@ public sealed class MiCommandTests : IDisposable
         Assert.Equal(resets + 1, _sim.Host.Subsystem.ResetCount);
         _s.Host.Command("Disconnect-NvmeMiEndpoint").Input(c).Invoke();
     }
+
+    [Fact]
+    public void Subsystem_ports_configuration_and_VPD_are_read_and_configuration_set()
+    {
+        var info = Assert.IsType<NvmeMiSubsystemInfo>(Assert.Single(_s.Host.Command("Get-NvmeMiSubsystem").Param("Network", 1u).Param("Eid", (byte)29).Invoke().ThrowIfFailed()));
+        Assert.Equal((2, "1.2"), (info.PortCount, info.NvmeMiVersion));
+        Assert.Equal(new ushort[] { 1, 2 }, info.ControllerIds);
+        Assert.Contains("MI 06h", info.OptionalCommands);
+
+        var ports = _s.Host.Command("Get-NvmeMiPort").Param("Network", 1u).Param("Eid", (byte)29).Invoke().ThrowIfFailed().Cast<NvmeMiPortInfo>().ToList();
+        Assert.Equal(new[] { NvmePS.Engine.Mi.NvmeMiPortType.Pcie, NvmePS.Engine.Mi.NvmeMiPortType.Smbus }, ports.Select(p => p.PortType));
+        Assert.Equal("x4 (x4 max)", ports[0].PcieLink);
+        ErrorAssert.Single(_s.Host.Command("Get-NvmeMiPort").Param("Network", 1u).Param("Eid", (byte)29).Param("PortId", new byte[] { 5 }).Invoke(), "NvmeMiPortNotFound", ErrorCategory.ObjectNotFound);
+
+        var set = _s.Host.Command("Set-NvmeMiConfiguration").Param("Network", 1u).Param("Eid", (byte)29).Param("PortId", (byte)1)
+            .Param("SmbusFrequency", "Freq400kHz").Switch("PassThru").Invoke().ThrowIfFailed();
+        Assert.Equal(NvmePS.Engine.Mi.SmbusFrequency.Freq400kHz, Assert.IsType<NvmeMiConfiguration>(Assert.Single(set)).SmbusFrequency);
+        var config = _s.Host.Command("Get-NvmeMiConfiguration").Param("Network", 1u).Param("Eid", (byte)29).Param("PortId", new byte[] { 1 }).Invoke().ThrowIfFailed();
+        Assert.Equal(NvmePS.Engine.Mi.SmbusFrequency.Freq400kHz, Assert.IsType<NvmeMiConfiguration>(Assert.Single(config)).SmbusFrequency);
+        _s.Host.Command("Set-NvmeMiConfiguration").Param("Network", 1u).Param("Eid", (byte)29).Param("PortId", (byte)1).Param("SmbusFrequency", "Freq100kHz").Invoke().ThrowIfFailed();
+
+        // The endpoint refuses a transmission unit above the port's maximum: its status, not a guess.
+        var tooBig = _s.Host.Command("Set-NvmeMiConfiguration").Param("Network", 1u).Param("Eid", (byte)29).Param("MctpTransmissionUnit", (ushort)65000).Invoke();
+        Assert.Contains("Invalid Parameter", ErrorAssert.Single(tooBig, "NvmeMiStatus", ErrorCategory.DeviceError).Exception.Message, StringComparison.Ordinal);
+        ErrorAssert.Single(_s.Host.Command("Set-NvmeMiConfiguration").Param("Network", 1u).Param("Eid", (byte)29).Invoke(), "NvmeMiNothingToSet", ErrorCategory.InvalidArgument);
+
+        var vpd = Assert.IsType<NvmeMiVpd>(Assert.Single(_s.Host.Command("Get-NvmeMiVpd").Param("Network", 1u).Param("Eid", (byte)29).Param("Length", (ushort)64).Invoke().ThrowIfFailed()));
+        Assert.Equal(64, vpd.Data.Length);
+        Assert.Contains("NvmePS Simulated NVMe-MI SSD", vpd.Text, StringComparison.Ordinal);
+    }
 }

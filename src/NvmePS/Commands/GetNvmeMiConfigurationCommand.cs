@@ -1,0 +1,47 @@
+using System.Management.Automation;
+using NvmePS.Engine.Mi;
+
+namespace NvmePS.Commands;
+
+/// <summary>Get-NvmeMiConfiguration: a port's SMBus frequency and MCTP transmission unit, and the asynchronous events.</summary>
+[Cmdlet(VerbsCommon.Get, "NvmeMiConfiguration", DefaultParameterSetName = ConnectionSet)]
+[OutputType(typeof(NvmeMiConfiguration))]
+public sealed class GetNvmeMiConfigurationCommand : NvmeMiEndpointCmdlet
+{
+    /// <summary>The ports to read (default: every port).</summary>
+    [Parameter]
+    public byte[] PortId { get; set; } = Array.Empty<byte>();
+
+    protected override void ProcessRecord()
+    {
+        if (ResolveConnection() is not { } c)
+        {
+            return;
+        }
+
+        try
+        {
+            int count = Wait(c.Endpoint.ReadSubsystemInformationAsync(StopToken)).PortCount;
+            var events = Wait(c.Endpoint.GetAsyncEventsAsync(StopToken)).Select(e => $"{e.Id:X2}h {(e.Enabled ? "enabled" : "disabled")}").ToArray();
+            foreach (byte id in Enumerable.Range(0, count).Select(i => (byte)i).Where(p => PortId.Length == 0 || PortId.Contains(p)))
+            {
+                var port = Wait(c.Endpoint.ReadPortInformationAsync(id, StopToken));
+                WriteObject(new NvmeMiConfiguration
+                {
+                    EndpointName = c.Name,
+                    Network = c.Network,
+                    Eid = c.Eid,
+                    PortId = id,
+                    PortType = port.PortType,
+                    SmbusFrequency = port.PortType == NvmeMiPortType.Smbus ? Wait(c.Endpoint.GetSmbusFrequencyAsync(id, StopToken)) : SmbusFrequency.NotSupported,
+                    MctpTransmissionUnit = Wait(c.Endpoint.GetMctpTransmissionUnitSizeAsync(id, StopToken)),
+                    AsyncEvents = events,
+                });
+            }
+        }
+        catch (Exception e) when (IsReportable(e))
+        {
+            WriteNvmeError(e, c);
+        }
+    }
+}
