@@ -558,3 +558,6 @@ public sealed record NvmeMiEndpointDescription(
     IReadOnlyList<PortInformation> Ports,
     IReadOnlyList<ushort> ControllerIds,
     IReadOnlyList<ControllerInformation> Controllers);
+
+/// <summary>One port's configuration as Configuration Get reports it.</summary>
+public sealed record NvmeMiPortConfiguration(byte PortId, NvmeMiPortType PortType, SmbusFrequency SmbusFrequency, ushort MctpTransmissionUnit);

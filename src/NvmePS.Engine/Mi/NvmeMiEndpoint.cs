@@ -341,6 +341,18 @@ public sealed class NvmeMiEndpoint : IAsyncDisposable
         SendMiCommandAsync(NvmeMiOpcode.ConfigurationSet, (byte)NvmeMiConfigurationId.HealthStatusChange, (uint)flags, default, null, cancellationToken);
 
     /// <summary>Configuration Get: MCTP Transmission Unit Size of <paramref name="portId"/>.</summary>
+    /// <summary>A port's configuration (Configuration Get, NVMe-MI §5.1): its type, the SMBus/I2C frequency (asked only of
+    /// SMBus ports; <see cref="SmbusFrequency.NotSupported"/> elsewhere) and the MCTP transmission unit size.</summary>
+    public async Task<NvmeMiPortConfiguration> ReadPortConfigurationAsync(byte portId, CancellationToken cancellationToken = default)
+    {
+        var port = await ReadPortInformationAsync(portId, cancellationToken).ConfigureAwait(false);
+        var frequency = port.PortType == NvmeMiPortType.Smbus
+            ? await GetSmbusFrequencyAsync(portId, cancellationToken).ConfigureAwait(false)
+            : SmbusFrequency.NotSupported;
+        ushort mtu = await GetMctpTransmissionUnitSizeAsync(portId, cancellationToken).ConfigureAwait(false);
+        return new NvmeMiPortConfiguration(portId, port.PortType, frequency, mtu);
+    }
+
     public async Task<ushort> GetMctpTransmissionUnitSizeAsync(byte portId, CancellationToken cancellationToken = default)
     {
         var r = await SendMiCommandAsync(NvmeMiOpcode.ConfigurationGet, ((uint)portId << 24) | (byte)NvmeMiConfigurationId.MctpTransmissionUnitSize, 0, default, null, cancellationToken).ConfigureAwait(false);

@@ -22,21 +22,10 @@ public sealed class GetNvmeMiConfigurationCommand : NvmeMiEndpointCmdlet
         try
         {
             int count = Wait(c.Endpoint.ReadSubsystemInformationAsync(StopToken)).PortCount;
-            var events = Wait(c.Endpoint.GetAsyncEventsAsync(StopToken)).Select(e => $"{e.Id:X2}h {(e.Enabled ? "enabled" : "disabled")}").ToArray();
+            var events = Wait(c.Endpoint.GetAsyncEventsAsync(StopToken));
             foreach (byte id in Enumerable.Range(0, count).Select(i => (byte)i).Where(p => PortId.Length == 0 || PortId.Contains(p)))
             {
-                var port = Wait(c.Endpoint.ReadPortInformationAsync(id, StopToken));
-                WriteObject(new NvmeMiConfiguration
-                {
-                    EndpointName = c.Name,
-                    Network = c.Network,
-                    Eid = c.Eid,
-                    PortId = id,
-                    PortType = port.PortType,
-                    SmbusFrequency = port.PortType == NvmeMiPortType.Smbus ? Wait(c.Endpoint.GetSmbusFrequencyAsync(id, StopToken)) : SmbusFrequency.NotSupported,
-                    MctpTransmissionUnit = Wait(c.Endpoint.GetMctpTransmissionUnitSizeAsync(id, StopToken)),
-                    AsyncEvents = events,
-                });
+                WriteObject(NvmeMiConfiguration.From(Wait(c.Endpoint.ReadPortConfigurationAsync(id, StopToken)), events, c));
             }
         }
         catch (Exception e) when (IsReportable(e))

@@ -62,18 +62,7 @@ public sealed class SetNvmeMiConfigurationCommand : NvmeMiEndpointCmdlet
 
             if (PassThru)
             {
-                var port = Wait(c.Endpoint.ReadPortInformationAsync(PortId, StopToken));
-                WriteObject(new NvmeMiConfiguration
-                {
-                    EndpointName = c.Name,
-                    Network = c.Network,
-                    Eid = c.Eid,
-                    PortId = PortId,
-                    PortType = port.PortType,
-                    SmbusFrequency = port.PortType == NvmeMiPortType.Smbus ? Wait(c.Endpoint.GetSmbusFrequencyAsync(PortId, StopToken)) : Engine.Mi.SmbusFrequency.NotSupported,
-                    MctpTransmissionUnit = Wait(c.Endpoint.GetMctpTransmissionUnitSizeAsync(PortId, StopToken)),
-                    AsyncEvents = Wait(c.Endpoint.GetAsyncEventsAsync(StopToken)).Select(e => $"{e.Id:X2}h {(e.Enabled ? "enabled" : "disabled")}").ToArray(),
-                });
+                WriteObject(NvmeMiConfiguration.From(Wait(c.Endpoint.ReadPortConfigurationAsync(PortId, StopToken)), Wait(c.Endpoint.GetAsyncEventsAsync(StopToken)), c));
             }
         }
         catch (Exception e) when (IsReportable(e))

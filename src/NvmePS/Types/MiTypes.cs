@@ -357,6 +357,18 @@ public sealed class NvmeMiConfiguration
 
     /// <summary>Asynchronous events the endpoint supports, with whether each is enabled: "01h enabled".</summary>
     public string[] AsyncEvents { get; init; } = Array.Empty<string>();
+
+    internal static NvmeMiConfiguration From(NvmeMiPortConfiguration p, IReadOnlyList<AsyncEventItem> events, NvmeMiConnection c) => new()
+    {
+        EndpointName = c.Name,
+        Network = c.Network,
+        Eid = c.Eid,
+        PortId = p.PortId,
+        PortType = p.PortType,
+        SmbusFrequency = p.SmbusFrequency,
+        MctpTransmissionUnit = p.MctpTransmissionUnit,
+        AsyncEvents = events.Select(e => $"{e.Id:X2}h {(e.Enabled ? "enabled" : "disabled")}").ToArray(),
+    };
 }
 
 /// <summary>Vital Product Data read through the management endpoint (VPD Read, NVMe-MI §5.10).</summary>
