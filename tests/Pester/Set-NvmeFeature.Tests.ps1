@@ -9,7 +9,9 @@ AfterAll { Remove-NvmePSAfterTest }
 
 Describe 'Set-NvmeFeature' {
     It 'sets the keep-alive timer' {
-        (Set-NvmeFeature -Controller $c -FeatureId KeepAliveTimer -Value 15000).Select | Should -Be 'Set'
+        $f = Set-NvmeFeature -Controller $c -FeatureId KeepAliveTimer -Value 15000
+        $f.Select | Should -Be 'Current'
+        $f.Value | Should -Be 15000   # the value as read back, not the completion's DW0
         (Get-NvmeFeature $c KeepAliveTimer).Value | Should -Be 15000
     }
 

@@ -57,15 +57,18 @@ public sealed class SetNvmeFeatureCommand : NvmeCmdlet
         using var cts = LinkedTimeout(TimeoutSec);
         try
         {
-            uint dw0 = Wait(Controller.Admin.SetFeatureAsync(_fid, Value, Save, NamespaceId, default, Cdw12, cts.Token));
+            Wait(Controller.Admin.SetFeatureAsync(_fid, Value, Save, NamespaceId, default, Cdw12, cts.Token));
+            // Set Features' completion dword 0 is feature-specific (often 0), not the new value: report the feature as
+            // the controller now reports it, with Get Features (current).
+            uint current = Wait(Controller.Admin.GetFeatureAsync(_fid, NvmeFeatureSelect.Current, 0, NamespaceId, cancellationToken: cts.Token));
             WriteObject(new NvmeFeature
             {
                 ControllerName = Controller.Name,
                 FeatureId = _fid,
                 Name = feature,
-                Select = "Set",
-                Value = dw0,
-                Decoded = NvmeAdminNames.DescribeFeature(_fid, dw0),
+                Select = "Current",
+                Value = current,
+                Decoded = NvmeAdminNames.DescribeFeature(_fid, current),
             });
         }
         catch (Exception e) when (IsReportable(e))

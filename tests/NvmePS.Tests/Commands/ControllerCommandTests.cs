@@ -88,7 +88,14 @@ public sealed class ControllerCommandTests
             Assert.Equal("KATO=30000 ms", kato.Decoded);
 
             var set = _s.Host.Command("Set-NvmeFeature").Arg(c).Arg("KeepAliveTimer").Arg(15000).Invoke();
-            Assert.Equal("Set", Assert.IsType<NvmeFeature>(Assert.Single(set.ThrowIfFailed())).Select);
+            // Issue 10 item 6: the output is the feature as the controller reports it after the set, not DW0 of the
+            // Set Features completion (which printed KATO=0 ms).
+            var setOut = Assert.IsType<NvmeFeature>(Assert.Single(set.ThrowIfFailed()));
+            Assert.Equal(("Current", 15000u), (setOut.Select, setOut.Value));
+            Assert.Contains("15000", setOut.Decoded, StringComparison.Ordinal);
+            var tmpth = Assert.IsType<NvmeFeature>(Assert.Single(_s.Host.Command("Set-NvmeFeature").Arg(c).Arg("TemperatureThreshold").Arg(350).Invoke().ThrowIfFailed()));
+            Assert.Equal(350u, tmpth.Value & 0xFFFF);
+            Assert.Contains("350", tmpth.Decoded, StringComparison.Ordinal);
             var again = Assert.IsType<NvmeFeature>(Assert.Single(_s.Host.Command("Get-NvmeFeature").Arg(c).Param("FeatureId", "0x0F").Invoke().ThrowIfFailed()));
             Assert.Equal(15000u, again.Value);
 
