@@ -31,6 +31,48 @@ public static class NvmeEndpoint
         return endPoint!;
     }
 
+    /// <summary>As <see cref="Parse"/>, and a host name ("localhost", "array1:4420") is resolved through DNS, IPv4 first.</summary>
+    /// <exception cref="FormatException">Neither an address nor a name that resolves, or a port out of range.</exception>
+    public static async Task<IPEndPoint> ResolveAsync(string text, int defaultPort, CancellationToken cancellationToken)
+    {
+        if (TryParse(text, defaultPort, out IPEndPoint? endPoint))
+        {
+            return endPoint!;
+        }
+
+        string host = text?.Trim() ?? string.Empty;
+        int port = defaultPort;
+        int colon = host.IndexOf(':', StringComparison.Ordinal);
+        if (colon >= 0 && colon == host.LastIndexOf(':'))
+        {
+            if (!int.TryParse(host.AsSpan(colon + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out port)
+                || port is < IPEndPoint.MinPort or > IPEndPoint.MaxPort)
+            {
+                throw new FormatException($"'{text}' has no valid port after the ':'.");
+            }
+
+            host = host[..colon];
+        }
+
+        if (host.Length == 0 || Uri.CheckHostName(host) != UriHostNameType.Dns)
+        {
+            throw new FormatException($"'{text}' is not an IP address, address:port or host name.");
+        }
+
+        IPAddress[] addresses;
+        try
+        {
+            addresses = await Dns.GetHostAddressesAsync(host, cancellationToken).ConfigureAwait(false);
+        }
+        catch (System.Net.Sockets.SocketException e)
+        {
+            throw new FormatException($"'{host}' is not an IP address, and the name does not resolve: {e.Message}", e);
+        }
+
+        IPAddress? chosen = addresses.FirstOrDefault(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork) ?? addresses.FirstOrDefault();
+        return chosen is not null ? new IPEndPoint(chosen, port) : throw new FormatException($"'{host}' resolves to no address.");
+    }
+
     /// <summary>"address:port", with an IPv6 address in brackets ("[::1]:4420"), as <see cref="Parse"/> reads it back.</summary>
     public static string Format(string address, int port) =>
         IPAddress.TryParse(address, out IPAddress? a) && a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6

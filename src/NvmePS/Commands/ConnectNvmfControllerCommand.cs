@@ -67,7 +67,7 @@ public sealed class ConnectNvmfControllerCommand : NvmeCmdlet
         IPEndPoint endPoint;
         try
         {
-            endPoint = NvmeEndpoint.Parse(TransportAddress, port);
+            endPoint = Wait(NvmeEndpoint.ResolveAsync(TransportAddress, port, StopToken));
         }
         catch (FormatException e)
         {

@@ -58,7 +58,7 @@ public sealed class GetNvmfDiscoveryLogCommand : NvmeCmdlet
         IPEndPoint endPoint;
         try
         {
-            endPoint = NvmeEndpoint.Parse(TransportAddress, ServiceId);
+            endPoint = Wait(NvmeEndpoint.ResolveAsync(TransportAddress, ServiceId, StopToken));
         }
         catch (FormatException e)
         {

@@ -41,6 +41,31 @@ public sealed class SessionAndErrorTests
     }
 
     [Fact]
+    public void Host_names_resolve_and_a_name_that_does_not_is_a_clear_error()
+    {
+        // Issue 10 item 13: -TransportAddress localhost was rejected. Loopback only.
+        NvmfTarget t = _s.StartTarget();
+        try
+        {
+            var c = Assert.IsType<NvmfController>(Assert.Single(_s.Host.Command("Connect-NvmfController").Arg("localhost").Arg(t.SubsystemNqn)
+                .Param("ServiceId", t.Port).Invoke().ThrowIfFailed()));
+            Assert.Equal("127.0.0.1", c.TransportAddress);
+            Assert.NotEmpty(_s.Host.Command("Get-NvmfDiscoveryLog").Arg("localhost").Param("ServiceId", t.Port).Invoke().ThrowIfFailed());
+            _s.Disconnect(c);
+
+            // A malformed name is refused before any lookup (an unknown name would ask a DNS server, which tests never do).
+            var bad = _s.Host.Command("Connect-NvmfController").Arg("not a host!").Arg(t.SubsystemNqn).Param("ServiceId", t.Port).Invoke();
+            ErrorRecord e = ErrorAssert.Single(bad, "InvalidTransportAddress", ErrorCategory.InvalidArgument);
+            Assert.Equal("not a host!", e.TargetObject);
+            Assert.Contains("is not an IP address, address:port or host name", e.Exception.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            _s.Stop(t);
+        }
+    }
+
+    [Fact]
     public void A_silent_peer_times_out_and_a_garbage_peer_is_a_protocol_error()
     {
         using var silent = new TcpListener(IPAddress.Loopback, 0);
