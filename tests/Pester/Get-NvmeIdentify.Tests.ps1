@@ -25,9 +25,9 @@ Describe 'Get-NvmeIdentify' {
         $ns.BlockSize | Should -Be @(512, 512)
     }
 
-    It 'warns about an inactive namespace and errors on an invalid one' {
-        Get-NvmeIdentify $c -NamespaceId 7 -WarningVariable warn -WarningAction SilentlyContinue | Out-Null
-        $warn | Should -Match 'not active'
+    It 'reports an inactive namespace and an invalid one as errors' {
+        Get-NvmeIdentify $c -NamespaceId 7 -ErrorVariable inactive -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $inactive[0].FullyQualifiedErrorId | Should -Be 'NvmeNamespaceNotActive,NvmePS.Commands.GetNvmeIdentifyCommand'
         Get-NvmeIdentify $c -NamespaceId 5000, 1 -ErrorVariable err -ErrorAction SilentlyContinue | Should -HaveCount 1
         $err[0].FullyQualifiedErrorId | Should -Be 'NvmeDeviceStatus,NvmePS.Commands.GetNvmeIdentifyCommand'
         $err[0].TargetObject | Should -Be $c

@@ -18,7 +18,8 @@ public sealed class GetNvmeIdentifyCommand : NvmeCmdlet
     [ValidateNotNull]
     public NvmeAdminConnection Controller { get; set; } = null!;
 
-    [Parameter(Mandatory = true, ParameterSetName = NamespaceSet)]
+    // By property name too, so `Get-NvmeIdentify $c -ActiveNamespaces | Get-NvmeIdentify $c` identifies each one.
+    [Parameter(Mandatory = true, ParameterSetName = NamespaceSet, ValueFromPipelineByPropertyName = true)]
     [ValidateRange(1u, 0xFFFFFFFEu)]
     public uint[] NamespaceId { get; set; } = Array.Empty<uint>();
 
@@ -49,7 +50,10 @@ public sealed class GetNvmeIdentifyCommand : NvmeCmdlet
                         var ns = Wait(admin.IdentifyNamespaceAsync(nsid, cts.Token));
                         if (!ns.IsActive)
                         {
-                            WriteWarning($"Namespace {nsid} is not active on {name}: Identify Namespace returned zeros.");
+                            // An inactive NSID returns a zero-filled structure (NVMe Base 2.0 §5.17.2.1): an error, not an object.
+                            WriteError(new ErrorRecord(new ItemNotFoundException($"Namespace {nsid} is not active on {name} (Identify Namespace returned zeros)."),
+                                "NvmeNamespaceNotActive", ErrorCategory.ObjectNotFound, nsid));
+                            continue;
                         }
 
                         WriteObject(NvmeNamespaceIdentity.From(ns, nsid, name));

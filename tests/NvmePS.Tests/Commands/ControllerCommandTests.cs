@@ -119,11 +119,17 @@ public sealed class ControllerCommandTests
         {
             NvmfController c = _s.Connect(t);
 
-            // NSID 7 is valid but inactive: zeros and a warning. NSID 5000 is beyond NN: a per-namespace error, and
-            // namespace 1 is still returned.
-            var inactive = _s.Host.Command("Get-NvmeIdentify").Arg(c).Param("NamespaceId", 7).Invoke();
-            Assert.Equal(0ul, Assert.IsType<NvmeNamespaceIdentity>(Assert.Single(inactive.ThrowIfFailed())).SizeBlocks);
-            Assert.Contains("not active", Assert.Single(inactive.Warnings));
+            // NSID 7 is valid but inactive: a non-terminating NvmeNamespaceNotActive error and no zero-filled object
+            // (issue 10 item 10; it was a warning that -ErrorVariable did not see). NSID 5000 is beyond NN: a
+            // per-namespace error, and namespace 1 is still returned.
+            var inactive = _s.Host.Command("Get-NvmeIdentify").Arg(c).Param("NamespaceId", new[] { 7, 1 }).Invoke();
+            Assert.Equal(1u, Assert.Single(inactive.OutputOf<NvmeNamespaceIdentity>()).NamespaceId);
+            Assert.Equal(7u, ErrorAssert.Single(inactive, "NvmeNamespaceNotActive", ErrorCategory.ObjectNotFound).TargetObject);
+            Assert.Empty(inactive.Warnings);
+
+            // Issue 10 item 8: the active namespace list pipes into Get-NvmeIdentify (NamespaceId by property name).
+            var piped = _s.Host.Script("Get-NvmeIdentify $args[0] -ActiveNamespaces | Get-NvmeIdentify $args[0]", c).ThrowIfFailed().Cast<NvmeNamespaceIdentity>();
+            Assert.Equal(new uint[] { 1 }, piped.Select(n => n.NamespaceId));
             var r = _s.Host.Command("Get-NvmeIdentify").Arg(c).Param("NamespaceId", new[] { 5000, 1 }).Invoke();
             Assert.Equal(1u, Assert.Single(r.OutputOf<NvmeNamespaceIdentity>()).NamespaceId);
             ErrorRecord e = ErrorAssert.Single(r, "NvmeDeviceStatus", ErrorCategory.DeviceError);
