@@ -28,6 +28,7 @@
         'Get-NvmeMiPort'
         'Get-NvmeMiSubsystem'
         'Get-NvmeMiVpd'
+        'Get-NvmfController'
         'Get-NvmfDiscoveryLog'
         'Get-NvmfProperty'
         'Get-NvmfTarget'

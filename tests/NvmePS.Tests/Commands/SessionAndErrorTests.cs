@@ -41,6 +41,28 @@ public sealed class SessionAndErrorTests
     }
 
     [Fact]
+    public void Get_NvmfController_finds_a_lost_controller_by_NQN_and_address()
+    {
+        // Issue 10 item 8: a lost $c could only be found through Disconnect-NvmfController -SubsystemNqn '*'.
+        NvmfTarget t = _s.StartTarget();
+        try
+        {
+            NvmfController c = _s.Connect(t);
+            Assert.Same(c, Assert.Single(_s.Host.Command("Get-NvmfController").Arg(t.SubsystemNqn).Invoke().ThrowIfFailed()));
+            Assert.Contains(c, _s.Host.Command("Get-NvmfController").Param("SubsystemNqn", "nqn.2024-01.io.nvmeps.test:*").Param("TransportAddress", "127.0.0.*").Invoke().ThrowIfFailed());
+            Assert.Contains(c, _s.Host.Command("Get-NvmfController").Param("TransportAddress", c.Address).Invoke().ThrowIfFailed());
+            Assert.Empty(_s.Host.Command("Get-NvmfController").Param("TransportAddress", "10.9.9.9").Invoke().Output);
+            ErrorAssert.Single(_s.Host.Command("Get-NvmfController").Arg("nqn.2024-01.io.nvmeps.test:none").Invoke(), "NvmfControllerNotFound", ErrorCategory.ObjectNotFound);
+            _s.Disconnect(c);
+            Assert.DoesNotContain(c, _s.Host.Command("Get-NvmfController").Invoke().ThrowIfFailed());
+        }
+        finally
+        {
+            _s.Stop(t);
+        }
+    }
+
+    [Fact]
     public void Host_names_resolve_and_a_name_that_does_not_is_a_clear_error()
     {
         // Issue 10 item 13: -TransportAddress localhost was rejected. Loopback only.
