@@ -20,7 +20,8 @@ public sealed class ReadNvmeBlockCommand : NvmeCmdlet
 
     [Parameter(Mandatory = true, Position = 1)]
     [Alias("Lba", "Slba")]
-    public ulong StartingLba { get; set; }
+    [ValidateRange(0L, long.MaxValue)]
+    public long StartingLba { get; set; }
 
     [Parameter(Mandatory = true, Position = 2)]
     [ValidateRange(1L, long.MaxValue)]
@@ -46,12 +47,12 @@ public sealed class ReadNvmeBlockCommand : NvmeCmdlet
         CancellationToken ct = cts.Token;
         try
         {
-            int blockSize = BlockTransfer.BlockSizeOf(this, Controller, NamespaceId, ct, Wait);
-            if (blockSize == 0)
+            if (BlockTransfer.CheckedNamespace(this, Controller, NamespaceId, (ulong)StartingLba, BlockCount, ct, Wait) is not { } ns)
             {
-                WriteError(new ErrorRecord(new InvalidOperationException($"Namespace {NamespaceId} is not active on {Controller.Name}."), "NamespaceNotActive", ErrorCategory.ObjectNotFound, Controller));
                 return;
             }
+
+            int blockSize = ns.BlockSize;
 
             long bytes = checked(BlockCount * blockSize);
             string path = Path.Length > 0 ? GetUnresolvedProviderPathFromPSPath(Path) : string.Empty;
@@ -73,7 +74,7 @@ public sealed class ReadNvmeBlockCommand : NvmeCmdlet
                     Memory<byte> target = file is null
                         ? data.AsMemory(checked((int)(first * blockSize)), count * blockSize)
                         : (chunks[first] = new byte[count * blockSize]);
-                    return Controller.Host.ReadAsync(NamespaceId, StartingLba + (ulong)first, count, target, ct).AsTask();
+                    return Controller.Host.ReadAsync(NamespaceId, (ulong)StartingLba + (ulong)first, count, target, ct).AsTask();
                 },
                 Wait,
                 (first, count) =>
@@ -95,7 +96,7 @@ public sealed class ReadNvmeBlockCommand : NvmeCmdlet
                 ControllerName = Controller.Name,
                 Operation = "Read",
                 NamespaceId = NamespaceId,
-                StartingLba = StartingLba,
+                StartingLba = (ulong)StartingLba,
                 BlockCount = BlockCount,
                 BlockSize = blockSize,
                 Bytes = bytes,

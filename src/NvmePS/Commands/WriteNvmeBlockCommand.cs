@@ -21,7 +21,8 @@ public sealed class WriteNvmeBlockCommand : NvmeCmdlet
 
     [Parameter(Mandatory = true, Position = 1)]
     [Alias("Lba", "Slba")]
-    public ulong StartingLba { get; set; }
+    [ValidateRange(0L, long.MaxValue)]
+    public long StartingLba { get; set; }
 
     /// <summary>The bytes to write; a whole number of blocks.</summary>
     [Parameter(Mandatory = true, Position = 2, ParameterSetName = DataSet)]
@@ -54,19 +55,19 @@ public sealed class WriteNvmeBlockCommand : NvmeCmdlet
         try
         {
             long bytes = path.Length > 0 ? new FileInfo(path).Length : InputData.Length;
-            int blockSize = BlockTransfer.BlockSizeOf(this, Controller, NamespaceId, ct, Wait);
-            if (blockSize == 0)
+            if (BlockTransfer.CheckedNamespace(this, Controller, NamespaceId, (ulong)StartingLba, null, ct, Wait) is not { } ns)
             {
-                WriteError(new ErrorRecord(new InvalidOperationException($"Namespace {NamespaceId} is not active on {Controller.Name}."), "NamespaceNotActive", ErrorCategory.ObjectNotFound, Controller));
                 return;
             }
 
+            int blockSize = ns.BlockSize;
             if (bytes == 0 || bytes % blockSize != 0)
             {
                 ThrowInputError("DataNotBlockAligned", $"{bytes} bytes is not a whole number of {blockSize}-byte blocks.", ErrorCategory.InvalidArgument, bytes);
             }
 
             long blocks = bytes / blockSize;
+
             string what = string.Format(CultureInfo.InvariantCulture, "Write {0} blocks ({1}) at LBA {2} of namespace {3}", blocks, Units.FormatBytes(bytes), StartingLba, NamespaceId);
             if (!ShouldProcess(Controller.Name, what))
             {
@@ -94,7 +95,7 @@ public sealed class WriteNvmeBlockCommand : NvmeCmdlet
                         source = buffer;
                     }
 
-                    return Controller.Host.WriteAsync(NamespaceId, StartingLba + (ulong)first, count, source, ForceUnitAccess, ct).AsTask();
+                    return Controller.Host.WriteAsync(NamespaceId, (ulong)StartingLba + (ulong)first, count, source, ForceUnitAccess, ct).AsTask();
                 },
                 Wait,
                 (first, count) =>
@@ -110,7 +111,7 @@ public sealed class WriteNvmeBlockCommand : NvmeCmdlet
                 ControllerName = Controller.Name,
                 Operation = "Write",
                 NamespaceId = NamespaceId,
-                StartingLba = StartingLba,
+                StartingLba = (ulong)StartingLba,
                 BlockCount = blocks,
                 BlockSize = blockSize,
                 Bytes = bytes,

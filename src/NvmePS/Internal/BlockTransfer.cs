@@ -10,9 +10,37 @@ internal static class BlockTransfer
 {
     public const int ChunkBytes = NvmeBlockTransferScheduler.DefaultChunkBytes;
 
-    /// <summary>The formatted LBA data size of a namespace (Identify Namespace); 0 when the namespace is inactive.</summary>
-    public static int BlockSizeOf(NvmeCmdlet cmdlet, NvmfController controller, uint nsid, CancellationToken ct, Func<Task<NvmeIdentifyNamespace>, NvmeIdentifyNamespace> wait) =>
-        wait(controller.Admin.IdentifyNamespaceAsync(nsid, ct)).BlockSize;
+    /// <summary>Identify Namespace for a block transfer, with the refusals a user can act on: a discovery controller (no
+    /// namespaces), an inactive namespace, and a range too large to address at all. Returns null after writing the error.</summary>
+    public static NvmeIdentifyNamespace? CheckedNamespace(NvmeCmdlet cmdlet, NvmfController controller, uint nsid, ulong slba, long? blocks,
+        CancellationToken ct, Func<Task<NvmeIdentifyNamespace>, NvmeIdentifyNamespace> wait)
+    {
+        if (controller.IsDiscovery)
+        {
+            cmdlet.WriteError(new ErrorRecord(new InvalidOperationException($"{controller.Name} is a discovery controller, which has no namespaces; connect to a subsystem NQN from its discovery log."),
+                "NvmeDiscoveryControllerHasNoNamespaces", ErrorCategory.InvalidOperation, controller));
+            return null;
+        }
+
+        var ns = wait(controller.Admin.IdentifyNamespaceAsync(nsid, ct));
+        if (ns.BlockSize == 0)
+        {
+            cmdlet.WriteError(new ErrorRecord(new InvalidOperationException($"Namespace {nsid} is not active on {controller.Name}."), "NamespaceNotActive", ErrorCategory.ObjectNotFound, controller));
+            return null;
+        }
+
+        // Only a range no command could address is refused here (it overflowed as a bare OverflowException); a range
+        // past NSZE goes to the controller, whose LBA Out of Range status (and Error log entry) is the real answer.
+        if (blocks is long n && ((ulong)n > ulong.MaxValue - slba || n > long.MaxValue / ns.BlockSize))
+        {
+            cmdlet.WriteError(new ErrorRecord(new ArgumentOutOfRangeException(nameof(blocks),
+                $"LBAs {slba} to {(decimal)slba + n - 1} are beyond namespace {nsid} of {controller.Name}, which has {ns.Nsze} blocks (LBA 0 to {ns.Nsze - 1})."),
+                "NvmeLbaOutOfRange", ErrorCategory.InvalidArgument, n));
+            return null;
+        }
+
+        return ns;
+    }
 
     /// <summary>Chunked, pipelined transfer: see the engine's <see cref="NvmeBlockTransferScheduler"/>.</summary>
     public static void Run(long blocks, int blockSize, Func<long, int, Task> chunk, Action<Task> wait, Action<long, int> completed) =>

@@ -63,6 +63,40 @@ public sealed class SessionAndErrorTests
     }
 
     [Fact]
+    public void Block_ranges_negative_LBAs_and_discovery_controllers_get_clear_errors()
+    {
+        // Issue 10 item 9: a bare OverflowException, "positional parameter cannot be found" for -1, and "Identify CNS 00h
+        // failed: Invalid Field" for a discovery controller.
+        NvmfTarget t = _s.StartTarget(namespaces: new[] { "memory:4MB" });
+        try
+        {
+            NvmfController c = _s.Connect(t);
+            var huge = _s.Host.Command("Read-NvmeBlock").Arg(c).Arg(0).Arg(long.MaxValue).Invoke();
+            ErrorRecord e = ErrorAssert.Single(huge, "NvmeLbaOutOfRange", ErrorCategory.InvalidArgument);
+            Assert.Contains("which has 8192 blocks (LBA 0 to 8191)", e.Exception.Message, StringComparison.Ordinal);
+            // Past the namespace but addressable: the controller's own LBA Out of Range answers.
+            ErrorAssert.Single(_s.Host.Command("Read-NvmeBlock").Arg(c).Arg(8190).Arg(4).Invoke(), "NvmeDeviceStatus", ErrorCategory.DeviceError);
+            Assert.Single(_s.Host.Command("Read-NvmeBlock").Arg(c).Arg(8184).Arg(8).Invoke().ThrowIfFailed());
+
+            // Typed as a script user types it, so the -1 is a number token for the positional -StartingLba.
+            ErrorRecord negative = Assert.Single(_s.Host.Script("Read-NvmeBlock $args[0] -1 1", c).AllErrors);
+            Assert.StartsWith("ParameterArgumentValidationError,", negative.FullyQualifiedErrorId, StringComparison.Ordinal);
+            Assert.Contains("StartingLba", negative.Exception.Message + negative, StringComparison.Ordinal);
+
+            var d = Assert.IsType<NvmfController>(Assert.Single(_s.Host.Command("Connect-NvmfController").Arg("127.0.0.1").Arg("nqn.2014-08.org.nvmexpress.discovery")
+                .Param("ServiceId", t.Port).Invoke().ThrowIfFailed()));
+            ErrorRecord disc = ErrorAssert.Single(_s.Host.Command("Read-NvmeBlock").Arg(d).Arg(0).Arg(1).Invoke(), "NvmeDiscoveryControllerHasNoNamespaces", ErrorCategory.InvalidOperation);
+            Assert.Same(d, disc.TargetObject);
+            _s.Disconnect(d);
+            _s.Disconnect(c);
+        }
+        finally
+        {
+            _s.Stop(t);
+        }
+    }
+
+    [Fact]
     public void Host_names_resolve_and_a_name_that_does_not_is_a_clear_error()
     {
         // Issue 10 item 13: -TransportAddress localhost was rejected. Loopback only.
