@@ -21,9 +21,9 @@ public sealed class GetNvmeMiConfigurationCommand : NvmeMiEndpointCmdlet
 
         try
         {
-            int count = Wait(c.Endpoint.ReadSubsystemInformationAsync(StopToken)).PortCount;
+            var ports = SelectPorts(c, PortId);
             var events = Wait(c.Endpoint.GetAsyncEventsAsync(StopToken));
-            foreach (byte id in Enumerable.Range(0, count).Select(i => (byte)i).Where(p => PortId.Length == 0 || PortId.Contains(p)))
+            foreach (byte id in ports)
             {
                 WriteObject(NvmeMiConfiguration.From(Wait(c.Endpoint.ReadPortConfigurationAsync(id, StopToken)), events, c));
             }

@@ -21,27 +21,9 @@ public sealed class GetNvmeMiPortCommand : NvmeMiEndpointCmdlet
 
         try
         {
-            int count = Wait(c.Endpoint.ReadSubsystemInformationAsync(StopToken)).PortCount;
-            foreach (byte id in PortId.Where(p => p >= count))
+            foreach (byte id in SelectPorts(c, PortId))
             {
-                WriteError(new ErrorRecord(new ItemNotFoundException($"{c.Name} has {count} port(s), 0 to {count - 1}; there is no port {id}."), "NvmeMiPortNotFound", ErrorCategory.ObjectNotFound, c));
-            }
-
-            foreach (byte id in Enumerable.Range(0, count).Select(i => (byte)i).Where(p => PortId.Length == 0 || PortId.Contains(p)))
-            {
-                PortInformation p = Wait(c.Endpoint.ReadPortInformationAsync(id, StopToken));
-                WriteObject(new NvmeMiPortInfo
-                {
-                    EndpointName = c.Name,
-                    Network = c.Network,
-                    Eid = c.Eid,
-                    PortId = id,
-                    PortType = p.PortType,
-                    MaxMctpTransmissionUnit = p.MaxMctpTransmissionUnit,
-                    ManagementEndpointBufferSize = p.ManagementEndpointBufferSize,
-                    PcieLink = p.PortType == NvmeMiPortType.Pcie ? $"x{p.PcieNegotiatedLinkWidth} (x{p.PcieMaxLinkWidth} max)" : string.Empty,
-                    SmbusAddress = p.PortType == NvmeMiPortType.Smbus ? p.ManagementEndpointSmbusAddress : (byte)0,
-                });
+                WriteObject(NvmeMiPortInfo.From(id, Wait(c.Endpoint.ReadPortInformationAsync(id, StopToken)), c));
             }
         }
         catch (Exception e) when (IsReportable(e))

@@ -1,5 +1,4 @@
 using System.Management.Automation;
-using NvmePS.Engine.Mi;
 
 namespace NvmePS.Commands;
 
@@ -20,17 +19,7 @@ public sealed class GetNvmeMiSubsystemCommand : NvmeMiEndpointCmdlet
             var info = Wait(c.Endpoint.ReadSubsystemInformationAsync(StopToken));
             var ids = Wait(c.Endpoint.ReadControllerListAsync(0, StopToken));
             var optional = Wait(c.Endpoint.ReadOptionalCommandsAsync(StopToken));
-            WriteObject(new NvmeMiSubsystemInfo
-            {
-                EndpointName = c.Name,
-                Network = c.Network,
-                Eid = c.Eid,
-                PortCount = info.PortCount,
-                NvmeMiVersion = $"{info.MajorVersion}.{info.MinorVersion}",
-                Capabilities = info.Capabilities,
-                ControllerIds = ids.ToArray(),
-                OptionalCommands = optional.Select(o => $"{o.Type switch { NvmeMiMessageType.MiCommand => "MI", NvmeMiMessageType.AdminCommand => "Admin", NvmeMiMessageType.PcieCommand => "PCIe", _ => o.Type.ToString() }} {o.Opcode:X2}h").ToArray(),
-            });
+            WriteObject(NvmeMiSubsystemInfo.From(info, ids, optional, c));
         }
         catch (Exception e) when (IsReportable(e))
         {

@@ -22,6 +22,19 @@ public abstract class NvmeMiEndpointCmdlet : NvmeCmdlet
     [ValidateRange(1, 254)]
     public byte Eid { get; set; }
 
+    /// <summary>The subsystem's port ids (0 to NUMP) that <paramref name="requested"/> names (all when empty), after a
+    /// non-terminating NvmeMiPortNotFound error for each requested id the subsystem does not have.</summary>
+    protected IEnumerable<byte> SelectPorts(NvmeMiConnection c, byte[] requested)
+    {
+        int count = Wait(c.Endpoint.ReadSubsystemInformationAsync(StopToken)).PortCount;
+        foreach (byte id in requested.Where(p => p >= count))
+        {
+            WriteError(new ErrorRecord(new ItemNotFoundException($"{c.Name} has {count} port(s), 0 to {count - 1}; there is no port {id}."), "NvmeMiPortNotFound", ErrorCategory.ObjectNotFound, c));
+        }
+
+        return Enumerable.Range(0, count).Select(i => (byte)i).Where(p => requested.Length == 0 || requested.Contains(p)).ToList();
+    }
+
     /// <summary>The connection to use for this record, or null after writing an error for it.</summary>
     protected NvmeMiConnection? ResolveConnection()
     {

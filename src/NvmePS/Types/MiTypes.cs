@@ -308,6 +308,18 @@ public sealed class NvmeMiSubsystemInfo
 
     /// <summary>The optional commands the endpoint supports, "MI 06h" or "Admin 10h".</summary>
     public string[] OptionalCommands { get; init; } = Array.Empty<string>();
+
+    internal static NvmeMiSubsystemInfo From(NvmSubsystemInformation info, IReadOnlyList<ushort> controllerIds, IReadOnlyList<OptionalCommand> optional, NvmeMiConnection c) => new()
+    {
+        EndpointName = c.Name,
+        Network = c.Network,
+        Eid = c.Eid,
+        PortCount = info.PortCount,
+        NvmeMiVersion = $"{info.MajorVersion}.{info.MinorVersion}",
+        Capabilities = info.Capabilities,
+        ControllerIds = controllerIds.ToArray(),
+        OptionalCommands = optional.Select(o => $"{o.Type switch { NvmeMiMessageType.MiCommand => "MI", NvmeMiMessageType.AdminCommand => "Admin", NvmeMiMessageType.PcieCommand => "PCIe", _ => o.Type.ToString() }} {o.Opcode:X2}h").ToArray(),
+    };
 }
 
 /// <summary>One port of the subsystem (Port Information, NVMe-MI §5.7.2).</summary>
@@ -334,6 +346,19 @@ public sealed class NvmeMiPortInfo
 
     /// <summary>SMBus: the management endpoint's 7-bit address; 0 for other ports.</summary>
     public byte SmbusAddress { get; init; }
+
+    internal static NvmeMiPortInfo From(byte portId, PortInformation p, NvmeMiConnection c) => new()
+    {
+        EndpointName = c.Name,
+        Network = c.Network,
+        Eid = c.Eid,
+        PortId = portId,
+        PortType = p.PortType,
+        MaxMctpTransmissionUnit = p.MaxMctpTransmissionUnit,
+        ManagementEndpointBufferSize = p.ManagementEndpointBufferSize,
+        PcieLink = p.PortType == NvmeMiPortType.Pcie ? $"x{p.PcieNegotiatedLinkWidth} (x{p.PcieMaxLinkWidth} max)" : string.Empty,
+        SmbusAddress = p.PortType == NvmeMiPortType.Smbus ? p.ManagementEndpointSmbusAddress : (byte)0,
+    };
 }
 
 /// <summary>The configuration of one port (Configuration Get, NVMe-MI §5.1).</summary>

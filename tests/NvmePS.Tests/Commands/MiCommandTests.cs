@@ -244,6 +244,7 @@ public sealed class MiCommandTests : IDisposable
         var set = _s.Host.Command("Set-NvmeMiConfiguration").Param("Network", 1u).Param("Eid", (byte)29).Param("PortId", (byte)1)
             .Param("SmbusFrequency", "Freq400kHz").Switch("PassThru").Invoke().ThrowIfFailed();
         Assert.Equal(NvmePS.Engine.Mi.SmbusFrequency.Freq400kHz, Assert.IsType<NvmeMiConfiguration>(Assert.Single(set)).SmbusFrequency);
+        ErrorAssert.Single(_s.Host.Command("Get-NvmeMiConfiguration").Param("Network", 1u).Param("Eid", (byte)29).Param("PortId", new byte[] { 5 }).Invoke(), "NvmeMiPortNotFound", ErrorCategory.ObjectNotFound);
         var config = _s.Host.Command("Get-NvmeMiConfiguration").Param("Network", 1u).Param("Eid", (byte)29).Param("PortId", new byte[] { 1 }).Invoke().ThrowIfFailed();
         Assert.Equal(NvmePS.Engine.Mi.SmbusFrequency.Freq400kHz, Assert.IsType<NvmeMiConfiguration>(Assert.Single(config)).SmbusFrequency);
         _s.Host.Command("Set-NvmeMiConfiguration").Param("Network", 1u).Param("Eid", (byte)29).Param("PortId", (byte)1).Param("SmbusFrequency", "Freq100kHz").Invoke().ThrowIfFailed();
