@@ -53,7 +53,8 @@ public static class MctpdObjectTree
 
         if (objects.Count > MaxObjects)
         {
-            skipped.Add($"{objects.Count - MaxObjects} objects beyond the first {MaxObjects} were not read");
+            // The client stops storing objects one past the bound, so how many more there were is not known here.
+            skipped.Add($"objects beyond the first {MaxObjects} were not read");
         }
 
         endpoints.Sort((a, b) => a.Network != b.Network ? a.Network.CompareTo(b.Network) : a.Eid.CompareTo(b.Eid));
