@@ -14,6 +14,7 @@
     PowerShellVersion    = '7.4'
     FormatsToProcess     = @('NvmePS.Format.ps1xml')
     CmdletsToExport      = @(
+        'Add-NvmfSubsystem'
         'Connect-NvmeMiEndpoint'
         'Connect-NvmfController'
         'Disconnect-NvmeMiEndpoint'

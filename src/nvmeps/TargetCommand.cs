@@ -12,29 +12,46 @@ internal static class TargetCommand
     {
         var listen = new Option<string>("--listen") { Description = "address:port to listen on (port 0 picks a free one)", DefaultValueFactory = _ => "127.0.0.1:4420" };
         var nqn = new Option<string>("--subsystem-nqn") { Description = "NQN of the NVM subsystem (default: a new uuid-based NQN)" };
-        var ns = new Option<string[]>("--namespace") { Description = "memory:SIZE or PATH, optionally ,size=SIZE ,bs=512|4096 ,nsid=N ,ro (repeat for more namespaces)", Required = true, AllowMultipleArgumentsPerToken = false };
+        var ns = new Option<string[]>("--namespace")
+        {
+            Description = "memory:SIZE, file:PATH or PATH, optionally ,size=SIZE (files) ,bs=512|4096 ,nsid=N ,ro; a comma in a path is written twice (repeat for more namespaces; default memory:64MB, as Start-NvmfTarget)",
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var discovery = new Option<string>("--discovery-listen") { Description = "also serve the discovery controller alone on address:port (8009 by convention)" };
         var hosts = new Option<string[]>("--allowed-host-nqn") { Description = "host NQN allowed to connect (repeatable; none: any host)" };
         var nonLoopback = new Option<bool>("--allow-non-loopback") { Description = "serve on an address that is not loopback" };
-        var cmd = new Command("target", "Serve an NVMe/TCP target in the foreground until Ctrl+C or SIGTERM; the discovery controller answers on the same port.")
+        var cmd = new Command("target", "Serve an NVMe/TCP target in the foreground until Ctrl+C or SIGTERM; the discovery controller answers on the same port. "
+            + $"Exit codes: {ExitCodes.Success} stopped cleanly, {ExitCodes.Failed} could not start (port in use, file I/O), {ExitCodes.InvalidArguments} invalid arguments.")
         {
-            listen, nqn, ns, hosts, nonLoopback,
+            listen, nqn, ns, hosts, discovery, nonLoopback,
         };
         cmd.SetAction(async (result, cancellationToken) =>
         {
             IReadOnlyList<NvmeNamespaceSpec> specs;
             System.Net.IPEndPoint endPoint;
+            System.Net.IPEndPoint? discoveryEndPoint = null;
+            string subsystem = result.GetValue(nqn) ?? NvmeTargetHost.NewSubsystemNqn();
             try
             {
                 endPoint = NvmeEndpoint.Parse(result.GetValue(listen)!, NvmeEndpoint.IoPort);
-                specs = result.GetValue(ns)!.Select(NvmeNamespaceSpec.Parse).ToList();
+                if (result.GetValue(discovery) is { } d)
+                {
+                    discoveryEndPoint = NvmeEndpoint.Parse(d, NvmeEndpoint.DiscoveryPort);
+                }
+
+                specs = (result.GetValue(ns) is { Length: > 0 } given ? given : ["memory:64MB"]).Select(s => NvmeNamespaceSpec.Parse(s)).ToList();
+                NvmeTargetHost.ValidateNamespaces(specs);
+                if (!Nqn.IsWellFormed(subsystem))
+                {
+                    throw new FormatException($"'{subsystem}' is not a well-formed NQN (nqn.yyyy-mm.reverse.domain:name, at most 223 bytes).");
+                }
             }
-            catch (FormatException e)
+            catch (Exception e) when (e is FormatException or FileNotFoundException)
             {
                 await Console.Error.WriteLineAsync($"nvmeps target: {e.Message}").ConfigureAwait(false);
-                return 2;
+                return ExitCodes.InvalidArguments;
             }
 
-            string subsystem = result.GetValue(nqn) ?? NvmeTargetHost.NewSubsystemNqn();
             string[] allowed = result.GetValue(hosts) ?? Array.Empty<string>();
 
             // Ctrl+C arrives through the token; SIGTERM is handled here too so `kill` and systemd stop it cleanly.
@@ -53,12 +70,31 @@ internal static class TargetCommand
             catch (Exception e) when (e is ArgumentException or IOException or UnauthorizedAccessException or InvalidOperationException or System.Net.Sockets.SocketException)
             {
                 await Console.Error.WriteLineAsync($"nvmeps target: {e.Message}").ConfigureAwait(false);
-                return 1;
+                return ExitCodes.Failed;
+            }
+
+            if (discoveryEndPoint is not null)
+            {
+                try
+                {
+                    await target.ListenDiscoveryAsync(discoveryEndPoint, result.GetValue(nonLoopback)).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is ArgumentException or IOException or InvalidOperationException or System.Net.Sockets.SocketException)
+                {
+                    await target.DisposeAsync().ConfigureAwait(false);
+                    await Console.Error.WriteLineAsync($"nvmeps target: {e.Message}").ConfigureAwait(false);
+                    return ExitCodes.Failed;
+                }
             }
 
             await using (target.ConfigureAwait(false))
             {
                 Console.WriteLine($"NVMe/TCP target {target.Subsystem.Nqn} listening on {target.LocalEndPoint} (discovery on the same port)");
+                if (target.DiscoveryEndPoint is { } dep)
+                {
+                    Console.WriteLine($"  discovery controller also on {dep}");
+                }
+
                 foreach (var n in target.Subsystem.Namespaces)
                 {
                     Console.WriteLine($"  namespace {n.Nsid}: {n.BlockCount} blocks of {n.BlockSize} bytes ({Format.Bytes(n.BlockCount * n.BlockSize)}), {target.SpecOf(n.Nsid)}");
@@ -79,7 +115,7 @@ internal static class TargetCommand
             }
 
             Console.WriteLine("Stopped.");
-            return 0;
+            return ExitCodes.Success;
         });
         return cmd;
     }

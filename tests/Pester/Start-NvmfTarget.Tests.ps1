@@ -40,12 +40,33 @@ Describe 'Start-NvmfTarget' {
 
     It 'fails with <Id> for <Case>' -ForEach @(
         @{ Case = 'a bad address'; Params = @{ Listen = 'not-an-address' }; Id = 'InvalidTargetArgument' }
-        @{ Case = 'a bad size'; Params = @{ Listen = '127.0.0.1:0'; Namespace = 'memory:lots' }; Id = 'InvalidTargetArgument' }
+        @{ Case = 'a bad size'; Params = @{ Listen = '127.0.0.1:0'; Namespace = 'memory:lots' }; Id = 'InvalidNamespaceSpec' }
+        @{ Case = 'a misspelt type'; Params = @{ Listen = '127.0.0.1:0'; Namespace = 'memroy:1G' }; Id = 'InvalidNamespaceSpec' }
+        @{ Case = 'an option given twice'; Params = @{ Listen = '127.0.0.1:0'; Namespace = 'memory:1G,nsid=1,nsid=2' }; Id = 'InvalidNamespaceSpec' }
+        @{ Case = 'a bad discovery address'; Params = @{ Listen = '127.0.0.1:0'; DiscoveryListen = 'nowhere' }; Id = 'InvalidTargetArgument' }
         @{ Case = 'a missing file'; Params = @{ Listen = '127.0.0.1:0'; Namespace = '/nonexistent/ns.img' }; Id = 'NamespaceFileNotFound' }
         @{ Case = 'a bad NQN'; Params = @{ Listen = '127.0.0.1:0'; SubsystemNqn = 'not an nqn' }; Id = 'NvmeInvalidArgument' }
         @{ Case = 'a non-loopback address'; Params = @{ Listen = '0.0.0.0:0' }; Id = 'NvmeInvalidArgument' }
     ) {
         { Start-NvmfTarget @Params } | Should -Throw -ErrorId "$Id,NvmePS.Commands.StartNvmfTargetCommand"
+    }
+
+    It 'serves a PowerShell drive path and a path with a doubled comma' {
+        $t = Start-NvmfTarget -Listen 127.0.0.1:0 -SubsystemNqn (New-TestNqn) -Namespace 'TestDrive:/a,,b.img,size=1M'
+        try {
+            $t.Namespaces[0].Backing | Should -Be (Join-Path (Get-PSDrive TestDrive).Root 'a,b.img')
+            (Get-Item 'TestDrive:/a,b.img').Length | Should -Be 1MB
+        }
+        finally { $t | Stop-NvmfTarget }
+    }
+
+    It 'refuses a second target for an NQN the session serves' {
+        $t = Start-TestTarget
+        try {
+            { Start-NvmfTarget -Listen 127.0.0.1:0 -SubsystemNqn $t.SubsystemNqn -Namespace memory:128M } |
+                Should -Throw -ErrorId 'NvmfSubsystemNqnInUse,NvmePS.Commands.StartNvmfTargetCommand'
+        }
+        finally { $t | Stop-NvmfTarget }
     }
 
     It 'refuses a port a session target already serves' {

@@ -19,7 +19,8 @@ public sealed class StartNvmfTargetCommand : NvmeCmdlet
     [ValidateNotNullOrEmpty]
     public string SubsystemNqn { get; set; } = string.Empty;
 
-    /// <summary>Namespaces in the engine's spec form: "memory:SIZE" or a file path, with ",size=", ",bs=", ",nsid=", ",ro".</summary>
+    /// <summary>Namespaces in the engine's spec form: "memory:SIZE", "file:PATH" or a path, with ",size=", ",bs=",
+    /// ",nsid=", ",ro"; a comma inside a path is written twice.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string[] Namespace { get; set; } = { "memory:64MB" };
@@ -29,6 +30,11 @@ public sealed class StartNvmfTargetCommand : NvmeCmdlet
     [ValidateNotNullOrEmpty]
     public string[] AllowedHostNqn { get; set; } = Array.Empty<string>();
 
+    /// <summary>Also serve the discovery controller alone on this address:port (8009 by convention).</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? DiscoveryListen { get; set; }
+
     /// <summary>Listen on a non-loopback address (the engine refuses otherwise).</summary>
     [Parameter]
     public SwitchParameter AllowNonLoopback { get; set; }
@@ -36,11 +42,10 @@ public sealed class StartNvmfTargetCommand : NvmeCmdlet
     protected override void EndProcessing()
     {
         IPEndPoint listen;
-        List<NvmeNamespaceSpec> specs;
+        IPEndPoint? discovery = null;
         try
         {
             listen = NvmeEndpoint.Parse(Listen, NvmeEndpoint.IoPort);
-            specs = Namespace.Select(NvmeNamespaceSpec.Parse).Select(s => s.IsMemory ? s : s with { Path = GetUnresolvedProviderPathFromPSPath(s.Path!) }).ToList();
         }
         catch (FormatException e)
         {
@@ -48,21 +53,45 @@ public sealed class StartNvmfTargetCommand : NvmeCmdlet
             return;
         }
 
-        string nqn = SubsystemNqn.Length > 0 ? SubsystemNqn : NvmeTargetHost.NewSubsystemNqn();
-        try
+        if (DiscoveryListen is not null)
         {
-            NvmeTargetHost.ValidateNamespaces(specs);
+            try
+            {
+                discovery = NvmeEndpoint.Parse(DiscoveryListen, NvmeEndpoint.DiscoveryPort);
+            }
+            catch (FormatException e)
+            {
+                ThrowTerminatingError(new ErrorRecord(e, "InvalidTargetArgument", ErrorCategory.InvalidArgument, DiscoveryListen));
+                return;
+            }
         }
-        catch (FileNotFoundException e)
+
+        List<NvmeNamespaceSpec> specs = NamespaceSpecs.Resolve(this, Namespace);
+        string nqn = SubsystemNqn.Length > 0 ? SubsystemNqn : NvmeTargetHost.NewSubsystemNqn();
+
+        // One subsystem NQN is one subsystem: a second target with the same NQN would show hosts two subsystems that
+        // multipathing merges into one, with namespaces that differ.
+        if (NvmfSession.Current.Targets.FirstOrDefault(t => t.HostObject.Serves(nqn)) is { } owner)
         {
-            ThrowTerminatingError(new ErrorRecord(e, "NamespaceFileNotFound", ErrorCategory.ObjectNotFound, e.FileName));
+            ThrowTerminatingError(new ErrorRecord(new InvalidOperationException(
+                    $"Subsystem {nqn} is already served by the target on {owner.Listen}. Stop that target first, or serve another NQN."),
+                "NvmfSubsystemNqnInUse", ErrorCategory.ResourceExists, owner));
         }
 
         // Two targets of this session never split one port's connections (see NvmeTargetHost.SharesPortWith).
-        if (NvmfSession.Current.Targets.FirstOrDefault(t => t.HostObject.SharesPortWith(listen)) is { } busy)
+        foreach (var endPoint in discovery is null ? [listen] : new[] { listen, discovery })
         {
-            ThrowTerminatingError(new ErrorRecord(new InvalidOperationException($"Port {listen.Port} is already served by the target of {busy.SubsystemNqn}."),
-                "NvmfTargetPortInUse", ErrorCategory.ResourceBusy, busy));
+            if (NvmfSession.Current.Targets.FirstOrDefault(t => t.HostObject.SharesPortWith(endPoint)) is { } busy)
+            {
+                ThrowTerminatingError(new ErrorRecord(new InvalidOperationException($"Port {endPoint.Port} is already served by the target of {busy.SubsystemNqn} on {busy.Listen}."),
+                    "NvmfTargetPortInUse", ErrorCategory.ResourceBusy, busy));
+            }
+        }
+
+        if (discovery is not null && discovery.Port != 0 && discovery.Port == listen.Port)
+        {
+            ThrowTerminatingError(new ErrorRecord(new ArgumentException("-DiscoveryListen needs a port of its own; the discovery controller already answers on -Listen."),
+                "InvalidTargetArgument", ErrorCategory.InvalidArgument, DiscoveryListen));
         }
 
         if (!ShouldProcess($"{nqn} on {listen}", $"Start NVMe/TCP target with {specs.Count} namespace(s)"))
@@ -70,17 +99,29 @@ public sealed class StartNvmfTargetCommand : NvmeCmdlet
             return;
         }
 
+        NvmeTargetHost? host = null;
         try
         {
-            var host = Wait(NvmeTargetHost.StartAsync(listen, nqn, specs, AllowedHostNqn, AllowNonLoopback));
-            var target = new NvmfTarget(host);
-            NvmfSession.Current.Add(target);
-            WriteVerbose($"Listening on {target.Listen}; discovery controller on the same port.");
-            WriteObject(target);
+            host = Wait(NvmeTargetHost.StartAsync(listen, nqn, specs, AllowedHostNqn, AllowNonLoopback));
+            if (discovery is not null)
+            {
+                Wait(host.ListenDiscoveryAsync(discovery, AllowNonLoopback));
+            }
         }
         catch (Exception e) when (IsReportable(e))
         {
+            if (host is not null)
+            {
+                Wait(host.DisposeAsync());
+            }
+
             ThrowNvmeError(e, nqn);
+            return;
         }
+
+        var target = new NvmfTarget(host);
+        NvmfSession.Current.Add(target);
+        WriteVerbose($"Listening on {target.Listen}; discovery controller on the same port{(target.DiscoveryListen is { } d ? " and on " + d : string.Empty)}.");
+        WriteObject(target);
     }
 }

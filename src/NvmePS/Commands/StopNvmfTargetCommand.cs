@@ -32,7 +32,7 @@ public sealed class StopNvmfTargetCommand : NvmeCmdlet
             foreach (string pattern in SubsystemNqn)
             {
                 var wildcard = new WildcardPattern(pattern, WildcardOptions.IgnoreCase);
-                var found = NvmfSession.Current.Targets.Where(t => wildcard.IsMatch(t.SubsystemNqn)).ToList();
+                var found = NvmfSession.Current.Targets.Where(t => t.ServesMatch(wildcard)).ToList();
                 if (found.Count == 0 && !WildcardPattern.ContainsWildcardCharacters(pattern))
                 {
                     WriteError(new ErrorRecord(new ItemNotFoundException($"No target in this session serves {pattern}."), "NvmfTargetNotFound", ErrorCategory.ObjectNotFound, pattern));

@@ -231,7 +231,7 @@ public sealed class TargetNqnCompleter : IArgumentCompleter
 {
     public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
         System.Management.Automation.Language.CommandAst commandAst, System.Collections.IDictionary fakeBoundParameters) =>
-        ConnectedNqnCompleter.Complete(NvmfSession.Current.Targets.Select(t => (t.SubsystemNqn, $"target on {t.Listen}")), wordToComplete);
+        ConnectedNqnCompleter.Complete(NvmfSession.Current.Targets.SelectMany(t => t.SubsystemNqns.Select(n => (n, $"target on {t.Listen}"))), wordToComplete);
 }
 
 /// <summary>Completes NQNs a host may connect to: running targets' subsystems and the discovery NQN.</summary>
@@ -240,7 +240,7 @@ public sealed class ConnectableNqnCompleter : IArgumentCompleter
     public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
         System.Management.Automation.Language.CommandAst commandAst, System.Collections.IDictionary fakeBoundParameters) =>
         ConnectedNqnCompleter.Complete(
-            NvmfSession.Current.Targets.Select(t => (t.SubsystemNqn, $"target on {t.Listen}"))
+            NvmfSession.Current.Targets.SelectMany(t => t.SubsystemNqns.Select(n => (n, $"target on {t.Listen}")))
                 .Append((FabricsCommand.DiscoveryNqn, "the discovery controller")),
             wordToComplete);
 }

@@ -124,7 +124,11 @@ public sealed class NvmfTarget
 
     internal NvmeTargetHost HostObject { get; }
 
+    /// <summary>The subsystem the target was started with.</summary>
     public string SubsystemNqn => HostObject.Subsystem.Nqn;
+
+    /// <summary>Every subsystem the target serves on its port: the first one, then those Add-NvmfSubsystem added.</summary>
+    public string[] SubsystemNqns => HostObject.Subsystems.Select(s => s.Nqn).ToArray();
 
     /// <summary>address:port the target listens on (the discovery controller answers there too).</summary>
     public string Listen => NvmeEndpoint.Format(Address, Port);
@@ -133,10 +137,15 @@ public sealed class NvmfTarget
 
     public int Port => HostObject.LocalEndPoint.Port;
 
+    /// <summary>address:port of the discovery-only port (-DiscoveryListen), or null.</summary>
+    public string? DiscoveryListen => HostObject.DiscoveryEndPoint is { } d ? NvmeEndpoint.Format(d.Address.ToString(), d.Port) : null;
+
+    /// <summary>The first subsystem's serial number; each subsystem has its own.</summary>
     public string SerialNumber => HostObject.Subsystem.SerialNumber;
 
+    /// <summary>The namespaces of every subsystem (SubsystemNqn tells them apart).</summary>
     public NvmfTargetNamespace[] Namespaces =>
-        HostObject.Subsystem.Namespaces.Select(n => NvmfTargetNamespace.From(n, HostObject.SpecOf(n.Nsid))).ToArray();
+        HostObject.Subsystems.SelectMany(s => s.Namespaces.Select(n => NvmfTargetNamespace.From(s, n, HostObject.SpecOf(s, n.Nsid)))).ToArray();
 
     public int NamespaceCount => Namespaces.Length;
 
@@ -159,12 +168,21 @@ public sealed class NvmfTarget
     public bool IsRunning => HostObject.IsRunning;
 
     public DateTime StartedAt => HostObject.StartedAt;
+
+    /// <summary>True when the target serves <paramref name="pattern"/> (wildcards allowed) in any of its subsystems.</summary>
+    internal bool ServesMatch(System.Management.Automation.WildcardPattern pattern) => SubsystemNqns.Any(pattern.IsMatch);
+
+    /// <summary>"NQN on address:port", which is what an error's TargetObject shows.</summary>
+    public override string ToString() => $"{SubsystemNqn} on {Listen}";
 }
 
 /// <summary>A namespace a session target serves.</summary>
 public sealed class NvmfTargetNamespace
 {
     public uint NamespaceId { get; init; }
+
+    /// <summary>The subsystem the namespace belongs to.</summary>
+    public string SubsystemNqn { get; init; } = string.Empty;
 
     /// <summary>"memory" or the backing file's path.</summary>
     public string Backing { get; init; } = string.Empty;
@@ -183,9 +201,10 @@ public sealed class NvmfTargetNamespace
 
     public long BytesWritten { get; init; }
 
-    internal static NvmfTargetNamespace From(NvmePS.Engine.Fabrics.Controller.NvmeNamespace n, NvmePS.Engine.Fabrics.Controller.NvmeNamespaceSpec? spec) => new()
+    internal static NvmfTargetNamespace From(NvmePS.Engine.Fabrics.Controller.NvmeSubsystem s, NvmePS.Engine.Fabrics.Controller.NvmeNamespace n, NvmePS.Engine.Fabrics.Controller.NvmeNamespaceSpec? spec) => new()
     {
         NamespaceId = n.Nsid,
+        SubsystemNqn = s.Nqn,
         Backing = spec is null || spec.IsMemory ? "memory" : Path.GetFullPath(spec.Path!),
         ReadOnly = n.ReadOnly,
         BlockSize = n.BlockSize,

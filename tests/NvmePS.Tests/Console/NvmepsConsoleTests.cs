@@ -105,12 +105,45 @@ public sealed partial class NvmepsConsoleTests
         var (code, _, error) = Run("target --listen nowhere --namespace memory:1MB", TimeSpan.FromSeconds(30));
         Assert.Equal(2, code);
         Assert.Contains("'nowhere' is not an IP address", error);
+        // Every kind of bad input is exit code 2, before anything starts; a failure to start is 1.
         (code, _, error) = Run("target --listen 127.0.0.1:0 --namespace /nonexistent/ns.img", TimeSpan.FromSeconds(30));
-        Assert.Equal(1, code);
+        Assert.Equal(2, code);
         Assert.Contains("/nonexistent/ns.img", error);
-        (code, _, error) = Run("target --listen 127.0.0.1:0", TimeSpan.FromSeconds(30));
-        Assert.NotEqual(0, code);
-        Assert.Contains("--namespace", error);
+        (code, _, error) = Run("target --listen 127.0.0.1:0 --namespace memroy:1G", TimeSpan.FromSeconds(30));
+        Assert.Equal(2, code);
+        Assert.Contains("'memroy:' in 'memroy:1G' is not a namespace type", error);
+        Assert.DoesNotContain("Could not find file", error);
+        (code, _, error) = Run("target --listen 127.0.0.1:0 --subsystem-nqn not-an-nqn", TimeSpan.FromSeconds(30));
+        Assert.Equal(2, code);
+        Assert.Contains("'not-an-nqn' is not a well-formed NQN", error);
+        (code, _, error) = Run("target --listen 127.0.0.1:0 --no-such-option", TimeSpan.FromSeconds(30));
+        Assert.Equal(2, code);
+        Assert.Contains("--no-such-option", error);
+        using var holder = new TcpListener(IPAddress.Loopback, 0);
+        holder.Start();
+        (code, _, error) = Run($"target --listen 127.0.0.1:{((IPEndPoint)holder.LocalEndpoint).Port}", TimeSpan.FromSeconds(30));
+        Assert.Equal(1, code);
+        Assert.Contains("already in use", error);
+    }
+
+    [Fact]
+    public async Task Target_defaults_to_a_64_MiB_memory_namespace_like_the_cmdlet_and_can_serve_a_discovery_port()
+    {
+        int port = FreePort(), discoveryPort = FreePort();
+        string nqn = ModuleSession.NewNqn();
+        using var p = Start($"target --listen 127.0.0.1:{port} --subsystem-nqn {nqn} --discovery-listen 127.0.0.1:{discoveryPort}");
+        Assert.Equal($"NVMe/TCP target {nqn} listening on 127.0.0.1:{port} (discovery on the same port)", await p.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Equal($"  discovery controller also on 127.0.0.1:{discoveryPort}", await p.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Equal("  namespace 1: 131072 blocks of 512 bytes (64 MiB), memory:67108864", await p.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30)));
+        await using (var d = await NvmeHostAssociation.ConnectDiscoveryAsync(new IPEndPoint(IPAddress.Loopback, discoveryPort), new NvmeHostAssociationParameters(), CancellationToken.None))
+        {
+            var log = await d.GetDiscoveryLogAsync(CancellationToken.None);
+            Assert.Contains(log.Entries, e => e.SubNqn == nqn && e.Trsvcid == port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        Assert.Equal(0, Kill(p.Id, 15));
+        Assert.True(p.WaitForExit(30_000));
+        Assert.Equal(0, p.ExitCode);
     }
 
     private static Process Start(string args)

@@ -2,8 +2,10 @@ using System.Text;
 
 namespace NvmePS.Engine.Fabrics.Controller;
 
-/// <summary>A transport port of the target as the discovery log reports it (NVMe over Fabrics 1.1 §5.3 Figure 38).</summary>
-public sealed record NvmeTargetPort(ushort PortId, TransportType Trtype, AddressFamily Adrfam, string Traddr, string Trsvcid);
+/// <summary>A transport port of the target as the discovery log reports it (NVMe over Fabrics 1.1 §5.3 Figure 38).
+/// A <paramref name="DiscoveryOnly"/> port (the conventional 8009) serves the discovery controller and no NVM subsystem,
+/// like an nvmet port linked to no subsystem.</summary>
+public sealed record NvmeTargetPort(ushort PortId, TransportType Trtype, AddressFamily Adrfam, string Traddr, string Trsvcid, bool DiscoveryOnly = false);
 
 /// <summary>
 /// The transport-independent NVMe over Fabrics target: the NVM subsystems it exports, its discovery subsystem, its ports,
@@ -210,7 +212,7 @@ public sealed class NvmeTarget : IDisposable
         var entries = new List<DiscoveryLogEntry>();
         foreach (var port in ports)
         {
-            foreach (var s in subsystems.Where(s => s.IsHostAllowed(hostNqn)))
+            foreach (var s in subsystems.Where(s => !port.DiscoveryOnly && s.IsHostAllowed(hostNqn)))
             {
                 entries.Add(new DiscoveryLogEntry(port.Trtype, port.Adrfam, DiscoverySubsystemType.Nvm, treq, port.PortId,
                     DiscoveryLogEntry.DynamicCntlid, (ushort)Math.Min(Options.MaxQueueSize, ushort.MaxValue), port.Trsvcid, s.Nqn, port.Traddr));
@@ -254,7 +256,7 @@ public sealed class NvmeTarget : IDisposable
         }
 
         var subsystem = GetSubsystem(data!.SubNqn);
-        if (subsystem is null)
+        if (subsystem is null || (port is { DiscoveryOnly: true } && !subsystem.IsDiscovery))
         {
             return InvalidParameter(cid, connect.Qid, ConnectData.SubNqnOffset, ConnectResponse.IattrInData);
         }

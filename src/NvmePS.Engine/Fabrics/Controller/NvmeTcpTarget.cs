@@ -88,10 +88,10 @@ public sealed class NvmeTcpTarget : IAsyncDisposable
 
     /// <summary>
     /// Starts listening on <paramref name="endpoint"/> (port 0 picks a free port) and registers it as a port of the
-    /// discovery log. Only loopback addresses are accepted unless <paramref name="allowNonLoopback"/>. A port another
+    /// discovery log (<paramref name="discoveryOnly"/>: a port that serves only the discovery controller). Only loopback addresses are accepted unless <paramref name="allowNonLoopback"/>. A port another
     /// listener holds fails with <see cref="SocketException"/> AddressAlreadyInUse.
     /// </summary>
-    public Task<NvmeTargetPort> ListenAsync(IPEndPoint endpoint, bool allowNonLoopback = false, int backlog = 128)
+    public Task<NvmeTargetPort> ListenAsync(IPEndPoint endpoint, bool allowNonLoopback = false, int backlog = 128, bool discoveryOnly = false)
     {
         ArgumentNullException.ThrowIfNull(endpoint);
         ObjectDisposedException.ThrowIf(_stopping.IsCancellationRequested, this);
@@ -129,7 +129,7 @@ public sealed class NvmeTcpTarget : IAsyncDisposable
         var local = (IPEndPoint)listener.LocalEndPoint!;
         var port = new NvmeTargetPort(Target.NextPortId(), TransportType.Tcp,
             local.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? AddressFamily.IPv6 : AddressFamily.IPv4,
-            local.Address.ToString(), local.Port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            local.Address.ToString(), local.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), discoveryOnly);
         Target.AddPort(port);
         lock (_lock)
         {

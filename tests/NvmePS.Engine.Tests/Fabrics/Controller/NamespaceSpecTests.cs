@@ -11,6 +11,9 @@ public class NamespaceSpecTests
     [InlineData("file:/dev/loop0,ro", "/dev/loop0", null, 512, 0u, true)]
     [InlineData("disk.img", "disk.img", null, 512, 0u, false)]
     [InlineData("memory:4096", null, 4096L, 512, 0u, false)]
+    [InlineData("/data/a,,b.img,size=1M", "/data/a,b.img", 1L << 20, 512, 0u, false)]
+    [InlineData("file:memory:1G", "memory:1G", null, 512, 0u, false)]
+    [InlineData("./memroy:1G", "./memroy:1G", null, 512, 0u, false)]
     public void Parses(string text, string? path, long? size, int bs, uint nsid, bool ro)
     {
         var spec = NvmeNamespaceSpec.Parse(text);
@@ -33,6 +36,16 @@ public class NamespaceSpecTests
     [InlineData("disk.img,nsid=0")]
     [InlineData("disk.img,colour=blue")]
     [InlineData("memory:99999999999T")]
+    [InlineData("memroy:1G")]
+    [InlineData("memory:100000T")]
+    [InlineData("memory:2T")]
+    [InlineData("memory:1G,nsid=1,nsid=2")]
+    [InlineData("memory:1G,size=2G")]
+    [InlineData("disk.img,size=1M,size=2M")]
+    [InlineData("disk.img,ro=1")]
+    [InlineData("disk.img,ro,readonly")]
+    [InlineData("file:")]
+    [InlineData("disk.img,")]
     public void Rejects_with_a_message(string text)
     {
         Assert.False(NvmeNamespaceSpec.TryParse(text, out _, out string? error));
@@ -62,5 +75,35 @@ public class NamespaceSpecTests
             sub.RemoveNamespace(1);
             File.Delete(path);
         }
+    }
+
+    [Fact]
+    public void Errors_quote_the_bad_part()
+    {
+        Assert.False(NvmeNamespaceSpec.TryParse("memory:1G,nsid=1,nsid=2", out _, out string? error));
+        Assert.Equal("'nsid=2': the option 'nsid' is given twice in 'memory:1G,nsid=1,nsid=2'.", error);
+        Assert.False(NvmeNamespaceSpec.TryParse("memroy:1G", out _, out error));
+        Assert.StartsWith("'memroy:' in 'memroy:1G' is not a namespace type", error, StringComparison.Ordinal);
+        Assert.False(NvmeNamespaceSpec.TryParse("memory:1G,bs=1024", out _, out error));
+        Assert.Equal("'bs=1024': the block size is 512 or 4096.", error);
+    }
+
+    [Fact]
+    public void A_prefix_the_caller_knows_as_a_drive_is_a_path()
+    {
+        var spec = NvmeNamespaceSpec.Parse("TestDrive:/disk.img,size=1M", prefix => prefix == "TestDrive");
+        Assert.Equal("TestDrive:/disk.img", spec.Path);
+        Assert.Throws<FormatException>(() => NvmeNamespaceSpec.Parse("TestDrive:/disk.img,size=1M"));
+        // ToString keeps such a path a path.
+        Assert.Equal(spec, NvmeNamespaceSpec.Parse(spec.ToString()));
+    }
+
+    [Fact]
+    public void Validation_refuses_directories_and_files_too_small_to_serve()
+    {
+        var dir = Assert.Throws<NvmeNamespaceSpecException>(() => NvmeTargetHost.ValidateNamespaces([NvmeNamespaceSpec.Parse("/tmp")]));
+        Assert.Contains("is a directory", dir.Message, StringComparison.Ordinal);
+        var empty = Assert.Throws<NvmeNamespaceSpecException>(() => NvmeTargetHost.ValidateNamespaces([NvmeNamespaceSpec.Parse("/dev/null")]));
+        Assert.Equal("'/dev/null' holds 0 bytes; a namespace needs at least 4096 and a multiple of the block size 512 (give ',size=' to extend a file).", empty.Message);
     }
 }
