@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using NvmePS.Engine;
 
 namespace NvmePS.Commands;
 
@@ -32,9 +33,10 @@ public sealed class ReadNvmeBlockCommand : NvmeCmdlet
     [ValidateNotNullOrEmpty]
     public string Path { get; set; } = string.Empty;
 
+    /// <summary>Seconds without progress (no chunk completed) before the read fails; not a limit on the whole read.</summary>
     [Parameter]
     [ValidateRange(1, 86400)]
-    public int TimeoutSec { get; set; } = 300;
+    public int TimeoutSec { get; set; } = 60;
 
     protected override void ProcessRecord()
     {
@@ -43,8 +45,9 @@ public sealed class ReadNvmeBlockCommand : NvmeCmdlet
             return;
         }
 
-        using var cts = LinkedTimeout(TimeoutSec);
-        CancellationToken ct = cts.Token;
+        using var stall = new BlockTransfer.StallTimeout(StopToken, TimeoutSec);
+        CancellationToken ct = stall.Token;
+        long done = 0;
         try
         {
             if (BlockTransfer.CheckedNamespace(this, Controller, NamespaceId, (ulong)StartingLba, BlockCount, ct, Wait) is not { } ns)
@@ -61,7 +64,8 @@ public sealed class ReadNvmeBlockCommand : NvmeCmdlet
                 ThrowInputError("UsePathForLargeReads", $"{bytes} bytes is more than {MaxInMemoryBytes} bytes to hold in memory; read into a file with -Path.", ErrorCategory.InvalidArgument, BlockCount);
             }
 
-            using FileStream? file = path.Length > 0 ? new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.Read) : null;
+            using var output = path.Length > 0 ? new BlockTransfer.AtomicFile(path) : null;
+            FileStream? file = output?.Stream;
             byte[] data = file is null ? new byte[bytes] : Array.Empty<byte>();
             var chunks = new Dictionary<long, byte[]>();
             string activity = $"Reading {BlockCount} blocks from namespace {NamespaceId}";
@@ -79,6 +83,8 @@ public sealed class ReadNvmeBlockCommand : NvmeCmdlet
                 Wait,
                 (first, count) =>
                 {
+                    stall.Progressed();
+                    done = first + count;
                     if (file is not null)
                     {
                         file.Write(chunks[first]);
@@ -91,6 +97,7 @@ public sealed class ReadNvmeBlockCommand : NvmeCmdlet
                     }
                 });
 
+            output?.Commit();
             WriteObject(new NvmeBlockTransfer
             {
                 ControllerName = Controller.Name,
@@ -103,6 +110,10 @@ public sealed class ReadNvmeBlockCommand : NvmeCmdlet
                 Path = path,
                 Data = data,
             });
+        }
+        catch (NvmeTimeoutException e) when (!StopToken.IsCancellationRequested && stall.Token.IsCancellationRequested)
+        {
+            WriteNvmeError(BlockTransfer.Stalled(e, TimeoutSec, done, BlockCount), Controller);
         }
         catch (Exception e) when (IsReportable(e))
         {

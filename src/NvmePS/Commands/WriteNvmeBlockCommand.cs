@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Management.Automation;
+using NvmePS.Engine;
 
 namespace NvmePS.Commands;
 
@@ -38,9 +39,10 @@ public sealed class WriteNvmeBlockCommand : NvmeCmdlet
     [Parameter]
     public SwitchParameter ForceUnitAccess { get; set; }
 
+    /// <summary>Seconds without progress (no chunk completed) before the write fails; not a limit on the whole write.</summary>
     [Parameter]
     [ValidateRange(1, 86400)]
-    public int TimeoutSec { get; set; } = 300;
+    public int TimeoutSec { get; set; } = 60;
 
     protected override void ProcessRecord()
     {
@@ -49,8 +51,9 @@ public sealed class WriteNvmeBlockCommand : NvmeCmdlet
             return;
         }
 
-        using var cts = LinkedTimeout(TimeoutSec);
-        CancellationToken ct = cts.Token;
+        using var stall = new BlockTransfer.StallTimeout(StopToken, TimeoutSec);
+        CancellationToken ct = stall.Token;
+        long done = 0, total = 0;
         string path = ParameterSetName == PathSet ? GetUnresolvedProviderPathFromPSPath(Path) : string.Empty;
         try
         {
@@ -67,6 +70,7 @@ public sealed class WriteNvmeBlockCommand : NvmeCmdlet
             }
 
             long blocks = bytes / blockSize;
+            total = blocks;
 
             string what = string.Format(CultureInfo.InvariantCulture, "Write {0} blocks ({1}) at LBA {2} of namespace {3}", blocks, Units.FormatBytes(bytes), StartingLba, NamespaceId);
             if (!ShouldProcess(Controller.Name, what))
@@ -100,6 +104,8 @@ public sealed class WriteNvmeBlockCommand : NvmeCmdlet
                 Wait,
                 (first, count) =>
                 {
+                    stall.Progressed();
+                    done = first + count;
                     if (showProgress)
                     {
                         WriteProgress(BlockTransfer.Progress(2, activity, first + count, blocks, blockSize));
@@ -117,6 +123,10 @@ public sealed class WriteNvmeBlockCommand : NvmeCmdlet
                 Bytes = bytes,
                 Path = path,
             });
+        }
+        catch (NvmeTimeoutException e) when (!StopToken.IsCancellationRequested && stall.Token.IsCancellationRequested)
+        {
+            WriteNvmeError(BlockTransfer.Stalled(e, TimeoutSec, done, total), Controller);
         }
         catch (Exception e) when (IsReportable(e))
         {

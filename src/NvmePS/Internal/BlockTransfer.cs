@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using NvmePS.Engine;
 using NvmePS.Engine.Admin;
 using NvmePS.Engine.Fabrics.Host;
 
@@ -45,6 +46,88 @@ internal static class BlockTransfer
     /// <summary>Chunked, pipelined transfer: see the engine's <see cref="NvmeBlockTransferScheduler"/>.</summary>
     public static void Run(long blocks, int blockSize, Func<long, int, Task> chunk, Action<Task> wait, Action<long, int> completed) =>
         NvmeBlockTransferScheduler.Run(blocks, blockSize, chunk, wait, completed);
+
+    /// <summary>
+    /// -TimeoutSec for block transfers: it bounds the time without progress (no chunk completed), not the whole
+    /// transfer, so a whole-namespace copy is never cut off while data still moves. <see cref="Progressed"/> restarts
+    /// the clock; Ctrl+C cancels the same token.
+    /// </summary>
+    public sealed class StallTimeout : IDisposable
+    {
+        private readonly CancellationTokenSource _cts;
+        private readonly TimeSpan _limit;
+
+        public StallTimeout(CancellationToken stop, int timeoutSec)
+        {
+            _cts = CancellationTokenSource.CreateLinkedTokenSource(stop);
+            _limit = TimeSpan.FromSeconds(timeoutSec);
+            _cts.CancelAfter(_limit);
+        }
+
+        public CancellationToken Token => _cts.Token;
+
+        public void Progressed()
+        {
+            if (!_cts.IsCancellationRequested)
+            {
+                _cts.CancelAfter(_limit);
+            }
+        }
+
+        public void Dispose() => _cts.Dispose();
+    }
+
+    /// <summary>The error for a transfer that stopped moving, saying how far it got.</summary>
+    public static NvmeTimeoutException Stalled(NvmeTimeoutException e, int timeoutSec, long done, long total) =>
+        new($"No progress for {timeoutSec} s (-TimeoutSec bounds the time without progress): {done} of {total} blocks were transferred.", e);
+
+    /// <summary>
+    /// A -Path file for Read-NvmeBlock written under a temporary name in the same directory and renamed over the
+    /// destination only when every block has arrived, so a failed or stopped read never leaves a partial file posing
+    /// as a whole one (and never destroys the file it would have replaced).
+    /// </summary>
+    public sealed class AtomicFile : IDisposable
+    {
+        private bool _committed;
+
+        public AtomicFile(string path)
+        {
+            Path = path;
+            TempPath = System.IO.Path.Combine(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!,
+                $".{System.IO.Path.GetFileName(path)}.{Guid.NewGuid():N}.partial");
+            Stream = new FileStream(TempPath, FileMode.CreateNew, FileAccess.Write, FileShare.None);
+        }
+
+        public string Path { get; }
+
+        public string TempPath { get; }
+
+        public FileStream Stream { get; }
+
+        public void Commit()
+        {
+            Stream.Flush(flushToDisk: true);
+            Stream.Dispose();
+            File.Move(TempPath, Path, overwrite: true);
+            _committed = true;
+        }
+
+        public void Dispose()
+        {
+            Stream.Dispose();
+            if (!_committed)
+            {
+                try
+                {
+                    File.Delete(TempPath);
+                }
+                catch (IOException)
+                {
+                    // Best effort: the name is hidden and says what it is.
+                }
+            }
+        }
+    }
 
     public static ProgressRecord Progress(int id, string activity, long done, long total, int blockSize)
     {

@@ -35,7 +35,7 @@ internal sealed class ScriptedController : IAsyncDisposable
     /// <summary>Runs before the default handling of each command; returning true means it handled the command.</summary>
     public Func<ScriptedController, NvmeTcpQueuePair, NvmeCommand, ReadOnlyMemory<byte>, Task<bool>>? Hook { get; set; }
 
-    public byte[] Media { get; } = new byte[4 * 1024 * 1024];
+    public byte[] Media { get; init; } = new byte[4 * 1024 * 1024];
 
     public bool AllowDigests { get; set; } = true;
 
