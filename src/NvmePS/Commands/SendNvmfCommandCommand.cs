@@ -17,6 +17,7 @@ public sealed class SendNvmfCommandCommand : NvmeCmdlet
 {
     private const string FieldsSet = "Fields";
     private const string SqeSet = "Sqe";
+    private const string HashtableSet = "Hashtable";
 
     private readonly NvmeCommandWindow<(ushort Qid, byte Opcode)> _inFlight = new();
     private CancellationTokenSource? _cts;
@@ -55,6 +56,12 @@ public sealed class SendNvmfCommandCommand : NvmeCmdlet
     [ValidateNotNull]
     public byte[] Sqe { get; set; } = Array.Empty<byte>();
 
+    /// <summary>A command as a hashtable, as users type it: @{ Opcode = 0x02; Nsid = 1; Cdw10 = 0; Qid = 1; DataLength = 512 }.
+    /// Keys are the parameter names (or their aliases) of the other sets, case-insensitive.</summary>
+    [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = HashtableSet)]
+    [ValidateNotNull]
+    public System.Collections.IDictionary InputObject { get; set; } = null!;
+
     /// <summary>0 for the admin queue, 1..n for the I/O queues.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [Alias("Qid")]
@@ -86,35 +93,53 @@ public sealed class SendNvmfCommandCommand : NvmeCmdlet
 
     protected override void ProcessRecord()
     {
-        NvmeCommand command;
-        if (ParameterSetName == SqeSet)
+        CommandFields f;
+        if (ParameterSetName == HashtableSet)
         {
-            if (!NvmeCommand.TryRead(Sqe, out command) || Sqe.Length != NvmeCommand.Size)
+            if (!CommandFields.TryFrom(InputObject, out f, out string? problem))
             {
-                WriteError(new ErrorRecord(new ArgumentException($"-Sqe must be exactly {NvmeCommand.Size} bytes, not {Sqe.Length}."), "InvalidSqe", ErrorCategory.InvalidArgument, Sqe));
+                WriteError(new ErrorRecord(new ArgumentException(problem), "InvalidCommandHashtable", ErrorCategory.InvalidArgument, InputObject));
                 return;
             }
         }
         else
         {
-            command = new NvmeCommand { Opcode = Opcode, Nsid = NamespaceId, Cdw10 = Cdw10, Cdw11 = Cdw11, Cdw12 = Cdw12, Cdw13 = Cdw13, Cdw14 = Cdw14, Cdw15 = Cdw15 };
+            f = new CommandFields
+            {
+                Opcode = Opcode, NamespaceId = NamespaceId, Cdw10 = Cdw10, Cdw11 = Cdw11, Cdw12 = Cdw12, Cdw13 = Cdw13, Cdw14 = Cdw14, Cdw15 = Cdw15,
+                Sqe = ParameterSetName == SqeSet ? Sqe : null, QueueId = QueueId, InputData = InputData, DataLength = DataLength,
+            };
         }
 
-        if (InputData.Length > 0 && DataLength > 0)
+        NvmeCommand command;
+        if (f.Sqe is { } sqe)
+        {
+            if (!NvmeCommand.TryRead(sqe, out command) || sqe.Length != NvmeCommand.Size)
+            {
+                WriteError(new ErrorRecord(new ArgumentException($"-Sqe must be exactly {NvmeCommand.Size} bytes, not {sqe.Length}."), "InvalidSqe", ErrorCategory.InvalidArgument, sqe));
+                return;
+            }
+        }
+        else
+        {
+            command = new NvmeCommand { Opcode = f.Opcode, Nsid = f.NamespaceId, Cdw10 = f.Cdw10, Cdw11 = f.Cdw11, Cdw12 = f.Cdw12, Cdw13 = f.Cdw13, Cdw14 = f.Cdw14, Cdw15 = f.Cdw15 };
+        }
+
+        if (f.InputData.Length > 0 && f.DataLength > 0)
         {
             WriteError(new ErrorRecord(new ArgumentException("A command moves data in one direction: give -InputData or -DataLength, not both."), "BidirectionalData", ErrorCategory.InvalidArgument, command.Opcode));
             return;
         }
 
-        NvmeHostQueue? queue = NvmeCommandWindow<(ushort, byte)>.SelectQueue(Controller.Host, QueueId);
+        NvmeHostQueue? queue = NvmeCommandWindow<(ushort, byte)>.SelectQueue(Controller.Host, f.QueueId);
         if (queue is null)
         {
-            WriteError(new ErrorRecord(new ArgumentException($"Queue {QueueId} does not exist; {Controller.Name} has I/O queues 1..{Controller.Host.IoQueues.Count}."),
-                "InvalidQueueId", ErrorCategory.InvalidArgument, QueueId));
+            WriteError(new ErrorRecord(new ArgumentException($"Queue {f.QueueId} does not exist; {Controller.Name} has I/O queues 1..{Controller.Host.IoQueues.Count}."),
+                "InvalidQueueId", ErrorCategory.InvalidArgument, f.QueueId));
             return;
         }
 
-        string what = string.Format(CultureInfo.InvariantCulture, "Send opcode {0:X2}h on queue {1} (NSID {2}, CDW10 {3:X8}h)", command.Opcode, QueueId, command.Nsid, command.Cdw10);
+        string what = string.Format(CultureInfo.InvariantCulture, "Send opcode {0:X2}h on queue {1} (NSID {2}, CDW10 {3:X8}h)", command.Opcode, f.QueueId, command.Nsid, command.Cdw10);
         if (!ShouldProcess(Controller.Name, what))
         {
             return;
@@ -126,7 +151,96 @@ public sealed class SendNvmfCommandCommand : NvmeCmdlet
             WriteOldest();
         }
 
-        _inFlight.Submit(queue, command, InputData, DataLength, (QueueId, command.Opcode), _cts!.Token);
+        _inFlight.Submit(queue, command, f.InputData, f.DataLength, (f.QueueId, command.Opcode), _cts!.Token);
+    }
+
+    /// <summary>One command's fields, from parameters or from a hashtable.</summary>
+    private sealed class CommandFields
+    {
+        private static readonly Dictionary<string, string> Names = new(StringComparer.OrdinalIgnoreCase)
+        {
+            ["Opcode"] = "Opcode", ["NamespaceId"] = "NamespaceId", ["Nsid"] = "NamespaceId",
+            ["Cdw10"] = "Cdw10", ["Cdw11"] = "Cdw11", ["Cdw12"] = "Cdw12", ["Cdw13"] = "Cdw13", ["Cdw14"] = "Cdw14", ["Cdw15"] = "Cdw15",
+            ["Sqe"] = "Sqe", ["QueueId"] = "QueueId", ["Qid"] = "QueueId", ["InputData"] = "InputData", ["DataLength"] = "DataLength",
+        };
+
+        public byte Opcode { get; init; }
+
+        public uint NamespaceId { get; init; }
+
+        public uint Cdw10 { get; init; }
+
+        public uint Cdw11 { get; init; }
+
+        public uint Cdw12 { get; init; }
+
+        public uint Cdw13 { get; init; }
+
+        public uint Cdw14 { get; init; }
+
+        public uint Cdw15 { get; init; }
+
+        public byte[]? Sqe { get; init; }
+
+        public ushort QueueId { get; init; }
+
+        public byte[] InputData { get; init; } = Array.Empty<byte>();
+
+        public int DataLength { get; init; }
+
+        public static bool TryFrom(System.Collections.IDictionary table, out CommandFields fields, out string? problem)
+        {
+            fields = new CommandFields();
+            var values = new Dictionary<string, object?>(StringComparer.Ordinal);
+            foreach (System.Collections.DictionaryEntry entry in table)
+            {
+                string key = entry.Key?.ToString() ?? string.Empty;
+                if (!Names.TryGetValue(key, out string? name))
+                {
+                    problem = $"'{key}' is not a Send-NvmfCommand field; use {string.Join(", ", Names.Keys)}.";
+                    return false;
+                }
+
+                if (!values.TryAdd(name, entry.Value))
+                {
+                    problem = $"'{key}' repeats the field {name}.";
+                    return false;
+                }
+            }
+
+            if (!values.ContainsKey("Opcode") && !values.ContainsKey("Sqe"))
+            {
+                problem = "The hashtable needs an Opcode (or a whole Sqe).";
+                return false;
+            }
+
+            try
+            {
+                T Get<T>(string name, T fallback) => values.TryGetValue(name, out object? v) && v is not null ? LanguagePrimitives.ConvertTo<T>(v) : fallback;
+                fields = new CommandFields
+                {
+                    Opcode = Get<byte>("Opcode", 0), NamespaceId = Get<uint>("NamespaceId", 0),
+                    Cdw10 = Get<uint>("Cdw10", 0), Cdw11 = Get<uint>("Cdw11", 0), Cdw12 = Get<uint>("Cdw12", 0),
+                    Cdw13 = Get<uint>("Cdw13", 0), Cdw14 = Get<uint>("Cdw14", 0), Cdw15 = Get<uint>("Cdw15", 0),
+                    Sqe = Get<byte[]?>("Sqe", null), QueueId = Get<ushort>("QueueId", 0),
+                    InputData = Get("InputData", Array.Empty<byte>()), DataLength = Get("DataLength", 0),
+                };
+            }
+            catch (PSInvalidCastException e)
+            {
+                problem = $"A field of the hashtable has the wrong type: {e.Message}";
+                return false;
+            }
+
+            if (fields.DataLength is < 0 or > 16 * 1024 * 1024)
+            {
+                problem = $"DataLength {fields.DataLength} is outside 0 to {16 * 1024 * 1024}.";
+                return false;
+            }
+
+            problem = null;
+            return true;
+        }
     }
 
     protected override void EndProcessing()

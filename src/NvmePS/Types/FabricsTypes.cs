@@ -331,3 +331,17 @@ public sealed class NvmeBlockTransfer
     /// <summary>The blocks read (Read-NvmeBlock without -Path); empty otherwise.</summary>
     public byte[] Data { get; init; } = Array.Empty<byte>();
 }
+
+/// <summary>A host identity (HOSTNQN and HOSTID) and where it comes from.</summary>
+public sealed class NvmeHostIdentityInfo
+{
+    public string HostNqn { get; init; } = string.Empty;
+
+    public Guid HostId { get; init; }
+
+    /// <summary>"given", the file it was read from, the machine UUID it was derived from, or "generated for this process only".</summary>
+    public string Source { get; init; } = string.Empty;
+
+    /// <summary>The directory New-NvmeHostNqn -Persist wrote hostnqn and hostid to, or null.</summary>
+    public string? PersistedTo { get; init; }
+}

@@ -154,6 +154,37 @@ public sealed class IoCommandTests
     }
 
     [Fact]
+    public void Hashtables_piped_to_Send_NvmfCommand_are_commands()
+    {
+        NvmfTarget t = _s.StartTarget(namespaces: new[] { "memory:1MB" });
+        try
+        {
+            NvmfController c = _s.Connect(t);
+            _s.Host.Command("Write-NvmeBlock").Arg(c).Arg(0L).Arg(Enumerable.Range(0, 8 * 512).Select(i => (byte)(i / 512 + 1)).ToArray()).Invoke().ThrowIfFailed();
+
+            // The help's example as a user types it: eight one-block reads, the keys as the parameters' aliases.
+            var r = _s.Host.Script("param($c) 0..7 | ForEach-Object { @{ Opcode = 0x02; Nsid = 1; Cdw10 = $_; Qid = 1; DataLength = 512 } } | Send-NvmfCommand -Controller $c", c);
+            var done = r.ThrowIfFailed().Cast<NvmeCompletion>().ToList();
+            Assert.Equal(Enumerable.Range(1, 8).Select(i => (byte)i), done.Select(x => x.Data.Distinct().Single()));
+            Assert.All(done, x => Assert.Equal(1, x.QueueId));
+
+            // Ordered dictionaries and long names too; a bad key or value is one error naming the hashtable, and the rest go on.
+            r = _s.Host.Script("param($c) [ordered]@{ opcode = 6; cdw10 = 1; datalength = 4096 }, @{ Opcode = 2; Colour = 'blue' }, @{ Opcode = 'x' }, @{ Cdw10 = 1 } | Send-NvmfCommand $c", c);
+            Assert.True(Assert.IsType<NvmeCompletion>(Assert.Single(r.Output)).Success);
+            Assert.Equal(3, r.Errors.Count);
+            Assert.All(r.Errors, e => Assert.StartsWith("InvalidCommandHashtable,", e.FullyQualifiedErrorId, StringComparison.Ordinal));
+            Assert.Contains("'Colour' is not a Send-NvmfCommand field", r.Errors[0].Exception.Message, StringComparison.Ordinal);
+            Assert.Contains("needs an Opcode", r.Errors[2].Exception.Message, StringComparison.Ordinal);
+            Assert.IsAssignableFrom<System.Collections.IDictionary>(r.Errors[0].TargetObject);
+            _s.Disconnect(c);
+        }
+        finally
+        {
+            _s.Stop(t);
+        }
+    }
+
+    [Fact]
     public void Blocks_are_written_and_read_back_from_arrays_and_files_with_progress()
     {
         NvmfTarget t = _s.StartTarget(namespaces: new[] { "memory:8MB" });

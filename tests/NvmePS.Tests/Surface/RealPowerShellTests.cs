@@ -157,7 +157,8 @@ public sealed class RealPowerShellTests
                 $m = Find-NvmeMiEndpoint -BusAddress $bus | Tee-Object -Variable found | Connect-NvmeMiEndpoint
                 $found; $m; Get-NvmeMiHealth $m; Get-NvmeMiHealth $m -ControllerId 1
                 Get-NvmeMiController $m | Select-Object -First 1
-                Get-NvmeMiSubsystem $m; Get-NvmeMiPort $m -PortId 0; Get-NvmeMiConfiguration $m -PortId 1; Get-NvmeMiVpd $m -Length 16", t, bus.Address).ThrowIfFailed());
+                Get-NvmeMiSubsystem $m; Get-NvmeMiPort $m -PortId 0; Get-NvmeMiConfiguration $m -PortId 1; Get-NvmeMiVpd $m -Length 16
+                Get-NvmeHostNqn", t, bus.Address).ThrowIfFailed());
 
             // A health change, as Watch-NvmeMiHealth writes it when the simulated drive raises a warning.
             var sim = Assert.IsType<NvmeMiSimulator>(Assert.Single(_s.Host.Command("Start-NvmeMiSimulator").Param("Network", 3u).Param("Eid", (byte)62).Invoke().ThrowIfFailed()));

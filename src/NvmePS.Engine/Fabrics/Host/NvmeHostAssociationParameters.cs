@@ -6,11 +6,12 @@ namespace NvmePS.Engine.Fabrics.Host;
 /// Transport 1.0 §3.6.2.2 ICReq). Immutable; use <c>with</c> to vary one field.</summary>
 public sealed record NvmeHostAssociationParameters
 {
-    /// <summary>The HOSTID this process uses when none is given or configured: one value, so every association the
-    /// process makes presents the same host to a controller.</summary>
-    internal static readonly Guid ProcessHostId = Guid.NewGuid();
+    /// <summary>The HOSTID used when none is given or configured: derived from the machine (see
+    /// <see cref="MachineIdentity"/>) so every process on it presents the same host, or random per process when the
+    /// machine has no identity to derive it from.</summary>
+    internal static readonly Guid ProcessHostId = MachineIdentity.Read()?.Id ?? Guid.NewGuid();
 
-    /// <summary>HOSTID sent in every Connect of the association (same value on every queue). Default: random per process.</summary>
+    /// <summary>HOSTID sent in every Connect of the association (same value on every queue). Default: the machine's.</summary>
     public Guid HostId { get; init; } = ProcessHostId;
 
     /// <summary>HOSTNQN; default "nqn.2014-08.org.nvmexpress:uuid:&lt;HostId&gt;".</summary>

@@ -86,4 +86,43 @@ public sealed class HostIdentityTests : IDisposable
         Assert.Equal(3, p.IoQueueCount);
         Assert.True(p.HeaderDigest);
     }
+
+    [Fact]
+    public void The_machine_uuid_comes_from_DMI_else_from_machine_id_never_the_machine_id_itself()
+    {
+        string root = Path.Combine(_dir, "root");
+        Directory.CreateDirectory(Path.Combine(root, "sys/class/dmi/id"));
+        Directory.CreateDirectory(Path.Combine(root, "etc"));
+        Assert.Null(MachineIdentity.Read(root));
+
+        File.WriteAllText(Path.Combine(root, "etc/machine-id"), "3d1219c7c4c5404aaa1f6d2a48adfda4\n");
+        var derived = MachineIdentity.Read(root)!.Value;
+        Assert.Equal(MachineIdentity.MachineIdSource, derived.Source);
+        Assert.NotEqual(Guid.Parse("3d1219c7-c4c5-404a-aa1f-6d2a48adfda4"), derived.Id);
+        string text = derived.Id.ToString("D");
+        Assert.Equal('4', text[14]);                       // version 4
+        Assert.Contains(text[19], "89ab");                 // RFC 4122 variant
+        Assert.Equal(derived, MachineIdentity.Read(root)); // the same every time
+
+        // A placeholder DMI UUID is ignored; a real one wins.
+        File.WriteAllText(Path.Combine(root, "sys/class/dmi/id/product_uuid"), "03000200-0400-0500-0006-000700080009\n");
+        Assert.Equal(derived, MachineIdentity.Read(root));
+        File.WriteAllText(Path.Combine(root, "sys/class/dmi/id/product_uuid"), "4C4C4544-0042-3510-8052-B4C04F333732\n");
+        Assert.Equal((Guid.Parse("4c4c4544-0042-3510-8052-b4c04f333732"), MachineIdentity.DmiSource), MachineIdentity.Read(root));
+    }
+
+    [Fact]
+    public void Persist_writes_what_Resolve_reads_and_says_where_it_came_from()
+    {
+        var generated = NvmeHostIdentity.Generate(random: true);
+        Assert.Equal($"nqn.2014-08.org.nvmexpress:uuid:{generated.HostId:D}", generated.HostNqn);
+        generated.Persist(Path.Combine(_dir, "nvme"));
+        Assert.Equal(generated.HostNqn + "\n", File.ReadAllText(Path.Combine(_dir, "nvme", "hostnqn")));
+        Assert.Equal(generated, NvmeHostIdentity.Resolve(null, null, Path.Combine(_dir, "nvme"), out string source));
+        Assert.Equal(Path.Combine(_dir, "nvme", "hostnqn"), source);
+        Assert.Empty(Directory.GetFiles(Path.Combine(_dir, "nvme"), "*tmp*"));
+        Assert.Throws<ArgumentException>(() => new NvmeHostIdentity("not an nqn", Guid.NewGuid()).Persist(_dir));
+        NvmeHostIdentity.Resolve("nqn.2024-01.io.x:y", null, _dir, out source);
+        Assert.Equal("given", source);
+    }
 }
