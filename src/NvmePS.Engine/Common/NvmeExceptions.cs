@@ -80,11 +80,23 @@ public sealed class NvmeStatusException : NvmeException
 /// <summary>The connection closed, was reset, or could not be made.</summary>
 public sealed class NvmeConnectionException : NvmeException
 {
-    public NvmeConnectionException(string message, Exception? inner = null) : base(message, inner)
+    private readonly string? _errorId;
+
+    /// <param name="message">What failed, for the user.</param>
+    /// <param name="inner">The underlying error.</param>
+    /// <param name="errorId">A more specific stable id than NvmeConnectionError, for a cause a user acts on
+    /// differently (no AF_MCTP in the kernel, for one).</param>
+    public NvmeConnectionException(string message, Exception? inner = null, string? errorId = null) : base(message, inner)
     {
+        _errorId = errorId;
     }
 
+    /// <summary>The ErrorId of a kernel without AF_MCTP.</summary>
+    public const string MctpUnavailableErrorId = "NvmeMctpUnavailable";
+
     public override NvmeErrorKind Kind => NvmeErrorKind.Connection;
+
+    public override string ErrorId => _errorId ?? base.ErrorId;
 }
 
 /// <summary>No answer within the allowed time.</summary>

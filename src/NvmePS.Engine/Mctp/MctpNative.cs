@@ -82,7 +82,7 @@ internal static unsafe partial class MctpNative
             {
                 throw new NvmeConnectionException(
                     "This kernel has no AF_MCTP support (socket(AF_MCTP) failed with EAFNOSUPPORT); load the mctp module " +
-                    "(CONFIG_MCTP) or use the libmctp demux-daemon transport.");
+                    "(CONFIG_MCTP) or use the libmctp demux-daemon transport.", errorId: NvmeConnectionException.MctpUnavailableErrorId);
             }
 
             throw new NvmeConnectionException($"socket(AF_MCTP) failed: {Describe(errno)}");

@@ -49,6 +49,9 @@ public sealed class ModuleRunspace : IDisposable
 
     public Invocation Command(string name) => new(this, ps => ps.AddCommand(name));
 
+    /// <summary>A script to run later, or to <see cref="Invocation.Start"/> and stop.</summary>
+    public Invocation ScriptInvocation(string script) => new(this, ps => ps.AddScript(script));
+
     /// <summary>A script; <paramref name="args"/> are its $args.</summary>
     public CommandResult Script(string script, params object?[] args)
     {
