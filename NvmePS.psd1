@@ -13,6 +13,7 @@
     Description          = 'Manage NVMe storage from PowerShell: an NVMe over Fabrics TCP host and target (connect, discover, identify, logs, features, raw commands, block I/O) and NVMe-MI over MCTP (mctpd discovery over D-Bus, health, controllers, Admin commands tunnelled over MI, a simulated endpoint).'
     PowerShellVersion    = '7.4'
     FormatsToProcess     = @('NvmePS.Format.ps1xml')
+    TypesToProcess       = @('NvmePS.Types.ps1xml')
     CmdletsToExport      = @(
         'Add-NvmfSubsystem'
         'Connect-NvmeMiEndpoint'

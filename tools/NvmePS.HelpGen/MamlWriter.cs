@@ -51,13 +51,19 @@ internal static class MamlWriter
         {
             w.WriteStartElement("command", "syntaxItem", CommandNs);
             w.WriteElementString("maml", "name", MamlNs, c.Name);
-            foreach (ParameterHelp p in c.Parameters)
+
+            // Get-Help prints a syntax item's parameters in document order: positional ones by position, then the
+            // mandatory named ones, then the rest by name, and -WhatIf -Confirm last, as PowerShell's own syntax does.
+            var inSet = c.Parameters
+                .Select(p => (P: p, B: p.Blocks.FirstOrDefault(b => b.Sets.Contains(s.SetName)) ?? p.Blocks.FirstOrDefault(b => b.InAllSets)))
+                .Where(x => x.B is not null)
+                .OrderBy(x => int.TryParse(x.B!.Position, out int pos) ? pos : int.MaxValue)
+                .ThenBy(x => x.P.Name switch { "WhatIf" => 1, "Confirm" => 2, _ => 0 })
+                .ThenBy(x => x.B!.Required ? 0 : 1)
+                .ThenBy(x => x.P.Name, StringComparer.Ordinal);
+            foreach (var (p, b) in inSet)
             {
-                ParameterBlock? b = p.Blocks.FirstOrDefault(b => b.Sets.Contains(s.SetName)) ?? p.Blocks.FirstOrDefault(b => b.InAllSets);
-                if (b is not null)
-                {
-                    Parameter(w, p, b, inSyntax: true);
-                }
+                Parameter(w, p, b!, inSyntax: true);
             }
 
             w.WriteEndElement();
@@ -100,6 +106,16 @@ internal static class MamlWriter
         w.WriteEndElement();
 
         w.WriteStartElement("command", "relatedLinks", CommandNs);
+
+        // First, as platyPS writes it: Get-Help -Online opens the first related link that has a URI.
+        if (c.FrontMatter.TryGetValue("online version", out string? online) && online.StartsWith("http", StringComparison.OrdinalIgnoreCase))
+        {
+            w.WriteStartElement("maml", "navigationLink", MamlNs);
+            w.WriteElementString("maml", "linkText", MamlNs, "Online Version:");
+            w.WriteElementString("maml", "uri", MamlNs, online);
+            w.WriteEndElement();
+        }
+
         foreach (LinkHelp l in c.Links)
         {
             w.WriteStartElement("maml", "navigationLink", MamlNs);

@@ -54,8 +54,9 @@ public sealed class NvmeControllerIdentity
     /// <summary>MDTS in bytes (4 KiB minimum page size); 0 means no limit.</summary>
     public long MaxDataTransferBytes { get; init; }
 
-    /// <summary>NN: the highest namespace identifier.</summary>
-    public uint NamespaceCount { get; init; }
+    /// <summary>NN: the highest namespace identifier the controller supports (not how many namespaces exist; see
+    /// Get-NvmeIdentify -ActiveNamespaces for those).</summary>
+    public uint MaxNamespaces { get; init; }
 
     public decimal TotalCapacityBytes { get; init; }
 
@@ -115,7 +116,7 @@ public sealed class NvmeControllerIdentity
             _ => "Reserved",
         },
         MaxDataTransferBytes = c.MaxDataTransferBytes() ?? 0,
-        NamespaceCount = c.Nn,
+        MaxNamespaces = c.Nn,
         TotalCapacityBytes = Units.Saturate(c.Tnvmcap),
         UnallocatedCapacityBytes = Units.Saturate(c.Unvmcap),
         KeepAliveGranularityMs = c.Kas * 100,
@@ -215,7 +216,8 @@ public sealed class NvmeSmartHealth
     public string ControllerName { get; init; } = string.Empty;
 
     /// <summary>Critical Warning bits by name ("None" when clear).</summary>
-    public string CriticalWarning { get; init; } = string.Empty;
+    /// <summary>The Critical Warning bits as flags: test one with .HasFlag('Temperature').</summary>
+    public NvmeCriticalWarning CriticalWarning { get; init; }
 
     public byte CriticalWarningBits { get; init; }
 
@@ -272,7 +274,7 @@ public sealed class NvmeSmartHealth
         return new NvmeSmartHealth
         {
             ControllerName = controllerName,
-            CriticalWarning = s.CriticalWarning.ToString(),
+            CriticalWarning = s.CriticalWarning,
             CriticalWarningBits = (byte)s.CriticalWarning,
             TemperatureCelsius = Units.Celsius(s.CompositeTemperature),
             TemperatureKelvin = s.CompositeTemperature,

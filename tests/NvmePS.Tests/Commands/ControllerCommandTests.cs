@@ -36,7 +36,7 @@ public sealed class ControllerCommandTests
             Assert.Equal("IO", id.ControllerType);
             Assert.Equal(4096, id.Raw.Length);
             // NN is the highest NSID the controller supports, not the number of namespaces.
-            Assert.True(id.NamespaceCount >= 2);
+            Assert.True(id.MaxNamespaces >= 2);
 
             var active = _s.Host.Command("Get-NvmeIdentify").Arg(c).Switch("ActiveNamespaces").Invoke();
             Assert.Equal(new uint[] { 1, 2 }, active.OutputOf<NvmeNamespaceId>().Select(n => n.NamespaceId));
@@ -69,7 +69,7 @@ public sealed class ControllerCommandTests
         {
             NvmfController c = _s.Connect(t);
             var smart = Assert.IsType<NvmeSmartHealth>(Assert.Single(_s.Host.Command("Get-NvmeLog").Arg(c).Arg("Smart").Invoke().ThrowIfFailed()));
-            Assert.Equal("None", smart.CriticalWarning);
+            Assert.Equal(NvmePS.Engine.Admin.NvmeCriticalWarning.None, smart.CriticalWarning);
             // The engine's target has no thermal sensor and reports 0 K, NVMe's "not reported".
             Assert.Equal(0, smart.TemperatureKelvin);
             Assert.Null(smart.TemperatureCelsius);

@@ -127,7 +127,10 @@ A note.
         Assert.Equal(2, c.Element(cmd + "examples")!.Elements(cmd + "example").Count());
         Assert.Equal("PS> Get-Thing a -Force", c.Element(cmd + "examples")!.Elements(cmd + "example").Last().Element(dev + "code")!.Value);
         Assert.Equal("NvmePS.Thing", c.Element(cmd + "returnValues")!.Element(cmd + "returnValue")!.Element(dev + "type")!.Element(maml + "name")!.Value);
-        Assert.Equal("https://example.invalid/x", c.Element(cmd + "relatedLinks")!.Element(maml + "navigationLink")!.Element(maml + "uri")!.Value);
+        // The page's online version comes first (Get-Help -Online opens it), then the page's own links.
+        var links = c.Element(cmd + "relatedLinks")!.Elements(maml + "navigationLink").Select(l => (l.Element(maml + "linkText")!.Value, l.Element(maml + "uri")!.Value)).ToList();
+        Assert.Equal(("Online Version:", "https://example.invalid/Get-Thing.md"), links[0]);
+        Assert.Equal("https://example.invalid/x", links[1].Item2);
     }
 
     [Theory]

@@ -20,6 +20,7 @@ public sealed class ModuleSurfaceTests
         Assert.Equal("7.4", m["PowerShellVersion"]);
         Assert.Equal(new object[] { "Core" }, m["CompatiblePSEditions"]);
         Assert.Equal(new object[] { "NvmePS.Format.ps1xml" }, m["FormatsToProcess"]);
+        Assert.Equal(new object[] { "NvmePS.Types.ps1xml" }, m["TypesToProcess"]);
         Assert.True(Guid.TryParse((string)m["GUID"]!, out _));
         Assert.True(Version.TryParse((string)m["ModuleVersion"]!, out Version? v));
         Assert.Equal(ModuleUnderTest.Module.GetName().Version!.ToString(3), v!.ToString(3));
@@ -62,7 +63,7 @@ public sealed class ModuleSurfaceTests
             .Where(f => !f.EndsWith(".pdb", StringComparison.Ordinal))
             .OrderBy(f => f, StringComparer.Ordinal).ToList();
         // Tmds.DBus.Protocol (mctpd discovery) and the System.IO.Pipelines it needs, which .NET 8 (pwsh 7.4) lacks.
-        Assert.Equal(new[] { "NvmePS.Engine.dll", "NvmePS.Format.ps1xml", "NvmePS.dll", "NvmePS.psd1", "System.IO.Pipelines.dll", "Tmds.DBus.Protocol.dll", "en-US/NvmePS.dll-Help.xml", "en-US/about_NvmePS.help.txt" }, files);
+        Assert.Equal(new[] { "NvmePS.Engine.dll", "NvmePS.Format.ps1xml", "NvmePS.Types.ps1xml", "NvmePS.dll", "NvmePS.psd1", "System.IO.Pipelines.dll", "Tmds.DBus.Protocol.dll", "en-US/NvmePS.dll-Help.xml", "en-US/about_NvmePS.help.txt" }, files);
     }
 
     [Fact]

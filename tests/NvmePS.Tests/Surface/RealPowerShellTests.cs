@@ -80,6 +80,22 @@ public sealed class RealPowerShellTests
             string text = string.Join("\n", _s.Host.Script("(Get-Help $args[0] -Parameter $args[1]).description.Text", name, p).ThrowIfFailed());
             Assert.False(string.IsNullOrWhiteSpace(text), $"{name} -{p} has no description in Get-Help");
         }
+
+        // SYNTAX lists each set's parameters as PowerShell would: by position, then mandatory, then by name.
+        foreach (var set in cmd.ParameterSets)
+        {
+            var expected = set.Parameters.Where(p => !Cmdlet.CommonParameters.Contains(p.Name) && !Cmdlet.OptionalCommonParameters.Contains(p.Name))
+                .OrderBy(p => p.Position < 0 ? int.MaxValue : p.Position).ThenBy(p => p.IsMandatory ? 0 : 1).ThenBy(p => p.Name, StringComparer.Ordinal)
+                .Select(p => p.Name).ToList();
+            expected.AddRange(new[] { "WhatIf", "Confirm" }.Where(r => set.Parameters.Any(p => p.Name == r)));
+            var shown = _s.Host.Script("param($n, $i) @((Get-Help $n).syntax.syntaxItem)[$i].parameter | ForEach-Object name", name, cmd.ParameterSets.ToList().IndexOf(set))
+                .ThrowIfFailed().Select(o => (string)o!).ToList();
+            Assert.True(expected.SequenceEqual(shown), $"{name} [{set.Name}]: SYNTAX shows {string.Join(" ", shown)}, expected {string.Join(" ", expected)}");
+        }
+
+        // Get-Help -Online opens the page the help was written from.
+        string online = string.Join(string.Empty, _s.Host.Script("@((Get-Help $args[0]).relatedLinks.navigationLink)[0].uri", name).ThrowIfFailed());
+        Assert.Equal($"https://github.com/nvmeps/NvmePS/blob/main/docs/help/{name}.md", online);
     }
 
     [Fact]
@@ -173,6 +189,7 @@ public sealed class RealPowerShellTests
             var made = objects.Select(o => o!.GetType()).ToHashSet();
             Assert.Empty(declared.Except(made).Select(x => x.Name));
 
+            var problems = new List<string>();
             foreach (object? o in objects)
             {
                 string typeName = o!.GetType().FullName!;
@@ -186,7 +203,32 @@ public sealed class RealPowerShellTests
                 string firstLabel = FirstLabel(typeName);
                 Assert.StartsWith(firstLabel, live.TrimStart(), StringComparison.Ordinal);
                 Assert.Equal(live, deserialized);
+
+                // Every label of every view of the type is a member a user can read ($x.Label).
+                var members = _s.Host.Script("$args[0] | Get-Member -MemberType Properties | ForEach-Object Name", o).ThrowIfFailed()
+                    .Select(m => (string)m!).ToHashSet(StringComparer.OrdinalIgnoreCase);
+                foreach (string label in Labels(typeName))
+                {
+                    if (!members.Contains(label))
+                    {
+                        problems.Add($"{typeName}: the view's label '{label}' is not a property");
+                    }
+                }
+
+                // At 80 columns a table row stays on one line and within the width.
+                if (HasTable(typeName))
+                {
+                    string narrow = _s.Host.Script("$args[0] | Format-Table | Out-String -Width 80", o).ThrowIfFailed().Cast<string>().Single()
+                        .Replace("\r", string.Empty, StringComparison.Ordinal).Trim('\n');
+                    var lines = narrow.Split('\n');
+                    if (!(lines.Length == 3 && lines.All(l => l.Length <= 80)))
+                    {
+                        problems.Add($"{typeName} at 80 columns:\n{narrow}");
+                    }
+                }
             }
+
+            Assert.True(problems.Count == 0, string.Join("\n", problems));
         }
         finally
         {
@@ -226,6 +268,18 @@ public sealed class RealPowerShellTests
 
     private string Render(params object[] items) =>
         string.Join("\n", _s.Host.Script("$args | Out-String -Width 120", items).ThrowIfFailed()).Replace("\r", string.Empty, StringComparison.Ordinal).Trim('\n');
+
+    private static IEnumerable<System.Xml.Linq.XElement> Views(string typeName) =>
+        System.Xml.Linq.XDocument.Load(Path.Combine(ModuleUnderTest.LayoutDir, "NvmePS.Format.ps1xml")).Descendants("View")
+            .Where(v => v.Element("ViewSelectedBy")!.Element("TypeName")!.Value == typeName);
+
+    private static bool HasTable(string typeName) => Views(typeName).Any(v => v.Element("TableControl") is not null);
+
+    /// <summary>The labels a user sees: table headers and list item labels (a bare PropertyName is its own label).</summary>
+    private static IEnumerable<string> Labels(string typeName) =>
+        Views(typeName).SelectMany(v => v.Descendants("TableColumnHeader").Select(h => h.Element("Label")?.Value)
+            .Concat(v.Descendants("ListItem").Select(i => i.Element("Label")?.Value ?? i.Element("PropertyName")?.Value)))
+            .Where(l => l is not null).Select(l => l!).Distinct();
 
     private static string FirstLabel(string typeName)
     {
