@@ -18,7 +18,7 @@ public enum MctpTagMode
 /// preallocates a tag (SIOCMCTPALLOCTAG2, then SIOCMCTPALLOCTAG, then kernel-owned tags) so a More Processing
 /// Required wait still owns the tag, and drops it when done. Timeouts use poll().
 /// </summary>
-public sealed class AfMctpTransport : IMctpTransport
+public sealed class AfMctpTransport : IMctpTransport, IMctpEventSource
 {
     private readonly Action<string>? _warning;
     private int _warnedKernelTags;
@@ -169,6 +169,100 @@ public sealed class AfMctpTransport : IMctpTransport
     }
 
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+
+    /// <summary>The local EID the event listener binds (0xFF: any local EID). A requester that shares a kernel with
+    /// an AF_MCTP responder bound to any EID sets its own EID here, so the kernel tells their messages apart.</summary>
+    public byte ListenEid { get; init; } = SockaddrMctp.AddrAny;
+
+    /// <summary>Binds a socket to (peer's network, <see cref="ListenEid"/>, <paramref name="messageType"/>): the kernel
+    /// delivers the messages peers send with TO set (their own requests) to bound sockets, never to a requester's
+    /// tagged socket, so the endpoint's AEMs arrive here and only here. Messages from other EIDs are dropped.</summary>
+    public unsafe ValueTask<IMctpListener> ListenAsync(MctpEndpointAddress peer, byte messageType, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        int fd = MctpNative.OpenSocket();
+        byte* addr = stackalloc byte[SockaddrMctp.Size];
+        new SockaddrMctp(peer.Network, ListenEid, (byte)(messageType & MctpMessageTypes.TypeMask), 0).WriteTo(new Span<byte>(addr, SockaddrMctp.Size));
+        if (MctpNative.Bind(fd, addr, SockaddrMctp.Size) < 0)
+        {
+            int errno = MctpNative.LastErrno;
+            MctpNative.Close(fd);
+            throw new NvmeConnectionException($"bind(AF_MCTP, net {peer.Network}, type {messageType & MctpMessageTypes.TypeMask}) for {peer}'s own messages failed: {MctpNative.Describe(errno)}");
+        }
+
+        return ValueTask.FromResult<IMctpListener>(new Listener(fd, peer, (byte)(messageType & MctpMessageTypes.TypeMask)));
+    }
+
+    private sealed class Listener(int fd, MctpEndpointAddress peer, byte type) : IMctpListener
+    {
+        private int _fd = fd;
+
+        public async ValueTask<int> ReceiveAsync(Memory<byte> buffer, TimeSpan timeout, CancellationToken cancellationToken)
+        {
+            long deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
+            return await Task.Run(() =>
+            {
+                while (true)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    int current = Volatile.Read(ref _fd);
+                    ObjectDisposedException.ThrowIf(current < 0, this);
+                    long remaining = deadline - Environment.TickCount64;
+                    if (remaining <= 0)
+                    {
+                        throw new NvmeTimeoutException($"No message from {peer} within {timeout.TotalMilliseconds:0} ms.");
+                    }
+
+                    if (MctpNative.WaitReadable(current, (int)Math.Min(remaining, 100)) && TryReceive(current, buffer.Span) is > 0 and int n)
+                    {
+                        return n;
+                    }
+                }
+            }, cancellationToken).ConfigureAwait(false);
+        }
+
+        private unsafe int TryReceive(int fd, Span<byte> buffer)
+        {
+            byte* addr = stackalloc byte[SockaddrMctp.Size];
+            uint addrLen = SockaddrMctp.Size;
+            Span<byte> body = buffer[1..];
+            nint rc;
+            fixed (byte* p = body)
+            {
+                rc = MctpNative.RecvFrom(fd, p, (nuint)body.Length, MctpNative.MsgTrunc | MctpNative.MsgDontwait, addr, &addrLen);
+            }
+
+            if (rc < 0 || !SockaddrMctp.TryRead(new ReadOnlySpan<byte>(addr, SockaddrMctp.Size), out var from))
+            {
+                return 0;
+            }
+
+            // Only the peer's own messages (TO set) of the type belong here; anyone else's are dropped.
+            if (from.Eid != peer.Eid || (from.Tag & SockaddrMctp.TagOwner) == 0 || (from.Type & MctpMessageTypes.TypeMask) != type)
+            {
+                return 0;
+            }
+
+            if (rc > body.Length)
+            {
+                throw new NvmeProtocolException($"MCTP message of {rc + 1} bytes from {peer} exceeds the {buffer.Length}-byte receive buffer.");
+            }
+
+            buffer[0] = from.Type;
+            return (int)rc + 1;
+        }
+
+        public ValueTask DisposeAsync()
+        {
+            int old = Interlocked.Exchange(ref _fd, -1);
+            if (old >= 0)
+            {
+                MctpNative.Close(old);
+            }
+
+            return ValueTask.CompletedTask;
+        }
+    }
 
     private sealed class Exchange : IMctpExchange
     {
@@ -466,6 +560,15 @@ public sealed class AfMctpResponderHost : IAsyncDisposable
             }
         }
     }
+
+    /// <summary>Sends a message to a requester as this endpoint's own request (TO set, a tag the kernel allocates):
+    /// how the simulator delivers an AEM.</summary>
+    public MctpUnsolicitedSender Sender => (destination, message, ct) =>
+    {
+        ct.ThrowIfCancellationRequested();
+        SendOne(new SockaddrMctp(destination.Network, destination.Eid, message.Span[0], SockaddrMctp.TagOwner), message.Span);
+        return ValueTask.CompletedTask;
+    };
 
     public async ValueTask DisposeAsync()
     {

@@ -84,3 +84,25 @@ public interface IMctpResponder
 {
     ValueTask HandleAsync(MctpEndpointAddress source, ReadOnlyMemory<byte> request, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> respond, CancellationToken cancellationToken);
 }
+
+/// <summary>
+/// A transport that can deliver the messages a peer sends on its own (MCTP requests from the peer, TO set by it: the
+/// NVMe-MI Asynchronous Event Message), separately from the responses of the requester's own exchanges.
+/// </summary>
+public interface IMctpEventSource
+{
+    /// <summary>Starts receiving messages of <paramref name="messageType"/> that <paramref name="peer"/> sends on its
+    /// own. Messages from other peers never reach the listener.</summary>
+    ValueTask<IMctpListener> ListenAsync(MctpEndpointAddress peer, byte messageType, CancellationToken cancellationToken);
+}
+
+/// <summary>Endpoint-initiated messages from one peer, in arrival order.</summary>
+public interface IMctpListener : IAsyncDisposable
+{
+    /// <summary>Receives the next message (first byte = MCTP message type with IC bit). Throws
+    /// <see cref="NvmeTimeoutException"/> when nothing arrives within <paramref name="timeout"/>.</summary>
+    ValueTask<int> ReceiveAsync(Memory<byte> buffer, TimeSpan timeout, CancellationToken cancellationToken);
+}
+
+/// <summary>The responder side's way to send a message on its own initiative (an AEM) to a requester.</summary>
+public delegate ValueTask MctpUnsolicitedSender(MctpEndpointAddress destination, ReadOnlyMemory<byte> message, CancellationToken cancellationToken);

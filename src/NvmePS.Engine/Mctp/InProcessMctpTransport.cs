@@ -8,9 +8,10 @@ namespace NvmePS.Engine.Mctp;
 /// a tagged transport (each exchange sees only its own responses, several exchanges may run at once) and honours
 /// the given <see cref="TimeProvider"/> for receive timeouts so tests can run on a fake clock.
 /// </summary>
-public sealed class InProcessMctpTransport : IMctpTransport
+public sealed class InProcessMctpTransport : IMctpTransport, IMctpEventSource
 {
     private readonly ConcurrentDictionary<MctpEndpointAddress, IMctpResponder> _endpoints = new();
+    private readonly ConcurrentDictionary<Listener, MctpEndpointAddress> _listeners = new();
     private readonly TimeProvider _time;
     private readonly CancellationTokenSource _closed = new();
 
@@ -62,6 +63,76 @@ public sealed class InProcessMctpTransport : IMctpTransport
     {
         _closed.Cancel();
         return ValueTask.CompletedTask;
+    }
+
+    public ValueTask<IMctpListener> ListenAsync(MctpEndpointAddress peer, byte messageType, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        ObjectDisposedException.ThrowIf(_closed.IsCancellationRequested, this);
+        var listener = new Listener(this, peer);
+        _listeners[listener] = peer;
+        return ValueTask.FromResult<IMctpListener>(listener);
+    }
+
+    /// <summary>The sender the endpoint at <paramref name="endpoint"/> uses for its own messages: every requester on
+    /// this network is at <see cref="LocalEid"/>, and each listener for that endpoint gets a copy.</summary>
+    public MctpUnsolicitedSender SenderFor(MctpEndpointAddress endpoint) => (destination, message, ct) =>
+    {
+        ct.ThrowIfCancellationRequested();
+        foreach (var (listener, peer) in _listeners)
+        {
+            if (peer == endpoint || (peer.Network == 0 && peer.Eid == endpoint.Eid))
+            {
+                listener.Deliver(message.ToArray());
+            }
+        }
+
+        return ValueTask.CompletedTask;
+    };
+
+    private sealed class Listener : IMctpListener
+    {
+        private readonly InProcessMctpTransport _owner;
+        private readonly MctpEndpointAddress _peer;
+        private readonly Channel<byte[]> _messages = Channel.CreateBounded<byte[]>(new BoundedChannelOptions(64) { FullMode = BoundedChannelFullMode.DropOldest });
+
+        public Listener(InProcessMctpTransport owner, MctpEndpointAddress peer)
+        {
+            _owner = owner;
+            _peer = peer;
+        }
+
+        public void Deliver(byte[] message) => _messages.Writer.TryWrite(message);
+
+        public async ValueTask<int> ReceiveAsync(Memory<byte> buffer, TimeSpan timeout, CancellationToken cancellationToken)
+        {
+            using var timer = new CancellationTokenSource(timeout, _owner._time);
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(timer.Token, cancellationToken, _owner._closed.Token);
+            byte[] message;
+            try
+            {
+                message = await _messages.Reader.ReadAsync(linked.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (timer.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+            {
+                throw new NvmeTimeoutException($"No message from {_peer} within {timeout.TotalMilliseconds:0} ms.");
+            }
+
+            if (message.Length > buffer.Length)
+            {
+                throw new NvmeProtocolException($"MCTP message of {message.Length} bytes from {_peer} exceeds the {buffer.Length}-byte receive buffer.");
+            }
+
+            message.CopyTo(buffer);
+            return message.Length;
+        }
+
+        public ValueTask DisposeAsync()
+        {
+            _owner._listeners.TryRemove(this, out _);
+            _messages.Writer.TryComplete();
+            return ValueTask.CompletedTask;
+        }
     }
 
     private sealed class Exchange : IMctpExchange

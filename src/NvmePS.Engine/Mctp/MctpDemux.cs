@@ -33,7 +33,7 @@ public static class MctpDemuxProtocol
 }
 
 /// <summary>MCTP over the libmctp demux daemon (OpenBMC's userspace MCTP stack).</summary>
-public sealed class MctpDemuxTransport : IMctpTransport
+public sealed class MctpDemuxTransport : IMctpTransport, IMctpEventSource
 {
     private readonly Socket _socket;
     private readonly SemaphoreSlim _exchangeLock = new(1, 1);
@@ -108,6 +108,70 @@ public sealed class MctpDemuxTransport : IMctpTransport
         _socket.Dispose();
         _exchangeLock.Dispose();
         return ValueTask.CompletedTask;
+    }
+
+    /// <summary>A second connection to the daemon, registered for the same type: the daemon gives every client of a
+    /// type every message of it, so the listener keeps the peer's own messages (ROR clear: NVMe-MI requests, such as
+    /// AEMs) and skips the rest, while this connection's exchanges skip the AEMs.</summary>
+    public async ValueTask<IMctpListener> ListenAsync(MctpEndpointAddress peer, byte messageType, CancellationToken cancellationToken)
+    {
+        var connection = await ConnectAsync(_socketName, RegisteredType, cancellationToken).ConfigureAwait(false);
+        return new Listener(connection, peer);
+    }
+
+    private sealed class Listener(MctpDemuxTransport connection, MctpEndpointAddress peer) : IMctpListener
+    {
+        public async ValueTask<int> ReceiveAsync(Memory<byte> buffer, TimeSpan timeout, CancellationToken cancellationToken)
+        {
+            byte[] packet = System.Buffers.ArrayPool<byte>.Shared.Rent(MctpDemuxProtocol.MaxPacket + 1);
+            try
+            {
+                using var timer = new CancellationTokenSource(timeout);
+                using var linked = CancellationTokenSource.CreateLinkedTokenSource(timer.Token, cancellationToken);
+                while (true)
+                {
+                    int n;
+                    try
+                    {
+                        n = await connection._socket.ReceiveAsync(packet.AsMemory(0, MctpDemuxProtocol.MaxPacket + 1), SocketFlags.None, linked.Token).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException) when (timer.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+                    {
+                        throw new NvmeTimeoutException($"No message from EID {peer.Eid} via the demux daemon within {timeout.TotalMilliseconds:0} ms.");
+                    }
+                    catch (SocketException ex)
+                    {
+                        throw new NvmeConnectionException($"Receive from the MCTP demux daemon failed: {ex.Message}", ex);
+                    }
+
+                    if (n == 0)
+                    {
+                        throw new NvmeConnectionException("The MCTP demux daemon closed the connection.");
+                    }
+
+                    // The peer's own NVMe-MI requests only (ROR clear): responses to anyone's commands are skipped.
+                    if (n < 3 || n > MctpDemuxProtocol.MaxPacket || packet[0] != peer.Eid || (packet[2] & 0x80) != 0)
+                    {
+                        continue;
+                    }
+
+                    int length = n - 1;
+                    if (length > buffer.Length)
+                    {
+                        throw new NvmeProtocolException($"MCTP message of {length} bytes from EID {peer.Eid} exceeds the {buffer.Length}-byte receive buffer.");
+                    }
+
+                    packet.AsSpan(1, length).CopyTo(buffer.Span);
+                    return length;
+                }
+            }
+            finally
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(packet);
+            }
+        }
+
+        public ValueTask DisposeAsync() => connection.DisposeAsync();
     }
 
     private sealed class Exchange : IMctpExchange
@@ -392,6 +456,10 @@ public sealed class MctpDemuxDaemon : IAsyncDisposable
 
         return new MctpDemuxDaemon(listener, socketName, localEid);
     }
+
+    /// <summary>How the endpoint attached at <paramref name="eid"/> sends its own messages (AEMs): the daemon forwards
+    /// them, as from <paramref name="eid"/>, to every client registered for the type, as rx_message does.</summary>
+    public MctpUnsolicitedSender SenderFor(byte eid) => (destination, message, ct) => DeliverAsync(eid, message.ToArray());
 
     /// <summary>Puts an endpoint with <paramref name="eid"/> on the daemon's bus.</summary>
     public void AttachEndpoint(byte eid, IMctpResponder responder)

@@ -108,9 +108,9 @@ public sealed class NvmeMiEndpoint : IAsyncDisposable
                     }
 
                     var message = buffer.AsSpan(0, n);
-                    if (exchange.IsShared && NvmeMiResponse.IsOtherRequestersResponse(message, type, Options.CommandSlot))
+                    if (exchange.IsShared && (NvmeMiResponse.IsOtherRequestersResponse(message, type, Options.CommandSlot) || AsyncEventMessageCodec.IsAsyncEventMessage(message)))
                     {
-                        continue; // another demux client's response (finding MI-05); keep waiting for ours
+                        continue; // another demux client's response (finding MI-05), or the endpoint's AEM; keep waiting for ours
                     }
 
                     var response = NvmeMiResponse.Validate(message, type, Options.CommandSlot);
@@ -370,12 +370,47 @@ public sealed class NvmeMiEndpoint : IAsyncDisposable
         return AsyncEventList.TryRead(r.Data, out var items) ? items : throw new NvmeProtocolException("Asynchronous Event Supported List is malformed.");
     }
 
-    /// <summary>Configuration Set: Asynchronous Event — sends an AE Enable List.</summary>
-    public Task SetAsyncEventsAsync(IReadOnlyList<AsyncEventItem> enables, CancellationToken cancellationToken = default)
+    /// <summary>Configuration Set: Asynchronous Event — sends an AE Enable List (a change to the current enables) and
+    /// makes this requester the destination of the endpoint's AEMs. Returns the occurrence list the response carries,
+    /// or null when it carries none.</summary>
+    public async Task<NvmeMiAsyncEventMessage?> SetAsyncEventsAsync(IReadOnlyList<AsyncEventItem> enables, AsyncEventSettings settings = default, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(enables);
         byte[] list = new byte[AsyncEventList.HeaderSize + (AsyncEventList.ItemSize * enables.Count)];
         AsyncEventList.Write(list, enables);
-        return SendMiCommandAsync(NvmeMiOpcode.ConfigurationSet, (byte)NvmeMiConfigurationId.AsyncEvent, 0, list, null, cancellationToken);
+        var r = await SendMiCommandAsync(NvmeMiOpcode.ConfigurationSet, settings.ToCdw0(), 0, list, null, cancellationToken).ConfigureAwait(false);
+        return ReadOccurrences(r.Data, "Configuration Set (Asynchronous Event)");
+    }
+
+    /// <summary>Acknowledges the AEM last received (NVMe-MI 2.0 §4.1.3: a Configuration Set, Asynchronous Event, with an
+    /// empty enable list), so the endpoint stops retransmitting it. Returns the occurrences the response still lists.</summary>
+    public Task<NvmeMiAsyncEventMessage?> AcknowledgeAsyncEventAsync(CancellationToken cancellationToken = default) =>
+        SetAsyncEventsAsync([], default, cancellationToken);
+
+    /// <summary>Starts receiving this endpoint's AEMs; enable the events (<see cref="SetAsyncEventsAsync"/>) after
+    /// this, so none is missed.</summary>
+    /// <exception cref="NotSupportedException">The transport cannot deliver an endpoint's own messages.</exception>
+    public async Task<NvmeMiEventListener> ListenForAsyncEventsAsync(CancellationToken cancellationToken = default)
+    {
+        if (Transport is not IMctpEventSource source)
+        {
+            throw new NotSupportedException($"{Transport.Name} cannot deliver an endpoint's own messages (AEMs).");
+        }
+
+        var listener = await source.ListenAsync(Address, MctpMessageTypes.NvmeManagement, cancellationToken).ConfigureAwait(false);
+        return new NvmeMiEventListener(this, listener);
+    }
+
+    private static NvmeMiAsyncEventMessage? ReadOccurrences(byte[] data, string what)
+    {
+        if (data.Length == 0)
+        {
+            return null;
+        }
+
+        return AsyncEventOccurrenceList.TryRead(data, out byte generation, out var occurrences, out string? error)
+            ? new NvmeMiAsyncEventMessage(generation, occurrences)
+            : throw new NvmeProtocolException($"{what}: the response's AE Occurrence List is malformed: {error}");
     }
 
     /// <summary>VPD Read of <paramref name="length"/> bytes at <paramref name="offset"/>.</summary>

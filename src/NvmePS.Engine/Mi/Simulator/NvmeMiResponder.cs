@@ -39,7 +39,7 @@ public sealed partial class NvmeMiResponder : IMctpResponder
 
     public async ValueTask HandleAsync(MctpEndpointAddress source, ReadOnlyMemory<byte> request, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> respond, CancellationToken cancellationToken)
     {
-        var plan = Process(request.Span);
+        var plan = Process(request.Span, source);
         if (plan.Response is null)
         {
             Interlocked.Increment(ref _dropped);
@@ -140,7 +140,7 @@ public sealed partial class NvmeMiResponder : IMctpResponder
 
     /// <summary>Parses one request message and decides the response. Pure with respect to I/O; the simulator's
     /// request parser that the fuzz test drives. Returns a plan with a null response for messages to drop.</summary>
-    private Plan Process(ReadOnlySpan<byte> message)
+    private Plan Process(ReadOnlySpan<byte> message, MctpEndpointAddress source)
     {
         if (message.Length < NvmeMiMessageHeader.Size + NvmeMiMic.Size || message.Length > NvmeMiCodec.MaxMessageSize ||
             message[0] != NvmeMiMessageHeader.MctpTypeByte)
@@ -166,6 +166,12 @@ public sealed partial class NvmeMiResponder : IMctpResponder
 
         var body = message[..^NvmeMiMic.Size];
         byte csi = header.CommandSlot;
+        if (header.Nmimt == NvmeMiMessageType.AsyncEvent)
+        {
+            // An AEM is the endpoint's own message, never a command to it (one may come back on a shared bus).
+            return new Plan();
+        }
+
         if (header.Nmimt != NvmeMiMessageType.ControlPrimitive)
         {
             lock (_stateGate)
@@ -186,7 +192,7 @@ public sealed partial class NvmeMiResponder : IMctpResponder
             case NvmeMiMessageType.MiCommand:
                 lock (Subsystem.Gate)
                 {
-                    return HandleMi(body, csi);
+                    return HandleMi(body, csi, source);
                 }
 
             case NvmeMiMessageType.AdminCommand:
@@ -332,7 +338,7 @@ public sealed partial class NvmeMiResponder : IMctpResponder
 
     // ------------------------------------------------------------------ MI command set
 
-    private Plan HandleMi(ReadOnlySpan<byte> body, byte csi)
+    private Plan HandleMi(ReadOnlySpan<byte> body, byte csi, MctpEndpointAddress source)
     {
         if (body.Length < NvmeMiCodec.MiRequestHeaderSize)
         {
@@ -355,7 +361,7 @@ public sealed partial class NvmeMiResponder : IMctpResponder
             NvmeMiOpcode.ReadDataStructure => ReadDataStructure(csi, cdw0),
             NvmeMiOpcode.SubsystemHealthStatusPoll => SubsystemHealth(csi, cdw1),
             NvmeMiOpcode.ControllerHealthStatusPoll => ControllerHealth(csi, cdw0, cdw1),
-            NvmeMiOpcode.ConfigurationSet => ConfigurationSet(csi, cdw0, cdw1, data),
+            NvmeMiOpcode.ConfigurationSet => ConfigurationSet(csi, cdw0, cdw1, data, source),
             NvmeMiOpcode.ConfigurationGet => ConfigurationGet(csi, cdw0),
             NvmeMiOpcode.VpdRead => VpdRead(csi, cdw0, cdw1),
             NvmeMiOpcode.VpdWrite => VpdWrite(csi, cdw0, cdw1, data),
@@ -500,7 +506,7 @@ public sealed partial class NvmeMiResponder : IMctpResponder
         return MiSuccess(csi, (uint)entries.Count << 16, data);
     }
 
-    private byte[] ConfigurationSet(byte csi, uint cdw0, uint cdw1, ReadOnlySpan<byte> data)
+    private byte[] ConfigurationSet(byte csi, uint cdw0, uint cdw1, ReadOnlySpan<byte> data, MctpEndpointAddress source)
     {
         var s = Subsystem;
         byte portId = (byte)(cdw0 >> 24);
@@ -571,7 +577,7 @@ public sealed partial class NvmeMiResponder : IMctpResponder
                 }
 
                 s.AsyncEvents = current.Values.OrderBy(e => e.Id).ToArray();
-                return MiSuccess(csi, 0, default);
+                return MiSuccess(csi, 0, ConfigureAsyncEvents(AsyncEventSettings.FromCdw0(cdw0), enables.Length == 0, source));
             }
 
             default:

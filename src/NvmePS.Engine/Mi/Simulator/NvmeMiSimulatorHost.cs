@@ -90,13 +90,16 @@ public sealed class NvmeMiSimulatorHost : IAsyncDisposable
             case SimulatorTransportKind.InProcess:
                 host._inProcess = new InProcessMctpTransport(host._time, options.DaemonEid);
                 host._inProcess.Register(new MctpEndpointAddress(options.Network, options.Eid), host.Responder);
+                host.Responder.UnsolicitedSender = host._inProcess.SenderFor(new MctpEndpointAddress(options.Network, options.Eid));
                 break;
             case SimulatorTransportKind.Demux:
                 host._daemon = MctpDemuxDaemon.Start(options.DemuxSocketName, options.DaemonEid);
                 host._daemon.AttachEndpoint(options.Eid, host.Responder);
+                host.Responder.UnsolicitedSender = host._daemon.SenderFor(options.Eid);
                 break;
             case SimulatorTransportKind.AfMctp:
                 host._afMctp = AfMctpResponderHost.Start(host.Responder, MctpMessageTypes.NvmeManagement, options.Network, options.AfMctpLocalEid);
+                host.Responder.UnsolicitedSender = host._afMctp.Sender;
                 break;
             case SimulatorTransportKind.DemuxClient:
                 host._demuxClient = await MctpDemuxResponderClient.ConnectAsync(host.Responder, options.DemuxSocketName, cancellationToken: cancellationToken).ConfigureAwait(false);
@@ -168,6 +171,7 @@ public sealed class NvmeMiSimulatorHost : IAsyncDisposable
     public async Task StopAsync()
     {
         IsRunning = false;
+        Responder.StopAsyncEvents();
         if (_daemon is not null)
         {
             await _daemon.DisposeAsync().ConfigureAwait(false);
@@ -196,9 +200,13 @@ public sealed class NvmeMiSimulatorHost : IAsyncDisposable
     public async ValueTask DisposeAsync() => await StopAsync().ConfigureAwait(false);
 
     /// <summary>Lets clients share the host's in-process network without closing it.</summary>
-    private sealed class NonOwningTransport(IMctpTransport inner) : IMctpTransport
+    private sealed class NonOwningTransport(IMctpTransport inner) : IMctpTransport, IMctpEventSource
     {
         public string Name => inner.Name;
+
+        public ValueTask<IMctpListener> ListenAsync(MctpEndpointAddress peer, byte messageType, CancellationToken cancellationToken) =>
+            inner is IMctpEventSource events ? events.ListenAsync(peer, messageType, cancellationToken)
+                : throw new NotSupportedException($"{inner.Name} cannot deliver an endpoint's own messages.");
 
         public ValueTask<IMctpExchange> OpenExchangeAsync(MctpEndpointAddress peer, byte messageType, CancellationToken cancellationToken) =>
             inner.OpenExchangeAsync(peer, messageType, cancellationToken);
