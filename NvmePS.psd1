@@ -47,6 +47,7 @@
         'Start-NvmfTarget'
         'Stop-NvmeMiSimulator'
         'Stop-NvmfTarget'
+        'Wait-NvmeMiEvent'
         'Watch-NvmeMiHealth'
         'Write-NvmeBlock'
     )

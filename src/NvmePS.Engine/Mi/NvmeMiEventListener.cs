@@ -28,6 +28,10 @@ public sealed class NvmeMiEventListener : IAsyncDisposable
     /// <summary>Retransmissions of a generation already received (the endpoint missed the acknowledgement).</summary>
     public long DuplicateMessages => Interlocked.Read(ref _duplicates);
 
+    /// <summary>Records a generation the caller already has (from the occurrence list of an enable's response), so
+    /// a retransmission of it is not reported again.</summary>
+    public void MarkSeen(byte generation) => _lastGeneration = generation;
+
     /// <summary>The reason the last malformed AEM was dropped.</summary>
     public string? LastError { get; private set; }
 

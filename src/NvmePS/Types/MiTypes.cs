@@ -410,3 +410,40 @@ public sealed class NvmeMiVpd
     /// <summary>The printable ASCII of the data, other bytes as '.'.</summary>
     public string Text { get; init; } = string.Empty;
 }
+
+/// <summary>One occurrence from an NVMe-MI Asynchronous Event Message, as Wait-NvmeMiEvent writes it.</summary>
+public sealed class NvmeMiAsyncEvent
+{
+    public DateTime TimeStamp { get; init; }
+
+    public string EndpointName { get; init; } = string.Empty;
+
+    public uint Network { get; init; }
+
+    public byte Eid { get; init; }
+
+    /// <summary>AEMGN: the AEM's 5-bit generation number.</summary>
+    public byte Generation { get; init; }
+
+    /// <summary>AEOI: the asynchronous event identifier.</summary>
+    public byte EventId { get; init; }
+
+    /// <summary>AEOCIDI: the occurrence's controller or scope identifier information.</summary>
+    public uint ControllerInfo { get; init; }
+
+    /// <summary>AESSI: the occurrence's scope-specific information.</summary>
+    public byte ScopeInfo { get; init; }
+
+    /// <summary>AEOSI: event-specific information, as sent.</summary>
+    public byte[] SpecificInfo { get; init; } = Array.Empty<byte>();
+
+    /// <summary>AEOSI in hex, for the table view and for serialization.</summary>
+    public string SpecificInfoHex => Convert.ToHexString(SpecificInfo);
+
+    /// <summary>AEOVSI: vendor-specific information, as sent.</summary>
+    public byte[] VendorInfo { get; init; } = Array.Empty<byte>();
+
+    /// <summary>What the simulator means by the event, when the endpoint is NvmePS's simulator (which names its own
+    /// identifiers); otherwise empty.</summary>
+    public string SimulatorEvent { get; init; } = string.Empty;
+}

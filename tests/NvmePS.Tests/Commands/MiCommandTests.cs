@@ -258,4 +258,48 @@ public sealed class MiCommandTests : IDisposable
         Assert.Equal(64, vpd.Data.Length);
         Assert.Contains("NvmePS Simulated NVMe-MI SSD", vpd.Text, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Wait_NvmeMiEvent_writes_an_event_raised_while_it_waits_acknowledges_it_and_restores_the_enables()
+    {
+        _sim.Host.Subsystem.InjectedCriticalWarning = 0;
+        var running = _s.Host.ScriptInvocation("Find-NvmeMiEndpoint -BusAddress $args[0] | Wait-NvmeMiEvent -TimeoutSec 30 -Verbose").Arg(_bus.Address).Start();
+        Assert.True(SpinWait.SpinUntil(() => _sim.Host.Responder.AsyncEventDestination is not null, TimeSpan.FromSeconds(20)), "events were not enabled");
+        _sim.Host.Subsystem.InjectedCriticalWarning = 0x04;
+        var r = running.Wait(TimeSpan.FromSeconds(30));
+        _sim.Host.Subsystem.InjectedCriticalWarning = 0;
+        var e = Assert.IsType<NvmeMiAsyncEvent>(Assert.Single(r.ThrowIfFailed()));
+        Assert.Equal((1u, (byte)29, (byte)0x01, "CriticalWarningChanged", "04"), (e.Network, e.Eid, e.EventId, e.SimulatorEvent, e.SpecificInfoHex));
+        Assert.Contains(r.Verbose, v => v.StartsWith("Enabled event(s) 0x01, 0x02, 0x03 on NVMe-MI net 1 eid 29", StringComparison.Ordinal));
+        Assert.True(_sim.Host.Responder.AsyncEventsAcknowledged >= 1);
+        Assert.NotEmpty(r.Progress);
+
+        // The enables are back as they were (all off), so the drive no longer sends to this host.
+        Assert.Null(_sim.Host.Responder.AsyncEventDestination);
+        var config = Assert.IsType<NvmeMiConfiguration>(_s.Host.Command("Get-NvmeMiConfiguration").Param("Network", 1u).Param("Eid", (byte)29).Invoke().ThrowIfFailed()[0]);
+        Assert.Equal(new[] { "01h disabled", "02h disabled", "03h disabled" }, config.AsyncEvents);
+    }
+
+    [Fact]
+    public void Wait_NvmeMiEvent_stops_on_Ctrl_C_and_on_its_timeout_and_restores_the_enables_both_times()
+    {
+        var running = _s.Host.Command("Wait-NvmeMiEvent").Param("Network", 1u).Param("Eid", (byte)29).Param("Count", 0).Start();
+        Assert.True(SpinWait.SpinUntil(() => _sim.Host.Responder.AsyncEventDestination is not null, TimeSpan.FromSeconds(20)));
+        running.Stop();
+        Assert.True(running.Wait(TimeSpan.FromSeconds(30)).Stopped);
+        Assert.Null(_sim.Host.Responder.AsyncEventDestination);
+
+        var quiet = _s.Host.Command("Wait-NvmeMiEvent").Param("Network", 1u).Param("Eid", (byte)29).Param("TimeoutSec", 1).Invoke();
+        Assert.Empty(quiet.ThrowIfFailed());
+        Assert.Null(_sim.Host.Responder.AsyncEventDestination);
+    }
+
+    [Fact]
+    public void Wait_NvmeMiEvent_names_an_event_the_endpoint_does_not_support()
+    {
+        var r = _s.Host.Command("Wait-NvmeMiEvent").Param("Network", 1u).Param("Eid", (byte)29).Param("EventId", new byte[] { 1, 0x77 }).Param("TimeoutSec", 1).Invoke();
+        var e = ErrorAssert.Single(r, "NvmeMiEventNotSupported", ErrorCategory.InvalidArgument);
+        Assert.Contains("does not support event(s) 0x77", e.Exception.Message, StringComparison.Ordinal);
+        Assert.Null(_sim.Host.Responder.AsyncEventDestination);
+    }
 }

@@ -174,6 +174,9 @@ public sealed class RealPowerShellTests
                 $found; $m; Get-NvmeMiHealth $m; Get-NvmeMiHealth $m -ControllerId 1
                 Get-NvmeMiController $m | Select-Object -First 1
                 Get-NvmeMiSubsystem $m; Get-NvmeMiPort $m -PortId 0; Get-NvmeMiConfiguration $m -PortId 1; Get-NvmeMiVpd $m -Length 16
+                $null = Wait-NvmeMiEvent $m -Count 0 -TimeoutSec 1 -KeepEnabled
+                Set-NvmeFeature -Controller (Get-NvmeMiController $m)[0] -FeatureId TemperatureThreshold -Value 300 -Confirm:$false | Out-Null
+                Wait-NvmeMiEvent $m -Count 1 -TimeoutSec 10 | Select-Object -First 1
                 Get-NvmeHostNqn", t, bus.Address).ThrowIfFailed());
 
             // A health change, as Watch-NvmeMiHealth writes it when the simulated drive raises a warning.

@@ -55,7 +55,8 @@ public sealed partial class NvmeMiResponder
     }
 
     /// <summary>Called under Subsystem.Gate from Configuration Set (Asynchronous Event). Returns the response data:
-    /// the occurrence list still unacknowledged (none after an acknowledgement).</summary>
+    /// the occurrence list still unacknowledged (none after an acknowledgement). Enabling again, by the same requester
+    /// while events are on, keeps what is pending and the change baseline.</summary>
     private byte[] ConfigureAsyncEvents(AsyncEventSettings settings, bool acknowledgement, MctpEndpointAddress source)
     {
         var snapshot = AsyncEventSnapshot();
@@ -73,9 +74,15 @@ public sealed partial class NvmeMiResponder
             {
                 _aeSettings = settings;
                 bool any = Subsystem.AsyncEvents.Any(e => e.Enabled);
+                bool continuing = any && _aeDestination == source && _aeTimer is not null;
                 _aeDestination = any ? source : null;
-                _aePending.Clear();
-                _aeLast = snapshot;
+                if (!continuing)
+                {
+                    // Newly enabled (or by a new requester): changes count from now.
+                    _aePending.Clear();
+                    _aeLast = snapshot;
+                }
+
                 if (any && _aeTimer is null)
                 {
                     // One-shot, re-armed after each poll: polls never overlap, however slow one is.
@@ -85,9 +92,12 @@ public sealed partial class NvmeMiResponder
                 {
                     _aeTimer?.Dispose();
                     _aeTimer = null;
+                    _aePending.Clear();
                 }
             }
 
+            // The response lists what is still unacknowledged: occurrences the requester may have missed while it was
+            // not listening arrive with the enable.
             byte[] list = new byte[AsyncEventOccurrenceList.EncodedLength(_aePending)];
             AsyncEventOccurrenceList.Write(list, _aeGeneration, _aePending);
             return list;
