@@ -5,12 +5,17 @@
 .DESCRIPTION
     Imports out/NvmePS (build it first: dotnet build src/NvmePS -c Release), starts the built-in NVMe/TCP target on a
     free loopback port, and shows discovery, connect, identify, the SMART log, a write and its read-back. Then the
-    NVMe-MI half against the simulated endpoint: health, the controllers behind it, and Identify and SMART tunnelled
-    over NVMe-MI. Everything is printed through the module's own format views.
+    NVMe-MI half against the simulated endpoint: discovery through mctpd (when the system bus has one; -BusAddress
+    names another bus), health, the controllers behind it, Identify and SMART tunnelled over NVMe-MI, and an
+    asynchronous event. Everything is printed through the module's own format views.
 .EXAMPLE
     pwsh ./tools/demo.ps1
 #>
-param([string] $Size = '64MB')
+param(
+    [string] $Size = '64MB',
+    # A D-Bus address where mctpd publishes the simulated drive (net 1, EID 29); default: the system bus.
+    [string] $BusAddress
+)
 
 $ErrorActionPreference = 'Stop'
 Import-Module (Join-Path $PSScriptRoot '..' 'out' 'NvmePS' 'NvmePS.psd1') -Force
@@ -48,6 +53,12 @@ finally {
 $sim = Start-NvmeMiSimulator -Network 1 -Eid 29
 try {
     $sim | Format-Table | Out-Host
+    # Discovery as a BMC does it: the endpoints mctpd knows that speak NVMe-MI.
+    $find = @{}
+    if ($BusAddress) { $find.BusAddress = $BusAddress }
+    try { Find-NvmeMiEndpoint @find | Format-Table | Out-Host }
+    catch { "Discovery: no mctpd to ask ($($_.FullyQualifiedErrorId.Split(',')[0])); using the simulated endpoint's address." }
+
     $mi = $sim | Connect-NvmeMiEndpoint
     $mi | Format-Table | Out-Host
     $mi | Get-NvmeMiHealth | Format-Table | Out-Host
@@ -56,6 +67,13 @@ try {
     $controllers | Format-Table | Out-Host
     $controllers | Select-Object -First 1 | Get-NvmeIdentify | Format-Table | Out-Host
     $controllers | Get-NvmeLog -LogId Smart | Format-Table | Out-Host
+
+    # An asynchronous event: with events enabled, lowering a controller's temperature threshold below the drive's
+    # temperature raises a critical warning and a threshold crossing, which the drive holds for this host.
+    $null = Wait-NvmeMiEvent $mi -Count 0 -TimeoutSec 1 -KeepEnabled
+    Set-NvmeFeature -Controller $controllers[0] -FeatureId TemperatureThreshold -Value 300 -Confirm:$false | Out-Null
+    Start-Sleep -Milliseconds 300
+    Wait-NvmeMiEvent $mi -Count 2 -TimeoutSec 10 | Format-Table | Out-Host
     $mi | Disconnect-NvmeMiEndpoint
 }
 finally {
