@@ -481,7 +481,9 @@ public sealed class AfMctpResponderHost : IAsyncDisposable
         }
 
         var host = new AfMctpResponderHost(fd, responder, maxInFlight);
-        host._loop = Task.Factory.StartNew(host.Run, TaskCreationOptions.LongRunning).Unwrap();
+        // The default scheduler, named: under a caller's own scheduler (a test framework's, a UI's) StartNew would run
+        // this never-ending loop on the caller's threads, which then starve.
+        host._loop = Task.Factory.StartNew(host.Run, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
         return host;
     }
 

@@ -221,3 +221,30 @@ public sealed class AsyncEventTests
         Assert.Equal(1, host.Responder.AsyncEventsAcknowledged);
     }
 }
+
+/// <summary>The simulator on the system clock, wired by hand as the VM tier wires the drive behind its TUN.</summary>
+public sealed class AsyncEventRealClockTests
+{
+    [Fact]
+    public async Task A_responder_on_the_system_clock_sends_an_AEM_within_a_poll_or_two()
+    {
+        var subsystem = new SimulatedSubsystem(new SimulatorOptions()) { TemperatureOverrideKelvin = 308 };
+        var responder = new NvmeMiResponder(subsystem);
+        var transport = new InProcessMctpTransport();
+        var address = new MctpEndpointAddress(1, 0x21);
+        transport.Register(address, responder);
+        responder.UnsolicitedSender = transport.SenderFor(address);
+        await using var ep = new NvmeMiEndpoint(transport, address);
+        await using var events = await ep.ListenForAsyncEventsAsync();
+        await ep.GetAsyncEventsAsync();
+        await ep.SetAsyncEventsAsync([new AsyncEventItem(1, true), new AsyncEventItem(2, true), new AsyncEventItem(3, true)]);
+        lock (subsystem.Gate)
+        {
+            subsystem.InjectedCriticalWarning = 0x08;
+        }
+
+        var aem = await events.ReceiveAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(new byte[] { 0x08 }, Assert.Single(aem.Occurrences).SpecificInfo);
+        Assert.Equal(1, responder.AsyncEventMessagesSent);
+    }
+}

@@ -50,7 +50,8 @@ public sealed class MctpTunEndpoint : IAsyncDisposable
         RemoteEid = remoteEid;
         Mtu = mtu;
         _handler = handler;
-        _loop = Task.Factory.StartNew(() => RunAsync(_stop.Token), TaskCreationOptions.LongRunning).Unwrap();
+        // The default scheduler, named: xunit's would run this endless loop on the test's own threads.
+        _loop = Task.Factory.StartNew(() => RunAsync(_stop.Token), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
     }
 
     /// <summary>Creates tun <paramref name="name"/>, gives the kernel side local EID <paramref name="localEid"/> on it and a
@@ -183,6 +184,12 @@ public sealed class MctpTunEndpoint : IAsyncDisposable
         var tag = (byte)(flags & 0x07);
         await _handler(src, message, (resp, c) => SendMessageAsync(src, tag, resp, c), ct);
     }
+
+    private int _requestTag;
+
+    /// <summary>Sends a message of the endpoint's own (a request: TO set, a tag of its own), as a drive sends an AEM.</summary>
+    public ValueTask SendRequestAsync(byte dest, ReadOnlyMemory<byte> message, CancellationToken ct) =>
+        SendMessageAsync(dest, (byte)(To | (Interlocked.Increment(ref _requestTag) & 0x07)), message, ct);
 
     /// <summary>Sends one message (first byte = type) to the kernel side, fragmented by the MTU.</summary>
     private async ValueTask SendMessageAsync(byte dest, byte tag, ReadOnlyMemory<byte> message, CancellationToken ct)

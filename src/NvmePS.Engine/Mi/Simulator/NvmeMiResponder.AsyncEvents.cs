@@ -31,6 +31,7 @@ public sealed partial class NvmeMiResponder
     private long _aeSentAt;
     private long _aeMessagesSent;
     private long _aeAcknowledged;
+    private long _aePolls;
 
     /// <summary>How the endpoint's transport sends a message on the endpoint's own initiative; without one, AEMs are
     /// queued but never leave.</summary>
@@ -38,6 +39,22 @@ public sealed partial class NvmeMiResponder
 
     /// <summary>AEMs sent, retransmissions included.</summary>
     public long AsyncEventMessagesSent => Interlocked.Read(ref _aeMessagesSent);
+
+    /// <summary>The event state in one line, for diagnostics.</summary>
+    public string AsyncEventState
+    {
+        get
+        {
+            lock (_aeGate)
+            {
+                return $"destination {(_aeDestination?.ToString() ?? "none")}, baseline {_aeLast}, {_aePending.Count} pending, generation {_aeGeneration}, " +
+                       $"enabled {string.Join(",", Subsystem.AsyncEvents.Where(e => e.Enabled).Select(e => e.Id))}, timer {(_aeTimer is null ? "off" : "on")}";
+            }
+        }
+    }
+
+    /// <summary>Times the endpoint looked for event changes.</summary>
+    public long AsyncEventPolls => Interlocked.Read(ref _aePolls);
 
     /// <summary>Acknowledgements received from the destination.</summary>
     public long AsyncEventsAcknowledged => Interlocked.Read(ref _aeAcknowledged);
@@ -128,6 +145,7 @@ public sealed partial class NvmeMiResponder
 
     private void PollAsyncEvents()
     {
+        Interlocked.Increment(ref _aePolls);
         (byte CriticalWarning, bool OverTemperature, ushort Status) now;
         HashSet<byte> enabled;
         lock (Subsystem.Gate)
