@@ -14,7 +14,7 @@ public sealed class GetNvmeIdentifyCommand : NvmeCmdlet
     private const string NamespaceSet = "Namespace";
     private const string ActiveSet = "ActiveNamespaces";
 
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true)]
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNull]
     public NvmeAdminConnection Controller { get; set; } = null!;
 
@@ -71,7 +71,7 @@ public sealed class GetNvmeIdentifyCommand : NvmeCmdlet
                 {
                     foreach (uint nsid in Wait(admin.GetAllActiveNamespaceIdsAsync(cts.Token)))
                     {
-                        WriteObject(new NvmeNamespaceId { ControllerName = name, NamespaceId = nsid, Source = "ActiveNamespaces" });
+                        WriteObject(new NvmeNamespaceId { Controller = Controller, ControllerName = name, NamespaceId = nsid, Source = "ActiveNamespaces" });
                     }
                 }
                 catch (Exception e) when (IsReportable(e))

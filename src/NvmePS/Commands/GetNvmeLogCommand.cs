@@ -94,7 +94,7 @@ public sealed class GetNvmeLogCommand : NvmeCmdlet
                 case NvmeLogPageId.ChangedNamespaceList when decoded:
                     foreach (uint nsid in Wait(admin.GetChangedNamespaceListAsync(RetainAsyncEvent, ct)))
                     {
-                        WriteObject(new NvmeNamespaceId { ControllerName = name, NamespaceId = nsid, Source = "ChangedNamespaces" });
+                        WriteObject(new NvmeNamespaceId { Controller = Controller, ControllerName = name, NamespaceId = nsid, Source = "ChangedNamespaces" });
                     }
 
                     break;

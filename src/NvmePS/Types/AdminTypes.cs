@@ -202,6 +202,9 @@ public sealed class NvmeNamespaceIdentity
 /// <summary>One namespace identifier (active namespace list, changed namespace list).</summary>
 public sealed class NvmeNamespaceId
 {
+    /// <summary>The controller the identifier belongs to, so the object pipes into Get-NvmeIdentify alone.</summary>
+    public NvmeAdminConnection? Controller { get; init; }
+
     public string ControllerName { get; init; } = string.Empty;
 
     public uint NamespaceId { get; init; }

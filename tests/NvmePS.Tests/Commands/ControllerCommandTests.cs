@@ -130,6 +130,9 @@ public sealed class ControllerCommandTests
             // Issue 10 item 8: the active namespace list pipes into Get-NvmeIdentify (NamespaceId by property name).
             var piped = _s.Host.Script("Get-NvmeIdentify $args[0] -ActiveNamespaces | Get-NvmeIdentify $args[0]", c).ThrowIfFailed().Cast<NvmeNamespaceIdentity>();
             Assert.Equal(new uint[] { 1 }, piped.Select(n => n.NamespaceId));
+            // ... and with no controller named: the list carries its controller, which binds by property name.
+            piped = _s.Host.Script("Get-NvmeIdentify $args[0] -ActiveNamespaces | Get-NvmeIdentify", c).ThrowIfFailed().Cast<NvmeNamespaceIdentity>();
+            Assert.Equal(new uint[] { 1 }, piped.Select(n => n.NamespaceId));
             var r = _s.Host.Command("Get-NvmeIdentify").Arg(c).Param("NamespaceId", new[] { 5000, 1 }).Invoke();
             Assert.Equal(1u, Assert.Single(r.OutputOf<NvmeNamespaceIdentity>()).NamespaceId);
             ErrorRecord e = ErrorAssert.Single(r, "NvmeDeviceStatus", ErrorCategory.DeviceError);
