@@ -90,6 +90,31 @@ public sealed class InProcessMctpTransport : IMctpTransport, IMctpEventSource
         return ValueTask.CompletedTask;
     };
 
+    /// <summary>The next message of <paramref name="messages"/>, within <paramref name="timeout"/> on the network's clock.</summary>
+    private static async ValueTask<int> ReadAsync(InProcessMctpTransport owner, Channel<byte[]> messages, MctpEndpointAddress peer, Memory<byte> buffer, TimeSpan timeout,
+        CancellationToken cancellationToken, CancellationToken closed, string timeoutMessage)
+    {
+        using var timer = new CancellationTokenSource(timeout, owner._time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(timer.Token, cancellationToken, closed);
+        byte[] message;
+        try
+        {
+            message = await messages.Reader.ReadAsync(linked.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (timer.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            throw new NvmeTimeoutException(timeoutMessage);
+        }
+
+        if (message.Length > buffer.Length)
+        {
+            throw new NvmeProtocolException($"MCTP message of {message.Length} bytes from {peer} exceeds the {buffer.Length}-byte receive buffer.");
+        }
+
+        message.CopyTo(buffer);
+        return message.Length;
+    }
+
     private sealed class Listener : IMctpListener
     {
         private readonly InProcessMctpTransport _owner;
@@ -104,28 +129,8 @@ public sealed class InProcessMctpTransport : IMctpTransport, IMctpEventSource
 
         public void Deliver(byte[] message) => _messages.Writer.TryWrite(message);
 
-        public async ValueTask<int> ReceiveAsync(Memory<byte> buffer, TimeSpan timeout, CancellationToken cancellationToken)
-        {
-            using var timer = new CancellationTokenSource(timeout, _owner._time);
-            using var linked = CancellationTokenSource.CreateLinkedTokenSource(timer.Token, cancellationToken, _owner._closed.Token);
-            byte[] message;
-            try
-            {
-                message = await _messages.Reader.ReadAsync(linked.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (timer.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
-            {
-                throw new NvmeTimeoutException($"No message from {_peer} within {timeout.TotalMilliseconds:0} ms.");
-            }
-
-            if (message.Length > buffer.Length)
-            {
-                throw new NvmeProtocolException($"MCTP message of {message.Length} bytes from {_peer} exceeds the {buffer.Length}-byte receive buffer.");
-            }
-
-            message.CopyTo(buffer);
-            return message.Length;
-        }
+        public ValueTask<int> ReceiveAsync(Memory<byte> buffer, TimeSpan timeout, CancellationToken cancellationToken) =>
+            ReadAsync(_owner, _messages, _peer, buffer, timeout, cancellationToken, _owner._closed.Token, $"No message from {_peer} within {timeout.TotalMilliseconds:0} ms.");
 
         public ValueTask DisposeAsync()
         {
@@ -177,28 +182,8 @@ public sealed class InProcessMctpTransport : IMctpTransport, IMctpEventSource
             return ValueTask.CompletedTask;
         }
 
-        public async ValueTask<int> ReceiveAsync(Memory<byte> buffer, TimeSpan timeout, CancellationToken cancellationToken)
-        {
-            using var timer = new CancellationTokenSource(timeout, _owner._time);
-            using var linked = CancellationTokenSource.CreateLinkedTokenSource(timer.Token, cancellationToken, _done.Token);
-            byte[] message;
-            try
-            {
-                message = await _responses.Reader.ReadAsync(linked.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (timer.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
-            {
-                throw new NvmeTimeoutException($"No MCTP response from {_peer} within {timeout.TotalMilliseconds:0} ms.");
-            }
-
-            if (message.Length > buffer.Length)
-            {
-                throw new NvmeProtocolException($"MCTP message of {message.Length} bytes from {_peer} exceeds the {buffer.Length}-byte receive buffer.");
-            }
-
-            message.CopyTo(buffer);
-            return message.Length;
-        }
+        public ValueTask<int> ReceiveAsync(Memory<byte> buffer, TimeSpan timeout, CancellationToken cancellationToken) =>
+            ReadAsync(_owner, _responses, _peer, buffer, timeout, cancellationToken, _done.Token, $"No MCTP response from {_peer} within {timeout.TotalMilliseconds:0} ms.");
 
         public ValueTask DisposeAsync()
         {

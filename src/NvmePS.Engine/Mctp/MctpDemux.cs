@@ -119,57 +119,73 @@ public sealed class MctpDemuxTransport : IMctpTransport, IMctpEventSource
         return new Listener(connection, peer);
     }
 
-    private sealed class Listener(MctpDemuxTransport connection, MctpEndpointAddress peer) : IMctpListener
+    private delegate bool PacketFilter(ReadOnlySpan<byte> packet);
+
+    /// <summary>The next message from <paramref name="peerEid"/> that <paramref name="accept"/> takes (it sees the whole
+    /// packet, EID first), copied into <paramref name="buffer"/> without the EID: its length, or the timeout (the
+    /// caller did not cancel) or connection error a requester reports.</summary>
+    private static async ValueTask<int> ReceiveFromAsync(Socket socket, byte peerEid, Memory<byte> buffer, TimeSpan timeout, CancellationToken cancellationToken,
+        PacketFilter accept, string timeoutMessage)
     {
-        public async ValueTask<int> ReceiveAsync(Memory<byte> buffer, TimeSpan timeout, CancellationToken cancellationToken)
+        byte[] packet = System.Buffers.ArrayPool<byte>.Shared.Rent(MctpDemuxProtocol.MaxPacket + 1);
+        try
         {
-            byte[] packet = System.Buffers.ArrayPool<byte>.Shared.Rent(MctpDemuxProtocol.MaxPacket + 1);
-            try
+            using var timer = new CancellationTokenSource(timeout);
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(timer.Token, cancellationToken);
+            while (true)
             {
-                using var timer = new CancellationTokenSource(timeout);
-                using var linked = CancellationTokenSource.CreateLinkedTokenSource(timer.Token, cancellationToken);
-                while (true)
+                int n;
+                try
                 {
-                    int n;
-                    try
-                    {
-                        n = await connection._socket.ReceiveAsync(packet.AsMemory(0, MctpDemuxProtocol.MaxPacket + 1), SocketFlags.None, linked.Token).ConfigureAwait(false);
-                    }
-                    catch (OperationCanceledException) when (timer.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
-                    {
-                        throw new NvmeTimeoutException($"No message from EID {peer.Eid} via the demux daemon within {timeout.TotalMilliseconds:0} ms.");
-                    }
-                    catch (SocketException ex)
-                    {
-                        throw new NvmeConnectionException($"Receive from the MCTP demux daemon failed: {ex.Message}", ex);
-                    }
-
-                    if (n == 0)
-                    {
-                        throw new NvmeConnectionException("The MCTP demux daemon closed the connection.");
-                    }
-
-                    // The peer's own NVMe-MI requests only (ROR clear): responses to anyone's commands are skipped.
-                    if (n < 3 || n > MctpDemuxProtocol.MaxPacket || packet[0] != peer.Eid || (packet[2] & 0x80) != 0)
-                    {
-                        continue;
-                    }
-
-                    int length = n - 1;
-                    if (length > buffer.Length)
-                    {
-                        throw new NvmeProtocolException($"MCTP message of {length} bytes from EID {peer.Eid} exceeds the {buffer.Length}-byte receive buffer.");
-                    }
-
-                    packet.AsSpan(1, length).CopyTo(buffer.Span);
-                    return length;
+                    n = await socket.ReceiveAsync(packet.AsMemory(0, MctpDemuxProtocol.MaxPacket + 1), SocketFlags.None, linked.Token).ConfigureAwait(false);
                 }
-            }
-            finally
-            {
-                System.Buffers.ArrayPool<byte>.Shared.Return(packet);
+                catch (OperationCanceledException) when (timer.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+                {
+                    throw new NvmeTimeoutException(timeoutMessage);
+                }
+                catch (SocketException ex)
+                {
+                    throw new NvmeConnectionException($"Receive from the MCTP demux daemon failed: {ex.Message}", ex);
+                }
+
+                if (n == 0)
+                {
+                    throw new NvmeConnectionException("The MCTP demux daemon closed the connection.");
+                }
+
+                if (n > MctpDemuxProtocol.MaxPacket)
+                {
+                    throw new NvmeProtocolException($"Demux packet larger than {MctpDemuxProtocol.MaxPacket} bytes.");
+                }
+
+                // Broadcast semantics: other endpoints' messages of our type reach us too; skip them.
+                if (n < 2 || packet[0] != peerEid || !accept(packet.AsSpan(0, n)))
+                {
+                    continue;
+                }
+
+                int length = n - 1;
+                if (length > buffer.Length)
+                {
+                    throw new NvmeProtocolException($"MCTP message of {length} bytes from EID {peerEid} exceeds the {buffer.Length}-byte receive buffer.");
+                }
+
+                packet.AsSpan(1, length).CopyTo(buffer.Span);
+                return length;
             }
         }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(packet);
+        }
+    }
+
+    private sealed class Listener(MctpDemuxTransport connection, MctpEndpointAddress peer) : IMctpListener
+    {
+        // The peer's own NVMe-MI requests only (ROR clear): responses to anyone's commands are skipped.
+        public ValueTask<int> ReceiveAsync(Memory<byte> buffer, TimeSpan timeout, CancellationToken cancellationToken) =>
+            ReceiveFromAsync(connection._socket, peer.Eid, buffer, timeout, cancellationToken, packet => packet.Length >= 3 && (packet[2] & 0x80) == 0,
+                $"No message from EID {peer.Eid} via the demux daemon within {timeout.TotalMilliseconds:0} ms.");
 
         public ValueTask DisposeAsync() => connection.DisposeAsync();
     }
@@ -212,62 +228,11 @@ public sealed class MctpDemuxTransport : IMctpTransport, IMctpEventSource
             }
         }
 
-        public async ValueTask<int> ReceiveAsync(Memory<byte> buffer, TimeSpan timeout, CancellationToken cancellationToken)
-        {
-            byte[] packet = System.Buffers.ArrayPool<byte>.Shared.Rent(MctpDemuxProtocol.MaxPacket + 1);
-            try
-            {
-                using var timer = new CancellationTokenSource(timeout);
-                using var linked = CancellationTokenSource.CreateLinkedTokenSource(timer.Token, cancellationToken);
-                while (true)
-                {
-                    int n;
-                    try
-                    {
-                        n = await _owner._socket.ReceiveAsync(packet.AsMemory(0, MctpDemuxProtocol.MaxPacket + 1), SocketFlags.None, linked.Token).ConfigureAwait(false);
-                    }
-                    catch (OperationCanceledException) when (timer.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
-                    {
-                        throw new NvmeTimeoutException($"No MCTP response from EID {_peer.Eid} via the demux daemon within {timeout.TotalMilliseconds:0} ms.");
-                    }
-                    catch (SocketException ex)
-                    {
-                        throw new NvmeConnectionException($"Receive from the MCTP demux daemon failed: {ex.Message}", ex);
-                    }
-
-                    if (n == 0)
-                    {
-                        throw new NvmeConnectionException("The MCTP demux daemon closed the connection.");
-                    }
-
-                    if (n > MctpDemuxProtocol.MaxPacket)
-                    {
-                        throw new NvmeProtocolException($"Demux packet larger than {MctpDemuxProtocol.MaxPacket} bytes.");
-                    }
-
-                    // Broadcast semantics: other endpoints' messages of our type reach us too; skip them. A message
-                    // to the daemon's own EID is looped back to every client of its type, ours included: skip our
-                    // own request when it comes back.
-                    if (n < 2 || packet[0] != _peer.Eid || (_sent is not null && packet.AsSpan(0, n).SequenceEqual(_sent)))
-                    {
-                        continue;
-                    }
-
-                    int length = n - 1;
-                    if (length > buffer.Length)
-                    {
-                        throw new NvmeProtocolException($"MCTP message of {length} bytes from EID {_peer.Eid} exceeds the {buffer.Length}-byte receive buffer.");
-                    }
-
-                    packet.AsSpan(1, length).CopyTo(buffer.Span);
-                    return length;
-                }
-            }
-            finally
-            {
-                System.Buffers.ArrayPool<byte>.Shared.Return(packet);
-            }
-        }
+        // A message to the daemon's own EID is looped back to every client of its type, ours included: skip our own
+        // request when it comes back.
+        public ValueTask<int> ReceiveAsync(Memory<byte> buffer, TimeSpan timeout, CancellationToken cancellationToken) =>
+            ReceiveFromAsync(_owner._socket, _peer.Eid, buffer, timeout, cancellationToken, packet => _sent is null || !packet.SequenceEqual(_sent),
+                $"No MCTP response from EID {_peer.Eid} via the demux daemon within {timeout.TotalMilliseconds:0} ms.");
 
         public ValueTask DisposeAsync()
         {
