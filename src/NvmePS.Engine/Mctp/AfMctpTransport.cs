@@ -195,6 +195,8 @@ public sealed class AfMctpTransport : IMctpTransport, IMctpEventSource
 
     private sealed class Listener(int fd, MctpEndpointAddress peer, byte type) : IMctpListener
     {
+        // recvfrom and close take this lock: a receive never reaches a descriptor number reused after close.
+        private readonly object _fdGate = new();
         private int _fd = fd;
 
         public async ValueTask<int> ReceiveAsync(Memory<byte> buffer, TimeSpan timeout, CancellationToken cancellationToken)
@@ -213,7 +215,7 @@ public sealed class AfMctpTransport : IMctpTransport, IMctpEventSource
                         throw new NvmeTimeoutException($"No message from {peer} within {timeout.TotalMilliseconds:0} ms.");
                     }
 
-                    if (MctpNative.WaitReadable(current, (int)Math.Min(remaining, 100)) && TryReceive(current, buffer.Span) is > 0 and int n)
+                    if (MctpNative.WaitReadable(current, (int)Math.Min(remaining, 100)) && TryReceive(buffer.Span) is > 0 and int n)
                     {
                         return n;
                     }
@@ -221,18 +223,29 @@ public sealed class AfMctpTransport : IMctpTransport, IMctpEventSource
             }, cancellationToken).ConfigureAwait(false);
         }
 
-        private unsafe int TryReceive(int fd, Span<byte> buffer)
+        private unsafe int TryReceive(Span<byte> buffer)
         {
             byte* addr = stackalloc byte[SockaddrMctp.Size];
             uint addrLen = SockaddrMctp.Size;
             Span<byte> body = buffer[1..];
             nint rc;
-            fixed (byte* p = body)
+            lock (_fdGate)
             {
-                rc = MctpNative.RecvFrom(fd, p, (nuint)body.Length, MctpNative.MsgTrunc | MctpNative.MsgDontwait, addr, &addrLen);
+                ObjectDisposedException.ThrowIf(_fd < 0, this);
+                fixed (byte* p = body)
+                {
+                    rc = MctpNative.RecvFrom(_fd, p, (nuint)body.Length, MctpNative.MsgTrunc | MctpNative.MsgDontwait, addr, &addrLen);
+                }
             }
 
-            if (rc < 0 || !SockaddrMctp.TryRead(new ReadOnlySpan<byte>(addr, SockaddrMctp.Size), out var from))
+            if (rc < 0)
+            {
+                int errno = MctpNative.LastErrno;
+                return errno is MctpNative.EAGAIN or MctpNative.EINTR ? 0
+                    : throw new NvmeConnectionException($"recvfrom for {peer}'s own messages failed: {MctpNative.Describe(errno)}");
+            }
+
+            if (!SockaddrMctp.TryRead(new ReadOnlySpan<byte>(addr, SockaddrMctp.Size), out var from))
             {
                 return 0;
             }
@@ -254,10 +267,13 @@ public sealed class AfMctpTransport : IMctpTransport, IMctpEventSource
 
         public ValueTask DisposeAsync()
         {
-            int old = Interlocked.Exchange(ref _fd, -1);
-            if (old >= 0)
+            lock (_fdGate)
             {
-                MctpNative.Close(old);
+                if (_fd >= 0)
+                {
+                    MctpNative.Close(_fd);
+                    _fd = -1;
+                }
             }
 
             return ValueTask.CompletedTask;

@@ -169,18 +169,24 @@ public sealed record NvmeMiAsyncEventMessage(byte Generation, IReadOnlyList<Asyn
 /// </summary>
 public static class AsyncEventMessageCodec
 {
+    /// <summary>The length of an AEM carrying <paramref name="occurrences"/>: header, list, zero padding to a whole
+    /// dword (NVMe-MI messages are whole dwords), MIC.</summary>
+    public static int EncodedLength(IReadOnlyList<AsyncEventOccurrence> occurrences) =>
+        ((NvmeMiMessageHeader.Size + AsyncEventOccurrenceList.EncodedLength(occurrences) + 3) & ~3) + NvmeMiMic.Size;
+
     /// <summary>Writes an AEM with its MIC; returns its length.</summary>
     public static int Write(Span<byte> destination, byte generation, IReadOnlyList<AsyncEventOccurrence> occurrences)
     {
-        int length = NvmeMiMessageHeader.Size + AsyncEventOccurrenceList.EncodedLength(occurrences);
-        if (length + NvmeMiMic.Size > NvmeMiCodec.MaxMessageSize || destination.Length < length + NvmeMiMic.Size)
+        int total = EncodedLength(occurrences);
+        if (total > NvmeMiCodec.MaxMessageSize || destination.Length < total)
         {
-            throw new ArgumentException($"An AEM of {length + NvmeMiMic.Size} bytes does not fit.", nameof(occurrences));
+            throw new ArgumentException($"An AEM of {total} bytes does not fit.", nameof(occurrences));
         }
 
         new NvmeMiMessageHeader(NvmeMiMessageType.AsyncEvent, false).WriteTo(destination);
-        AsyncEventOccurrenceList.Write(destination[NvmeMiMessageHeader.Size..], generation, occurrences);
-        return NvmeMiMic.Append(destination, length);
+        int end = NvmeMiMessageHeader.Size + AsyncEventOccurrenceList.Write(destination[NvmeMiMessageHeader.Size..], generation, occurrences);
+        destination[end..(total - NvmeMiMic.Size)].Clear();
+        return NvmeMiMic.Append(destination, total - NvmeMiMic.Size);
     }
 
     /// <summary>True when <paramref name="message"/> looks like an AEM (type 0x84, ROR clear, NMIMT 5), before any
@@ -219,8 +225,17 @@ public static class AsyncEventMessageCodec
             return false;
         }
 
-        if (!AsyncEventOccurrenceList.TryRead(message[NvmeMiMessageHeader.Size..^NvmeMiMic.Size], out byte generation, out var occurrences, out error))
+        var list = message[NvmeMiMessageHeader.Size..^NvmeMiMic.Size];
+        if (!AsyncEventOccurrenceList.TryRead(list, out byte generation, out var occurrences, out error))
         {
+            return false;
+        }
+
+        // Only the dword padding may follow the list.
+        int listLength = list[2] | (list[3] << 8) | ((list[4] & 0x7F) << 16);
+        if (list.Length - listLength > 3)
+        {
+            error = $"{list.Length - listLength} bytes follow the {listLength}-byte occurrence list; only up to 3 bytes of dword padding may.";
             return false;
         }
 

@@ -64,7 +64,7 @@ public sealed class ReadNvmeBlockCommand : NvmeCmdlet
                 ThrowInputError("UsePathForLargeReads", $"{bytes} bytes is more than {MaxInMemoryBytes} bytes to hold in memory; read into a file with -Path.", ErrorCategory.InvalidArgument, BlockCount);
             }
 
-            using var output = path.Length > 0 ? new BlockTransfer.AtomicFile(path) : null;
+            using var output = path.Length > 0 ? new BlockTransfer.ReadDestination(path) : null;
             FileStream? file = output?.Stream;
             byte[] data = file is null ? new byte[bytes] : Array.Empty<byte>();
             var chunks = new Dictionary<long, byte[]>();

@@ -58,45 +58,59 @@ public sealed class WaitNvmeMiEventCommand : NvmeMiEndpointCmdlet
             return;
         }
 
-        IReadOnlyList<AsyncEventItem>? before = null;
         try
         {
-            before = Wait(c.Endpoint.GetAsyncEventsAsync(StopToken));
-            var unknown = EventId.Where(id => before.All(e => e.Id != id)).ToList();
-            if (unknown.Count > 0)
+            bool restore = false;
+            IReadOnlyList<AsyncEventItem> before = [];
+            try
             {
-                WriteError(new ErrorRecord(new ArgumentException($"{c.Name} does not support event(s) {string.Join(", ", unknown.Select(i => $"0x{i:X2}"))}; it supports {string.Join(", ", before.Select(e => $"0x{e.Id:X2}"))}."),
-                    "NvmeMiEventNotSupported", ErrorCategory.InvalidArgument, unknown.ToArray()));
-                before = null;
-                return;
-            }
+                before = Wait(c.Endpoint.GetAsyncEventsAsync(StopToken));
+                var unknown = EventId.Where(id => before.All(e => e.Id != id)).ToList();
+                if (unknown.Count > 0)
+                {
+                    WriteError(new ErrorRecord(new ArgumentException($"{c.Name} does not support event(s) {string.Join(", ", unknown.Select(i => $"0x{i:X2}"))}; it supports {string.Join(", ", before.Select(e => $"0x{e.Id:X2}"))}."),
+                        "NvmeMiEventNotSupported", ErrorCategory.InvalidArgument, unknown.ToArray()));
+                    return;
+                }
 
-            byte[] ids = EventId.Length > 0 ? EventId : before.Select(e => e.Id).ToArray();
-            var pending = Wait(c.Endpoint.SetAsyncEventsAsync(ids.Select(id => new AsyncEventItem(id, true)).ToList(), new AsyncEventSettings((byte)Math.Round(RetryDelaySec * 10)), StopToken));
-            WriteVerbose($"Enabled event(s) {string.Join(", ", ids.Select(i => $"0x{i:X2}"))} on {c.Name}; waiting{(TimeoutSec > 0 ? $" up to {TimeoutSec} s" : string.Empty)}.");
-            int written = 0;
-            if (pending is { Occurrences.Count: > 0 })
+                var enabledBefore = before.Where(e => e.Enabled).Select(e => $"0x{e.Id:X2}").ToList();
+                if (enabledBefore.Count > 0)
+                {
+                    // Enabling makes this host the AEM destination; restoring would keep it so after it stops listening.
+                    WriteWarning($"{c.Name} already had event(s) {string.Join(", ", enabledBefore)} enabled, perhaps for another requester; its AEMs now come to this host, and the enables are left as they are when the command ends.");
+                }
+
+                byte[] ids = EventId.Length > 0 ? EventId : before.Select(e => e.Id).ToArray();
+                var pending = Wait(c.Endpoint.SetAsyncEventsAsync(ids.Select(id => new AsyncEventItem(id, true)).ToList(), new AsyncEventSettings((byte)Math.Round(RetryDelaySec * 10)), StopToken));
+                restore = !KeepEnabled && enabledBefore.Count == 0;
+                WriteVerbose($"Enabled event(s) {string.Join(", ", ids.Select(i => $"0x{i:X2}"))} on {c.Name}; waiting{(TimeoutSec > 0 ? $" up to {TimeoutSec} s" : string.Empty)}.");
+                int written = 0;
+                if (pending is { Occurrences.Count: > 0 })
+                {
+                    // Occurrences the endpoint still held from while nobody listened: reported first, then acknowledged.
+                    written = Write(c, pending);
+                    listener.MarkSeen(pending.Generation);
+                    Wait(c.Endpoint.AcknowledgeAsyncEventAsync(StopToken));
+                }
+
+                Receive(c, listener, written);
+            }
+            catch (Exception e) when (IsReportable(e))
             {
-                // Occurrences the endpoint still held from while nobody listened: reported first, then acknowledged.
-                written = Write(c, pending);
-                listener.MarkSeen(pending.Generation);
-                Wait(c.Endpoint.AcknowledgeAsyncEventAsync(StopToken));
+                WriteNvmeError(e, c);
             }
-
-            Receive(c, listener, written);
-        }
-        catch (Exception e) when (IsReportable(e))
-        {
-            WriteNvmeError(e, c);
+            finally
+            {
+                if (restore)
+                {
+                    Restore(c, before);
+                }
+            }
         }
         finally
         {
-            if (before is not null && !KeepEnabled)
-            {
-                Restore(c, before);
-            }
-
-            Wait(listener.DisposeAsync());
+            // Whatever happened above, Ctrl+C included: an AF_MCTP listener holds a bound socket.
+            listener.DisposeAsync().AsTask().GetAwaiter().GetResult();
         }
     }
 
@@ -121,17 +135,17 @@ public sealed class WaitNvmeMiEventCommand : NvmeMiEndpointCmdlet
                 slice = TimeSpan.FromSeconds(TimeoutSec) - elapsed;
             }
 
-            NvmeMiAsyncEventMessage aem;
-            try
+            // A slice with no AEM returns null: the progress is updated and the wait goes on.
+            if (Wait(listener.TryReceiveAsync(slice > TimeSpan.Zero ? slice : TimeSpan.FromMilliseconds(1), acknowledge: true, StopToken)) is not { } aem)
             {
-                aem = Wait(listener.ReceiveAsync(slice > TimeSpan.Zero ? slice : TimeSpan.FromMilliseconds(1), acknowledge: true, StopToken));
-            }
-            catch (NvmeTimeoutException)
-            {
-                continue; // a one-second slice ended: update the progress and go on
+                continue;
             }
 
             written += Write(c, aem);
+            if (listener.LastAcknowledgeError is { } ackError)
+            {
+                WriteWarning($"The AEM of generation {aem.Generation} from {c.Name} was not acknowledged ({ackError}); the endpoint may send it again.");
+            }
         }
 
         if (listener.MalformedMessages > 0)
@@ -167,13 +181,14 @@ public sealed class WaitNvmeMiEventCommand : NvmeMiEndpointCmdlet
         return aem.Occurrences.Count;
     }
 
+    /// <summary>Turns the events off again (they were all off before this command).</summary>
     private void Restore(NvmeMiConnection c, IReadOnlyList<AsyncEventItem> before)
     {
         try
         {
             // A fresh token: after Ctrl+C the endpoint must still stop sending AEMs to a host that stopped listening.
             using var cts = new CancellationTokenSource(c.Endpoint.Options.Timeout * 2);
-            c.Endpoint.SetAsyncEventsAsync(before, default, cts.Token).GetAwaiter().GetResult();
+            c.Endpoint.SetAsyncEventsAsync(before.Select(e => e with { Enabled = false }).ToList(), default, cts.Token).GetAwaiter().GetResult();
         }
         catch (Exception e) when (IsReportable(e) || e is OperationCanceledException)
         {

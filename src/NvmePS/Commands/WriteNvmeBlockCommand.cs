@@ -78,6 +78,9 @@ public sealed class WriteNvmeBlockCommand : NvmeCmdlet
                 return;
             }
 
+            // The time a -Confirm prompt stood open is not time without progress.
+            stall.Progressed();
+
             using FileStream? file = path.Length > 0 ? new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read) : null;
             string activity = $"Writing {blocks} blocks to namespace {NamespaceId}";
             bool showProgress = bytes > BlockTransfer.ChunkBytes;

@@ -82,25 +82,35 @@ internal static class BlockTransfer
         new($"No progress for {timeoutSec} s (-TimeoutSec bounds the time without progress): {done} of {total} blocks were transferred.", e);
 
     /// <summary>
-    /// A -Path file for Read-NvmeBlock written under a temporary name in the same directory and renamed over the
-    /// destination only when every block has arrived, so a failed or stopped read never leaves a partial file posing
-    /// as a whole one (and never destroys the file it would have replaced).
+    /// A -Path destination for Read-NvmeBlock. A new or regular file is written under a hidden temporary name in the
+    /// same directory and renamed over the destination only when every block has arrived, so a failed or stopped
+    /// read never leaves a partial file posing as a whole one (and never destroys the file it would have replaced).
+    /// A device node (anything under /dev) or a symbolic link is written in place, as dd would: renaming over it would
+    /// replace the device node or the link itself.
     /// </summary>
-    public sealed class AtomicFile : IDisposable
+    public sealed class ReadDestination : IDisposable
     {
+        private readonly string? _tempPath;
         private bool _committed;
 
-        public AtomicFile(string path)
+        public ReadDestination(string path)
         {
             Path = path;
-            TempPath = System.IO.Path.Combine(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!,
-                $".{System.IO.Path.GetFileName(path)}.{Guid.NewGuid():N}.partial");
-            Stream = new FileStream(TempPath, FileMode.CreateNew, FileAccess.Write, FileShare.None);
+            var info = new FileInfo(path);
+            bool replaceable = !info.Exists || (info.LinkTarget is null && !IsUnderDev(info));
+            if (replaceable)
+            {
+                _tempPath = System.IO.Path.Combine(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!,
+                    $".{System.IO.Path.GetFileName(path)}.{Guid.NewGuid():N}.partial");
+                Stream = new FileStream(_tempPath, FileMode.CreateNew, FileAccess.Write, FileShare.None);
+            }
+            else
+            {
+                Stream = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.ReadWrite);
+            }
         }
 
         public string Path { get; }
-
-        public string TempPath { get; }
 
         public FileStream Stream { get; }
 
@@ -108,18 +118,22 @@ internal static class BlockTransfer
         {
             Stream.Flush(flushToDisk: true);
             Stream.Dispose();
-            File.Move(TempPath, Path, overwrite: true);
+            if (_tempPath is not null)
+            {
+                File.Move(_tempPath, Path, overwrite: true);
+            }
+
             _committed = true;
         }
 
         public void Dispose()
         {
             Stream.Dispose();
-            if (!_committed)
+            if (!_committed && _tempPath is not null)
             {
                 try
                 {
-                    File.Delete(TempPath);
+                    File.Delete(_tempPath);
                 }
                 catch (IOException)
                 {
@@ -127,6 +141,9 @@ internal static class BlockTransfer
                 }
             }
         }
+
+        /// <summary>Device nodes live in /dev; .NET reports no file type, so that is where they are told apart.</summary>
+        private static bool IsUnderDev(FileInfo info) => info.FullName.StartsWith("/dev/", StringComparison.Ordinal);
     }
 
     public static ProgressRecord Progress(int id, string activity, long done, long total, int blockSize)

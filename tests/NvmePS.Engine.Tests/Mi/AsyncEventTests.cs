@@ -21,7 +21,8 @@ public sealed class AsyncEventTests
         };
         byte[] aem = new byte[128];
         int n = AsyncEventMessageCodec.Write(aem, 37, occurrences);
-        Assert.Equal(4 + 7 + 10 + 14 + 4, n);
+        Assert.Equal(4 + 7 + 10 + 14 + 1 + 4, n);                                 // padded to a whole dword
+        Assert.Equal(0, aem[n - 5]);
         Assert.Equal(new byte[] { 0x84, 0x28, 0, 0 }, aem[..4]);                 // ROR 0, NMIMT 5, CSI 0
         Assert.Equal(new byte[] { 2, 0, 31, 0, 0, 7, (37 % 32) << 3 }, aem[4..11]); // NUMAEO, AEOLVER, AEOLTL, AEOLHL, AEMGN
         Assert.Equal(new byte[] { 9, 1, 0, 0x01, 0x02, 0x00, 0x01, 0x00, 7, 0x04 }, aem[11..21]);
@@ -82,6 +83,66 @@ public sealed class AsyncEventTests
 
             _ = AsyncEventMessageCodec.TryRead(message, out _, out _);
         }
+    }
+
+    [Fact]
+    public void Bytes_after_the_list_beyond_dword_padding_are_refused()
+    {
+        byte[] aem = new byte[64];
+        int n = AsyncEventMessageCodec.Write(aem, 1, []);
+        Assert.Equal(16, n);
+        byte[] longer = new byte[n + 4];
+        aem.AsSpan(0, n - 4).CopyTo(longer);
+        NvmeMiMic.Append(longer, n);
+        Assert.False(AsyncEventMessageCodec.TryRead(longer, out _, out string? error));
+        Assert.Contains("only up to 3 bytes of dword padding", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_acknowledgement_clears_only_what_the_acknowledged_AEM_carried()
+    {
+        var clock = new ManualTimeProvider();
+        await using var host = await NvmeMiSimulatorHost.StartAsync(new SimulatorHostOptions(), clock);
+        await using var ep = await host.ConnectAsync();
+        await using var events = await ep.ListenForAsyncEventsAsync();
+        await ep.SetAsyncEventsAsync(AllThree);
+        host.Subsystem.InjectedCriticalWarning = 0x04;
+        clock.Advance(TimeSpan.FromMilliseconds(100));
+        Assert.Equal(1, (await events.ReceiveAsync(TimeSpan.FromSeconds(10), acknowledge: false)).Generation);
+
+        // The temperature crosses the threshold, then the first AEM's acknowledgement arrives before the next poll.
+        host.Subsystem.TemperatureOverrideKelvin = 400;
+        clock.Advance(TimeSpan.FromMilliseconds(100));
+        await ep.AcknowledgeAsyncEventAsync();
+        var second = await events.ReceiveAsync(TimeSpan.FromSeconds(10), acknowledge: false);
+        Assert.Equal(2, second.Generation);
+        Assert.Contains(second.Occurrences, o => o.Id == (byte)SimulatorAsyncEvent.TemperatureThresholdCrossed);
+    }
+
+    [Fact]
+    public async Task A_flood_of_bad_or_oversized_messages_does_not_stretch_the_wait_or_end_it()
+    {
+        await using var host = await NvmeMiSimulatorHost.StartAsync(new SimulatorHostOptions());
+        await using var ep = await host.ConnectAsync();
+        await using var events = await ep.ListenForAsyncEventsAsync();
+        var send = host.InProcessTransport!.SenderFor(host.EndpointAddress);
+        using var stop = new CancellationTokenSource();
+        var flood = Task.Run(async () =>
+        {
+            byte[] garbage = new byte[32];
+            while (!stop.IsCancellationRequested)
+            {
+                await send(new MctpEndpointAddress(1, 8), garbage, CancellationToken.None);
+                await send(new MctpEndpointAddress(1, 8), new byte[NvmeMiCodec.MaxMessageSize + 1000], CancellationToken.None);
+                await Task.Yield();
+            }
+        });
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        Assert.Null(await events.TryReceiveAsync(TimeSpan.FromMilliseconds(500)));
+        await stop.CancelAsync();
+        await flood;
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), "the wait outlived its timeout by far"); // a hang bound, not a speed figure
+        Assert.True(events.MalformedMessages > 2);
     }
 
     [Fact]

@@ -142,3 +142,44 @@ public sealed class BlockTransferTimeoutTests : IAsyncLifetime
         }
     }
 }
+
+/// <summary>Read-NvmeBlock -Path to what is not a plain file: a device node and a symbolic link are written through,
+/// never renamed over.</summary>
+[Collection(ModuleSessionCollection.Name)]
+public sealed class ReadDestinationTests(ModuleSession session)
+{
+    [Fact]
+    public void A_device_node_and_a_symlink_are_written_in_place_not_replaced()
+    {
+        NvmfTarget t = session.StartTarget(namespaces: ["memory:1MB"]);
+        string dir = Directory.CreateTempSubdirectory("nvmeps-dest").FullName;
+        try
+        {
+            NvmfController c = session.Connect(t);
+            session.Host.Command("Write-NvmeBlock").Arg(c).Arg(0L).Arg(Enumerable.Repeat((byte)0x5A, 4096).ToArray()).Invoke().ThrowIfFailed();
+            session.Host.Command("Read-NvmeBlock").Arg(c).Arg(0L).Arg(8L).Param("Path", "/dev/null").Invoke().ThrowIfFailed();
+            Assert.Equal("character special file", Stat("/dev/null"));
+
+            string target = Path.Combine(dir, "real.img"), link = Path.Combine(dir, "link.img");
+            File.WriteAllText(target, "old");
+            File.CreateSymbolicLink(link, target);
+            session.Host.Command("Read-NvmeBlock").Arg(c).Arg(0L).Arg(8L).Param("Path", link).Invoke().ThrowIfFailed();
+            Assert.Equal("symbolic link", Stat(link));
+            Assert.Equal(Enumerable.Repeat((byte)0x5A, 4096), File.ReadAllBytes(target));
+            session.Disconnect(c);
+        }
+        finally
+        {
+            session.Stop(t);
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    private static string Stat(string path)
+    {
+        using var p = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("stat", ["-c", "%F", path]) { RedirectStandardOutput = true })!;
+        string type = p.StandardOutput.ReadToEnd().Trim();
+        p.WaitForExit();
+        return type;
+    }
+}

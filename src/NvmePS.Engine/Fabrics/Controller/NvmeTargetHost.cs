@@ -91,17 +91,24 @@ public sealed class NvmeTargetHost : IAsyncDisposable
     private static NvmeSubsystem CreateSubsystem(NvmeTarget target, string nqn, IReadOnlyList<NvmeNamespaceSpec> namespaces, IReadOnlyList<string> allowedHostNqns,
         ConcurrentDictionary<(string Nqn, uint Nsid), NvmeNamespaceSpec> specs)
     {
-        var subsystem = target.AddSubsystem(nqn, allowAnyHost: allowedHostNqns.Count == 0);
+        // No host may connect (or see it in the discovery log) until its namespaces are all in place: hosts are
+        // allowed last.
+        var subsystem = target.AddSubsystem(nqn, allowAnyHost: false);
         try
         {
+            foreach (var ns in namespaces)
+            {
+                specs[(nqn, subsystem.AddNamespace(ns).Nsid)] = ns;
+            }
+
             foreach (string host in allowedHostNqns)
             {
                 subsystem.AllowHost(host);
             }
 
-            foreach (var ns in namespaces)
+            if (allowedHostNqns.Count == 0)
             {
-                specs[(nqn, subsystem.AddNamespace(ns).Nsid)] = ns;
+                subsystem.AllowAnyHost = true;
             }
 
             return subsystem;

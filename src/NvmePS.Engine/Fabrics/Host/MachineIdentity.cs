@@ -4,36 +4,22 @@ using System.Text;
 namespace NvmePS.Engine.Fabrics.Host;
 
 /// <summary>
-/// A host UUID that stays the same across processes and reboots without any file of ours, as libnvme's
-/// nvmf_hostnqn_generate does: the firmware's DMI product UUID when readable (it is root-only on most systems), else
-/// one derived from /etc/machine-id. The machine-id itself is never used directly (systemd asks applications not to
-/// expose it): an HMAC-SHA256 keyed with it over an application id gives a version 4 UUID.
+/// A host UUID that stays the same across processes and reboots without any file of ours, derived from
+/// /etc/machine-id: an HMAC-SHA256 keyed with it over an application id gives a version 4 UUID (the machine-id itself
+/// is never exposed, as systemd asks of applications). Not the firmware's DMI product UUID, which libnvme prefers:
+/// that file is readable by root only, so root and other users would present two different hosts.
 /// </summary>
 public static class MachineIdentity
 {
     /// <summary>The application id the machine-id derivation is keyed for.</summary>
     private static readonly byte[] AppId = Encoding.ASCII.GetBytes("NvmePS host identity v1");
 
-    /// <summary>Placeholders firmware writes instead of a real UUID.</summary>
-    private static readonly HashSet<Guid> Placeholders =
-    [
-        Guid.Empty,
-        Guid.Parse("ffffffff-ffff-ffff-ffff-ffffffffffff"),
-        Guid.Parse("03000200-0400-0500-0006-000700080009"),
-    ];
-
-    public const string DmiSource = "DMI product UUID";
     public const string MachineIdSource = "derived from /etc/machine-id";
 
     /// <summary>The machine's host UUID and where it came from, or null when there is nothing to derive it from.</summary>
     public static (Guid Id, string Source)? Read(string root = "/")
     {
         ArgumentNullException.ThrowIfNull(root);
-        if (Guid.TryParse(ReadSmall(Path.Combine(root, "sys/class/dmi/id/product_uuid")), out Guid dmi) && !Placeholders.Contains(dmi))
-        {
-            return (dmi, DmiSource);
-        }
-
         string? machineId = ReadSmall(Path.Combine(root, "etc/machine-id"));
         if (machineId is { Length: 32 } && machineId.All(char.IsAsciiHexDigitLower))
         {

@@ -4,7 +4,7 @@ namespace NvmePS.Engine.Fabrics.Host;
 /// The host identity a host sends in Connect (HOSTNQN and HOSTID, NVMe over Fabrics 1.1 §3.3), resolved as nvme-cli
 /// does: explicit values first, then /etc/nvme/hostnqn and /etc/nvme/hostid, else a uuid-based NQN
 /// (nqn.2014-08.org.nvmexpress:uuid:&lt;HOSTID&gt;) around the machine's UUID (<see cref="MachineIdentity"/>), so a
-/// host keeps its identity across processes and reboots; only a machine with neither DMI nor machine-id falls back
+/// host keeps its identity across processes and reboots; only a machine without /etc/machine-id falls back
 /// to a HOSTID generated once per process.
 /// </summary>
 public sealed record NvmeHostIdentity(string HostNqn, Guid HostId)
@@ -44,7 +44,7 @@ public sealed record NvmeHostIdentity(string HostNqn, Guid HostId)
         source = hostId is { } g2 && g2 != Guid.Empty ? "given host id"
             : fileId is not null ? Path.Combine(configDirectory, "hostid")
             : MachineIdentity.Read() is { } machine && machine.Id == id ? machine.Source
-            : "generated for this process only (no /etc/nvme/hostnqn, DMI UUID or /etc/machine-id)";
+            : "generated for this process only (no /etc/nvme/hostnqn or /etc/machine-id)";
         return new NvmeHostIdentity(Nqn.FromUuid(id), id);
     }
 
@@ -67,15 +67,21 @@ public sealed record NvmeHostIdentity(string HostNqn, Guid HostId)
         }
 
         Directory.CreateDirectory(configDirectory);
-        WriteWhole(Path.Combine(configDirectory, "hostnqn"), HostNqn + "\n");
-        WriteWhole(Path.Combine(configDirectory, "hostid"), HostId.ToString("D") + "\n");
-    }
-
-    private static void WriteWhole(string path, string text)
-    {
-        string temp = path + ".nvmeps-tmp";
-        File.WriteAllText(temp, text);
-        File.Move(temp, path, overwrite: true);
+        string nqnPath = Path.Combine(configDirectory, "hostnqn"), idPath = Path.Combine(configDirectory, "hostid");
+        string suffix = $".{Guid.NewGuid():N}.tmp";
+        try
+        {
+            // Both written in full before either replaces its file: a failure leaves the old pair, never a mix.
+            File.WriteAllText(nqnPath + suffix, HostNqn + "\n");
+            File.WriteAllText(idPath + suffix, HostId.ToString("D") + "\n");
+            File.Move(idPath + suffix, idPath, overwrite: true);
+            File.Move(nqnPath + suffix, nqnPath, overwrite: true);
+        }
+        finally
+        {
+            File.Delete(nqnPath + suffix);
+            File.Delete(idPath + suffix);
+        }
     }
 
     /// <summary>Association parameters carrying this identity.</summary>

@@ -25,7 +25,8 @@ public sealed partial class NvmeMiResponder
     private MctpEndpointAddress? _aeDestination;
     private AsyncEventSettings _aeSettings;
     private ITimer? _aeTimer;
-    private (byte CriticalWarning, bool OverTemperature, ushort Status) _aeLast;
+    private (byte CriticalWarning, bool OverTemperature, ushort Status, ushort TemperatureKelvin) _aeLast;
+    private AsyncEventOccurrence[] _aeLastSent = [];
     private byte _aeGeneration;
     private int _aeRetriesLeft;
     private long _aeSentAt;
@@ -81,9 +82,12 @@ public sealed partial class NvmeMiResponder
         {
             if (acknowledgement)
             {
-                if (_aeDestination == source && _aePending.Count > 0)
+                if (_aeDestination == source && _aeLastSent.Length > 0)
                 {
-                    _aePending.Clear();
+                    // Only what the acknowledged AEM carried: an occurrence raised (or replaced) since goes out in the
+                    // next generation.
+                    _aePending.RemoveAll(o => _aeLastSent.Any(sent => ReferenceEquals(sent, o)));
+                    _aeLastSent = [];
                     Interlocked.Increment(ref _aeAcknowledged);
                 }
             }
@@ -97,13 +101,16 @@ public sealed partial class NvmeMiResponder
                 {
                     // Newly enabled (or by a new requester): changes count from now.
                     _aePending.Clear();
+                    _aeLastSent = [];
                     _aeLast = snapshot;
                 }
 
                 if (any && _aeTimer is null)
                 {
                     // One-shot, re-armed after each poll: polls never overlap, however slow one is.
-                    _aeTimer = _time.CreateTimer(_ => PollAndRearm(), null, AsyncEventPollInterval, Timeout.InfiniteTimeSpan);
+                    var self = new System.Runtime.CompilerServices.StrongBox<ITimer?>();
+                    self.Value = _time.CreateTimer(_ => PollAndRearm(self), null, AsyncEventPollInterval, Timeout.InfiniteTimeSpan);
+                    _aeTimer = self.Value;
                 }
                 else if (!any)
                 {
@@ -121,15 +128,24 @@ public sealed partial class NvmeMiResponder
         }
     }
 
-    private (byte CriticalWarning, bool OverTemperature, ushort Status) AsyncEventSnapshot()
+    /// <summary>Called under Subsystem.Gate.</summary>
+    private (byte CriticalWarning, bool OverTemperature, ushort Status, ushort TemperatureKelvin) AsyncEventSnapshot()
     {
         var smart = Subsystem.ComputeSmart();
         return (smart.CriticalWarning, smart.TemperatureKelvin >= Subsystem.TemperatureThresholdKelvin,
-            (ushort)(Subsystem.CompositeStatus() & (CompositeControllerStatus.Ready | CompositeControllerStatus.ControllerFatalStatus)));
+            (ushort)(Subsystem.CompositeStatus() & (CompositeControllerStatus.Ready | CompositeControllerStatus.ControllerFatalStatus)), smart.TemperatureKelvin);
     }
 
-    private void PollAndRearm()
+    private void PollAndRearm(System.Runtime.CompilerServices.StrongBox<ITimer?> self)
     {
+        lock (_aeGate)
+        {
+            if (!ReferenceEquals(_aeTimer, self.Value))
+            {
+                return; // a timer disabled (or replaced) while this callback was queued
+            }
+        }
+
         try
         {
             PollAsyncEvents();
@@ -138,7 +154,11 @@ public sealed partial class NvmeMiResponder
         {
             lock (_aeGate)
             {
-                _aeTimer?.Change(AsyncEventPollInterval, Timeout.InfiniteTimeSpan);
+                // Only this poll's own timer is re-armed, so polls never overlap.
+                if (ReferenceEquals(_aeTimer, self.Value))
+                {
+                    _aeTimer?.Change(AsyncEventPollInterval, Timeout.InfiniteTimeSpan);
+                }
             }
         }
     }
@@ -146,7 +166,7 @@ public sealed partial class NvmeMiResponder
     private void PollAsyncEvents()
     {
         Interlocked.Increment(ref _aePolls);
-        (byte CriticalWarning, bool OverTemperature, ushort Status) now;
+        (byte CriticalWarning, bool OverTemperature, ushort Status, ushort TemperatureKelvin) now;
         HashSet<byte> enabled;
         lock (Subsystem.Gate)
         {
@@ -173,7 +193,7 @@ public sealed partial class NvmeMiResponder
             if (now.OverTemperature != _aeLast.OverTemperature && enabled.Contains((byte)SimulatorAsyncEvent.TemperatureThresholdCrossed))
             {
                 byte[] info = new byte[3];
-                BinaryPrimitives.WriteUInt16LittleEndian(info, Subsystem.ComputeSmart().TemperatureKelvin);
+                BinaryPrimitives.WriteUInt16LittleEndian(info, now.TemperatureKelvin);
                 info[2] = (byte)(now.OverTemperature ? 1 : 0);
                 added |= Occur(new AsyncEventOccurrence((byte)SimulatorAsyncEvent.TemperatureThresholdCrossed, 0, 0, info, []));
             }
@@ -202,8 +222,9 @@ public sealed partial class NvmeMiResponder
                 _aeRetriesLeft--;
             }
 
-            aem = new byte[NvmeMiMessageHeader.Size + AsyncEventOccurrenceList.EncodedLength(_aePending) + NvmeMiMic.Size];
+            aem = new byte[AsyncEventMessageCodec.EncodedLength(_aePending)];
             AsyncEventMessageCodec.Write(aem, _aeGeneration, _aePending);
+            _aeLastSent = [.. _aePending];
             _aeSentAt = nowTicks;
         }
 
