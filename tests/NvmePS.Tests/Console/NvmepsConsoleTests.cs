@@ -11,7 +11,7 @@ namespace NvmePS.Tests.Console;
 /// <summary>The nvmeps console front end, run as the process a user starts.</summary>
 public sealed partial class NvmepsConsoleTests
 {
-    private static string NvmepsDll => Path.Combine(ModuleUnderTest.RepoRoot, "src", "nvmeps", "bin", ModuleUnderTest.Configuration, "net8.0", "nvmeps.dll");
+    private static string NvmepsDll => Path.Combine(ModuleUnderTest.RepoRoot, "src", "NvmePS.Cli", "bin", ModuleUnderTest.Configuration, "net8.0", "nvmeps.dll");
 
     [Fact]
     public void Demo_shows_discovery_connect_identify_smart_and_a_verified_read_back()

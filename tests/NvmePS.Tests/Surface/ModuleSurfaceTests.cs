@@ -259,14 +259,14 @@ public sealed class ModuleProjectTests
         Assert.DoesNotContain(project.Descendants("Reference"), r => ((string?)r.Attribute("Include") ?? string.Empty).Contains("Automation", StringComparison.OrdinalIgnoreCase));
 
         // The console front end has no PowerShell dependency at all.
-        Assert.DoesNotContain("System.Management.Automation", File.ReadAllText(Path.Combine(ModuleUnderTest.RepoRoot, "src", "nvmeps", "nvmeps.Cli.csproj")), StringComparison.Ordinal);
-        foreach (string f in Directory.GetFiles(Path.Combine(ModuleUnderTest.RepoRoot, "src", "nvmeps"), "*.cs"))
+        Assert.DoesNotContain("System.Management.Automation", File.ReadAllText(Path.Combine(ModuleUnderTest.RepoRoot, "src", "NvmePS.Cli", "NvmePS.Cli.csproj")), StringComparison.Ordinal);
+        foreach (string f in Directory.GetFiles(Path.Combine(ModuleUnderTest.RepoRoot, "src", "NvmePS.Cli"), "*.cs"))
         {
             Assert.DoesNotContain("System.Management.Automation", File.ReadAllText(f), StringComparison.Ordinal);
         }
 
         // Logic the module and the console share lives in the engine; neither compiles the other's sources.
-        var cli = System.Xml.Linq.XDocument.Load(Path.Combine(ModuleUnderTest.RepoRoot, "src", "nvmeps", "nvmeps.Cli.csproj"));
+        var cli = System.Xml.Linq.XDocument.Load(Path.Combine(ModuleUnderTest.RepoRoot, "src", "NvmePS.Cli", "NvmePS.Cli.csproj"));
         Assert.DoesNotContain(cli.Descendants("Compile"), c => ((string?)c.Attribute("Include") ?? string.Empty).Contains("NvmePS" + Path.DirectorySeparatorChar, StringComparison.Ordinal)
             || ((string?)c.Attribute("Include") ?? string.Empty).Contains(@"NvmePS\", StringComparison.Ordinal));
         Assert.False(Directory.Exists(Path.Combine(ModuleUnderTest.RepoRoot, "src", "NvmePS", "Shared")));
