@@ -165,6 +165,10 @@ public class FabricsReviewDefectTests
         }
 
         Assert.True(closed, "the target kept an unconnected queue open for 20 s");
+
+        // The peer sees the close a moment before the target's bookkeeping drops the connection (a CI run raced it):
+        // wait, bounded, for the slot to be free, then use it.
+        Assert.True(SpinWait.SpinUntil(() => tcp.ActiveConnections == 0, TimeSpan.FromSeconds(10)), $"{tcp.ActiveConnections} connection(s) still counted");
         var p = new NvmeHostAssociationParameters { HostNqn = Core.HostNqn, HostId = Core.HostId, IoQueueCount = 0, SendKeepAlive = false };
         await using var a = await NvmeHostAssociation.ConnectAsync(ep, Core.SubNqn, p, CancellationToken.None);
         Assert.NotEqual(0, a.Cntlid);
