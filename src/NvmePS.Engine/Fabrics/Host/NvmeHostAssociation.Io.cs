@@ -1,7 +1,3 @@
-using System.Buffers.Binary;
-using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using NvmePS.Engine.Admin;
 using NvmePS.Engine.Fabrics.Tcp;
