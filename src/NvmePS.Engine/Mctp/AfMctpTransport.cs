@@ -193,35 +193,48 @@ public sealed class AfMctpTransport : IMctpTransport, IMctpEventSource
         return ValueTask.FromResult<IMctpListener>(new Listener(fd, peer, (byte)(messageType & MctpMessageTypes.TypeMask)));
     }
 
+    private delegate int ReceiveInto(Span<byte> buffer);
+
+    /// <summary>The blocking poll in short slices, on a pool thread so cancellation is honoured promptly, shared by
+    /// exchanges and event listeners: <paramref name="tryReceive"/> returns a message's length, or 0 for nothing of
+    /// its own yet.</summary>
+    private static async ValueTask<int> PollReceiveAsync(Func<int> fd, ReceiveInto tryReceive, Memory<byte> buffer, TimeSpan timeout, string timeoutMessage,
+        CancellationToken cancellationToken)
+    {
+        long deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
+        return await Task.Run(() =>
+        {
+            while (true)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                int current = fd();
+                long remaining = deadline - Environment.TickCount64;
+                if (remaining <= 0)
+                {
+                    throw new NvmeTimeoutException(timeoutMessage);
+                }
+
+                if (MctpNative.WaitReadable(current, (int)Math.Min(remaining, 100)) && tryReceive(buffer.Span) is > 0 and int n)
+                {
+                    return n;
+                }
+            }
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
     private sealed class Listener(int fd, MctpEndpointAddress peer, byte type) : IMctpListener
     {
         // recvfrom and close take this lock: a receive never reaches a descriptor number reused after close.
         private readonly object _fdGate = new();
         private int _fd = fd;
 
-        public async ValueTask<int> ReceiveAsync(Memory<byte> buffer, TimeSpan timeout, CancellationToken cancellationToken)
-        {
-            long deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
-            return await Task.Run(() =>
+        public ValueTask<int> ReceiveAsync(Memory<byte> buffer, TimeSpan timeout, CancellationToken cancellationToken) =>
+            PollReceiveAsync(() =>
             {
-                while (true)
-                {
-                    cancellationToken.ThrowIfCancellationRequested();
-                    int current = Volatile.Read(ref _fd);
-                    ObjectDisposedException.ThrowIf(current < 0, this);
-                    long remaining = deadline - Environment.TickCount64;
-                    if (remaining <= 0)
-                    {
-                        throw new NvmeTimeoutException($"No message from {peer} within {timeout.TotalMilliseconds:0} ms.");
-                    }
-
-                    if (MctpNative.WaitReadable(current, (int)Math.Min(remaining, 100)) && TryReceive(buffer.Span) is > 0 and int n)
-                    {
-                        return n;
-                    }
-                }
-            }, cancellationToken).ConfigureAwait(false);
-        }
+                int current = Volatile.Read(ref _fd);
+                ObjectDisposedException.ThrowIf(current < 0, this);
+                return current;
+            }, TryReceive, buffer, timeout, $"No message from {peer} within {timeout.TotalMilliseconds:0} ms.", cancellationToken);
 
         private unsafe int TryReceive(Span<byte> buffer)
         {
@@ -361,31 +374,7 @@ public sealed class AfMctpTransport : IMctpTransport, IMctpEventSource
                 throw new ArgumentException("Receive buffer too small.", nameof(buffer));
             }
 
-            long deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
-            // Blocking poll in short slices on a pool thread so cancellation is honoured promptly.
-            return await Task.Run(() =>
-            {
-                while (true)
-                {
-                    cancellationToken.ThrowIfCancellationRequested();
-                    long remaining = deadline - Environment.TickCount64;
-                    if (remaining <= 0)
-                    {
-                        throw new NvmeTimeoutException($"No MCTP response from {_peer} within {timeout.TotalMilliseconds:0} ms.");
-                    }
-
-                    if (!MctpNative.WaitReadable(_fd, (int)Math.Min(remaining, 100)))
-                    {
-                        continue;
-                    }
-
-                    int n = TryReceive(buffer.Span);
-                    if (n > 0)
-                    {
-                        return n;
-                    }
-                }
-            }, cancellationToken).ConfigureAwait(false);
+            return await PollReceiveAsync(() => _fd, TryReceive, buffer, timeout, $"No MCTP response from {_peer} within {timeout.TotalMilliseconds:0} ms.", cancellationToken).ConfigureAwait(false);
         }
 
         private unsafe int TryReceive(Span<byte> buffer)

@@ -38,11 +38,9 @@ public sealed class AddNvmfSubsystemCommand : NvmeCmdlet
                 "NvmfTargetStopped", ErrorCategory.InvalidOperation, InputObject));
         }
 
-        if (NvmfSession.Current.Targets.FirstOrDefault(t => t.HostObject.Serves(SubsystemNqn)) is { } owner)
+        if (NvmfSession.Current.SubsystemNqnInUse(SubsystemNqn) is { } inUse)
         {
-            ThrowTerminatingError(new ErrorRecord(new InvalidOperationException(
-                    $"Subsystem {SubsystemNqn} is already served by the target on {owner.Listen}."),
-                "NvmfSubsystemNqnInUse", ErrorCategory.ResourceExists, owner));
+            ThrowTerminatingError(inUse);
         }
 
         List<NvmeNamespaceSpec> specs = NamespaceSpecs.Resolve(this, Namespace);

@@ -69,13 +69,9 @@ public sealed class StartNvmfTargetCommand : NvmeCmdlet
         List<NvmeNamespaceSpec> specs = NamespaceSpecs.Resolve(this, Namespace);
         string nqn = SubsystemNqn.Length > 0 ? SubsystemNqn : NvmeTargetHost.NewSubsystemNqn();
 
-        // One subsystem NQN is one subsystem: a second target with the same NQN would show hosts two subsystems that
-        // multipathing merges into one, with namespaces that differ.
-        if (NvmfSession.Current.Targets.FirstOrDefault(t => t.HostObject.Serves(nqn)) is { } owner)
+        if (NvmfSession.Current.SubsystemNqnInUse(nqn) is { } inUse)
         {
-            ThrowTerminatingError(new ErrorRecord(new InvalidOperationException(
-                    $"Subsystem {nqn} is already served by the target on {owner.Listen}. Stop that target first, or serve another NQN."),
-                "NvmfSubsystemNqnInUse", ErrorCategory.ResourceExists, owner));
+            ThrowTerminatingError(inUse);
         }
 
         // Two targets of this session never split one port's connections (see NvmeTargetHost.SharesPortWith).

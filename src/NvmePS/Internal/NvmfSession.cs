@@ -75,6 +75,14 @@ internal sealed class NvmfSession
         }
     }
 
+    /// <summary>The error for a subsystem NQN this session already serves, or null: one NQN is one subsystem, and a
+    /// second target with it would show hosts two subsystems that multipathing merges into one.</summary>
+    public ErrorRecord? SubsystemNqnInUse(string nqn) =>
+        Targets.FirstOrDefault(t => t.HostObject.Serves(nqn)) is { } owner
+            ? new ErrorRecord(new InvalidOperationException($"Subsystem {nqn} is already served by the target on {owner.Listen}. Stop that target first, or serve another NQN."),
+                "NvmfSubsystemNqnInUse", ErrorCategory.ResourceExists, owner)
+            : null;
+
     public IReadOnlyList<NvmeMiSimulator> Simulators
     {
         get
