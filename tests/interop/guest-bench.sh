@@ -27,7 +27,8 @@ connect() { # port nqn -> prints nvmeN
   echo "transport=tcp,traddr=127.0.0.1,trsvcid=$1,nqn=$2,hostnqn=$hostnqn" >&3 || { exec 3>&-; return 1; }
   read -r line <&3; exec 3>&-; line=${line#instance=}; echo "nvme${line%%,*}"
 }
-blockdev_of() { local i; for i in $(seq 1 100); do for b in /sys/block/nvme*n1; do [ -e "$b" ] && [ -e "/dev/${b##*/}" ] && { echo "/dev/${b##*/}"; return 0; }; done; sleep 0.1; done; return 1; }
+blockdev_of() { # nvmeN -> its namespace 1 block device (nvme0 is the VM's local PCIe drive: no global glob)
+  local i b; for i in $(seq 1 100); do for b in /sys/class/nvme/$1/nvme*n1; do [ -e "$b" ] && [ -e "/dev/${b##*/}" ] && { echo "/dev/${b##*/}"; return 0; }; done; sleep 0.1; done; return 1; }
 fio_run() { # dev rw bs qd -> "iops bw_kib"
   fio --name=b --filename="$1" --rw="$2" --bs="$3" --iodepth="$4" --ioengine=libaio --direct=1 --runtime="$secs" --time_based \
       --size=512M --output-format=json 2>/dev/null | python3 -c 'import json,sys; r=json.load(sys.stdin)["jobs"][0]["read"]; print(r["iops"], r["bw"])'
@@ -35,7 +36,7 @@ fio_run() { # dev rw bs qd -> "iops bw_kib"
 kernel_host_bench() { # label port nqn
   local c dev r1 r2
   c=$(connect "$2" "$3") || die "$1: connect"
-  dev=$(blockdev_of) || die "$1: no block device"
+  dev=$(blockdev_of "$c") || die "$1: no block device"
   r1=$(fio_run "$dev" randread 4k 32) || die "$1: fio randread"
   r2=$(fio_run "$dev" read 128k 8) || die "$1: fio read"
   echo 1 > "/sys/class/nvme/$c/delete_controller"; sleep 1

@@ -67,8 +67,10 @@ for variant in "" ",hdr_digest,data_digest"; do
   step "kernel nvme-tcp host -> nvmet-tcp ($label)"
   ctrl=$(connect "$nqn" "$variant") || { bad "connect ($label)"; continue; }
   ok "connect ($label): controller $ctrl, state $(cat /sys/class/nvme/$ctrl/state 2>/dev/null)"
-  bdev=$(ls -d /sys/class/nvme/$ctrl/nvme*n1 /sys/block/nvme*n1 2>/dev/null | head -n1); bdev=/dev/${bdev##*/}
-  if wait_for "$bdev"; then ok "block device $bdev appeared ($(cat /sys/block/${bdev#/dev/}/size) sectors)"; else bad "no block device for $ctrl"; fi
+  # The controller's own namespace (nvme0 is the VM's local PCIe drive, so no global glob).
+  bdev=""; for i in $(seq 1 100); do bdev=$(ls -d /sys/class/nvme/$ctrl/nvme*n1 2>/dev/null | head -n1); [ -n "$bdev" ] && break; sleep 0.1; done
+  bdev=/dev/${bdev##*/}
+  if [ "$bdev" != /dev/ ] && wait_for "$bdev"; then ok "block device $bdev appeared ($(cat /sys/block/${bdev#/dev/}/size) sectors)"; else bad "no block device for $ctrl"; fi
   # Transport attributes as the kernel reports them.
   echo "  transport=$(cat /sys/class/nvme/$ctrl/transport) address=$(cat /sys/class/nvme/$ctrl/address | tr '\n' ' ') subsysnqn=$(cat /sys/class/nvme/$ctrl/subsysnqn)"
   pat=/tmp/pattern.bin back=/tmp/readback.bin
@@ -94,6 +96,13 @@ for variant in "" ",hdr_digest,data_digest"; do
   for i in $(seq 1 50); do [ -e /sys/class/nvme/$ctrl ] || break; sleep 0.1; done
   if [ ! -e /sys/class/nvme/$ctrl ] && [ ! -e "$bdev" ]; then ok "delete_controller removed $ctrl and $bdev"; else bad "$ctrl still present after delete_controller"; fi
 done
+
+step "nvmet-tcp torn down (the tests after this tier's sanity find configfs as the kernel booted)"
+rm -f "$cfg/ports/1/subsystems/$nqn"; rmdir "$cfg/ports/1"
+echo 0 > "$cfg/subsystems/$nqn/namespaces/1/enable"; rmdir "$cfg/subsystems/$nqn/namespaces/1" "$cfg/subsystems/$nqn"
+rm -f "$img"
+left="$(ls -A "$cfg/subsystems")$(ls -A "$cfg/ports")"
+if [ -z "$left" ]; then ok "configfs: no subsystem or port left"; else bad "configfs still holds: $left"; fi
 
 step "AF_MCTP over lo: local EID 8"
 # The kernel sources every message on lo from lo's FIRST local EID, so a reply to a second EID on lo would not

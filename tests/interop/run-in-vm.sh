@@ -32,7 +32,9 @@ if [ -z "$kernel" ]; then kernel=$("$here/build-kernel.sh" | tail -n1); fi
 
 if [ -z "$out" ]; then out=$(mktemp -d /tmp/nvmeps-vm.XXXXXX); fi
 mkdir -p "$out"; out=$(cd "$out" && pwd)
-rm -f "$out/status" "$out/output.log" "$out/dmesg.txt"
+rm -f "$out/status" "$out/output.log" "$out/dmesg.txt" "$out/nvme-pci.img"
+# Backing store of the guest's local PCIe NVMe controller (qemu's nvme device): 64 MiB of zeroes.
+truncate -s 64M "$out/nvme-pci.img"
 cleanup() { [ "$keep" = 1 ] || rm -rf "$out"; }
 trap cleanup EXIT
 
@@ -80,6 +82,8 @@ timeout -k 10 "$timeout_s" qemu-system-x86_64 \
   -fsdev local,id=repofs,path="$repo",security_model=none,readonly=on,multidevs=remap \
   -device virtio-9p-pci,fsdev=repofs,mount_tag=nvmeps_repo \
   -device virtio-rng-pci \
+  -drive file="$out/nvme-pci.img",if=none,id=nvmepci,format=raw \
+  -device nvme,serial=NVMEPS-PCI-0001,drive=nvmepci \
   -nic none </dev/null
 qrc=$?
 set -e
