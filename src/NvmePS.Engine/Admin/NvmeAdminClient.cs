@@ -36,6 +36,20 @@ public sealed class NvmeAdminClient
     public async Task<NvmeCommandResult> ExecuteAsync(NvmeCommand command, ReadOnlyMemory<byte> dataToController, Memory<byte> dataFromController,
         string? operation = null, CancellationToken cancellationToken = default)
     {
+        var result = await ExecuteRawAsync(command, dataToController, dataFromController, cancellationToken).ConfigureAwait(false);
+        if (!result.Completion.IsSuccess)
+        {
+            throw new NvmeStatusException(result.Completion, NvmeCommandContext.Admin, operation ?? $"Admin opcode {command.Opcode:X2}h");
+        }
+
+        return result;
+    }
+
+    /// <summary>Sends one command and returns its completion whatever the status (a raw passthrough); only the
+    /// transport's own refusals throw.</summary>
+    public async Task<NvmeCommandResult> ExecuteRawAsync(NvmeCommand command, ReadOnlyMemory<byte> dataToController, Memory<byte> dataFromController,
+        CancellationToken cancellationToken = default)
+    {
         if (!dataToController.IsEmpty && !dataFromController.IsEmpty)
         {
             throw new ArgumentException("An Admin command moves data in one direction only.");
@@ -47,13 +61,7 @@ public sealed class NvmeAdminClient
             throw new ArgumentException($"{length} data bytes exceed the transport's limit of {Transport.MaxDataTransferSize}.");
         }
 
-        var result = await Transport.ExecuteAdminAsync(command, dataToController, dataFromController, cancellationToken).ConfigureAwait(false);
-        if (!result.Completion.IsSuccess)
-        {
-            throw new NvmeStatusException(result.Completion, NvmeCommandContext.Admin, operation ?? $"Admin opcode {command.Opcode:X2}h");
-        }
-
-        return result;
+        return await Transport.ExecuteAdminAsync(command, dataToController, dataFromController, cancellationToken).ConfigureAwait(false);
     }
 
     // ---- Identify ----
