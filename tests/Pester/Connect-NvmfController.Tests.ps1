@@ -63,3 +63,31 @@ Describe 'Connect-NvmfController' {
         finally { $l.Stop() }
     }
 }
+
+Describe 'Connect-NvmfController -Kernel' {
+    It 'names the module to load when the kernel host is missing (skipped where /dev/nvme-fabrics exists)' -Skip:(Test-Path /dev/nvme-fabrics) {
+        Connect-NvmfController 127.0.0.1 $t.SubsystemNqn -ServiceId $t.Port -Kernel -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $err[0].FullyQualifiedErrorId | Should -Be 'NvmeKernelFabricsUnavailable,NvmePS.Commands.ConnectNvmfControllerCommand'
+        $err[0].CategoryInfo.Category | Should -Be 'NotInstalled'
+        $err[0].Exception.Message | Should -Match 'modprobe nvme-tcp'
+    }
+
+    It 'writes nothing under -WhatIf' {
+        Connect-NvmfController 127.0.0.1 $t.SubsystemNqn -ServiceId $t.Port -Kernel -WhatIf -ErrorVariable err | Should -BeNullOrEmpty
+        $err | Should -BeNullOrEmpty
+    }
+
+    It 'refuses a value that would smuggle an option into /dev/nvme-fabrics' {
+        Connect-NvmfController 127.0.0.1 $t.SubsystemNqn -ServiceId $t.Port -Kernel -HostTransportAddress '127.0.0.1,duplicate_connect' -ErrorVariable err -ErrorAction SilentlyContinue
+        $err[0].FullyQualifiedErrorId | Should -Be 'InvalidKernelConnectOption,NvmePS.Commands.ConnectNvmfControllerCommand'
+        $err[0].Exception.Message | Should -Match 'host_traddr'
+    }
+
+    It 'skips discovery subsystems piped from a discovery log, as connect-all does' {
+        $entries = Get-NvmfDiscoveryLog 127.0.0.1 -ServiceId $t.Port
+        $discovery = @($entries | Where-Object Subtype -like '*discovery*')
+        $discovery | Connect-NvmfController -Kernel -Verbose 4>&1 -ErrorVariable err | Where-Object { $_ -is [Management.Automation.VerboseRecord] } |
+            ForEach-Object Message | Should -Match '^Skipping .*discovery'
+        $err | Should -BeNullOrEmpty
+    }
+}

@@ -38,3 +38,15 @@ Describe 'Disconnect-NvmfController' {
         { Disconnect-NvmfController -SubsystemNqn 'nqn.2024-01.io.nvmeps.pester:nobody' -ErrorAction Stop } | Should -Throw -ErrorId 'NvmfControllerNotFound,NvmePS.Commands.DisconnectNvmfControllerCommand'
     }
 }
+
+Describe 'Disconnect-NvmfController for kernel controllers' {
+    It 'refuses to disconnect a local PCIe controller' {
+        $tree = New-FakeKernelTree
+        $env:NVMEPS_SYSFS_PATH = $tree.Sys
+        try {
+            Get-NvmeDevice nvme0 | Disconnect-NvmfController -ErrorVariable err -ErrorAction SilentlyContinue
+            $err[0].FullyQualifiedErrorId | Should -Be 'NvmeKernelNotFabrics,NvmePS.Commands.DisconnectNvmfControllerCommand'
+        }
+        finally { $env:NVMEPS_SYSFS_PATH = $null; Remove-Item -Recurse -Force $tree.Root }
+    }
+}

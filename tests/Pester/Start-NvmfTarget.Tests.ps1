@@ -75,3 +75,13 @@ Describe 'Start-NvmfTarget' {
         $t | Stop-NvmfTarget
     }
 }
+
+Describe 'Start-NvmfTarget -Kernel' {
+    It 'says configfs is not mounted before looking at anything else (skipped where nvmet is configured)' -Skip:(Test-Path /sys/kernel/config/nvmet) {
+        { Start-NvmfTarget -Kernel -Listen 127.0.0.1:4421 -Namespace ./missing.img } | Should -Throw -ErrorId 'NvmetConfigfsNotMounted,NvmePS.Commands.StartNvmfTargetCommand'
+    }
+
+    It 'needs -Namespace' {
+        (Get-Command Start-NvmfTarget).ParameterSets.Where({ $_.Name -eq 'Kernel' }).Parameters.Where({ $_.Name -eq 'Namespace' }).IsMandatory | Should -BeTrue
+    }
+}

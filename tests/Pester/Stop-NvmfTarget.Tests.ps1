@@ -40,3 +40,19 @@ Describe 'Stop-NvmfTarget' {
         { Stop-NvmfTarget -SubsystemNqn 'nqn.2024-01.io.nvmeps.pester:nobody' -ErrorAction Stop } | Should -Throw -ErrorId 'NvmfTargetNotFound,NvmePS.Commands.StopNvmfTargetCommand'
     }
 }
+
+Describe 'Stop-NvmfTarget -Kernel' {
+    It 'removes nothing under -WhatIf and binds kernel subsystems from the pipeline' {
+        $tree = New-FakeKernelTree
+        $env:NVMEPS_CONFIGFS_PATH = $tree.Config
+        try {
+            Get-NvmfTarget -Kernel | Stop-NvmfTarget -WhatIf
+            Test-Path (Join-Path $tree.Config 'nvmet/subsystems/nqn.2024-01.io.nvmeps.pester:kernel') | Should -BeTrue
+        }
+        finally { $env:NVMEPS_CONFIGFS_PATH = $null; Remove-Item -Recurse -Force $tree.Root }
+    }
+
+    It 'says configfs is not mounted (skipped where nvmet is configured)' -Skip:(Test-Path /sys/kernel/config/nvmet) {
+        { Stop-NvmfTarget -Kernel -SubsystemNqn 'nqn.2024-01.io.nvmeps.pester:x' -Confirm:$false } | Should -Throw -ErrorId 'NvmetConfigfsNotMounted,NvmePS.Commands.StopNvmfTargetCommand'
+    }
+}

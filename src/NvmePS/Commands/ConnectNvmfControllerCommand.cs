@@ -2,14 +2,20 @@ using System.Management.Automation;
 using System.Net;
 using NvmePS.Engine.Fabrics;
 using NvmePS.Engine.Fabrics.Host;
+using NvmePS.Engine.Kernel;
 
 namespace NvmePS.Commands;
 
-/// <summary>Connect-NvmfController: associates with an NVMe/TCP controller and keeps the association open.</summary>
-[Cmdlet(VerbsCommunications.Connect, "NvmfController")]
-[OutputType(typeof(NvmfController))]
+/// <summary>Connect-NvmfController: associates with an NVMe/TCP controller and keeps the association open, either in
+/// this session's userspace host or (-Kernel) in the Linux kernel's host, which makes block devices of the namespaces.</summary>
+[Cmdlet(VerbsCommunications.Connect, "NvmfController", DefaultParameterSetName = UserspaceSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
+[OutputType(typeof(NvmfController), ParameterSetName = new[] { UserspaceSet })]
+[OutputType(typeof(NvmeKernelController), ParameterSetName = new[] { KernelSet })]
 public sealed class ConnectNvmfControllerCommand : NvmeCmdlet
 {
+    private const string UserspaceSet = "Userspace";
+    private const string KernelSet = "Kernel";
+
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [Alias("Traddr", "Address")]
     [ValidateNotNullOrEmpty]
@@ -48,8 +54,38 @@ public sealed class ConnectNvmfControllerCommand : NvmeCmdlet
     [Parameter]
     public SwitchParameter DataDigest { get; set; }
 
-    [Parameter]
+    [Parameter(ParameterSetName = UserspaceSet)]
     public SwitchParameter DisableSqFlowControl { get; set; }
+
+    /// <summary>Connect the Linux kernel's NVMe host (through /dev/nvme-fabrics) instead of this session's.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = KernelSet)]
+    public SwitchParameter Kernel { get; set; }
+
+    /// <summary>ctrl_loss_tmo: seconds the kernel keeps reconnecting a lost controller before removing it; -1 forever.</summary>
+    [Parameter(ParameterSetName = KernelSet)]
+    [ValidateRange(-1, 1_000_000)]
+    public int ControllerLossTimeoutSec { get; set; } = int.MinValue;
+
+    /// <summary>reconnect_delay: seconds between the kernel's reconnect attempts.</summary>
+    [Parameter(ParameterSetName = KernelSet)]
+    [ValidateRange(1, 1_000_000)]
+    public int ReconnectDelaySec { get; set; } = int.MinValue;
+
+    /// <summary>host_traddr: the local address the kernel connects from.</summary>
+    [Parameter(ParameterSetName = KernelSet)]
+    [ValidateNotNullOrEmpty]
+    public string? HostTransportAddress { get; set; }
+
+    /// <summary>duplicate_connect: a second kernel controller to the same subsystem and address.</summary>
+    [Parameter(ParameterSetName = KernelSet)]
+    public SwitchParameter DuplicateConnect { get; set; }
+
+    /// <summary>A discovery log entry's subsystem type. Piped entries that are discovery subsystems (the current one,
+    /// or referrals) are skipped, as `nvme connect-all` skips them: only NVM subsystems are connected.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("Subtype")]
+    [ValidateNotNullOrEmpty]
+    public string? SubsystemType { get; set; }
 
     /// <summary>KATO in seconds; 0 turns keep-alive off.</summary>
     [Parameter]
@@ -62,6 +98,12 @@ public sealed class ConnectNvmfControllerCommand : NvmeCmdlet
 
     protected override void ProcessRecord()
     {
+        if (SubsystemType is { } subtype && subtype.Contains("discovery", StringComparison.OrdinalIgnoreCase))
+        {
+            WriteVerbose($"Skipping {SubsystemNqn} at {TransportAddress}:{ServiceId}: a {subtype} entry, not an NVM subsystem.");
+            return;
+        }
+
         bool discovery = SubsystemNqn == FabricsCommand.DiscoveryNqn;
         int port = ServiceId != 0 ? ServiceId : NvmeEndpoint.DefaultPortFor(SubsystemNqn);
         IPEndPoint endPoint;
@@ -76,6 +118,12 @@ public sealed class ConnectNvmfControllerCommand : NvmeCmdlet
         }
 
         var identity = NvmeHostIdentity.Resolve(HostNqn, HostId);
+        if (ParameterSetName == KernelSet)
+        {
+            ConnectKernel(endPoint, identity);
+            return;
+        }
+
         var parameters = identity.ApplyTo(new NvmeHostAssociationParameters
         {
             IoQueueCount = discovery ? 0 : IoQueueCount,
@@ -86,6 +134,11 @@ public sealed class ConnectNvmfControllerCommand : NvmeCmdlet
             KeepAliveTimeout = TimeSpan.FromSeconds(KeepAliveTimeoutSec),
             ConnectTimeout = TimeSpan.FromSeconds(TimeoutSec),
         });
+
+        if (!ShouldProcess($"{SubsystemNqn} at {endPoint}", "Connect this session's NVMe/TCP host"))
+        {
+            return;
+        }
 
         WriteVerbose($"Connecting to {SubsystemNqn} at {endPoint} as {identity.HostNqn}.");
         using var cts = LinkedTimeout(TimeoutSec);
@@ -99,6 +152,64 @@ public sealed class ConnectNvmfControllerCommand : NvmeCmdlet
         catch (Exception e) when (IsReportable(e))
         {
             WriteNvmeError(e, $"{SubsystemNqn} at {endPoint}");
+        }
+    }
+
+    private void ConnectKernel(IPEndPoint endPoint, NvmeHostIdentity identity)
+    {
+        bool Bound(string name) => MyInvocation.BoundParameters.ContainsKey(name);
+        var options = new NvmeKernelConnectOptions
+        {
+            TransportAddress = endPoint.Address.ToString(),
+            ServiceId = endPoint.Port,
+            SubsystemNqn = SubsystemNqn,
+            HostNqn = identity.HostNqn,
+            HostId = identity.HostId,
+            HostTransportAddress = HostTransportAddress,
+            // Unbound options keep the kernel's defaults (one I/O queue per CPU, its own keep-alive), as nvme connect does.
+            IoQueueCount = Bound(nameof(IoQueueCount)) && IoQueueCount > 0 ? IoQueueCount : null,
+            QueueSize = Bound(nameof(QueueSize)) ? QueueSize : null,
+            KeepAliveTimeoutSec = Bound(nameof(KeepAliveTimeoutSec)) ? KeepAliveTimeoutSec : null,
+            ControllerLossTimeoutSec = Bound(nameof(ControllerLossTimeoutSec)) ? ControllerLossTimeoutSec : null,
+            ReconnectDelaySec = Bound(nameof(ReconnectDelaySec)) ? ReconnectDelaySec : null,
+            HeaderDigest = HeaderDigest,
+            DataDigest = DataDigest,
+            DuplicateConnect = DuplicateConnect,
+        };
+
+        string optionString;
+        try
+        {
+            optionString = options.ToOptionString();
+        }
+        catch (ArgumentException e)
+        {
+            WriteError(new ErrorRecord(e, "InvalidKernelConnectOption", ErrorCategory.InvalidArgument, SubsystemNqn));
+            return;
+        }
+
+        string target = $"{SubsystemNqn} at {NvmeEndpoint.Format(endPoint.Address.ToString(), endPoint.Port)}";
+        if (!ShouldProcess(target, "Connect the kernel's NVMe host"))
+        {
+            return;
+        }
+
+        WriteVerbose($"Writing to /dev/nvme-fabrics: {optionString}");
+        var fabrics = new NvmeKernelFabrics();
+        using var cts = LinkedTimeout(TimeoutSec);
+        try
+        {
+            var (info, missing) = Wait(fabrics.ConnectAsync(options, TimeSpan.FromSeconds(TimeoutSec), cts.Token));
+            if (missing.Count > 0)
+            {
+                WriteWarning($"{info.Name}: no block device appeared within {TimeoutSec} s for namespace(s) {string.Join(", ", missing)}.");
+            }
+
+            WriteObject(new NvmeKernelController(info, fabrics.Sysfs));
+        }
+        catch (Exception e) when (IsReportable(e))
+        {
+            WriteNvmeError(e, target);
         }
     }
 }

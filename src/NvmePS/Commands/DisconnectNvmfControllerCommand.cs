@@ -1,14 +1,18 @@
 using System.Management.Automation;
+using NvmePS.Engine.Kernel;
 
 namespace NvmePS.Commands;
 
-/// <summary>Disconnect-NvmfController: ends associations (normal shutdown, then the queues close).</summary>
+/// <summary>Disconnect-NvmfController: ends associations (normal shutdown, then the queues close), of this session's
+/// host or of the kernel's (delete_controller in sysfs).</summary>
 [Cmdlet(VerbsCommunications.Disconnect, "NvmfController", DefaultParameterSetName = InputSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
-[OutputType(typeof(NvmfController))]
+[OutputType(typeof(NvmfController), ParameterSetName = new[] { InputSet, NqnSet })]
+[OutputType(typeof(NvmeKernelController), ParameterSetName = new[] { KernelSet })]
 public sealed class DisconnectNvmfControllerCommand : NvmeCmdlet
 {
     private const string InputSet = "InputObject";
     private const string NqnSet = "SubsystemNqn";
+    private const string KernelSet = "Kernel";
 
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = InputSet)]
     [ValidateNotNull]
@@ -20,6 +24,15 @@ public sealed class DisconnectNvmfControllerCommand : NvmeCmdlet
     [ValidateNotNullOrEmpty]
     public string[] SubsystemNqn { get; set; } = Array.Empty<string>();
 
+    /// <summary>Kernel controllers (Get-NvmeDevice, Connect-NvmfController -Kernel) to delete.</summary>
+    [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = KernelSet)]
+    [ValidateNotNull]
+    public NvmeKernelController[] KernelController { get; set; } = Array.Empty<NvmeKernelController>();
+
+    /// <summary>Disconnect a kernel controller even when one of its block devices is mounted.</summary>
+    [Parameter(ParameterSetName = KernelSet)]
+    public SwitchParameter Force { get; set; }
+
     [Parameter]
     [ValidateRange(1, 3600)]
     public int TimeoutSec { get; set; } = 10;
@@ -30,6 +43,16 @@ public sealed class DisconnectNvmfControllerCommand : NvmeCmdlet
 
     protected override void ProcessRecord()
     {
+        if (ParameterSetName == KernelSet)
+        {
+            foreach (NvmeKernelController k in KernelController)
+            {
+                DisconnectKernel(k);
+            }
+
+            return;
+        }
+
         IEnumerable<NvmfController> controllers = InputObject;
         if (ParameterSetName == NqnSet)
         {
@@ -74,5 +97,65 @@ public sealed class DisconnectNvmfControllerCommand : NvmeCmdlet
                 WriteObject(c);
             }
         }
+    }
+
+    private void DisconnectKernel(NvmeKernelController k)
+    {
+        if (k.Transport == "pcie")
+        {
+            WriteError(new ErrorRecord(new InvalidOperationException($"{k.Name} is a local PCIe controller; only fabrics controllers can be disconnected."),
+                "NvmeKernelNotFabrics", ErrorCategory.InvalidOperation, k));
+            return;
+        }
+
+        var mounted = MountedBlockDevices(k);
+        if (mounted.Count > 0 && !Force)
+        {
+            WriteError(new ErrorRecord(new InvalidOperationException($"{k.Name} has mounted block devices ({string.Join(", ", mounted)}); unmount them, or use -Force."),
+                "NvmeKernelDeviceInUse", ErrorCategory.ResourceBusy, k));
+            return;
+        }
+
+        if (!ShouldProcess($"{k.Name} ({k.SubsystemNqn} at {k.Address})", "Disconnect the kernel's NVMe host (delete_controller)"))
+        {
+            return;
+        }
+
+        using var cts = LinkedTimeout(TimeoutSec);
+        try
+        {
+            Wait(new NvmeKernelFabrics().DisconnectAsync(k.Name, TimeSpan.FromSeconds(TimeoutSec), cts.Token));
+        }
+        catch (Exception e) when (IsReportable(e))
+        {
+            WriteNvmeError(e, k);
+            return;
+        }
+
+        if (PassThru)
+        {
+            WriteObject(k);
+        }
+    }
+
+    /// <summary>Mount sources in /proc/mounts that are this controller's block devices or their partitions.</summary>
+    private static List<string> MountedBlockDevices(NvmeKernelController k)
+    {
+        var result = new List<string>();
+        if (!File.Exists("/proc/mounts"))
+        {
+            return result;
+        }
+
+        foreach (string line in File.ReadLines("/proc/mounts"))
+        {
+            string source = line.Split(' ')[0];
+            if (k.Namespaces.Any(n => source == n.BlockDevice || (source.StartsWith(n.BlockDevice + "p", StringComparison.Ordinal) && source.Length > n.BlockDevice.Length + 1 && char.IsAsciiDigit(source[n.BlockDevice.Length + 1]))))
+            {
+                result.Add(source);
+            }
+        }
+
+        return result;
     }
 }

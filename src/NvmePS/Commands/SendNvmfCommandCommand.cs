@@ -31,24 +31,31 @@ public sealed class SendNvmfCommandCommand : NvmeCmdlet
 
     [Parameter(ParameterSetName = FieldsSet, ValueFromPipelineByPropertyName = true)]
     [Alias("Nsid")]
+    [UInt32Bits]
     public uint NamespaceId { get; set; }
 
     [Parameter(ParameterSetName = FieldsSet, ValueFromPipelineByPropertyName = true)]
+    [UInt32Bits]
     public uint Cdw10 { get; set; }
 
     [Parameter(ParameterSetName = FieldsSet, ValueFromPipelineByPropertyName = true)]
+    [UInt32Bits]
     public uint Cdw11 { get; set; }
 
     [Parameter(ParameterSetName = FieldsSet, ValueFromPipelineByPropertyName = true)]
+    [UInt32Bits]
     public uint Cdw12 { get; set; }
 
     [Parameter(ParameterSetName = FieldsSet, ValueFromPipelineByPropertyName = true)]
+    [UInt32Bits]
     public uint Cdw13 { get; set; }
 
     [Parameter(ParameterSetName = FieldsSet, ValueFromPipelineByPropertyName = true)]
+    [UInt32Bits]
     public uint Cdw14 { get; set; }
 
     [Parameter(ParameterSetName = FieldsSet, ValueFromPipelineByPropertyName = true)]
+    [UInt32Bits]
     public uint Cdw15 { get; set; }
 
     /// <summary>A whole 64-byte submission queue entry; the transport replaces its CID and data pointer.</summary>
@@ -216,7 +223,22 @@ public sealed class SendNvmfCommandCommand : NvmeCmdlet
 
             try
             {
-                T Get<T>(string name, T fallback) => values.TryGetValue(name, out object? v) && v is not null ? LanguagePrimitives.ConvertTo<T>(v) : fallback;
+                T Get<T>(string name, T fallback)
+                {
+                    if (!values.TryGetValue(name, out object? v) || v is null)
+                    {
+                        return fallback;
+                    }
+
+                    // 0xFFFFFFFF is the Int32 -1 to PowerShell: a dword field takes its bit pattern, as -Cdw10 does.
+                    object raw = v is PSObject p ? p.BaseObject : v;
+                    if (typeof(T) == typeof(uint) && new UInt32BitsAttribute().Transform(null!, raw) is uint bits)
+                    {
+                        return (T)(object)bits;
+                    }
+
+                    return LanguagePrimitives.ConvertTo<T>(v);
+                }
                 fields = new CommandFields
                 {
                     Opcode = Get<byte>("Opcode", 0), NamespaceId = Get<uint>("NamespaceId", 0),

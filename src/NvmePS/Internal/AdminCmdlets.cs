@@ -16,7 +16,7 @@ internal static class AdminCmdlets
         }
 
         cmdlet.WriteError(new ErrorRecord(
-            new InvalidOperationException($"{controller.Name} is disconnected. Connect again ({(controller is NvmeMiController ? "Connect-NvmeMiEndpoint, then Get-NvmeMiController" : "Connect-NvmfController")})."),
+            new InvalidOperationException($"{controller.Name} is disconnected. Connect again ({(controller switch { NvmeMiController => "Connect-NvmeMiEndpoint, then Get-NvmeMiController", NvmeKernelController => "Get-NvmeDevice: the kernel no longer has it", _ => "Connect-NvmfController" })})."),
             DisconnectedErrorId,
             ErrorCategory.ResourceUnavailable,
             controller));

@@ -136,6 +136,19 @@ public static class ErrorMapping
             category = ErrorCategory.PermissionDenied;
         }
 
+        if (exception is NvmePS.Engine.Kernel.NvmeKernelException k)
+        {
+            category = k.Failure switch
+            {
+                NvmePS.Engine.Kernel.NvmeKernelFailure.PermissionDenied => ErrorCategory.PermissionDenied,
+                NvmePS.Engine.Kernel.NvmeKernelFailure.NotFound => ErrorCategory.ObjectNotFound,
+                NvmePS.Engine.Kernel.NvmeKernelFailure.Unavailable => ErrorCategory.NotInstalled,
+                NvmePS.Engine.Kernel.NvmeKernelFailure.AlreadyExists => ErrorCategory.ResourceExists,
+                NvmePS.Engine.Kernel.NvmeKernelFailure.Busy => ErrorCategory.ResourceBusy,
+                _ => ErrorCategory.InvalidOperation,
+            };
+        }
+
         var record = new ErrorRecord(exception, id, category, target);
         if (exception is NvmeStatusException s)
         {

@@ -22,7 +22,14 @@ public sealed partial class HelpExampleTests : IClassFixture<HelpExampleTests.Wo
     public HelpExampleTests(World world) => _world = world;
 
     /// <summary>What an example needs changed from the default world, and what it must do instead of succeeding.</summary>
-    private sealed record Stage(bool Target = true, bool Simulators = true, string? ExpectedErrorId = null, int StopAfterSec = 0, string? Why = null);
+    private sealed record Stage(bool Target = true, bool Simulators = true, string? ExpectedErrorId = null, int StopAfterSec = 0, string? Why = null, Func<bool>? MachineLacks = null);
+
+    // What the kernel examples need; the VM tier (KernelHelpExamplesInVmTests) runs them against a real kernel.
+    private static bool NoNvme0() => !Directory.Exists("/sys/class/nvme/nvme0");
+
+    private static bool NoFabricsHost() => !File.Exists("/dev/nvme-fabrics");
+
+    private static bool NoNvmet() => !Directory.Exists("/sys/kernel/config/nvmet");
 
     private static readonly Dictionary<string, Stage> Stages = new(StringComparer.Ordinal)
     {
@@ -45,7 +52,22 @@ public sealed partial class HelpExampleTests : IClassFixture<HelpExampleTests.Wo
         // example's bus socket does not exist here.
         ["Connect-NvmeMiEndpoint#1"] = new(ExpectedErrorId: "NvmeMctpUnavailable", Why: "no AF_MCTP in this kernel"),
         ["Find-NvmeMiEndpoint#3"] = new(ExpectedErrorId: "MctpdNoBus", Why: "no bus at /run/test/bus.sock"),
+
+        // The kernel's NVMe: no local drive, no nvme-tcp host, no nvmet on this machine (the VM tier has all three).
+        ["Get-NvmeDevice#2"] = new(ExpectedErrorId: "NvmeKernelFabricsUnavailable", Why: "no /dev/nvme-fabrics", MachineLacks: NoFabricsHost),
+        ["Get-NvmeDevice#3"] = new(ExpectedErrorId: "NvmeKernelDeviceNotFound", Why: "no nvme0", MachineLacks: NoNvme0),
+        ["Send-NvmeCommand#2"] = new(ExpectedErrorId: "NvmeKernelDeviceNotFound", Why: "no nvme0", MachineLacks: NoNvme0),
+        ["Send-NvmeCommand#3"] = new(ExpectedErrorId: "NvmeKernelDeviceNotFound", Why: "no nvme0", MachineLacks: NoNvme0),
+        ["Connect-NvmfController#3"] = new(ExpectedErrorId: "NvmeKernelFabricsUnavailable", Why: "no /dev/nvme-fabrics", MachineLacks: NoFabricsHost),
+        ["Connect-NvmfController#4"] = new(ExpectedErrorId: "NvmeKernelFabricsUnavailable", Why: "no /dev/nvme-fabrics", MachineLacks: NoFabricsHost),
+        ["Disconnect-NvmfController#3"] = new(ExpectedErrorId: "NvmeKernelFabricsUnavailable", Why: "no /dev/nvme-fabrics", MachineLacks: NoFabricsHost),
+        ["Get-NvmfTarget#3"] = new(ExpectedErrorId: "NvmetConfigfsNotMounted", Why: "no configfs", MachineLacks: NoNvmet),
+        ["Start-NvmfTarget#4"] = new(ExpectedErrorId: "NvmetConfigfsNotMounted", Why: "no configfs", MachineLacks: NoNvmet),
+        ["Stop-NvmfTarget#4"] = new(ExpectedErrorId: "NvmetConfigfsNotMounted", Why: "no configfs", MachineLacks: NoNvmet),
     };
+
+    /// <summary>The examples that drive the kernel (the ones with a MachineLacks stage), for the VM tier.</summary>
+    public static IReadOnlyList<string> KernelExampleIds => Stages.Where(kv => kv.Value.MachineLacks is not null).Select(kv => kv.Key).Order(StringComparer.Ordinal).ToList();
 
     public static TheoryData<string> Examples()
     {
@@ -64,6 +86,12 @@ public sealed partial class HelpExampleTests : IClassFixture<HelpExampleTests.Wo
         var ids = ReadExamples().Select(e => e.Id).ToHashSet(StringComparer.Ordinal);
         Assert.True(ids.Count >= 2 * Directory.GetFiles(ModuleUnderTest.HelpDir, "*-*.md").Length, "every page has at least two examples");
         Assert.DoesNotContain(Stages.Keys, k => !ids.Contains(k));
+
+        // The VM tier (KernelHelpExamplesInVmTests) runs every example that uses -Kernel or Get-NvmeDevice: each kernel
+        // example here must be one of those, or it would run nowhere for real.
+        var examples = ReadExamples().ToDictionary(e => e.Id, e => e.Script, StringComparer.Ordinal);
+        Assert.All(KernelExampleIds, id => Assert.True(
+            examples[id].Contains("-Kernel", StringComparison.Ordinal) || examples[id].Contains("Get-NvmeDevice", StringComparison.Ordinal), id));
     }
 
     [Theory]
@@ -72,6 +100,13 @@ public sealed partial class HelpExampleTests : IClassFixture<HelpExampleTests.Wo
     {
         var example = ReadExamples().Single(e => e.Id == id);
         var stage = Stages.GetValueOrDefault(id) ?? new Stage();
+        if (stage.MachineLacks is { } lacks && !lacks())
+        {
+            // This machine has the kernel facility, and the example would change the kernel's state here: the VM
+            // tier runs it against a kernel of its own.
+            return;
+        }
+
         string scratch = Directory.CreateTempSubdirectory("nvmeps-example").FullName;
         using var rs = new ModuleRunspace();
         try
@@ -81,22 +116,30 @@ public sealed partial class HelpExampleTests : IClassFixture<HelpExampleTests.Wo
             SetUp(rs, stage);
 
             CommandResult r;
-            if (stage.StopAfterSec > 0)
+            // A kernel example must meet this machine's kernel, not the fake trees another test may have set up.
+            bool gated = stage.MachineLacks is not null;
+            if (gated)
             {
-                var running = rs.ScriptInvocation(example.Script).Start();
-                Assert.False(running.WaitUntil(x => x.AllErrors.Count > 0, TimeSpan.FromSeconds(stage.StopAfterSec)), $"{id} failed while running");
-                running.Stop();
-                r = running.Wait(TimeSpan.FromSeconds(30));
+                FakeKernelTrees.Gate.Wait();
             }
-            else
+
+            try
             {
-                r = rs.Script(example.Script);
+                r = stage.StopAfterSec > 0 ? RunStopped(rs, example.Script, stage.StopAfterSec, id) : rs.Script(example.Script);
+            }
+            finally
+            {
+                if (gated)
+                {
+                    FakeKernelTrees.Gate.Release();
+                }
             }
 
             if (stage.ExpectedErrorId is { } expected)
             {
-                var e = Assert.Single(r.AllErrors);
-                Assert.StartsWith(expected + ",", e.FullyQualifiedErrorId, StringComparison.Ordinal);
+                // One error, or one per piped item (connect-all), all of them the one a user would see here.
+                Assert.NotEmpty(r.AllErrors);
+                Assert.All(r.AllErrors, e => Assert.StartsWith(expected + ",", e.FullyQualifiedErrorId, StringComparison.Ordinal));
                 return;
             }
 
@@ -107,6 +150,14 @@ public sealed partial class HelpExampleTests : IClassFixture<HelpExampleTests.Wo
             rs.Dispose();
             Directory.Delete(scratch, recursive: true);
         }
+    }
+
+    private static CommandResult RunStopped(ModuleRunspace rs, string script, int stopAfterSec, string id)
+    {
+        var running = rs.ScriptInvocation(script).Start();
+        Assert.False(running.WaitUntil(x => x.AllErrors.Count > 0, TimeSpan.FromSeconds(stopAfterSec)), $"{id} failed while running");
+        running.Stop();
+        return running.Wait(TimeSpan.FromSeconds(30));
     }
 
     private void SetUp(ModuleRunspace rs, Stage stage)

@@ -156,6 +156,12 @@ public sealed class RealPowerShellTests
         {
             // One object of every type a cmdlet declares, made by the cmdlets themselves.
             var objects = new List<object?>();
+            using (FakeKernelTrees.Use())
+            {
+                // The kernel's types, from a sysfs and a configfs laid out as Linux 6.1 lays them out.
+                objects.AddRange(_s.Host.Script("Get-NvmeDevice; Get-NvmfTarget -Kernel").ThrowIfFailed());
+            }
+
             objects.AddRange(_s.Host.Script(@"
                 param($t, $bus)
                 $c = Connect-NvmfController $t.Address $t.SubsystemNqn -ServiceId $t.Port
