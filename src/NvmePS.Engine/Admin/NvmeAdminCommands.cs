@@ -32,14 +32,8 @@ public static class NvmeAdminCommands
     public const uint BroadcastNsid = 0xFFFFFFFF;
 
     /// <summary>Identify (06h, §5.17): CDW10 CNS 7:0, CNTID 31:16; CDW11 CNS specific identifier 15:0, CSI 31:24; CDW14 UUID index 6:0.</summary>
-    public static NvmeCommand Identify(byte cns, uint nsid = 0, ushort cntid = 0, ushort cnsSpecificId = 0, byte csi = 0, byte uuidIndex = 0) => new()
-    {
-        Opcode = NvmeAdminOpcode.Identify,
-        Nsid = nsid,
-        Cdw10 = cns | ((uint)cntid << 16),
-        Cdw11 = cnsSpecificId | ((uint)csi << 24),
-        Cdw14 = (uint)(uuidIndex & 0x7F),
-    };
+    public static NvmeCommand Identify(byte cns, uint nsid = 0, ushort cntid = 0, ushort cnsSpecificId = 0, byte csi = 0, byte uuidIndex = 0) =>
+        new IdentifyCommand(cns, nsid, cntid, cnsSpecificId, csi, uuidIndex).ToCommand();
 
     /// <summary>
     /// Get Log Page (02h, §5.16): CDW10 LID 7:0, LSP 14:8, RAE bit 15, NUMDL 31:16; CDW11 NUMDU 15:0, LSI 31:16;
@@ -63,38 +57,16 @@ public static class NvmeAdminCommands
             throw new ArgumentOutOfRangeException(nameof(lsp), lsp, "LSP is 7 bits.");
         }
 
-        uint numd = (uint)(length / 4) - 1;
-        return new NvmeCommand
-        {
-            Opcode = NvmeAdminOpcode.GetLogPage,
-            Nsid = nsid,
-            Cdw10 = lid | ((uint)lsp << 8) | (rae ? 1u << 15 : 0) | ((numd & 0xFFFF) << 16),
-            Cdw11 = (numd >> 16) | ((uint)lsi << 16),
-            Cdw12 = (uint)offset,
-            Cdw13 = (uint)(offset >> 32),
-            Cdw14 = (uint)(uuidIndex & 0x7F) | (offsetIsIndex ? 1u << 23 : 0) | ((uint)csi << 24),
-        };
+        return new GetLogPageCommand(lid, (uint)(length / 4) - 1, nsid, offset, rae, lsp, lsi, offsetIsIndex, csi, uuidIndex).ToCommand();
     }
 
     /// <summary>Get Features (0Ah, §5.15): CDW10 FID 7:0, SEL 10:8; CDW11 feature specific; CDW14 UUID index.</summary>
-    public static NvmeCommand GetFeatures(byte fid, NvmeFeatureSelect select = NvmeFeatureSelect.Current, uint nsid = 0, uint cdw11 = 0) => new()
-    {
-        Opcode = NvmeAdminOpcode.GetFeatures,
-        Nsid = nsid,
-        Cdw10 = fid | (((uint)select & 0x7) << 8),
-        Cdw11 = cdw11,
-    };
+    public static NvmeCommand GetFeatures(byte fid, NvmeFeatureSelect select = NvmeFeatureSelect.Current, uint nsid = 0, uint cdw11 = 0) =>
+        new GetFeaturesCommand(fid, select, nsid, cdw11).ToCommand();
 
     /// <summary>Set Features (09h, §5.27): CDW10 FID 7:0, SV bit 31; CDW11..CDW15 feature specific.</summary>
-    public static NvmeCommand SetFeatures(byte fid, uint cdw11, bool save = false, uint nsid = 0, uint cdw12 = 0, uint cdw13 = 0) => new()
-    {
-        Opcode = NvmeAdminOpcode.SetFeatures,
-        Nsid = nsid,
-        Cdw10 = fid | (save ? 1u << 31 : 0),
-        Cdw11 = cdw11,
-        Cdw12 = cdw12,
-        Cdw13 = cdw13,
-    };
+    public static NvmeCommand SetFeatures(byte fid, uint cdw11, bool save = false, uint nsid = 0, uint cdw12 = 0, uint cdw13 = 0) =>
+        new SetFeaturesCommand(fid, cdw11, save, nsid, cdw12, cdw13).ToCommand();
 
     /// <summary>Namespace Management (0Dh, §5.20): CDW10 SEL 3:0 (0 create, 1 delete); CDW11 CSI 31:24.</summary>
     public static NvmeCommand NamespaceManagement(byte sel, uint nsid, byte csi = 0) => new()
@@ -245,55 +217,21 @@ public static class NvmeAdminCommands
 public static class NvmeIoCommands
 {
     /// <summary>Read (02h) / Write (01h): CDW10/11 SLBA, CDW12 NLB 15:0 (0-based), FUA bit 30, LR bit 31.</summary>
-    public static NvmeCommand Read(uint nsid, ulong slba, int blocks, bool fua = false) => ReadWrite(NvmeIoOpcode.Read, nsid, slba, blocks, fua);
+    public static NvmeCommand Read(uint nsid, ulong slba, int blocks, bool fua = false) => new ReadWriteCommand(NvmeIoOpcode.Read, nsid, slba, blocks, fua).ToCommand();
 
-    public static NvmeCommand Write(uint nsid, ulong slba, int blocks, bool fua = false) => ReadWrite(NvmeIoOpcode.Write, nsid, slba, blocks, fua);
+    public static NvmeCommand Write(uint nsid, ulong slba, int blocks, bool fua = false) => new ReadWriteCommand(NvmeIoOpcode.Write, nsid, slba, blocks, fua).ToCommand();
 
     /// <summary>Flush (00h).</summary>
     public static NvmeCommand Flush(uint nsid) => new() { Opcode = NvmeIoOpcode.Flush, Nsid = nsid };
 
     /// <summary>Write Zeroes (08h): as Write, plus DEAC bit 25 (deallocate).</summary>
-    public static NvmeCommand WriteZeroes(uint nsid, ulong slba, int blocks, bool deallocate = false)
-    {
-        var c = ReadWrite(NvmeIoOpcode.WriteZeroes, nsid, slba, blocks, false);
-        c.Cdw12 |= deallocate ? 1u << 25 : 0;
-        return c;
-    }
+    public static NvmeCommand WriteZeroes(uint nsid, ulong slba, int blocks, bool deallocate = false) =>
+        new ReadWriteCommand(NvmeIoOpcode.WriteZeroes, nsid, slba, blocks, Deallocate: deallocate).ToCommand();
 
     /// <summary>Dataset Management (09h): CDW10 NR 7:0 (0-based range count), CDW11 IDR bit 0, IDW bit 1, AD bit 2.
     /// The data is <paramref name="ranges"/> × 16-byte range entries.</summary>
-    public static NvmeCommand DatasetManagement(uint nsid, int ranges, bool deallocate = true, bool integralRead = false, bool integralWrite = false)
-    {
-        if (ranges is < 1 or > 256)
-        {
-            throw new ArgumentOutOfRangeException(nameof(ranges), ranges, "1..256 ranges.");
-        }
-
-        return new NvmeCommand
-        {
-            Opcode = NvmeIoOpcode.DatasetManagement,
-            Nsid = nsid,
-            Cdw10 = (uint)(ranges - 1),
-            Cdw11 = (integralRead ? 1u : 0) | (integralWrite ? 2u : 0) | (deallocate ? 4u : 0),
-        };
-    }
-
-    private static NvmeCommand ReadWrite(byte opcode, uint nsid, ulong slba, int blocks, bool fua)
-    {
-        if (blocks is < 1 or > 65536)
-        {
-            throw new ArgumentOutOfRangeException(nameof(blocks), blocks, "1..65536 blocks.");
-        }
-
-        return new NvmeCommand
-        {
-            Opcode = opcode,
-            Nsid = nsid,
-            Cdw10 = (uint)slba,
-            Cdw11 = (uint)(slba >> 32),
-            Cdw12 = (uint)(blocks - 1) | (fua ? 1u << 30 : 0),
-        };
-    }
+    public static NvmeCommand DatasetManagement(uint nsid, int ranges, bool deallocate = true, bool integralRead = false, bool integralWrite = false) =>
+        new DatasetManagementCommand(nsid, ranges, deallocate, integralRead, integralWrite).ToCommand();
 }
 
 /// <summary>Dataset Management range (NVM Command Set 1.0, Figure 39), 16 bytes: context attributes, length in

@@ -59,6 +59,9 @@ public readonly record struct NvmeTemperatureThreshold(ushort Tmpth, byte Tmpsel
     public static NvmeTemperatureThreshold FromDword(uint v) =>
         new((ushort)v, (byte)((v >> 16) & 0xF), ((v >> 20) & 0x3) == 1);
 
+    /// <summary>THSEL 10b and 11b are reserved: a controller answers Invalid Field.</summary>
+    public static bool HasReservedThsel(uint v) => ((v >> 20) & 0x3) > 1;
+
     public uint ToDword() => Tmpth | ((uint)(Tmpsel & 0xF) << 16) | (UnderTemperature ? 1u << 20 : 0);
 }
 
@@ -163,4 +166,14 @@ public enum NvmeFirmwareCommitAction : byte
     ReplaceAndActivateImmediately = 3,
     ReplaceBootPartition = 6,
     ActivateBootPartition = 7,
+}
+
+/// <summary>Host Identifier (81h), Base Specification 2.0 §5.27.1.25: CDW11 EXHID bit 0 selects the 128-bit identifier
+/// (16 data bytes) over the 64-bit one (8).</summary>
+public static class NvmeHostIdentifierFeature
+{
+    public static bool IsExtended(uint cdw11) => (cdw11 & 1) != 0;
+
+    /// <summary>The data bytes a Get or Set of the feature moves.</summary>
+    public static int DataLength(uint cdw11) => IsExtended(cdw11) ? 16 : 8;
 }

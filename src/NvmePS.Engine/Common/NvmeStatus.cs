@@ -88,6 +88,29 @@ public static class NvmeStatusNames
     public const byte ConnectRestartDiscovery = 0x83;
     public const byte ConnectInvalidHost = 0x84;
 
+    // Generic (SCT 0) values the controller and the simulator return.
+    public const byte CommandAbortedDueToSqDeletion = 0x08;
+    public const byte HostIdentifierInconsistentFormat = 0x18;
+    public const byte SanitizeInProgress = 0x1D;
+    public const byte NamespaceIsWriteProtected = 0x20;
+    public const byte TransientTransportError = 0x22;
+
+    // Command specific (SCT 1) values.
+    public const byte InvalidFirmwareSlot = 0x06;
+    public const byte InvalidFirmwareImage = 0x07;
+    public const byte InvalidFormat = 0x0A;
+    public const byte FeatureIdentifierNotSaveable = 0x0D;
+    public const byte OverlappingRange = 0x14;
+    public const byte NamespaceInsufficientCapacity = 0x15;
+    public const byte NamespaceIdentifierUnavailable = 0x16;
+    public const byte NamespaceAlreadyAttached = 0x18;
+    public const byte NamespaceNotAttached = 0x1A;
+    public const byte ControllerListInvalid = 0x1C;
+
+    // Media and data integrity (SCT 2) values.
+    public const byte WriteFault = 0x80;
+    public const byte UnrecoveredReadError = 0x81;
+
     private static readonly Dictionary<byte, string> GenericNames = new()
     {
         [0x00] = "Successful Completion",

@@ -88,21 +88,16 @@ public sealed class NvmeMiAdminTransport : INvmeAdminTransport
     /// <summary>Decodes an Admin response body (MIC removed): MI status, CQE dwords 0, 1, 3, then data.</summary>
     public static NvmeCommandResult ParseResponse(ReadOnlySpan<byte> body, Span<byte> dataFromController, string operation)
     {
-        byte status = body[NvmeMiCodec.StatusOffset];
-        if (status != 0)
+        if (NvmeMiResponseHeader.TryRead(body, out var header) && header.Status != 0)
         {
-            uint nmresp = body.Length >= 8 ? (uint)(body[5] | (body[6] << 8) | (body[7] << 16)) : 0;
-            throw new NvmeMiStatusException(status, operation, nmresp);
+            throw new NvmeMiStatusException(header.Status, operation, header.Nmresp);
         }
 
-        if (body.Length < NvmeMiCodec.AdminResponseHeaderSize)
+        if (!NvmeMiAdminResponseHeader.TryRead(body, out var admin))
         {
             throw new NvmeProtocolException($"{operation}: response header is {body.Length} bytes, an Admin response header is 20.", fieldOffset: (uint)body.Length);
         }
 
-        uint dw0 = BinaryPrimitives.ReadUInt32LittleEndian(body[NvmeMiCodec.AdminCqeDw0Offset..]);
-        uint dw1 = BinaryPrimitives.ReadUInt32LittleEndian(body[NvmeMiCodec.AdminCqeDw1Offset..]);
-        uint dw3 = BinaryPrimitives.ReadUInt32LittleEndian(body[NvmeMiCodec.AdminCqeDw3Offset..]);
         var data = body[NvmeMiCodec.AdminResponseHeaderSize..];
         if (data.Length > dataFromController.Length)
         {
@@ -110,7 +105,6 @@ public sealed class NvmeMiAdminTransport : INvmeAdminTransport
         }
 
         data.CopyTo(dataFromController);
-        var completion = new NvmeCompletion(dw0, dw1, 0, 0, (ushort)dw3, (ushort)(dw3 >> 16));
-        return new NvmeCommandResult(completion, data.Length);
+        return new NvmeCommandResult(admin.Completion, data.Length);
     }
 }

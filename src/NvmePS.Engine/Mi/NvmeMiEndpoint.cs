@@ -193,23 +193,16 @@ public sealed class NvmeMiEndpoint : IAsyncDisposable
             throw new NvmeProtocolException($"{operation}: response header is {body.Length} bytes, an NVMe-MI Command response header is 8.", fieldOffset: (uint)body.Length);
         }
 
-        uint nmresp = (uint)(body[5] | (body[6] << 8) | (body[7] << 16));
         ThrowIfError(body, operation);
-        return new NvmeMiCommandResult(nmresp, body[NvmeMiCodec.MiResponseHeaderSize..]);
+        NvmeMiResponseHeader.TryRead(body, out var header);
+        return new NvmeMiCommandResult(header.Nmresp, body[NvmeMiCodec.MiResponseHeaderSize..]);
     }
 
     private static void ThrowIfError(byte[] body, string operation)
     {
-        byte status = body[NvmeMiCodec.StatusOffset];
-        if (status != 0)
+        if (NvmeMiResponseHeader.TryRead(body, out var header) && header.Status != 0)
         {
-            uint nmresp = 0;
-            for (int i = 0; i < 3 && 5 + i < body.Length; i++)
-            {
-                nmresp |= (uint)body[5 + i] << (8 * i);
-            }
-
-            throw new NvmeMiStatusException(status, operation, nmresp);
+            throw new NvmeMiStatusException(header.Status, operation, header.Nmresp);
         }
     }
 
@@ -464,12 +457,13 @@ public sealed class NvmeMiEndpoint : IAsyncDisposable
         }
 
         ThrowIfError(body, operation);
-        if (body[NvmeMiCodec.ControlTagOffset] != tag)
+        NvmeMiResponseHeader.TryRead(body, out var response);
+        if (response.Byte5 != tag)
         {
-            throw new NvmeProtocolException($"{operation}: response tag 0x{body[5]:X2} does not echo the request tag 0x{tag:X2}.", fieldOffset: 5);
+            throw new NvmeProtocolException($"{operation}: response tag 0x{response.Byte5:X2} does not echo the request tag 0x{tag:X2}.", fieldOffset: NvmeMiCodec.ControlTagOffset);
         }
 
-        return BinaryPrimitives.ReadUInt16LittleEndian(body.AsSpan(NvmeMiCodec.ControlParameterOffset));
+        return response.Word6;
     }
 
     public Task PauseAsync(CancellationToken cancellationToken = default) => SendControlPrimitiveAsync(NvmeMiControlOpcode.Pause, 0, cancellationToken);

@@ -350,12 +350,110 @@ public readonly record struct NvmeMiResponse(NvmeMiMessageHeader Header, byte St
     public static bool IsMoreProcessingRequired(ReadOnlySpan<byte> body, out ushort mprt)
     {
         mprt = 0;
-        if (body.Length < NvmeMiCodec.MiResponseHeaderSize || body[NvmeMiCodec.StatusOffset] != (byte)NvmeMiStatus.MoreProcessingRequired)
+        if (body.Length < NvmeMiCodec.MiResponseHeaderSize || !NvmeMiResponseHeader.TryRead(body, out var header)
+            || header.MiStatus != NvmeMiStatus.MoreProcessingRequired)
         {
             return false;
         }
 
-        mprt = BinaryPrimitives.ReadUInt16LittleEndian(body[NvmeMiCodec.MprtOffset..]);
+        mprt = header.Word6;
+        return true;
+    }
+}
+
+/// <summary>
+/// The response header every NVMe-MI response shares after the message header (NVMe-MI 1.2 §4.1.2 Figure 24, Figure
+/// 55): Status at byte 4 and the 24-bit NVMe Management Response (NMRESP) at bytes 5-7. An Invalid Parameter error
+/// puts the parameter's bit (2:0 of byte 5) and byte offset (bytes 6-7) there, More Processing Required its MPRT
+/// (bytes 6-7), a control primitive response its tag (byte 5) and CPSR (bytes 6-7). The endpoint and the simulator
+/// read and write these bytes only through this record.
+/// </summary>
+public readonly record struct NvmeMiResponseHeader(byte Status, uint Nmresp)
+{
+    /// <summary>Message header plus Status and NMRESP.</summary>
+    public const int Size = NvmeMiCodec.MiResponseHeaderSize;
+
+    public NvmeMiStatus MiStatus => (NvmeMiStatus)Status;
+
+    /// <summary>Byte 5: an Invalid Parameter's bit, or a control primitive response's tag.</summary>
+    public byte Byte5 => (byte)Nmresp;
+
+    /// <summary>Bytes 6-7: an Invalid Parameter's byte offset, MPRT, or a control primitive's CPSR.</summary>
+    public ushort Word6 => (ushort)(Nmresp >> 8);
+
+    public static NvmeMiResponseHeader InvalidParameter(ushort parameterByte, byte parameterBit) =>
+        new((byte)NvmeMiStatus.InvalidParameter, (uint)(parameterBit & 0x7) | ((uint)parameterByte << 8));
+
+    public static NvmeMiResponseHeader MoreProcessingRequired(ushort mprt) => new((byte)NvmeMiStatus.MoreProcessingRequired, (uint)mprt << 8);
+
+    public static NvmeMiResponseHeader ControlPrimitive(NvmeMiStatus status, byte tag, ushort cpsr) => new((byte)status, tag | ((uint)cpsr << 8));
+
+    /// <summary>Writes bytes 4-7 (the message header's bytes 0-3 are the caller's).</summary>
+    public void WriteTo(Span<byte> message)
+    {
+        message[NvmeMiCodec.StatusOffset] = Status;
+        message[NvmeMiCodec.NmrespOffset] = (byte)Nmresp;
+        message[NvmeMiCodec.NmrespOffset + 1] = (byte)(Nmresp >> 8);
+        message[NvmeMiCodec.NmrespOffset + 2] = (byte)(Nmresp >> 16);
+    }
+
+    /// <summary>Reads Status and NMRESP. A body too short for NMRESP (an error response cut short) still yields its
+    /// Status, with the bytes that are present; false only when there is no Status byte at all.</summary>
+    public static bool TryRead(ReadOnlySpan<byte> body, out NvmeMiResponseHeader header)
+    {
+        header = default;
+        if (body.Length <= NvmeMiCodec.StatusOffset)
+        {
+            return false;
+        }
+
+        uint nmresp = 0;
+        for (int i = 0; i < 3 && NvmeMiCodec.NmrespOffset + i < body.Length; i++)
+        {
+            nmresp |= (uint)body[NvmeMiCodec.NmrespOffset + i] << (8 * i);
+        }
+
+        header = new NvmeMiResponseHeader(body[NvmeMiCodec.StatusOffset], nmresp);
+        return true;
+    }
+}
+
+/// <summary>
+/// The NVMe Admin Command response header (NVMe-MI 1.2 §6.1 Figure 135): the response header, then the completion's
+/// dwords 0, 1 and 3 (CID 15:0, status field 31:16). Written by the simulator, read by the Admin tunnel.
+/// </summary>
+public readonly record struct NvmeMiAdminResponseHeader(NvmeMiResponseHeader Response, uint Cqe0, uint Cqe1, ushort Cid, ushort StatusField)
+{
+    public const int Size = NvmeMiCodec.AdminResponseHeaderSize;
+
+    /// <summary>The completion it carries (SQHD and SQID do not cross MI).</summary>
+    public NvmeCompletion Completion => new(Cqe0, Cqe1, 0, 0, Cid, StatusField);
+
+    public static NvmeMiAdminResponseHeader From(NvmeCompletion completion) =>
+        new(new NvmeMiResponseHeader((byte)NvmeMiStatus.Success, 0), completion.Dw0, completion.Dw1, completion.Cid, completion.StatusField);
+
+    /// <summary>Writes bytes 4-19 (the message header is the caller's).</summary>
+    public void WriteTo(Span<byte> message)
+    {
+        Response.WriteTo(message);
+        BinaryPrimitives.WriteUInt32LittleEndian(message[NvmeMiCodec.AdminCqeDw0Offset..], Cqe0);
+        BinaryPrimitives.WriteUInt32LittleEndian(message[NvmeMiCodec.AdminCqeDw1Offset..], Cqe1);
+        BinaryPrimitives.WriteUInt32LittleEndian(message[NvmeMiCodec.AdminCqeDw3Offset..], Cid | ((uint)StatusField << 16));
+    }
+
+    public static bool TryRead(ReadOnlySpan<byte> body, out NvmeMiAdminResponseHeader header)
+    {
+        header = default;
+        if (body.Length < Size || !NvmeMiResponseHeader.TryRead(body, out var response))
+        {
+            return false;
+        }
+
+        uint dw3 = BinaryPrimitives.ReadUInt32LittleEndian(body[NvmeMiCodec.AdminCqeDw3Offset..]);
+        header = new NvmeMiAdminResponseHeader(response,
+            BinaryPrimitives.ReadUInt32LittleEndian(body[NvmeMiCodec.AdminCqeDw0Offset..]),
+            BinaryPrimitives.ReadUInt32LittleEndian(body[NvmeMiCodec.AdminCqeDw1Offset..]),
+            (ushort)dw3, (ushort)(dw3 >> 16));
         return true;
     }
 }

@@ -88,7 +88,8 @@ public sealed partial class NvmeController
 
     private Outcome Identify(in NvmeCommand c, Span<byte> data)
     {
-        byte cns = (byte)c.Cdw10;
+        IdentifyCommand.TryRead(c, out var identify);
+        byte cns = identify.Cns;
         if (cns == NvmeIdentifyCns.Controller)
         {
             IdentifyController().Write(data);
@@ -152,7 +153,7 @@ public sealed partial class NvmeController
             case NvmeIdentifyCns.CommandSetController:
                 // NVM Command Set Identify Controller (VSL, WZSL, WUSL, DMRL, DMRSL, DMSL): all zero = no limits beyond MDTS.
                 // Linux asks for it from NVMe 2.0 controllers.
-                if ((byte)(c.Cdw11 >> 24) != 0)
+                if (identify.Csi != 0)
                 {
                     return new Outcome(InvalidField);
                 }
@@ -162,7 +163,7 @@ public sealed partial class NvmeController
 
             case NvmeIdentifyCns.CommandSetNamespace:
                 // NVM Command Set specific Identify Namespace: no protection information or extended formats (all zero).
-                if ((byte)(c.Cdw11 >> 24) != 0)
+                if (identify.Csi != 0)
                 {
                     return new Outcome(InvalidField);
                 }
@@ -177,7 +178,7 @@ public sealed partial class NvmeController
 
             case NvmeIdentifyCns.CommandSetActiveNamespaceIdList:
                 {
-                    if ((byte)(c.Cdw11 >> 24) != 0)
+                    if (identify.Csi != 0)
                     {
                         // Only the NVM command set exists here: other sets have no namespaces.
                         NvmeNamespaceList.Write(data, []);
@@ -203,11 +204,11 @@ public sealed partial class NvmeController
 
     private Outcome GetLogPage(in NvmeCommand c, Span<byte> data)
     {
-        byte lid = (byte)c.Cdw10;
-        bool rae = (c.Cdw10 & 0x8000) != 0;
-        ulong offset = c.Cdw12 | ((ulong)c.Cdw13 << 32);
-        bool offsetIsIndex = (c.Cdw14 & (1u << 23)) != 0;
-        if (offsetIsIndex || (offset & 3) != 0)
+        GetLogPageCommand.TryRead(c, out var getLog);
+        byte lid = getLog.Lid;
+        bool rae = getLog.Rae;
+        ulong offset = getLog.Offset;
+        if (getLog.OffsetIsIndex || (offset & 3) != 0)
         {
             return new Outcome(InvalidField);
         }
@@ -384,8 +385,9 @@ public sealed partial class NvmeController
 
     private Outcome GetFeatures(in NvmeCommand c, Span<byte> data)
     {
-        byte fid = (byte)c.Cdw10;
-        var select = (NvmeFeatureSelect)((c.Cdw10 >> 8) & 0x7);
+        GetFeaturesCommand.TryRead(c, out var get);
+        byte fid = get.Fid;
+        var select = get.Select;
         if (select > NvmeFeatureSelect.SupportedCapabilities)
         {
             return new Outcome(InvalidField);
@@ -410,7 +412,7 @@ public sealed partial class NvmeController
             {
                 NvmeFeatureId.Arbitration => current ? _arbitration : 0,
                 NvmeFeatureId.PowerManagement => current ? _powerManagement : 0,
-                NvmeFeatureId.TemperatureThreshold => TemperatureThreshold(c.Cdw11, current),
+                NvmeFeatureId.TemperatureThreshold => TemperatureThreshold(get.Cdw11, current),
                 NvmeFeatureId.VolatileWriteCache => current ? (_volatileWriteCache ? 1u : 0u) : 1u,
                 NvmeFeatureId.NumberOfQueues => new NvmeNumberOfQueues(
                     Math.Max(current ? AllocatedIoQueues : Target.Options.MaxIoQueues, 1),
@@ -422,10 +424,10 @@ public sealed partial class NvmeController
 
             if (fid == NvmeFeatureId.HostIdentifier)
             {
-                if ((c.Cdw11 & 1) == 0)
+                if (!NvmeHostIdentifierFeature.IsExtended(get.Cdw11))
                 {
                     // Over fabrics the host identifier is the 128-bit HOSTID of Connect.
-                    return new Outcome(NvmeStatus.Generic(0x18)); // Host Identifier Inconsistent Format
+                    return new Outcome(NvmeStatus.Generic(NvmeStatusNames.HostIdentifierInconsistentFormat));
                 }
 
                 HostId.TryWriteBytes(data[..16], bigEndian: true, out _);
@@ -455,15 +457,16 @@ public sealed partial class NvmeController
 
     private Outcome SetFeatures(in NvmeCommand c, ReadOnlySpan<byte> data)
     {
-        byte fid = (byte)c.Cdw10;
+        SetFeaturesCommand.TryRead(c, out var set);
+        byte fid = set.Fid;
         if (!FeatureSupported(fid))
         {
             return new Outcome(InvalidField);
         }
 
-        if ((c.Cdw10 & (1u << 31)) != 0)
+        if (set.Save)
         {
-            return new Outcome(NvmeStatus.CommandSpecific(0x0D)); // Feature Identifier Not Saveable
+            return new Outcome(NvmeStatus.CommandSpecific(NvmeStatusNames.FeatureIdentifierNotSaveable));
         }
 
         lock (_lock)
@@ -471,23 +474,23 @@ public sealed partial class NvmeController
             switch (fid)
             {
                 case NvmeFeatureId.Arbitration:
-                    _arbitration = c.Cdw11 & 0xFFFFFF07;
+                    _arbitration = NvmeArbitration.FromDword(set.Cdw11).ToDword();
                     return new Outcome(NvmeStatus.Success);
 
                 case NvmeFeatureId.PowerManagement:
                     // Only power state 0 exists (NPSS = 0).
-                    if ((c.Cdw11 & 0x1F) != 0)
+                    if (NvmePowerManagement.FromDword(set.Cdw11).Ps != 0)
                     {
                         return new Outcome(InvalidField);
                     }
 
-                    _powerManagement = c.Cdw11 & 0xFF;
+                    _powerManagement = NvmePowerManagement.FromDword(set.Cdw11).ToDword();
                     return new Outcome(NvmeStatus.Success);
 
                 case NvmeFeatureId.TemperatureThreshold:
                     {
-                        var t = NvmeTemperatureThreshold.FromDword(c.Cdw11);
-                        if (((c.Cdw11 >> 20) & 0x3) > 1 || (t.Tmpsel > 8 && t.Tmpsel != 0xF))
+                        var t = NvmeTemperatureThreshold.FromDword(set.Cdw11);
+                        if (NvmeTemperatureThreshold.HasReservedThsel(set.Cdw11) || (t.Tmpsel > 8 && t.Tmpsel != 0xF))
                         {
                             return new Outcome(InvalidField);
                         }
@@ -497,13 +500,13 @@ public sealed partial class NvmeController
                     }
 
                 case NvmeFeatureId.VolatileWriteCache:
-                    _volatileWriteCache = (c.Cdw11 & 1) != 0;
+                    _volatileWriteCache = NvmeVolatileWriteCache.FromDword(set.Cdw11).Enabled;
                     return new Outcome(NvmeStatus.Success);
 
                 case NvmeFeatureId.NumberOfQueues:
                     {
-                        uint nsqr = c.Cdw11 & 0xFFFF, ncqr = c.Cdw11 >> 16;
-                        if (nsqr == 0xFFFF || ncqr == 0xFFFF)
+                        var requested = NvmeNumberOfQueues.FromDword(set.Cdw11);
+                        if (requested.SubmissionQueues > 0xFFFF || requested.CompletionQueues > 0xFFFF)
                         {
                             return new Outcome(InvalidField);
                         }
@@ -514,7 +517,7 @@ public sealed partial class NvmeController
                             return new Outcome(NvmeStatus.Generic(NvmeStatusNames.CommandSequenceError));
                         }
 
-                        int granted = (int)Math.Min(Math.Min(nsqr, ncqr) + 1, (uint)Target.Options.MaxIoQueues);
+                        int granted = Math.Min(Math.Min(requested.SubmissionQueues, requested.CompletionQueues), Target.Options.MaxIoQueues);
                         AllocatedIoQueues = granted;
                         return new Outcome(NvmeStatus.Success, new NvmeNumberOfQueues(granted, granted).ToDword());
                     }
@@ -523,12 +526,12 @@ public sealed partial class NvmeController
                     {
                         uint supported = IsDiscovery ? (uint)NvmeAsyncEventConfig.DiscoveryLogPageChangeNotices
                             : (uint)NvmeAsyncEventConfig.SmartHealthCriticalWarnings | (uint)NvmeAsyncEventConfig.NamespaceAttributeNotices;
-                        _aec = c.Cdw11 & supported;
+                        _aec = set.Cdw11 & supported;
                         return new Outcome(NvmeStatus.Success);
                     }
 
                 case NvmeFeatureId.KeepAliveTimer:
-                    KeepAliveTimeout = Target.RoundKato(c.Cdw11);
+                    KeepAliveTimeout = Target.RoundKato(set.Cdw11);
                     Touch();
                     break;
 

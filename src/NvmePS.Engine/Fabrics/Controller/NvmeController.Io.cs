@@ -21,8 +21,9 @@ public sealed partial class NvmeController
                             return new Outcome(InvalidNamespace);
                         }
 
-                        ulong slba = c.Cdw10 | ((ulong)c.Cdw11 << 32);
-                        long blocks = (c.Cdw12 & 0xFFFF) + 1L;
+                        var rw = ReadWriteCommand.Read(c);
+                        ulong slba = rw.Slba;
+                        long blocks = rw.Blocks;
                         if (!ns.InRange(slba, blocks) || dataOut.Length != blocks << ns.BlockSizeShift)
                         {
                             return new Outcome(NvmeStatus.Generic(NvmeStatusNames.LbaOutOfRange));
@@ -40,15 +41,16 @@ public sealed partial class NvmeController
                             return new Outcome(InvalidNamespace);
                         }
 
-                        ulong slba = c.Cdw10 | ((ulong)c.Cdw11 << 32);
-                        long blocks = (c.Cdw12 & 0xFFFF) + 1L;
+                        var rw = ReadWriteCommand.Read(c);
+                        ulong slba = rw.Slba;
+                        long blocks = rw.Blocks;
                         if (!ns.InRange(slba, blocks) || dataIn.Length != blocks << ns.BlockSizeShift)
                         {
                             return new Outcome(NvmeStatus.Generic(NvmeStatusNames.LbaOutOfRange));
                         }
 
                         // FUA (bit 30), or the write cache turned off, means durable before completion.
-                        bool fua = (c.Cdw12 & (1u << 30)) != 0 || !_volatileWriteCache;
+                        bool fua = rw.Fua || !_volatileWriteCache;
                         await ns.WriteAsync(slba, dataIn, fua, ct).ConfigureAwait(false);
                         return new Outcome(NvmeStatus.Success);
                     }
@@ -83,15 +85,16 @@ public sealed partial class NvmeController
                             return new Outcome(InvalidNamespace);
                         }
 
-                        ulong slba = c.Cdw10 | ((ulong)c.Cdw11 << 32);
-                        long blocks = (c.Cdw12 & 0xFFFF) + 1L;
+                        var rw = ReadWriteCommand.Read(c);
+                        ulong slba = rw.Slba;
+                        long blocks = rw.Blocks;
                         if (!ns.InRange(slba, blocks))
                         {
                             return new Outcome(NvmeStatus.Generic(NvmeStatusNames.LbaOutOfRange));
                         }
 
-                        await ns.WriteZeroesAsync(slba, blocks, deallocate: (c.Cdw12 & (1u << 25)) != 0, ct).ConfigureAwait(false);
-                        if ((c.Cdw12 & (1u << 30)) != 0)
+                        await ns.WriteZeroesAsync(slba, blocks, deallocate: rw.Deallocate, ct).ConfigureAwait(false);
+                        if (rw.Fua)
                         {
                             await ns.Storage.FlushAsync(ct).ConfigureAwait(false);
                         }
@@ -107,8 +110,9 @@ public sealed partial class NvmeController
                             return new Outcome(InvalidNamespace);
                         }
 
-                        int count = (int)(c.Cdw10 & 0xFF) + 1;
-                        if (dataIn.Length != count * NvmeDsmRange.Size)
+                        DatasetManagementCommand.TryRead(c, out var dsm);
+                        int count = dsm.Ranges;
+                        if (dataIn.Length != dsm.DataLength)
                         {
                             return new Outcome(NvmeStatus.Generic(NvmeStatusNames.DataSglLengthInvalid));
                         }
@@ -123,7 +127,7 @@ public sealed partial class NvmeController
                             }
                         }
 
-                        if ((c.Cdw11 & 0x4) != 0)
+                        if (dsm.Deallocate)
                         {
                             for (int i = 0; i < count; i++)
                             {
@@ -153,8 +157,8 @@ public sealed partial class NvmeController
         {
             // The backing file failed: a media error the host can see and retry elsewhere.
             return new Outcome(c.Opcode == NvmeIoOpcode.Read
-                ? new NvmeStatus(NvmeStatusCodeType.MediaAndDataIntegrity, 0x81) // Unrecovered Read Error
-                : new NvmeStatus(NvmeStatusCodeType.MediaAndDataIntegrity, 0x80)); // Write Fault
+                ? new NvmeStatus(NvmeStatusCodeType.MediaAndDataIntegrity, NvmeStatusNames.UnrecoveredReadError)
+                : new NvmeStatus(NvmeStatusCodeType.MediaAndDataIntegrity, NvmeStatusNames.WriteFault));
         }
     }
 }

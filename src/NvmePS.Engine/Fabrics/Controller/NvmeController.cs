@@ -391,11 +391,14 @@ public sealed partial class NvmeController
                 expected = 4096;
                 break;
             case NvmeAdminOpcode.GetLogPage:
-                expected = (int)Math.Min(int.MaxValue, (((c.Cdw10 >> 16) | ((ulong)(c.Cdw11 & 0xFFFF) << 16)) + 1) * 4);
+                GetLogPageCommand.TryRead(c, out var getLog);
+                expected = (int)Math.Min(int.MaxValue, getLog.LengthBytes);
                 break;
             case NvmeAdminOpcode.GetFeatures:
             case NvmeAdminOpcode.SetFeatures:
-                expected = (byte)c.Cdw10 == NvmeFeatureId.HostIdentifier ? ((c.Cdw11 & 1) != 0 ? 16 : 8) : 0;
+                // Get and Set Features share FID's place (CDW10 7:0).
+                GetFeaturesCommand.TryRead(c, out var feature);
+                expected = feature.Fid == NvmeFeatureId.HostIdentifier ? NvmeHostIdentifierFeature.DataLength(feature.Cdw11) : 0;
                 break;
             case NvmeAdminOpcode.AsynchronousEventRequest:
             case NvmeAdminOpcode.KeepAlive:
@@ -443,8 +446,9 @@ public sealed partial class NvmeController
                         return InvalidNamespace;
                     }
 
-                    ulong slba = c.Cdw10 | ((ulong)c.Cdw11 << 32);
-                    long blocks = (c.Cdw12 & 0xFFFF) + 1L;
+                    var rw = ReadWriteCommand.Read(c);
+                    ulong slba = rw.Slba;
+                    long blocks = rw.Blocks;
                     if (!ns.InRange(slba, blocks))
                     {
                         return NvmeStatus.Generic(NvmeStatusNames.LbaOutOfRange);
@@ -452,7 +456,7 @@ public sealed partial class NvmeController
 
                     if (c.Opcode != NvmeIoOpcode.Read && ns.ReadOnly)
                     {
-                        return NvmeStatus.Generic(0x20); // Namespace is Write Protected
+                        return NvmeStatus.Generic(NvmeStatusNames.NamespaceIsWriteProtected);
                     }
 
                     long expected = c.Opcode == NvmeIoOpcode.WriteZeroes ? 0 : blocks << ns.BlockSizeShift;
@@ -467,7 +471,8 @@ public sealed partial class NvmeController
                         return InvalidNamespace;
                     }
 
-                    int expected = (int)((c.Cdw10 & 0xFF) + 1) * NvmeDsmRange.Size;
+                    DatasetManagementCommand.TryRead(c, out var dsm);
+                    int expected = dsm.DataLength;
                     return transferLength == expected ? NvmeStatus.Success : NvmeStatus.Generic(NvmeStatusNames.DataSglLengthInvalid);
                 }
 
@@ -543,7 +548,7 @@ public sealed partial class NvmeController
             return;
         }
 
-        ulong lba = c.Opcode is NvmeIoOpcode.Read or NvmeIoOpcode.Write or NvmeIoOpcode.WriteZeroes && sqid != 0 ? c.Cdw10 | ((ulong)c.Cdw11 << 32) : 0;
+        ulong lba = ReadWriteCommand.TryRead(c, out var rw) && sqid != 0 ? rw.Slba : 0;
         lock (_lock)
         {
             _errorCount++;

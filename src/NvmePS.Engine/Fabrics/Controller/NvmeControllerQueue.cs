@@ -114,7 +114,7 @@ public sealed class NvmeControllerQueue : IDisposable
         }
         catch (OperationCanceledException)
         {
-            outcome = new NvmeController.Outcome(NvmeStatus.Generic(0x08)); // Command Aborted due to SQ Deletion
+            outcome = new NvmeController.Outcome(NvmeStatus.Generic(NvmeStatusNames.CommandAbortedDueToSqDeletion));
         }
 #pragma warning disable CA1031 // A fault in one command's execution must become its status, not a lost completion.
         catch (Exception)

@@ -218,7 +218,7 @@ internal sealed class NvmeTcpTargetConnection
         {
             if (!await qp.ReceiveDataAsync(data.AsMemory(0, icLen), ct).ConfigureAwait(false))
             {
-                await qp.SendCapsuleResponseAsync(NvmeCompletion.Create(sqe.Cid, NvmeStatus.Generic(0x22, dnr: false)), ct).ConfigureAwait(false);
+                await qp.SendCapsuleResponseAsync(NvmeCompletion.Create(sqe.Cid, NvmeStatus.Generic(NvmeStatusNames.TransientTransportError, dnr: false)), ct).ConfigureAwait(false);
                 return;
             }
 
@@ -326,7 +326,7 @@ internal sealed class NvmeTcpTargetConnection
                 bool intact = await qp.ReceiveDataAsync(buffer.AsMemory(0, length), ct).ConfigureAwait(false);
                 if (!intact)
                 {
-                    await FailAsync(sqe, buffer, length, NvmeStatus.Generic(0x22, dnr: false)).ConfigureAwait(false);
+                    await FailAsync(sqe, buffer, length, NvmeStatus.Generic(NvmeStatusNames.TransientTransportError, dnr: false)).ConfigureAwait(false);
                     return;
                 }
 
@@ -434,7 +434,7 @@ internal sealed class NvmeTcpTargetConnection
         {
             if (write.DigestFailed)
             {
-                await FailAsync(write.Command, write.Buffer, write.Length, NvmeStatus.Generic(0x22, dnr: false)).ConfigureAwait(false);
+                await FailAsync(write.Command, write.Buffer, write.Length, NvmeStatus.Generic(NvmeStatusNames.TransientTransportError, dnr: false)).ConfigureAwait(false);
             }
             else
             {

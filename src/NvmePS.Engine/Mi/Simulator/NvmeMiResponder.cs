@@ -208,12 +208,7 @@ public sealed partial class NvmeMiResponder : IMctpResponder
     {
         byte[] r = new byte[NvmeMiCodec.MiResponseHeaderSize + NvmeMiMic.Size];
         new NvmeMiMessageHeader(type, true, csi).WriteTo(r);
-        r[4] = (byte)status;
-        if (status == NvmeMiStatus.InvalidParameter)
-        {
-            r[5] = (byte)(parameterBit & 0x7);
-            BinaryPrimitives.WriteUInt16LittleEndian(r.AsSpan(6), parameterByte);
-        }
+        (status == NvmeMiStatus.InvalidParameter ? NvmeMiResponseHeader.InvalidParameter(parameterByte, parameterBit) : new NvmeMiResponseHeader((byte)status, 0)).WriteTo(r);
 
         NvmeMiMic.Append(r, NvmeMiCodec.MiResponseHeaderSize);
         return r;
@@ -228,9 +223,7 @@ public sealed partial class NvmeMiResponder : IMctpResponder
         int padded = Dwords(data.Length);
         byte[] r = new byte[NvmeMiCodec.MiResponseHeaderSize + padded + NvmeMiMic.Size];
         new NvmeMiMessageHeader(NvmeMiMessageType.MiCommand, true, csi).WriteTo(r);
-        r[5] = (byte)nmresp;
-        r[6] = (byte)(nmresp >> 8);
-        r[7] = (byte)(nmresp >> 16);
+        new NvmeMiResponseHeader((byte)NvmeMiStatus.Success, nmresp).WriteTo(r);
         data.CopyTo(r.AsSpan(NvmeMiCodec.MiResponseHeaderSize));
         NvmeMiMic.Append(r, NvmeMiCodec.MiResponseHeaderSize + padded);
         return r;
@@ -241,9 +234,7 @@ public sealed partial class NvmeMiResponder : IMctpResponder
         int padded = Dwords(data.Length);
         byte[] r = new byte[NvmeMiCodec.AdminResponseHeaderSize + padded + NvmeMiMic.Size];
         new NvmeMiMessageHeader(NvmeMiMessageType.AdminCommand, true, csi).WriteTo(r);
-        BinaryPrimitives.WriteUInt32LittleEndian(r.AsSpan(NvmeMiCodec.AdminCqeDw0Offset), cdw0);
-        BinaryPrimitives.WriteUInt32LittleEndian(r.AsSpan(NvmeMiCodec.AdminCqeDw1Offset), cdw1);
-        BinaryPrimitives.WriteUInt32LittleEndian(r.AsSpan(NvmeMiCodec.AdminCqeDw3Offset), cid | ((uint)status.ToStatusField() << 16));
+        NvmeMiAdminResponseHeader.From(NvmeCompletion.Create(cid, status, cdw0, cdw1)).WriteTo(r);
         data.CopyTo(r.AsSpan(NvmeMiCodec.AdminResponseHeaderSize));
         NvmeMiMic.Append(r, NvmeMiCodec.AdminResponseHeaderSize + padded);
         return r;
@@ -253,8 +244,7 @@ public sealed partial class NvmeMiResponder : IMctpResponder
     {
         byte[] r = new byte[NvmeMiCodec.MiResponseHeaderSize + NvmeMiMic.Size];
         new NvmeMiMessageHeader(type, true, csi).WriteTo(r);
-        r[4] = (byte)NvmeMiStatus.MoreProcessingRequired;
-        BinaryPrimitives.WriteUInt16LittleEndian(r.AsSpan(NvmeMiCodec.MprtOffset), mprt);
+        NvmeMiResponseHeader.MoreProcessingRequired(mprt).WriteTo(r);
         NvmeMiMic.Append(r, NvmeMiCodec.MiResponseHeaderSize);
         return r;
     }
@@ -263,9 +253,7 @@ public sealed partial class NvmeMiResponder : IMctpResponder
     {
         byte[] r = new byte[NvmeMiCodec.ControlMessageSize + NvmeMiMic.Size];
         new NvmeMiMessageHeader(NvmeMiMessageType.ControlPrimitive, true, csi).WriteTo(r);
-        r[4] = (byte)status;
-        r[5] = tag;
-        BinaryPrimitives.WriteUInt16LittleEndian(r.AsSpan(6), cpsr);
+        NvmeMiResponseHeader.ControlPrimitive(status, tag, cpsr).WriteTo(r);
         NvmeMiMic.Append(r, NvmeMiCodec.ControlMessageSize);
         return r;
     }

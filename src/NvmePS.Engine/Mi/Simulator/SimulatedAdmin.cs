@@ -105,9 +105,10 @@ internal static class SimulatedAdmin
 
     private static byte[] Identify(SimulatedSubsystem s, SimulatedAdminRequest r)
     {
-        byte cns = (byte)r.Command.Cdw10;
-        ushort cntid = (ushort)(r.Command.Cdw10 >> 16);
-        uint nsid = r.Command.Nsid;
+        IdentifyCommand.TryRead(r.Command, out var identify);
+        byte cns = identify.Cns;
+        ushort cntid = identify.Cntid;
+        uint nsid = identify.Nsid;
         byte[] d = new byte[4096];
         switch (cns)
         {
@@ -241,10 +242,11 @@ internal static class SimulatedAdmin
     private static byte[] GetLogPage(SimulatedSubsystem s, SimulatedAdminRequest r)
     {
         var c = r.Command;
-        byte lid = (byte)c.Cdw10;
-        bool rae = (c.Cdw10 & (1u << 15)) != 0;
-        long numd = (((long)(c.Cdw11 & 0xFFFF) << 16) | (c.Cdw10 >> 16)) + 1;
-        ulong lpo = c.Cdw12 | ((ulong)c.Cdw13 << 32);
+        GetLogPageCommand.TryRead(c, out var getLog);
+        byte lid = getLog.Lid;
+        bool rae = getLog.Rae;
+        long numd = getLog.Numd + 1L;
+        ulong lpo = getLog.Offset;
         byte[] log;
         switch (lid)
         {
@@ -294,7 +296,7 @@ internal static class SimulatedAdmin
                 BinaryPrimitives.WriteUInt32LittleEndian(log.AsSpan(4), s.SanitizeCdw10);
                 break;
             default:
-                throw CommandSpecific(0x09); // Invalid Log Page
+                throw CommandSpecific(NvmeStatusNames.InvalidLogPage);
         }
 
         if (lpo > (ulong)log.Length)
@@ -336,9 +338,10 @@ internal static class SimulatedAdmin
     private static SimulatedAdminOutcome GetFeatures(SimulatedSubsystem s, SimulatedAdminRequest r)
     {
         var ctrl = s.Controller(r.ControllerId);
-        byte fid = (byte)r.Command.Cdw10;
-        int sel = (int)((r.Command.Cdw10 >> 8) & 0x7);
-        if (sel == 3)
+        GetFeaturesCommand.TryRead(r.Command, out var get);
+        byte fid = get.Fid;
+        var threshold = NvmeTemperatureThreshold.FromDword(get.Cdw11);
+        if (get.Select == NvmeFeatureSelect.SupportedCapabilities)
         {
             return Done(r, NvmeStatus.Success, fid is NvmeFeatureId.TemperatureThreshold or NvmeFeatureId.VolatileWriteCache ? 0x5u : 0x4u);
         }
@@ -347,8 +350,9 @@ internal static class SimulatedAdmin
         {
             NvmeFeatureId.Arbitration => ctrl.Arbitration,
             NvmeFeatureId.PowerManagement => ctrl.PowerState,
-            NvmeFeatureId.TemperatureThreshold => ((r.Command.Cdw11 >> 20) & 0x3) == 0 && ((r.Command.Cdw11 >> 16) & 0xF) <= 1
-                ? (sel == 1 ? 343u : s.TemperatureThresholdKelvin) | (r.Command.Cdw11 & 0x3F_0000)
+            // Over-temperature thresholds of the composite sensor and sensor 1 only.
+            NvmeFeatureId.TemperatureThreshold => !threshold.UnderTemperature && !NvmeTemperatureThreshold.HasReservedThsel(get.Cdw11) && threshold.Tmpsel <= 1
+                ? (threshold with { Tmpth = get.Select == NvmeFeatureSelect.Default ? (ushort)343 : s.TemperatureThresholdKelvin }).ToDword()
                 : throw InvalidField(NvmeMiCodec.AdminCdw10Offset + 4),
             NvmeFeatureId.VolatileWriteCache => ctrl.VolatileWriteCache ? 1u : 0u,
             NvmeFeatureId.NumberOfQueues => 0x003F003F,
@@ -361,15 +365,16 @@ internal static class SimulatedAdmin
     private static SimulatedAdminOutcome SetFeatures(SimulatedSubsystem s, SimulatedAdminRequest r)
     {
         var ctrl = s.Controller(r.ControllerId);
-        byte fid = (byte)r.Command.Cdw10;
-        uint v = r.Command.Cdw11;
+        SetFeaturesCommand.TryRead(r.Command, out var set);
+        byte fid = set.Fid;
+        uint v = set.Cdw11;
         switch (fid)
         {
             case NvmeFeatureId.Arbitration:
                 ctrl.Arbitration = v;
                 break;
             case NvmeFeatureId.PowerManagement:
-                if ((v & 0x1F) != 0)
+                if (NvmePowerManagement.FromDword(v).Ps != 0)
                 {
                     throw InvalidField(NvmeMiCodec.AdminCdw10Offset + 4); // one power state (NPSS 0)
                 }
@@ -377,7 +382,7 @@ internal static class SimulatedAdmin
                 ctrl.PowerState = 0;
                 break;
             case NvmeFeatureId.TemperatureThreshold:
-                if (((v >> 20) & 0x3) != 0 || ((v >> 16) & 0xF) > 1)
+                if (NvmeTemperatureThreshold.FromDword(v) is { UnderTemperature: true } or { Tmpsel: > 1 } || NvmeTemperatureThreshold.HasReservedThsel(v))
                 {
                     throw InvalidField(NvmeMiCodec.AdminCdw10Offset + 4);
                 }
@@ -385,7 +390,7 @@ internal static class SimulatedAdmin
                 s.TemperatureThresholdKelvin = (ushort)v;
                 break;
             case NvmeFeatureId.VolatileWriteCache:
-                ctrl.VolatileWriteCache = (v & 1) != 0;
+                ctrl.VolatileWriteCache = NvmeVolatileWriteCache.FromDword(v).Enabled;
                 break;
             case NvmeFeatureId.AsynchronousEventConfiguration:
                 ctrl.AsyncEventConfig = v;
@@ -413,13 +418,13 @@ internal static class SimulatedAdmin
 
             if ((settings.Flbas & 0xF) >= LbaFormats.Length)
             {
-                throw CommandSpecific(0x0A); // Invalid Format
+                throw CommandSpecific(NvmeStatusNames.InvalidFormat);
             }
 
             ulong used = s.Namespaces.Values.Aggregate(0UL, (a, n) => a + n.CapacityBlocks);
             if (used + settings.Ncap > s.Options.CapacityBlocks)
             {
-                throw CommandSpecific(0x15); // Namespace Insufficient Capacity
+                throw CommandSpecific(NvmeStatusNames.NamespaceInsufficientCapacity);
             }
 
             uint nsid = 1;
@@ -430,7 +435,7 @@ internal static class SimulatedAdmin
 
             if (nsid > MaxNamespaces)
             {
-                throw CommandSpecific(0x16); // Namespace Identifier Unavailable
+                throw CommandSpecific(NvmeStatusNames.NamespaceIdentifierUnavailable);
             }
 
             s.Namespaces[nsid] = new SimulatedNamespace { Nsid = nsid, SizeBlocks = settings.Nsze, CapacityBlocks = settings.Ncap, FormattedLbaIndex = (byte)(settings.Flbas & 0xF) };
@@ -500,19 +505,19 @@ internal static class SimulatedAdmin
 
         if (!NvmeMiControllerList.TryRead(r.Data, out var ids) || ids.Length == 0 || ids.Any(id => !s.HasController(id)))
         {
-            throw CommandSpecific(0x1C); // Controller List Invalid
+            throw CommandSpecific(NvmeStatusNames.ControllerListInvalid);
         }
 
         foreach (ushort id in ids)
         {
             if (sel == 0 && ns.AttachedControllers.Contains(id))
             {
-                throw CommandSpecific(0x18); // Namespace Already Attached
+                throw CommandSpecific(NvmeStatusNames.NamespaceAlreadyAttached);
             }
 
             if (sel == 1 && !ns.AttachedControllers.Contains(id))
             {
-                throw CommandSpecific(0x1A); // Namespace Not Attached
+                throw CommandSpecific(NvmeStatusNames.NamespaceNotAttached);
             }
         }
 
@@ -543,7 +548,7 @@ internal static class SimulatedAdmin
             : s.Namespaces.TryGetValue(nsid, out var ns) ? [ns] : throw InvalidNamespace();
         if (lbaf >= LbaFormats.Length)
         {
-            throw CommandSpecific(0x0A); // Invalid Format
+            throw CommandSpecific(NvmeStatusNames.InvalidFormat);
         }
 
         return new SimulatedAdminOutcome(null, () =>
@@ -568,7 +573,7 @@ internal static class SimulatedAdmin
 
         if (s.SanitizeRunning)
         {
-            throw new AdminError(NvmeStatus.Generic(0x1D)); // Sanitize In Progress
+            throw new AdminError(NvmeStatus.Generic(NvmeStatusNames.SanitizeInProgress));
         }
 
         s.SanitizeRunning = true;
@@ -600,7 +605,7 @@ internal static class SimulatedAdmin
         {
             if (offset < o + chunk.Length && o < offset + length)
             {
-                throw CommandSpecific(0x14); // Overlapping Range
+                throw CommandSpecific(NvmeStatusNames.OverlappingRange);
             }
         }
 
@@ -619,7 +624,7 @@ internal static class SimulatedAdmin
         var action = (NvmeFirmwareCommitAction)((r.Command.Cdw10 >> 3) & 0x7);
         if (slot > SimulatedSubsystem.FirmwareSlots)
         {
-            throw CommandSpecific(0x06); // Invalid Firmware Slot
+            throw CommandSpecific(NvmeStatusNames.InvalidFirmwareSlot);
         }
 
         if (slot == 0)
@@ -630,13 +635,13 @@ internal static class SimulatedAdmin
         string? revision = null;
         if (action is NvmeFirmwareCommitAction.Replace or NvmeFirmwareCommitAction.ReplaceAndActivate or NvmeFirmwareCommitAction.ReplaceAndActivateImmediately)
         {
-            revision = ImageRevision(s.FirmwareImage) ?? throw CommandSpecific(0x07); // Invalid Firmware Image
+            revision = ImageRevision(s.FirmwareImage) ?? throw CommandSpecific(NvmeStatusNames.InvalidFirmwareImage);
         }
         else if (action == NvmeFirmwareCommitAction.Activate)
         {
             if (s.FirmwareRevisions[slot - 1] is null)
             {
-                throw CommandSpecific(0x07);
+                throw CommandSpecific(NvmeStatusNames.InvalidFirmwareImage);
             }
         }
         else
