@@ -243,6 +243,28 @@ public sealed class NvmeIdentifyController
     /// <summary>MDTS expressed in bytes for a given minimum memory page size; null when unlimited.</summary>
     public long? MaxDataTransferBytes(int memoryPageSizeMinimum = 4096) => Mdts == 0 ? null : (long)memoryPageSizeMinimum << Mdts;
 
+    /// <summary>CNTRLTYPE (byte 111) by name: IO, Discovery, Administrative, NotReported (0, before NVMe 1.4) or Reserved.</summary>
+    public string ControllerTypeName => Cntrltype switch
+    {
+        1 => "IO",
+        2 => "Discovery",
+        3 => "Administrative",
+        0 => "NotReported",
+        _ => "Reserved",
+    };
+
+    /// <summary>KAS: the keep-alive granularity, in units of 100 ms.</summary>
+    public int KeepAliveGranularityMs => Kas * 100;
+
+    /// <summary>IOCCSZ: the I/O queue command capsule size, in units of 16 bytes (fabrics).</summary>
+    public long IoCommandCapsuleBytes => Ioccsz * 16L;
+
+    /// <summary>IORCSZ: the I/O queue response capsule size, in units of 16 bytes (fabrics).</summary>
+    public long IoResponseCapsuleBytes => Iorcsz * 16L;
+
+    /// <summary>VWC bit 0: a volatile write cache is present.</summary>
+    public bool VolatileWriteCachePresent => (Vwc & 1) != 0;
+
     /// <summary>Parses the structure; false when fewer than 4096 bytes are given.</summary>
     public static bool TryRead(ReadOnlySpan<byte> s, out NvmeIdentifyController value)
     {

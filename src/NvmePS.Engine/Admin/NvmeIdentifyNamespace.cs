@@ -133,6 +133,9 @@ public sealed class NvmeIdentifyNamespace
     /// (NVM Express Base Specification 2.0, Identify CNS 00h for an inactive NSID).</summary>
     public bool IsActive => Nsze != 0 || Ncap != 0;
 
+    /// <summary>NMIC bit 0: the namespace may be attached to two or more controllers at once.</summary>
+    public bool IsShared => (Nmic & 1) != 0;
+
     public static bool TryRead(ReadOnlySpan<byte> s, out NvmeIdentifyNamespace value)
     {
         if (s.Length < Size)

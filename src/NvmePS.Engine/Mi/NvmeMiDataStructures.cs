@@ -349,10 +349,10 @@ public sealed record ControllerHealthStatus(ushort ControllerId, ushort Controll
     public int CompositeTemperatureCelsius => CompositeTemperatureKelvin - 273;
 
     /// <summary>CSTS.RDY.</summary>
-    public bool Ready => (ControllerStatus & 0x1) != 0;
+    public bool Ready => new NvmePS.Engine.ControllerStatus(ControllerStatus).Rdy;
 
     /// <summary>CSTS.CFS: controller fatal status.</summary>
-    public bool FatalStatus => (ControllerStatus & 0x2) != 0;
+    public bool FatalStatus => new NvmePS.Engine.ControllerStatus(ControllerStatus).Cfs;
 
     /// <summary>CSTS.SHST (bits 3:2): 0 normal, 1 shutdown processing, 2 shutdown complete.</summary>
     public int ShutdownStatus => (ControllerStatus >> 2) & 0x3;

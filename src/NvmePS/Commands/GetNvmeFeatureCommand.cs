@@ -53,7 +53,7 @@ public sealed class GetNvmeFeatureCommand : NvmeCmdlet
                 {
                     ControllerName = Controller.Name,
                     FeatureId = fid,
-                    Name = Identifiers.NameOf(fid, Identifiers.Features),
+                    Name = NvmeAdminNames.NameOf(fid, NvmeAdminNames.Features),
                     Select = Select.ToString(),
                     Value = dw0,
                     Decoded = NvmeAdminNames.DescribeFeature(fid, Select, dw0),
@@ -72,7 +72,7 @@ public sealed class FeatureIdCompleter : IArgumentCompleter
 {
     public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
         System.Management.Automation.Language.CommandAst commandAst, System.Collections.IDictionary fakeBoundParameters) =>
-        Identifiers.Features
+        NvmeAdminNames.Features
             .Where(kv => kv.Key.StartsWith(wordToComplete ?? string.Empty, StringComparison.OrdinalIgnoreCase))
             .OrderBy(kv => kv.Value)
             .Select(kv => new CompletionResult(kv.Key, kv.Key, CompletionResultType.ParameterValue, $"Feature {kv.Value:X2}h"));

@@ -50,9 +50,9 @@ public sealed class GetNvmeLogCommand : NvmeCmdlet
     protected override void BeginProcessing()
     {
         // Unusable input ends the command before anything is sent.
-        if (!Identifiers.TryParse(LogId, Identifiers.LogPages, out _lid))
+        if (!NvmeAdminNames.TryParse(LogId, NvmeAdminNames.LogPages, out _lid))
         {
-            ThrowInputError("InvalidLogId", $"'{LogId}' is not a log page name ({string.Join(", ", Identifiers.LogPages.Keys)}) or a number 0-255.", ErrorCategory.InvalidArgument, LogId);
+            ThrowInputError("InvalidLogId", $"'{LogId}' is not a log page name ({string.Join(", ", NvmeAdminNames.LogPages.Keys)}) or a number 0-255.", ErrorCategory.InvalidArgument, LogId);
         }
 
         if (Length % 4 != 0)
@@ -125,7 +125,7 @@ public sealed class LogIdCompleter : IArgumentCompleter
 {
     public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
         System.Management.Automation.Language.CommandAst commandAst, System.Collections.IDictionary fakeBoundParameters) =>
-        Identifiers.LogPages
+        NvmeAdminNames.LogPages
             .Where(kv => kv.Key.StartsWith(wordToComplete ?? string.Empty, StringComparison.OrdinalIgnoreCase))
             .OrderBy(kv => kv.Value)
             .Select(kv => new CompletionResult(kv.Key, kv.Key, CompletionResultType.ParameterValue, $"Log page {kv.Value:X2}h"));

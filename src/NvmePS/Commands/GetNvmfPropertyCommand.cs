@@ -30,12 +30,12 @@ public sealed class GetNvmfPropertyCommand : NvmeCmdlet
         using var cts = LinkedTimeout(TimeoutSec);
         foreach (string n in Name)
         {
-            uint offset = PropertyFields.Offsets[n];
+            uint offset = ControllerPropertyFields.Offsets[n];
             PropertySize size = ControllerProperty.SizeOf(offset)!.Value;
             try
             {
                 ulong value = Wait(Controller.Host.GetPropertyAsync(offset, size, cts.Token));
-                WriteObject(PropertyFields.Build(Controller.Name, offset, size, value));
+                WriteObject(NvmfProperty.From(Controller.Name, offset, size, value));
             }
             catch (Exception e) when (IsReportable(e))
             {

@@ -48,7 +48,7 @@ public sealed class SetNvmeFeatureCommand : NvmeCmdlet
             return;
         }
 
-        string feature = Identifiers.NameOf(_fid, Identifiers.Features);
+        string feature = NvmeAdminNames.NameOf(_fid, NvmeAdminNames.Features);
         if (!ShouldProcess(Controller.Name, string.Format(CultureInfo.InvariantCulture, "Set feature {0} ({1:X2}h) to 0x{2:X8}{3}", feature, _fid, Value, Save ? " and save it" : string.Empty)))
         {
             return;

@@ -32,7 +32,7 @@ public sealed class SetNvmfPropertyCommand : NvmeCmdlet
             return;
         }
 
-        uint offset = PropertyFields.Offsets[Name];
+        uint offset = ControllerPropertyFields.Offsets[Name];
         if (!ShouldProcess(Controller.Name, string.Format(CultureInfo.InvariantCulture, "Set property {0} to 0x{1:X8}", Name.ToUpperInvariant(), Value)))
         {
             return;
@@ -45,12 +45,12 @@ public sealed class SetNvmfPropertyCommand : NvmeCmdlet
             if (offset == ControllerProperty.Nssr)
             {
                 // NSSR reads as 0 (or the last value written) and a reset ends the association: nothing to read back.
-                WriteObject(PropertyFields.Build(Controller.Name, offset, PropertySize.FourBytes, Value));
+                WriteObject(NvmfProperty.From(Controller.Name, offset, PropertySize.FourBytes, Value));
                 return;
             }
 
             ulong now = Wait(Controller.Host.GetPropertyAsync(offset, PropertySize.FourBytes, cts.Token));
-            WriteObject(PropertyFields.Build(Controller.Name, offset, PropertySize.FourBytes, now));
+            WriteObject(NvmfProperty.From(Controller.Name, offset, PropertySize.FourBytes, now));
         }
         catch (Exception e) when (IsReportable(e))
         {

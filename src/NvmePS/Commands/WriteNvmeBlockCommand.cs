@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Management.Automation;
 using NvmePS.Engine;
+using NvmePS.Engine.Admin;
 
 namespace NvmePS.Commands;
 
@@ -72,7 +73,7 @@ public sealed class WriteNvmeBlockCommand : NvmeCmdlet
             long blocks = bytes / blockSize;
             total = blocks;
 
-            string what = string.Format(CultureInfo.InvariantCulture, "Write {0} blocks ({1}) at LBA {2} of namespace {3}", blocks, Units.FormatBytes(bytes), StartingLba, NamespaceId);
+            string what = string.Format(CultureInfo.InvariantCulture, "Write {0} blocks ({1}) at LBA {2} of namespace {3}", blocks, NvmeUnits.FormatBytes(bytes), StartingLba, NamespaceId);
             if (!ShouldProcess(Controller.Name, what))
             {
                 return;

@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using NvmePS.Engine.Admin;
 
 namespace NvmePS.Commands;
 
@@ -29,10 +30,10 @@ internal static class AdminCmdlets
         var result = new List<byte>();
         foreach (string n in names)
         {
-            if (!Identifiers.TryParse(n, Identifiers.Features, out byte fid))
+            if (!NvmeAdminNames.TryParse(n, NvmeAdminNames.Features, out byte fid))
             {
                 cmdlet.ThrowTerminatingError(new ErrorRecord(
-                    new ArgumentException($"'{n}' is not a feature name ({string.Join(", ", Identifiers.Features.Keys)}) or a number 0-255."),
+                    new ArgumentException($"'{n}' is not a feature name ({string.Join(", ", NvmeAdminNames.Features.Keys)}) or a number 0-255."),
                     "InvalidFeatureId", ErrorCategory.InvalidArgument, n));
             }
 

@@ -149,7 +149,7 @@ internal static class BlockTransfer
     public static ProgressRecord Progress(int id, string activity, long done, long total, int blockSize)
     {
         int percent = total == 0 ? 100 : (int)(done * 100 / total);
-        return new ProgressRecord(id, activity, $"{done} of {total} blocks ({Units.FormatBytes(done * (decimal)blockSize)} of {Units.FormatBytes(total * (decimal)blockSize)})")
+        return new ProgressRecord(id, activity, $"{done} of {total} blocks ({NvmeUnits.FormatBytes(done * (decimal)blockSize)} of {NvmeUnits.FormatBytes(total * (decimal)blockSize)})")
         {
             PercentComplete = percent,
             RecordType = done >= total ? ProgressRecordType.Completed : ProgressRecordType.Processing,

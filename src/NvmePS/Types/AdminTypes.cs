@@ -107,35 +107,28 @@ public sealed class NvmeControllerIdentity
         VendorId = c.Vid,
         SubsystemVendorId = c.Ssvid,
         Ieee = c.Ieee.ToString("X6", CultureInfo.InvariantCulture),
-        ControllerType = c.Cntrltype switch
-        {
-            1 => "IO",
-            2 => "Discovery",
-            3 => "Administrative",
-            0 => "NotReported",
-            _ => "Reserved",
-        },
+        ControllerType = c.ControllerTypeName,
         MaxDataTransferBytes = c.MaxDataTransferBytes() ?? 0,
         MaxNamespaces = c.Nn,
-        TotalCapacityBytes = Units.Saturate(c.Tnvmcap),
-        UnallocatedCapacityBytes = Units.Saturate(c.Unvmcap),
-        KeepAliveGranularityMs = c.Kas * 100,
-        IoCommandCapsuleBytes = c.Ioccsz * 16L,
-        IoResponseCapsuleBytes = c.Iorcsz * 16L,
-        WarningTemperatureCelsius = Units.Celsius(c.Wctemp),
-        CriticalTemperatureCelsius = Units.Celsius(c.Cctemp),
+        TotalCapacityBytes = NvmeUnits.Saturate(c.Tnvmcap),
+        UnallocatedCapacityBytes = NvmeUnits.Saturate(c.Unvmcap),
+        KeepAliveGranularityMs = c.KeepAliveGranularityMs,
+        IoCommandCapsuleBytes = c.IoCommandCapsuleBytes,
+        IoResponseCapsuleBytes = c.IoResponseCapsuleBytes,
+        WarningTemperatureCelsius = NvmeUnits.Celsius(c.Wctemp),
+        CriticalTemperatureCelsius = NvmeUnits.Celsius(c.Cctemp),
         OptionalAdminCommands = c.Oacs,
         OptionalNvmCommands = c.Oncs,
         LogPageAttributes = c.Lpa,
         AsyncEventRequestLimit = c.Aerl,
         ErrorLogPageEntries = c.Elpe,
         Sgls = c.Sgls,
-        VolatileWriteCache = (c.Vwc & 1) != 0,
+        VolatileWriteCache = c.VolatileWriteCachePresent,
         PowerStates = c.Npss + 1,
         Raw = c.ToArray(),
     };
 
-    internal static string FormatVersion(uint ver) => ver == 0 ? "NotReported" : new NvmePS.Engine.Fabrics.ControllerVersion(ver).ToString();
+    internal static string FormatVersion(uint ver) => ver == 0 ? "NotReported" : new NvmePS.Engine.ControllerVersion(ver).ToString();
 }
 
 /// <summary>Identify Namespace data structure (CNS 00h).</summary>
@@ -187,13 +180,13 @@ public sealed class NvmeNamespaceIdentity
             UtilizationBlocks = n.Nuse,
             BlockSize = n.BlockSize,
             SizeBytes = bytes,
-            Size = Units.FormatBytes(bytes),
+            Size = NvmeUnits.FormatBytes(bytes),
             FormattedLbaIndex = n.FormattedLbaIndex,
             LbaFormats = n.Lbaf.Take(n.Nlbaf + 1).Select((f, i) =>
                 $"{i}: {f.DataSize} B data, {f.Ms} B metadata, RP {f.Rp}{(i == n.FormattedLbaIndex ? " (in use)" : string.Empty)}").ToArray(),
             Nguid = Convert.ToHexString(n.Nguid),
             Eui64 = Convert.ToHexString(n.Eui64),
-            Shared = (n.Nmic & 1) != 0,
+            Shared = n.IsShared,
             Raw = n.ToArray(),
         };
     }
@@ -273,31 +266,31 @@ public sealed class NvmeSmartHealth
 
     internal static NvmeSmartHealth From(NvmeSmartLog s, string controllerName)
     {
-        decimal read = Units.Saturate(s.DataUnitsRead), written = Units.Saturate(s.DataUnitsWritten);
+        decimal read = NvmeUnits.Saturate(s.DataUnitsRead), written = NvmeUnits.Saturate(s.DataUnitsWritten);
         return new NvmeSmartHealth
         {
             ControllerName = controllerName,
             CriticalWarning = s.CriticalWarning,
             CriticalWarningBits = (byte)s.CriticalWarning,
-            TemperatureCelsius = Units.Celsius(s.CompositeTemperature),
+            TemperatureCelsius = NvmeUnits.Celsius(s.CompositeTemperature),
             TemperatureKelvin = s.CompositeTemperature,
             AvailableSparePercent = s.AvailableSpare,
             AvailableSpareThresholdPercent = s.AvailableSpareThreshold,
             PercentageUsed = s.PercentageUsed,
             DataUnitsRead = read,
             DataUnitsWritten = written,
-            DataReadBytes = Units.DataUnitBytes(read),
-            DataWrittenBytes = Units.DataUnitBytes(written),
-            DataRead = Units.FormatBytes(Units.DataUnitBytes(read)),
-            DataWritten = Units.FormatBytes(Units.DataUnitBytes(written)),
-            HostReadCommands = Units.Saturate(s.HostReadCommands),
-            HostWriteCommands = Units.Saturate(s.HostWriteCommands),
-            ControllerBusyTimeMinutes = Units.Saturate(s.ControllerBusyTime),
-            PowerCycles = Units.Saturate(s.PowerCycles),
-            PowerOnHours = Units.Saturate(s.PowerOnHours),
-            UnsafeShutdowns = Units.Saturate(s.UnsafeShutdowns),
-            MediaErrors = Units.Saturate(s.MediaErrors),
-            ErrorLogEntries = Units.Saturate(s.NumberOfErrorLogEntries),
+            DataReadBytes = NvmeUnits.DataUnitBytes(read),
+            DataWrittenBytes = NvmeUnits.DataUnitBytes(written),
+            DataRead = NvmeUnits.FormatBytes(NvmeUnits.DataUnitBytes(read)),
+            DataWritten = NvmeUnits.FormatBytes(NvmeUnits.DataUnitBytes(written)),
+            HostReadCommands = NvmeUnits.Saturate(s.HostReadCommands),
+            HostWriteCommands = NvmeUnits.Saturate(s.HostWriteCommands),
+            ControllerBusyTimeMinutes = NvmeUnits.Saturate(s.ControllerBusyTime),
+            PowerCycles = NvmeUnits.Saturate(s.PowerCycles),
+            PowerOnHours = NvmeUnits.Saturate(s.PowerOnHours),
+            UnsafeShutdowns = NvmeUnits.Saturate(s.UnsafeShutdowns),
+            MediaErrors = NvmeUnits.Saturate(s.MediaErrors),
+            ErrorLogEntries = NvmeUnits.Saturate(s.NumberOfErrorLogEntries),
             WarningTemperatureTimeMinutes = s.WarningCompositeTemperatureTime,
             CriticalTemperatureTimeMinutes = s.CriticalCompositeTemperatureTime,
             TemperatureSensorsCelsius = s.TemperatureSensors.Where(t => t != 0).Select(t => t - NvmeSmartLog.KelvinOffset).ToArray(),
@@ -407,26 +400,3 @@ public sealed class NvmeFeature
     public string Decoded { get; init; } = string.Empty;
 }
 
-/// <summary>Readable units for output types.</summary>
-internal static class Units
-{
-    /// <summary>Kelvin to °C; 0 K is how NVMe says "not reported".</summary>
-    public static int? Celsius(ushort kelvin) => NvmeUnits.Celsius(kelvin);
-
-    public static decimal Saturate(UInt128 v) => NvmeUnits.Saturate(v);
-
-    public static decimal DataUnitBytes(decimal units) => NvmeUnits.DataUnitBytes(units);
-
-    public static string FormatBytes(decimal bytes) => NvmeUnits.FormatBytes(bytes);
-
-    public static string Hex(ReadOnlySpan<byte> data, int max = 64)
-    {
-        var sb = new StringBuilder();
-        foreach (byte b in data[..Math.Min(max, data.Length)])
-        {
-            sb.Append(b.ToString("X2", CultureInfo.InvariantCulture));
-        }
-
-        return data.Length > max ? sb.Append("…").ToString() : sb.ToString();
-    }
-}

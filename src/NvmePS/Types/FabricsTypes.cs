@@ -210,7 +210,7 @@ public sealed class NvmfTargetNamespace
         BlockSize = n.BlockSize,
         BlockCount = n.BlockCount,
         SizeBytes = n.BlockCount * n.BlockSize,
-        Size = Units.FormatBytes(n.BlockCount * (decimal)n.BlockSize),
+        Size = NvmeUnits.FormatBytes(n.BlockCount * (decimal)n.BlockSize),
         BytesRead = n.BytesRead,
         BytesWritten = n.BytesWritten,
     };
@@ -292,6 +292,18 @@ public sealed class NvmfProperty
 
     /// <summary>The fields as "NAME=value" pairs.</summary>
     public string Decoded => string.Join(" ", Fields.Select(f => $"{f.Name}={f.Value.ToString(CultureInfo.InvariantCulture)}"));
+
+    internal static NvmfProperty From(string controllerName, uint offset, PropertySize size, ulong value) => new()
+    {
+        ControllerName = controllerName,
+        Name = ControllerProperty.NameOf(offset),
+        Offset = offset,
+        Size = size == PropertySize.EightBytes ? 8 : 4,
+        Value = value,
+        Fields = ControllerPropertyFields.Decode(offset, value)
+            .Select(f => new NvmfPropertyField { Name = f.Name, Value = f.Value, Meaning = f.Meaning })
+            .ToArray(),
+    };
 }
 
 /// <summary>One field of a controller property, named by its spec mnemonic.</summary>
@@ -323,7 +335,7 @@ public sealed class NvmeBlockTransfer
     public long Bytes { get; init; }
 
     /// <summary>Bytes in binary units, for people.</summary>
-    public string Size => Units.FormatBytes(Bytes);
+    public string Size => NvmeUnits.FormatBytes(Bytes);
 
     /// <summary>The file read from or written to; empty for byte arrays.</summary>
     public string Path { get; init; } = string.Empty;

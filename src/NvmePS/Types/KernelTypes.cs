@@ -119,7 +119,7 @@ public sealed class NvmeKernelNamespace
     public long SizeBytes { get; }
 
     /// <summary>SizeBytes in binary units, as `nvme list` prints usage.</summary>
-    public string Size => Units.FormatBytes(SizeBytes);
+    public string Size => NvmeUnits.FormatBytes(SizeBytes);
 
     public int LogicalBlockSize { get; }
 

@@ -254,12 +254,12 @@ public sealed class SimulatedSubsystem
     public CompositeControllerStatus CompositeStatus()
     {
         var ccs = CcsChanges;
-        if (_controllers.Values.All(c => (c.ControllerStatus & 1) != 0))
+        if (_controllers.Values.All(c => new ControllerStatus(c.ControllerStatus).Rdy))
         {
             ccs |= CompositeControllerStatus.Ready;
         }
 
-        if (_controllers.Values.Any(c => (c.ControllerStatus & 2) != 0))
+        if (_controllers.Values.Any(c => new ControllerStatus(c.ControllerStatus).Cfs))
         {
             ccs |= CompositeControllerStatus.ControllerFatalStatus;
         }
