@@ -2,10 +2,11 @@
 # Runs every test tier NvmePS has on this machine and prints one closing line: "tests: N passed, N failed".
 #   0. set-up: `dotnet tool restore` (PowerShell 7.6.10 from .config/dotnet-tools.json) and Pester from NuGet
 #      (tools/pester/Pester.Restore.csproj, into the NuGet cache outside the tree)
-#   1. unit tests: `dotnet test NvmePS.sln` without the interop tests (trait Category=Interop); the cmdlet tests
+#   1. format: `dotnet format --verify-no-changes` (the .editorconfig rules; one check in the closing line)
+#   2. unit tests: `dotnet test NvmePS.sln` without the interop tests (trait Category=Interop); the cmdlet tests
 #      run in real PowerShell runspaces (Microsoft.PowerShell.SDK)
-#   2. Pester tier: every tests/Pester/*.Tests.ps1 in real pwsh (`dotnet pwsh`) against out/NvmePS
-#   3. interop tier: tests/interop/run-interop.sh boots a VM with a real Linux kernel (nvmet-tcp, nvme-tcp,
+#   3. Pester tier: every tests/Pester/*.Tests.ps1 in real pwsh (`dotnet pwsh`) against out/NvmePS
+#   4. interop tier: tests/interop/run-interop.sh boots a VM with a real Linux kernel (nvmet-tcp, nvme-tcp,
 #      AF_MCTP) and runs the kernel sanity checks and tests/NvmePS.Interop.Tests inside it.
 #      --unit-only (or NVMEPS_SKIP_INTEROP=1) leaves it out, and says so.
 set -uo pipefail
@@ -32,6 +33,17 @@ passed=$(grep -Eo 'Passed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
 failed=$(grep -Eo 'Failed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
 if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
 echo "unit: $passed passed, $failed failed ($(( $(date +%s) - t0 ))s)"
+
+# After the build, so the check needs no restore of its own.
+echo "==== format (dotnet format --verify-no-changes)"
+dotnet format NvmePS.sln --verify-no-changes --no-restore -v q >"$log" 2>&1
+frc=$?
+head -n 40 "$log"
+if [ "$frc" -eq 0 ]; then
+  echo "format: 1 passed, 0 failed"; passed=$((passed + 1))
+else
+  echo "format: 0 passed, 1 failed (run 'dotnet format NvmePS.sln' and commit the result)"; failed=$((failed + 1)); rc=1
+fi
 
 echo "==== Pester tier (real pwsh against out/NvmePS)"
 if [ "$setup_ok" = 1 ]; then

@@ -72,7 +72,9 @@ internal static class Program
 
             await using (var a = await NvmeHostAssociation.ConnectAsync(endPoint, Sub, new NvmeHostAssociationParameters
             {
-                IoQueueCount = 1, IoQueueSize = 128, KeepAliveTimeout = TimeSpan.Zero,
+                IoQueueCount = 1,
+                IoQueueSize = 128,
+                KeepAliveTimeout = TimeSpan.Zero,
             }, CancellationToken.None).ConfigureAwait(false))
             {
                 foreach (int qd in new[] { 1, 32 })

@@ -99,13 +99,20 @@ public sealed record PortInformation(NvmeMiPortType PortType, byte Capabilities,
         {
             NvmeMiPortType.Pcie => p with
             {
-                PcieMaxPayloadSize = source[8], PcieSupportedLinkSpeeds = source[9], PcieCurrentLinkSpeed = source[10],
-                PcieMaxLinkWidth = source[11], PcieNegotiatedLinkWidth = source[12], PciePortNumber = source[13],
+                PcieMaxPayloadSize = source[8],
+                PcieSupportedLinkSpeeds = source[9],
+                PcieCurrentLinkSpeed = source[10],
+                PcieMaxLinkWidth = source[11],
+                PcieNegotiatedLinkWidth = source[12],
+                PciePortNumber = source[13],
             },
             NvmeMiPortType.Smbus => p with
             {
-                VpdSmbusAddress = source[8], MaxVpdFrequency = source[9], ManagementEndpointSmbusAddress = source[10],
-                MaxManagementEndpointFrequency = source[11], NvmeBasicManagement = source[12],
+                VpdSmbusAddress = source[8],
+                MaxVpdFrequency = source[9],
+                ManagementEndpointSmbusAddress = source[10],
+                MaxManagementEndpointFrequency = source[11],
+                NvmeBasicManagement = source[12],
             },
             _ => p,
         };

@@ -113,8 +113,18 @@ public sealed class SendNvmfCommandCommand : NvmeCmdlet
         {
             f = new CommandFields
             {
-                Opcode = Opcode, NamespaceId = NamespaceId, Cdw10 = Cdw10, Cdw11 = Cdw11, Cdw12 = Cdw12, Cdw13 = Cdw13, Cdw14 = Cdw14, Cdw15 = Cdw15,
-                Sqe = ParameterSetName == SqeSet ? Sqe : null, QueueId = QueueId, InputData = InputData, DataLength = DataLength,
+                Opcode = Opcode,
+                NamespaceId = NamespaceId,
+                Cdw10 = Cdw10,
+                Cdw11 = Cdw11,
+                Cdw12 = Cdw12,
+                Cdw13 = Cdw13,
+                Cdw14 = Cdw14,
+                Cdw15 = Cdw15,
+                Sqe = ParameterSetName == SqeSet ? Sqe : null,
+                QueueId = QueueId,
+                InputData = InputData,
+                DataLength = DataLength,
             };
         }
 
@@ -166,9 +176,20 @@ public sealed class SendNvmfCommandCommand : NvmeCmdlet
     {
         private static readonly Dictionary<string, string> Names = new(StringComparer.OrdinalIgnoreCase)
         {
-            ["Opcode"] = "Opcode", ["NamespaceId"] = "NamespaceId", ["Nsid"] = "NamespaceId",
-            ["Cdw10"] = "Cdw10", ["Cdw11"] = "Cdw11", ["Cdw12"] = "Cdw12", ["Cdw13"] = "Cdw13", ["Cdw14"] = "Cdw14", ["Cdw15"] = "Cdw15",
-            ["Sqe"] = "Sqe", ["QueueId"] = "QueueId", ["Qid"] = "QueueId", ["InputData"] = "InputData", ["DataLength"] = "DataLength",
+            ["Opcode"] = "Opcode",
+            ["NamespaceId"] = "NamespaceId",
+            ["Nsid"] = "NamespaceId",
+            ["Cdw10"] = "Cdw10",
+            ["Cdw11"] = "Cdw11",
+            ["Cdw12"] = "Cdw12",
+            ["Cdw13"] = "Cdw13",
+            ["Cdw14"] = "Cdw14",
+            ["Cdw15"] = "Cdw15",
+            ["Sqe"] = "Sqe",
+            ["QueueId"] = "QueueId",
+            ["Qid"] = "QueueId",
+            ["InputData"] = "InputData",
+            ["DataLength"] = "DataLength",
         };
 
         public byte Opcode { get; init; }
@@ -241,11 +262,18 @@ public sealed class SendNvmfCommandCommand : NvmeCmdlet
                 }
                 fields = new CommandFields
                 {
-                    Opcode = Get<byte>("Opcode", 0), NamespaceId = Get<uint>("NamespaceId", 0),
-                    Cdw10 = Get<uint>("Cdw10", 0), Cdw11 = Get<uint>("Cdw11", 0), Cdw12 = Get<uint>("Cdw12", 0),
-                    Cdw13 = Get<uint>("Cdw13", 0), Cdw14 = Get<uint>("Cdw14", 0), Cdw15 = Get<uint>("Cdw15", 0),
-                    Sqe = Get<byte[]?>("Sqe", null), QueueId = Get<ushort>("QueueId", 0),
-                    InputData = Get("InputData", Array.Empty<byte>()), DataLength = Get("DataLength", 0),
+                    Opcode = Get<byte>("Opcode", 0),
+                    NamespaceId = Get<uint>("NamespaceId", 0),
+                    Cdw10 = Get<uint>("Cdw10", 0),
+                    Cdw11 = Get<uint>("Cdw11", 0),
+                    Cdw12 = Get<uint>("Cdw12", 0),
+                    Cdw13 = Get<uint>("Cdw13", 0),
+                    Cdw14 = Get<uint>("Cdw14", 0),
+                    Cdw15 = Get<uint>("Cdw15", 0),
+                    Sqe = Get<byte[]?>("Sqe", null),
+                    QueueId = Get<ushort>("QueueId", 0),
+                    InputData = Get("InputData", Array.Empty<byte>()),
+                    DataLength = Get("DataLength", 0),
                 };
             }
             catch (PSInvalidCastException e)

@@ -214,12 +214,19 @@ public sealed class StartNvmfTargetCommand : NvmeCmdlet
         string nqn = SubsystemNqn.Length > 0 ? SubsystemNqn : NvmeTargetHost.NewSubsystemNqn();
         var subsystem = new NvmetSubsystemSpec
         {
-            Nqn = nqn, AllowAnyHost = AllowedHostNqn.Length == 0, AllowedHosts = AllowedHostNqn, SerialNumber = SerialNumber, ModelNumber = ModelNumber,
+            Nqn = nqn,
+            AllowAnyHost = AllowedHostNqn.Length == 0,
+            AllowedHosts = AllowedHostNqn,
+            SerialNumber = SerialNumber,
+            ModelNumber = ModelNumber,
             Namespaces = namespaces,
         };
         var port = new NvmetPortSpec
         {
-            Address = listen.Address.ToString(), ServiceId = listen.Port, PortId = PortId > 0 ? PortId : null, InlineDataSize = InlineDataSize >= 0 ? InlineDataSize : null,
+            Address = listen.Address.ToString(),
+            ServiceId = listen.Port,
+            PortId = PortId > 0 ? PortId : null,
+            InlineDataSize = InlineDataSize >= 0 ? InlineDataSize : null,
         };
 
         if (!ShouldProcess($"{nqn} on {NvmeEndpoint.Format(port.Address, port.ServiceId)}", $"Configure the kernel NVMe target (nvmet) with {namespaces.Count} namespace(s)"))

@@ -144,12 +144,22 @@ public sealed class NvmetSubsystem
         ModelNumber = info.ModelNumber;
         Namespaces = info.Namespaces.Select(n => new NvmetNamespace
         {
-            SubsystemNqn = info.Nqn, NamespaceId = n.NamespaceId, DevicePath = n.DevicePath, Enabled = n.Enabled, BufferedIo = n.BufferedIo, DeviceUuid = n.DeviceUuid,
+            SubsystemNqn = info.Nqn,
+            NamespaceId = n.NamespaceId,
+            DevicePath = n.DevicePath,
+            Enabled = n.Enabled,
+            BufferedIo = n.BufferedIo,
+            DeviceUuid = n.DeviceUuid,
         }).ToArray();
         Ports = info.Ports.Select(p => new NvmetPort
         {
-            PortId = p.PortId, Transport = p.Transport, AddressFamily = p.AddressFamily, Address = p.Address, ServiceId = p.ServiceId,
-            InlineDataSize = p.InlineDataSize, SubsystemNqns = p.Subsystems.ToArray(),
+            PortId = p.PortId,
+            Transport = p.Transport,
+            AddressFamily = p.AddressFamily,
+            Address = p.Address,
+            ServiceId = p.ServiceId,
+            InlineDataSize = p.InlineDataSize,
+            SubsystemNqns = p.Subsystems.ToArray(),
         }).ToArray();
     }
 

@@ -63,9 +63,18 @@ public sealed class KernelInterfaceTests : IDisposable
     {
         var o = new NvmeKernelConnectOptions
         {
-            TransportAddress = "127.0.0.1", ServiceId = 4420, SubsystemNqn = "nqn.2024-01.io.nvmeps:a",
-            HostNqn = "nqn.2014-08.org.nvmexpress:uuid:6e766d65-7073-4000-8000-000000000001", HostId = Guid.Parse("6e766d65-7073-4000-8000-000000000001"),
-            IoQueueCount = 2, QueueSize = 64, KeepAliveTimeoutSec = 7, ControllerLossTimeoutSec = -1, ReconnectDelaySec = 3, HeaderDigest = true, DataDigest = true,
+            TransportAddress = "127.0.0.1",
+            ServiceId = 4420,
+            SubsystemNqn = "nqn.2024-01.io.nvmeps:a",
+            HostNqn = "nqn.2014-08.org.nvmexpress:uuid:6e766d65-7073-4000-8000-000000000001",
+            HostId = Guid.Parse("6e766d65-7073-4000-8000-000000000001"),
+            IoQueueCount = 2,
+            QueueSize = 64,
+            KeepAliveTimeoutSec = 7,
+            ControllerLossTimeoutSec = -1,
+            ReconnectDelaySec = 3,
+            HeaderDigest = true,
+            DataDigest = true,
         };
         Assert.Equal(
             "transport=tcp,traddr=127.0.0.1,trsvcid=4420,nqn=nqn.2024-01.io.nvmeps:a,hostnqn=nqn.2014-08.org.nvmexpress:uuid:6e766d65-7073-4000-8000-000000000001," +

@@ -88,8 +88,13 @@ public sealed class NvmeMiEncodingTests
     {
         var req = new ControllerHealthPollRequest
         {
-            StartControllerId = 0x0003, MaxEntries = 16, IncludePciFunctions = true, IncludePhysicalFunctions = false,
-            IncludeVirtualFunctions = true, ReportAll = false, ReportFlags = ControllerHealthChangeFlags.CompositeTemperature | ControllerHealthChangeFlags.CriticalWarning,
+            StartControllerId = 0x0003,
+            MaxEntries = 16,
+            IncludePciFunctions = true,
+            IncludePhysicalFunctions = false,
+            IncludeVirtualFunctions = true,
+            ReportAll = false,
+            ReportFlags = ControllerHealthChangeFlags.CompositeTemperature | ControllerHealthChangeFlags.CriticalWarning,
             ClearChangedFlags = true,
         };
         byte[] sent = await SentBy(ep => ep.PollControllerHealthAsync(req), Responses.Mi(0));
@@ -164,8 +169,17 @@ public sealed class NvmeMiEncodingTests
         var admin = ep.GetAdminTransport(0x0102);
         var cmd = new NvmeCommand
         {
-            Opcode = 0x02, Nsid = 0xFFFFFFFF, Cdw2 = 0x22222222, Cdw3 = 0x33333333, Mptr = 0x5555555544444444,
-            Cdw10 = 0x007F8002, Cdw11 = 0xBBBBBBBB, Cdw12 = 0xCCCCCCCC, Cdw13 = 0xDDDDDDDD, Cdw14 = 0xEEEEEEEE, Cdw15 = 0xFFFFFFF0,
+            Opcode = 0x02,
+            Nsid = 0xFFFFFFFF,
+            Cdw2 = 0x22222222,
+            Cdw3 = 0x33333333,
+            Mptr = 0x5555555544444444,
+            Cdw10 = 0x007F8002,
+            Cdw11 = 0xBBBBBBBB,
+            Cdw12 = 0xCCCCCCCC,
+            Cdw13 = 0xDDDDDDDD,
+            Cdw14 = 0xEEEEEEEE,
+            Cdw15 = 0xFFFFFFF0,
         };
         var result = await admin.ExecuteAdminAsync(cmd, default, new byte[512], CancellationToken.None);
         Assert.Equal(512, result.BytesTransferred);

@@ -361,7 +361,10 @@ public sealed partial class KernelTransportInVmTests(ITestOutputHelper output)
         var created = cfg.Create(
             new NvmetSubsystemSpec
             {
-                Nqn = nqn, AllowedHosts = new[] { HostNqn }, SerialNumber = "NVMEPSNVMET1", ModelNumber = "NvmePS nvmet",
+                Nqn = nqn,
+                AllowedHosts = new[] { HostNqn },
+                SerialNumber = "NVMEPSNVMET1",
+                ModelNumber = "NvmePS nvmet",
                 Namespaces = new[] { new NvmetNamespaceSpec(1, backing, BufferedIo: true) },
             },
             new NvmetPortSpec { Address = "127.0.0.1", ServiceId = 4481, InlineDataSize = 16384 });

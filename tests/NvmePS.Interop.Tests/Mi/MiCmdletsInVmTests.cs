@@ -45,7 +45,10 @@ public sealed class MiCmdletsInVmTests(ITestOutputHelper output)
         using var removeAddress = new Cleanup(() => MctpNetlink.RemoveAddress("lo", LoEid));
         await using var lo = await NvmeMiSimulatorHost.StartAsync(new SimulatorHostOptions
         {
-            Transport = SimulatorTransportKind.AfMctp, Network = 1, Eid = LoEid, AfMctpLocalEid = LoEid,
+            Transport = SimulatorTransportKind.AfMctp,
+            Network = 1,
+            Eid = LoEid,
+            AfMctpLocalEid = LoEid,
         });
         lo.Subsystem.TemperatureOverrideKelvin = 310;
 

@@ -38,36 +38,39 @@ internal sealed class MiRig : IAsyncDisposable
         switch (path)
         {
             case "lo":
-            {
-                MctpNetlink.AddAddress("lo", LoEid);
-                var host = await NvmeMiSimulatorHost.StartAsync(new SimulatorHostOptions
                 {
-                    Transport = SimulatorTransportKind.AfMctp, Eid = LoEid, Network = 1, Simulator = sim,
-                });
-                host.Subsystem.TemperatureOverrideKelvin = 310;
-                var ep = await host.ConnectAsync(epOptions);
-                return new MiRig { Endpoint = ep, Subsystem = host.Subsystem, Path = path, _host = host };
-            }
+                    MctpNetlink.AddAddress("lo", LoEid);
+                    var host = await NvmeMiSimulatorHost.StartAsync(new SimulatorHostOptions
+                    {
+                        Transport = SimulatorTransportKind.AfMctp,
+                        Eid = LoEid,
+                        Network = 1,
+                        Simulator = sim,
+                    });
+                    host.Subsystem.TemperatureOverrideKelvin = 310;
+                    var ep = await host.ConnectAsync(epOptions);
+                    return new MiRig { Endpoint = ep, Subsystem = host.Subsystem, Path = path, _host = host };
+                }
 
             case "tun":
-            {
-                var subsystem = new SimulatedSubsystem(sim);
-                subsystem.TemperatureOverrideKelvin = 310;
-                var responder = new NvmeMiResponder(subsystem);
-                var tun = await MctpTunEndpoint.CreateAsync(
-                    "mctpmi0", TunLocalEid, TunRemoteEid, 68,
-                    (src, msg, respond, ct) => responder.HandleAsync(new MctpEndpointAddress(1, src), msg, respond, ct));
-                var ep = new NvmeMiEndpoint(new AfMctpTransport(), new MctpEndpointAddress(1, TunRemoteEid), epOptions, ownsTransport: true);
-                return new MiRig { Endpoint = ep, Subsystem = subsystem, Path = path, Tun = tun };
-            }
+                {
+                    var subsystem = new SimulatedSubsystem(sim);
+                    subsystem.TemperatureOverrideKelvin = 310;
+                    var responder = new NvmeMiResponder(subsystem);
+                    var tun = await MctpTunEndpoint.CreateAsync(
+                        "mctpmi0", TunLocalEid, TunRemoteEid, 68,
+                        (src, msg, respond, ct) => responder.HandleAsync(new MctpEndpointAddress(1, src), msg, respond, ct));
+                    var ep = new NvmeMiEndpoint(new AfMctpTransport(), new MctpEndpointAddress(1, TunRemoteEid), epOptions, ownsTransport: true);
+                    return new MiRig { Endpoint = ep, Subsystem = subsystem, Path = path, Tun = tun };
+                }
 
             default:
-            {
-                var host = await NvmeMiSimulatorHost.StartAsync(new SimulatorHostOptions { Transport = SimulatorTransportKind.InProcess, Simulator = sim });
-                host.Subsystem.TemperatureOverrideKelvin = 310;
-                var ep = await host.ConnectAsync(epOptions);
-                return new MiRig { Endpoint = ep, Subsystem = host.Subsystem, Path = path, _host = host };
-            }
+                {
+                    var host = await NvmeMiSimulatorHost.StartAsync(new SimulatorHostOptions { Transport = SimulatorTransportKind.InProcess, Simulator = sim });
+                    host.Subsystem.TemperatureOverrideKelvin = 310;
+                    var ep = await host.ConnectAsync(epOptions);
+                    return new MiRig { Endpoint = ep, Subsystem = host.Subsystem, Path = path, _host = host };
+                }
         }
     }
 

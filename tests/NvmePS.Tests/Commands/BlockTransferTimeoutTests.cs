@@ -1,7 +1,7 @@
 using System.Management.Automation;
 using NvmePS.Engine.Admin;
-using NvmePS.Tests.Support;
 using NvmePS.Engine.Tests.Fabrics.Host;
+using NvmePS.Tests.Support;
 
 namespace NvmePS.Tests.Commands;
 

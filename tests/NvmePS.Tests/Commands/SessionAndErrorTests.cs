@@ -1,9 +1,9 @@
 using System.Management.Automation;
 using System.Net;
 using System.Net.Sockets;
-using NvmeEndpoint = NvmePS.Engine.Fabrics.NvmeEndpoint;
 using NvmePS.Engine.Fabrics.Host;
 using NvmePS.Tests.Support;
+using NvmeEndpoint = NvmePS.Engine.Fabrics.NvmeEndpoint;
 
 namespace NvmePS.Tests.Commands;
 

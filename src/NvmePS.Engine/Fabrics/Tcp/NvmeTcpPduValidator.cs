@@ -252,45 +252,45 @@ public static class NvmeTcpPduValidator
         {
             case NvmeTcpPduType.ICReq:
             case NvmeTcpPduType.ICResp:
-            {
-                if (BinaryPrimitives.ReadUInt16LittleEndian(header[IcReqPdu.PfvOffset..]) != 0)
                 {
-                    return Fatal(ch, NvmeTcpFatalErrorStatus.UnsupportedParameter, IcReqPdu.PfvOffset, "PFV is not 0");
-                }
-
-                if (header[IcReqPdu.HpdaOffset] > IcReqPdu.MaxPda)
-                {
-                    return Fatal(ch, NvmeTcpFatalErrorStatus.InvalidPduHeaderField, IcReqPdu.HpdaOffset, $"{(type == NvmeTcpPduType.ICReq ? "HPDA" : "CPDA")} {header[IcReqPdu.HpdaOffset]} above 31");
-                }
-
-                if ((header[IcReqPdu.DgstOffset] & 0xFC) != 0)
-                {
-                    return Fatal(ch, NvmeTcpFatalErrorStatus.InvalidPduHeaderField, IcReqPdu.DgstOffset, "reserved DGST bits set");
-                }
-
-                if (type == NvmeTcpPduType.ICResp)
-                {
-                    uint maxh2c = BinaryPrimitives.ReadUInt32LittleEndian(header[IcRespPdu.Maxh2cdataOffset..]);
-                    if (maxh2c < IcRespPdu.MinMaxh2cdata || maxh2c % 4 != 0)
+                    if (BinaryPrimitives.ReadUInt16LittleEndian(header[IcReqPdu.PfvOffset..]) != 0)
                     {
-                        return Fatal(ch, NvmeTcpFatalErrorStatus.InvalidPduHeaderField, IcRespPdu.Maxh2cdataOffset, $"MAXH2CDATA {maxh2c} is below 4096 or not a multiple of 4");
+                        return Fatal(ch, NvmeTcpFatalErrorStatus.UnsupportedParameter, IcReqPdu.PfvOffset, "PFV is not 0");
                     }
-                }
 
-                break;
-            }
+                    if (header[IcReqPdu.HpdaOffset] > IcReqPdu.MaxPda)
+                    {
+                        return Fatal(ch, NvmeTcpFatalErrorStatus.InvalidPduHeaderField, IcReqPdu.HpdaOffset, $"{(type == NvmeTcpPduType.ICReq ? "HPDA" : "CPDA")} {header[IcReqPdu.HpdaOffset]} above 31");
+                    }
+
+                    if ((header[IcReqPdu.DgstOffset] & 0xFC) != 0)
+                    {
+                        return Fatal(ch, NvmeTcpFatalErrorStatus.InvalidPduHeaderField, IcReqPdu.DgstOffset, "reserved DGST bits set");
+                    }
+
+                    if (type == NvmeTcpPduType.ICResp)
+                    {
+                        uint maxh2c = BinaryPrimitives.ReadUInt32LittleEndian(header[IcRespPdu.Maxh2cdataOffset..]);
+                        if (maxh2c < IcRespPdu.MinMaxh2cdata || maxh2c % 4 != 0)
+                        {
+                            return Fatal(ch, NvmeTcpFatalErrorStatus.InvalidPduHeaderField, IcRespPdu.Maxh2cdataOffset, $"MAXH2CDATA {maxh2c} is below 4096 or not a multiple of 4");
+                        }
+                    }
+
+                    break;
+                }
 
             case NvmeTcpPduType.H2CData:
             case NvmeTcpPduType.C2HData:
-            {
-                uint datal = BinaryPrimitives.ReadUInt32LittleEndian(header[H2CDataPdu.DatalOffset..]);
-                if (datal == 0 || datal != (uint)dataLength)
                 {
-                    return Fatal(ch, NvmeTcpFatalErrorStatus.InvalidPduHeaderField, H2CDataPdu.DatalOffset, $"DATAL {datal} but the PDU carries {dataLength} data bytes");
-                }
+                    uint datal = BinaryPrimitives.ReadUInt32LittleEndian(header[H2CDataPdu.DatalOffset..]);
+                    if (datal == 0 || datal != (uint)dataLength)
+                    {
+                        return Fatal(ch, NvmeTcpFatalErrorStatus.InvalidPduHeaderField, H2CDataPdu.DatalOffset, $"DATAL {datal} but the PDU carries {dataLength} data bytes");
+                    }
 
-                break;
-            }
+                    break;
+                }
 
             case NvmeTcpPduType.R2T:
                 if (BinaryPrimitives.ReadUInt32LittleEndian(header[R2TPdu.R2tlOffset..]) == 0)

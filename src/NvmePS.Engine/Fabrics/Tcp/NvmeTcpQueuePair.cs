@@ -309,18 +309,18 @@ public sealed class NvmeTcpQueuePair : IAsyncDisposable, IDisposable
             switch (check.Outcome)
             {
                 case NvmeTcpValidationOutcome.Fatal:
-                {
-                    var ex = SetTerminal(check.ToException(IsController ? "NVMe/TCP host sent a bad PDU" : "NVMe/TCP controller sent a bad PDU"));
-                    await ReportAsync(check).ConfigureAwait(false);
-                    throw ex;
-                }
+                    {
+                        var ex = SetTerminal(check.ToException(IsController ? "NVMe/TCP host sent a bad PDU" : "NVMe/TCP controller sent a bad PDU"));
+                        await ReportAsync(check).ConfigureAwait(false);
+                        throw ex;
+                    }
 
                 case NvmeTcpValidationOutcome.CloseWithoutReply:
-                {
-                    var ex = SetTerminal(new NvmeProtocolException("NVMe/TCP peer sent a malformed termination request; connection closed."));
-                    Abort();
-                    throw ex;
-                }
+                    {
+                        var ex = SetTerminal(new NvmeProtocolException("NVMe/TCP peer sent a malformed termination request; connection closed."));
+                        Abort();
+                        throw ex;
+                    }
             }
 
             int hl = check.HeaderBytesNeeded;
@@ -338,15 +338,15 @@ public sealed class NvmeTcpQueuePair : IAsyncDisposable, IDisposable
             {
                 case NvmeTcpPduType.H2CTermReq:
                 case NvmeTcpPduType.C2HTermReq:
-                {
-                    TermReqPdu.TryRead(h, out var term);
-                    var ex = SetTerminal(new NvmeProtocolException(
-                        $"NVMe/TCP {(IsController ? "host" : "controller")} terminated the connection: FES {(int)term.Fes:X2}h ({term.Fes}), FEI {term.Fei}",
-                        (byte)term.Fes, term.Fei));
-                    await SkipDataAsync(cancellationToken).ConfigureAwait(false);
-                    Abort();
-                    throw ex;
-                }
+                    {
+                        TermReqPdu.TryRead(h, out var term);
+                        var ex = SetTerminal(new NvmeProtocolException(
+                            $"NVMe/TCP {(IsController ? "host" : "controller")} terminated the connection: FES {(int)term.Fes:X2}h ({term.Fes}), FEI {term.Fei}",
+                            (byte)term.Fes, term.Fei));
+                        await SkipDataAsync(cancellationToken).ConfigureAwait(false);
+                        Abort();
+                        throw ex;
+                    }
 
                 case NvmeTcpPduType.CapsuleCmd:
                     CapsuleCmdPdu.TryRead(h, out var sqe);

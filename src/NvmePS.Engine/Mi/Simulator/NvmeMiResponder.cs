@@ -279,44 +279,44 @@ public sealed partial class NvmeMiResponder : IMctpResponder
                     _paused = true;
                     return new Plan { Response = Control(csi, NvmeMiStatus.Success, tag, 0), IsControl = true };
                 case NvmeMiControlOpcode.Resume:
-                {
-                    _paused = false;
-                    var held = new List<(byte[], Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask>)>(_heldWhilePaused);
-                    _heldWhilePaused.Clear();
-                    return new Plan { Response = Control(csi, NvmeMiStatus.Success, tag, 0), IsControl = true, Resumed = held };
-                }
+                    {
+                        _paused = false;
+                        var held = new List<(byte[], Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask>)>(_heldWhilePaused);
+                        _heldWhilePaused.Clear();
+                        return new Plan { Response = Control(csi, NvmeMiStatus.Success, tag, 0), IsControl = true, Resumed = held };
+                    }
 
                 case NvmeMiControlOpcode.Abort:
-                {
-                    ushort cpas = 0;
-                    if (_slowOperation[csi] is { } running)
                     {
-                        running.Cancel();
-                        _slowOperation[csi] = null;
-                        cpas = 2; // aborted after processing partially completed
-                    }
+                        ushort cpas = 0;
+                        if (_slowOperation[csi] is { } running)
+                        {
+                            running.Cancel();
+                            _slowOperation[csi] = null;
+                            cpas = 2; // aborted after processing partially completed
+                        }
 
-                    _slotState[csi] = 0;
-                    _heldWhilePaused.Clear();
-                    return new Plan { Response = Control(csi, NvmeMiStatus.Success, tag, cpas), IsControl = true };
-                }
+                        _slotState[csi] = 0;
+                        _heldWhilePaused.Clear();
+                        return new Plan { Response = Control(csi, NvmeMiStatus.Success, tag, cpas), IsControl = true };
+                    }
 
                 case NvmeMiControlOpcode.GetState:
-                {
-                    ushort state = (ushort)((_slotState[csi] & ManagementEndpointState.SstaMask) | _mesFlags | (_paused ? ManagementEndpointState.Pflg : 0));
-                    if ((cpsp & 1) != 0)
                     {
-                        _mesFlags = (ushort)(_mesFlags & ~ManagementEndpointState.ErrorBits);
+                        ushort state = (ushort)((_slotState[csi] & ManagementEndpointState.SstaMask) | _mesFlags | (_paused ? ManagementEndpointState.Pflg : 0));
+                        if ((cpsp & 1) != 0)
+                        {
+                            _mesFlags = (ushort)(_mesFlags & ~ManagementEndpointState.ErrorBits);
+                        }
+
+                        return new Plan { Response = Control(csi, NvmeMiStatus.Success, tag, state), IsControl = true };
                     }
 
-                    return new Plan { Response = Control(csi, NvmeMiStatus.Success, tag, state), IsControl = true };
-                }
-
                 case NvmeMiControlOpcode.Replay:
-                {
-                    byte[]? last = _lastResponse;
-                    return new Plan { Response = Control(csi, NvmeMiStatus.Success, tag, (ushort)(last is null ? 0 : 1)), IsControl = true, Replay = last };
-                }
+                    {
+                        byte[]? last = _lastResponse;
+                        return new Plan { Response = Control(csi, NvmeMiStatus.Success, tag, (ushort)(last is null ? 0 : 1)), IsControl = true, Replay = last };
+                    }
 
                 default:
                     return new Plan { Response = Control(csi, NvmeMiStatus.InvalidCommandOpcode, tag, 0), IsControl = true };
@@ -377,37 +377,37 @@ public sealed partial class NvmeMiResponder : IMctpResponder
                 length = NvmSubsystemInformation.Size;
                 break;
             case NvmeMiDataStructureType.PortInformation:
-            {
-                if (portId >= s.Ports.Length)
                 {
-                    return InvalidParameter(csi, 10);
-                }
+                    if (portId >= s.Ports.Length)
+                    {
+                        return InvalidParameter(csi, 10);
+                    }
 
-                var p = s.Ports[portId];
-                var info = new PortInformation(p.Type, 0, p.MaxTransmissionUnit, 0);
-                info = p.Type == NvmeMiPortType.Pcie
-                    ? info with { PcieMaxPayloadSize = 1, PcieSupportedLinkSpeeds = 0x0F, PcieCurrentLinkSpeed = 4, PcieMaxLinkWidth = 4, PcieNegotiatedLinkWidth = 4, PciePortNumber = 0 }
-                    : info with { VpdSmbusAddress = 0xA6, MaxVpdFrequency = (byte)SmbusFrequency.Freq400kHz, ManagementEndpointSmbusAddress = 0xD4, MaxManagementEndpointFrequency = (byte)SmbusFrequency.Freq400kHz, NvmeBasicManagement = 1 };
-                info.WriteTo(buffer);
-                length = PortInformation.Size;
-                break;
-            }
+                    var p = s.Ports[portId];
+                    var info = new PortInformation(p.Type, 0, p.MaxTransmissionUnit, 0);
+                    info = p.Type == NvmeMiPortType.Pcie
+                        ? info with { PcieMaxPayloadSize = 1, PcieSupportedLinkSpeeds = 0x0F, PcieCurrentLinkSpeed = 4, PcieMaxLinkWidth = 4, PcieNegotiatedLinkWidth = 4, PciePortNumber = 0 }
+                        : info with { VpdSmbusAddress = 0xA6, MaxVpdFrequency = (byte)SmbusFrequency.Freq400kHz, ManagementEndpointSmbusAddress = 0xD4, MaxManagementEndpointFrequency = (byte)SmbusFrequency.Freq400kHz, NvmeBasicManagement = 1 };
+                    info.WriteTo(buffer);
+                    length = PortInformation.Size;
+                    break;
+                }
 
             case NvmeMiDataStructureType.ControllerList:
                 length = NvmeMiControllerList.Write(buffer, s.ControllerIds.Where(id => id >= controllerId).Order().ToArray());
                 break;
             case NvmeMiDataStructureType.ControllerInformation:
-            {
-                if (!s.HasController(controllerId))
                 {
-                    return InvalidParameter(csi, 8);
-                }
+                    if (!s.HasController(controllerId))
+                    {
+                        return InvalidParameter(csi, 8);
+                    }
 
-                int index = s.ControllerIds.Order().ToList().IndexOf(controllerId);
-                new ControllerInformation(0, 1, (ushort)(0x0100 | index), s.Options.PciVendorId, s.Options.PciDeviceId, s.Options.PciVendorId, 0x0001, 0).WriteTo(buffer);
-                length = ControllerInformation.Size;
-                break;
-            }
+                    int index = s.ControllerIds.Order().ToList().IndexOf(controllerId);
+                    new ControllerInformation(0, 1, (ushort)(0x0100 | index), s.Options.PciVendorId, s.Options.PciDeviceId, s.Options.PciVendorId, 0x0001, 0).WriteTo(buffer);
+                    length = ControllerInformation.Size;
+                    break;
+                }
 
             case NvmeMiDataStructureType.OptionalCommandsSupported:
                 length = OptionalCommandList.Write(buffer, SupportedOptionalCommands);
@@ -501,72 +501,72 @@ public sealed partial class NvmeMiResponder : IMctpResponder
         switch ((NvmeMiConfigurationId)(byte)cdw0)
         {
             case NvmeMiConfigurationId.SmbusI2cFrequency:
-            {
-                if (portId >= s.Ports.Length || s.Ports[portId].Type != NvmeMiPortType.Smbus)
                 {
-                    return InvalidParameter(csi, 11);
-                }
-
-                var f = (SmbusFrequency)((cdw0 >> 8) & 0xF);
-                if (f is not (SmbusFrequency.Freq100kHz or SmbusFrequency.Freq400kHz))
-                {
-                    return InvalidParameter(csi, 9);
-                }
-
-                s.Ports[portId].SmbusFrequency = f;
-                return MiSuccess(csi, 0, default);
-            }
-
-            case NvmeMiConfigurationId.HealthStatusChange:
-            {
-                var clear = HealthStatusChangeMapping.ToCompositeControllerStatus((HealthStatusChangeFlags)cdw1);
-                s.CcsChanges &= ~clear;
-                foreach (ushort id in s.ControllerIds)
-                {
-                    s.Controller(id).StatusEvents &= ~clear;
-                }
-
-                return MiSuccess(csi, 0, default);
-            }
-
-            case NvmeMiConfigurationId.MctpTransmissionUnitSize:
-            {
-                if (portId >= s.Ports.Length)
-                {
-                    return InvalidParameter(csi, 11);
-                }
-
-                ushort size = (ushort)cdw1;
-                if (size < 64 || size > s.Ports[portId].MaxTransmissionUnit)
-                {
-                    return InvalidParameter(csi, 12);
-                }
-
-                s.Ports[portId].TransmissionUnit = size;
-                return MiSuccess(csi, 0, default);
-            }
-
-            case NvmeMiConfigurationId.AsyncEvent:
-            {
-                if (!AsyncEventList.TryRead(data, out var enables))
-                {
-                    return Error(NvmeMiMessageType.MiCommand, csi, NvmeMiStatus.InvalidCommandInputDataSize);
-                }
-
-                var current = s.AsyncEvents.ToDictionary(e => e.Id);
-                foreach (var e in enables)
-                {
-                    if (!current.ContainsKey(e.Id))
+                    if (portId >= s.Ports.Length || s.Ports[portId].Type != NvmeMiPortType.Smbus)
                     {
-                        return InvalidParameter(csi, NvmeMiCodec.MiRequestHeaderSize);
+                        return InvalidParameter(csi, 11);
                     }
 
-                    current[e.Id] = e;
+                    var f = (SmbusFrequency)((cdw0 >> 8) & 0xF);
+                    if (f is not (SmbusFrequency.Freq100kHz or SmbusFrequency.Freq400kHz))
+                    {
+                        return InvalidParameter(csi, 9);
+                    }
+
+                    s.Ports[portId].SmbusFrequency = f;
+                    return MiSuccess(csi, 0, default);
                 }
 
-                s.AsyncEvents = current.Values.OrderBy(e => e.Id).ToArray();
-                return MiSuccess(csi, 0, ConfigureAsyncEvents(AsyncEventSettings.FromCdw0(cdw0), enables.Length == 0, source));
-            }
+            case NvmeMiConfigurationId.HealthStatusChange:
+                {
+                    var clear = HealthStatusChangeMapping.ToCompositeControllerStatus((HealthStatusChangeFlags)cdw1);
+                    s.CcsChanges &= ~clear;
+                    foreach (ushort id in s.ControllerIds)
+                    {
+                        s.Controller(id).StatusEvents &= ~clear;
+                    }
+
+                    return MiSuccess(csi, 0, default);
+                }
+
+            case NvmeMiConfigurationId.MctpTransmissionUnitSize:
+                {
+                    if (portId >= s.Ports.Length)
+                    {
+                        return InvalidParameter(csi, 11);
+                    }
+
+                    ushort size = (ushort)cdw1;
+                    if (size < 64 || size > s.Ports[portId].MaxTransmissionUnit)
+                    {
+                        return InvalidParameter(csi, 12);
+                    }
+
+                    s.Ports[portId].TransmissionUnit = size;
+                    return MiSuccess(csi, 0, default);
+                }
+
+            case NvmeMiConfigurationId.AsyncEvent:
+                {
+                    if (!AsyncEventList.TryRead(data, out var enables))
+                    {
+                        return Error(NvmeMiMessageType.MiCommand, csi, NvmeMiStatus.InvalidCommandInputDataSize);
+                    }
+
+                    var current = s.AsyncEvents.ToDictionary(e => e.Id);
+                    foreach (var e in enables)
+                    {
+                        if (!current.ContainsKey(e.Id))
+                        {
+                            return InvalidParameter(csi, NvmeMiCodec.MiRequestHeaderSize);
+                        }
+
+                        current[e.Id] = e;
+                    }
+
+                    s.AsyncEvents = current.Values.OrderBy(e => e.Id).ToArray();
+                    return MiSuccess(csi, 0, ConfigureAsyncEvents(AsyncEventSettings.FromCdw0(cdw0), enables.Length == 0, source));
+                }
 
             default:
                 return InvalidParameter(csi, 8);
@@ -594,11 +594,11 @@ public sealed partial class NvmeMiResponder : IMctpResponder
 
                 return MiSuccess(csi, s.Ports[portId].TransmissionUnit, default);
             case NvmeMiConfigurationId.AsyncEvent:
-            {
-                byte[] list = new byte[AsyncEventList.HeaderSize + (AsyncEventList.ItemSize * s.AsyncEvents.Length)];
-                AsyncEventList.Write(list, s.AsyncEvents);
-                return MiSuccess(csi, 0, list);
-            }
+                {
+                    byte[] list = new byte[AsyncEventList.HeaderSize + (AsyncEventList.ItemSize * s.AsyncEvents.Length)];
+                    AsyncEventList.Write(list, s.AsyncEvents);
+                    return MiSuccess(csi, 0, list);
+                }
 
             default:
                 return InvalidParameter(csi, 8); // Health Status Change has no Get

@@ -117,52 +117,52 @@ internal static class SimulatedAdmin
                 break;
             case NvmeIdentifyCns.Namespace:
             case NvmeIdentifyCns.AllocatedNamespace:
-            {
-                if (!s.Namespaces.TryGetValue(nsid, out var ns))
                 {
-                    throw InvalidNamespace();
-                }
+                    if (!s.Namespaces.TryGetValue(nsid, out var ns))
+                    {
+                        throw InvalidNamespace();
+                    }
 
-                if (cns == NvmeIdentifyCns.Namespace && !ns.AttachedControllers.Contains(r.ControllerId))
-                {
-                    break; // an inactive namespace identifies as zeros
-                }
+                    if (cns == NvmeIdentifyCns.Namespace && !ns.AttachedControllers.Contains(r.ControllerId))
+                    {
+                        break; // an inactive namespace identifies as zeros
+                    }
 
-                IdentifyNamespace(ns).Write(d);
-                break;
-            }
+                    IdentifyNamespace(ns).Write(d);
+                    break;
+                }
 
             case NvmeIdentifyCns.ActiveNamespaceIdList:
             case NvmeIdentifyCns.AllocatedNamespaceIdList:
-            {
-                uint[] ids = s.Namespaces.Values
-                    .Where(n => n.Nsid > nsid && (cns == NvmeIdentifyCns.AllocatedNamespaceIdList || n.AttachedControllers.Contains(r.ControllerId)))
-                    .Select(n => n.Nsid).Take(NvmeNamespaceList.MaxEntries).ToArray();
-                NvmeNamespaceList.Write(d, ids);
-                break;
-            }
+                {
+                    uint[] ids = s.Namespaces.Values
+                        .Where(n => n.Nsid > nsid && (cns == NvmeIdentifyCns.AllocatedNamespaceIdList || n.AttachedControllers.Contains(r.ControllerId)))
+                        .Select(n => n.Nsid).Take(NvmeNamespaceList.MaxEntries).ToArray();
+                    NvmeNamespaceList.Write(d, ids);
+                    break;
+                }
 
             case NvmeIdentifyCns.NamespaceIdDescriptorList:
-            {
-                if (!s.Namespaces.TryGetValue(nsid, out var ns))
                 {
-                    throw InvalidNamespace();
-                }
+                    if (!s.Namespaces.TryGetValue(nsid, out var ns))
+                    {
+                        throw InvalidNamespace();
+                    }
 
-                NvmeNamespaceIdDescriptor.WriteList(d, [new(NvmeNamespaceIdType.Nguid, Nguid(ns.Nsid)), new(NvmeNamespaceIdType.Csi, [0])]);
-                break;
-            }
+                    NvmeNamespaceIdDescriptor.WriteList(d, [new(NvmeNamespaceIdType.Nguid, Nguid(ns.Nsid)), new(NvmeNamespaceIdType.Csi, [0])]);
+                    break;
+                }
 
             case NvmeIdentifyCns.NamespaceAttachedControllerList:
-            {
-                if (!s.Namespaces.TryGetValue(nsid, out var ns))
                 {
-                    throw InvalidNamespace();
-                }
+                    if (!s.Namespaces.TryGetValue(nsid, out var ns))
+                    {
+                        throw InvalidNamespace();
+                    }
 
-                NvmeMiControllerList.Write(d, ns.AttachedControllers.Where(id => id >= cntid).Order().ToArray());
-                break;
-            }
+                    NvmeMiControllerList.Write(d, ns.AttachedControllers.Where(id => id >= cntid).Order().ToArray());
+                    break;
+                }
 
             case NvmeIdentifyCns.ControllerList:
                 NvmeMiControllerList.Write(d, s.ControllerIds.Where(id => id >= cntid).Order().ToArray());
@@ -268,17 +268,17 @@ internal static class SimulatedAdmin
                 SmartLog(s).Write(log);
                 break;
             case NvmeLogPageId.FirmwareSlot:
-            {
-                log = new byte[NvmeFirmwareSlotLog.Size];
-                var frs = new string[NvmeFirmwareSlotLog.SlotCount];
-                for (int i = 0; i < frs.Length; i++)
                 {
-                    frs[i] = i < SimulatedSubsystem.FirmwareSlots ? s.FirmwareRevisions[i] ?? string.Empty : string.Empty;
-                }
+                    log = new byte[NvmeFirmwareSlotLog.Size];
+                    var frs = new string[NvmeFirmwareSlotLog.SlotCount];
+                    for (int i = 0; i < frs.Length; i++)
+                    {
+                        frs[i] = i < SimulatedSubsystem.FirmwareSlots ? s.FirmwareRevisions[i] ?? string.Empty : string.Empty;
+                    }
 
-                new NvmeFirmwareSlotLog { Afi = (byte)(s.ActiveFirmwareSlot | (s.PendingFirmwareSlot << 4)), Frs = frs }.Write(log);
-                break;
-            }
+                    new NvmeFirmwareSlotLog { Afi = (byte)(s.ActiveFirmwareSlot | (s.PendingFirmwareSlot << 4)), Frs = frs }.Write(log);
+                    break;
+                }
 
             case NvmeLogPageId.ChangedNamespaceList:
                 log = new byte[NvmeNamespaceList.Size];

@@ -105,7 +105,10 @@ internal sealed class ScriptedController : IAsyncDisposable
         {
             qp = await NvmeTcpQueuePair.AcceptAsync(socket, new NvmeTcpQueueOptions
             {
-                HeaderDigest = AllowDigests, DataDigest = AllowDigests, MaxH2CData = MaxH2CData, MaxInCapsuleData = 16384,
+                HeaderDigest = AllowDigests,
+                DataDigest = AllowDigests,
+                MaxH2CData = MaxH2CData,
+                MaxInCapsuleData = 16384,
             }, _stop.Token);
         }
         catch (Exception)
@@ -226,19 +229,19 @@ internal sealed class ScriptedController : IAsyncDisposable
                 switch (cmd.Opcode)
                 {
                     case NvmeAdminOpcode.Identify when (cmd.Cdw10 & 0xFF) == NvmeIdentifyCns.Controller && admin:
-                    {
-                        var id = new NvmeIdentifyController { Vid = 0x1B36, Mn = "Scripted", Sn = "S0001", Fr = "1.0", Mdts = Mdts, Cntlid = 1, Ioccsz = Ioccsz, Iorcsz = 1, Maxcmd = 128, Subnqn = "nqn.2024-01.io.nvmeps:scripted" };
-                        await SendDataAsync(q, cmd, id.ToArray(), sqhd, flowControl);
-                        break;
-                    }
+                        {
+                            var id = new NvmeIdentifyController { Vid = 0x1B36, Mn = "Scripted", Sn = "S0001", Fr = "1.0", Mdts = Mdts, Cntlid = 1, Ioccsz = Ioccsz, Iorcsz = 1, Maxcmd = 128, Subnqn = "nqn.2024-01.io.nvmeps:scripted" };
+                            await SendDataAsync(q, cmd, id.ToArray(), sqhd, flowControl);
+                            break;
+                        }
 
                     case NvmeAdminOpcode.Identify when (cmd.Cdw10 & 0xFF) == NvmeIdentifyCns.Namespace && cmd.Nsid == Nsid && admin:
-                    {
-                        ulong blocks = (ulong)(Media.Length / BlockSize);
-                        var ns = new NvmeIdentifyNamespace { Nsze = blocks, Ncap = blocks, Nuse = blocks, Lbaf = new[] { new NvmeLbaFormat(0, 9, 0) } };
-                        await SendDataAsync(q, cmd, ns.ToArray(), sqhd, flowControl);
-                        break;
-                    }
+                        {
+                            ulong blocks = (ulong)(Media.Length / BlockSize);
+                            var ns = new NvmeIdentifyNamespace { Nsze = blocks, Ncap = blocks, Nuse = blocks, Lbaf = new[] { new NvmeLbaFormat(0, 9, 0) } };
+                            await SendDataAsync(q, cmd, ns.ToArray(), sqhd, flowControl);
+                            break;
+                        }
 
                     case NvmeAdminOpcode.SetFeatures when admin:
                         await q.SendCapsuleResponseAsync(NvmeCompletion.Create(cmd.Cid, NvmeStatus.Success, new NvmeNumberOfQueues(2, 2).ToDword(), sqhd: Sqhd(sqhd, flowControl)), _stop.Token);
@@ -248,74 +251,74 @@ internal sealed class ScriptedController : IAsyncDisposable
                         await q.SendCapsuleResponseAsync(Ok(cmd.Cid, sqhd, flowControl), _stop.Token);
                         break;
                     case NvmeAdminOpcode.GetLogPage when admin && (cmd.Cdw10 & 0xFF) == DiscoveryLog.LogId && Discovery is not null:
-                    {
-                        int len = (int)((((cmd.Cdw10 >> 16) | (cmd.Cdw11 << 16)) + 1) * 4);
-                        long off = cmd.Cdw12 | ((long)cmd.Cdw13 << 32);
-                        var log = Discovery;
-                        byte[] all = log.ToArray();
-                        if (len > DiscoveryLog.HeaderSize && DiscoveryGenerationBumps > 0)
                         {
-                            // The log changes right after a full read: the host's re-check must notice.
-                            DiscoveryGenerationBumps--;
-                            Discovery = log with { GenerationCounter = log.GenerationCounter + 1 };
-                        }
+                            int len = (int)((((cmd.Cdw10 >> 16) | (cmd.Cdw11 << 16)) + 1) * 4);
+                            long off = cmd.Cdw12 | ((long)cmd.Cdw13 << 32);
+                            var log = Discovery;
+                            byte[] all = log.ToArray();
+                            if (len > DiscoveryLog.HeaderSize && DiscoveryGenerationBumps > 0)
+                            {
+                                // The log changes right after a full read: the host's re-check must notice.
+                                DiscoveryGenerationBumps--;
+                                Discovery = log with { GenerationCounter = log.GenerationCounter + 1 };
+                            }
 
-                        byte[] page = new byte[len];
-                        if (off < all.Length)
-                        {
-                            all.AsSpan((int)off, (int)Math.Min(len, all.Length - off)).CopyTo(page);
-                        }
+                            byte[] page = new byte[len];
+                            if (off < all.Length)
+                            {
+                                all.AsSpan((int)off, (int)Math.Min(len, all.Length - off)).CopyTo(page);
+                            }
 
-                        await SendDataAsync(q, cmd, page, sqhd, flowControl);
-                        break;
-                    }
+                            await SendDataAsync(q, cmd, page, sqhd, flowControl);
+                            break;
+                        }
 
                     case NvmeIoOpcode.Read when !admin:
-                    {
-                        reads.Add(cmd);
-                        if (reads.Count >= ReverseBatch)
                         {
-                            for (int i = reads.Count - 1; i >= 0; i--)
+                            reads.Add(cmd);
+                            if (reads.Count >= ReverseBatch)
                             {
-                                await SendDataAsync(q, reads[i], CopyOut(reads[i]), sqhd, flowControl);
+                                for (int i = reads.Count - 1; i >= 0; i--)
+                                {
+                                    await SendDataAsync(q, reads[i], CopyOut(reads[i]), sqhd, flowControl);
+                                }
+
+                                reads.Clear();
                             }
 
-                            reads.Clear();
+                            break;
                         }
-
-                        break;
-                    }
 
                     case NvmeIoOpcode.Write when !admin:
-                    {
-                        var sgl = SglDescriptor.FromCommand(cmd);
-                        if (sgl.IsInCapsule)
                         {
-                            CopyIn(cmd, icd);
-                            await q.SendCapsuleResponseAsync(Ok(cmd.Cid, sqhd, flowControl), _stop.Token);
-                        }
-                        else
-                        {
-                            writes[cmd.Cid] = new PendingWrite { Command = cmd, Buffer = new byte[sgl.Length] };
-                            // Ask in two R2Ts when large, to exercise several outstanding R2Ts.
-                            uint half = sgl.Length > 65536 ? sgl.Length / 2 : sgl.Length;
-                            for (uint o = 0; o < sgl.Length; o += half)
+                            var sgl = SglDescriptor.FromCommand(cmd);
+                            if (sgl.IsInCapsule)
                             {
-                                uint n = Math.Min(half, sgl.Length - o);
-                                ushort tag = tracker.Register(cmd.Cid, o, n);
-                                await q.SendR2TAsync(cmd.Cid, tag, o, n, _stop.Token);
+                                CopyIn(cmd, icd);
+                                await q.SendCapsuleResponseAsync(Ok(cmd.Cid, sqhd, flowControl), _stop.Token);
                             }
-                        }
+                            else
+                            {
+                                writes[cmd.Cid] = new PendingWrite { Command = cmd, Buffer = new byte[sgl.Length] };
+                                // Ask in two R2Ts when large, to exercise several outstanding R2Ts.
+                                uint half = sgl.Length > 65536 ? sgl.Length / 2 : sgl.Length;
+                                for (uint o = 0; o < sgl.Length; o += half)
+                                {
+                                    uint n = Math.Min(half, sgl.Length - o);
+                                    ushort tag = tracker.Register(cmd.Cid, o, n);
+                                    await q.SendR2TAsync(cmd.Cid, tag, o, n, _stop.Token);
+                                }
+                            }
 
-                        break;
-                    }
+                            break;
+                        }
 
                     case NvmeIoOpcode.WriteZeroes when !admin:
-                    {
-                        Media.AsSpan(Offset(cmd), Length(cmd)).Clear();
-                        await q.SendCapsuleResponseAsync(Ok(cmd.Cid, sqhd, flowControl), _stop.Token);
-                        break;
-                    }
+                        {
+                            Media.AsSpan(Offset(cmd), Length(cmd)).Clear();
+                            await q.SendCapsuleResponseAsync(Ok(cmd.Cid, sqhd, flowControl), _stop.Token);
+                            break;
+                        }
 
                     case NvmeIoOpcode.Flush or NvmeIoOpcode.DatasetManagement when !admin:
                         await q.SendCapsuleResponseAsync(Ok(cmd.Cid, sqhd, flowControl), _stop.Token);

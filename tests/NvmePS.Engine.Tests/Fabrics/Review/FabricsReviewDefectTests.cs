@@ -279,7 +279,8 @@ public class FabricsReviewHostDefectTests
             }
 
             return true;
-        }) { Ioccsz = 4 }; // no in-capsule data on I/O queues: every write goes through R2T
+        })
+        { Ioccsz = 4 }; // no in-capsule data on I/O queues: every write goes through R2T
 
         var p = new NvmeHostAssociationParameters { HostNqn = Core.HostNqn, HostId = Core.HostId, IoQueueCount = 1, SendKeepAlive = false };
         await using var a = await NvmeHostAssociation.ConnectAsync(ctrl.EndPoint, "nqn.2024-01.io.nvmeps:scripted", p, CancellationToken.None);
