@@ -2,6 +2,13 @@ using System.Buffers.Binary;
 
 namespace NvmePS.Engine.Fabrics.Tcp;
 
+/// <summary>The data-transfer fields of H2CData and C2HData (CCCID, TTAG, DATAO, DATAL; NVMe/TCP Transport 1.0 §3.6.2.8,
+/// §3.6.2.9) and of R2T (R2TO and R2TL in the same places, §3.6.2.10). C2HData has no TTAG.</summary>
+public readonly record struct NvmeTcpDataHeader(ushort Cccid, ushort Ttag, uint Offset, uint Length);
+
+/// <summary>The header fields of one PDU to send; only those of <see cref="Type"/> are used.</summary>
+public readonly record struct NvmeTcpPduHeader(NvmeTcpPduType Type, NvmeTcpPduFlags Flags, NvmeCommand Command, NvmeCompletion Completion, NvmeTcpDataHeader Data);
+
 /// <summary>Writes whole PDUs (header, header digest, padding, data, data digest) into one span. Used for small PDUs
 /// on the send path and by tests and scripted peers that need exact bytes (NVMe/TCP Transport 1.0 §3.6.1).</summary>
 public static class NvmeTcpPduWriter
@@ -25,6 +32,40 @@ public static class NvmeTcpPduWriter
 
         return at;
     }
+
+    /// <summary>Writes the header of <paramref name="header"/> (with the digest flags of <paramref name="layout"/>), its
+    /// header digest and padding; returns the prefix length, where the data goes.</summary>
+    public static int WriteHeader(Span<byte> destination, in NvmeTcpPduHeader header, in NvmeTcpPduLayout layout)
+    {
+        var flags = header.Flags | DigestFlags(layout);
+        var d = header.Data;
+        switch (header.Type)
+        {
+            case NvmeTcpPduType.CapsuleCmd:
+                CapsuleCmdPdu.WriteHeader(destination, header.Command, flags, (byte)layout.Pdo, (uint)layout.Plen);
+                break;
+            case NvmeTcpPduType.CapsuleResp:
+                CapsuleRespPdu.WriteHeader(destination, header.Completion, flags, (uint)layout.Plen);
+                break;
+            case NvmeTcpPduType.H2CData:
+                new H2CDataPdu(d.Cccid, d.Ttag, d.Offset, d.Length).WriteHeader(destination, flags, (byte)layout.Pdo, (uint)layout.Plen);
+                break;
+            case NvmeTcpPduType.C2HData:
+                new C2HDataPdu(d.Cccid, d.Offset, d.Length).WriteHeader(destination, flags, (byte)layout.Pdo, (uint)layout.Plen);
+                break;
+            case NvmeTcpPduType.R2T:
+                new R2TPdu(d.Cccid, d.Ttag, d.Offset, d.Length).WriteHeader(destination, flags, (uint)layout.Plen);
+                break;
+            default:
+                throw new ArgumentException($"{header.Type} PDUs are not written through NvmeTcpPduHeader.", nameof(header));
+        }
+
+        return CompletePrefix(destination, layout);
+    }
+
+    /// <summary>Writes a whole PDU (header, digests, padding, data); returns its length (PLEN).</summary>
+    public static int WritePdu(Span<byte> destination, in NvmeTcpPduHeader header, in NvmeTcpPduLayout layout, ReadOnlySpan<byte> data) =>
+        WriteData(destination, WriteHeader(destination, header, layout), layout, data);
 
     /// <summary>Flags for the digests a PDU of this layout carries.</summary>
     public static NvmeTcpPduFlags DigestFlags(in NvmeTcpPduLayout layout) =>
@@ -71,9 +112,12 @@ public static class NvmeTcpPduWriter
         return Finish(destination, layout, default);
     }
 
-    private static int Finish(Span<byte> destination, in NvmeTcpPduLayout layout, ReadOnlySpan<byte> data)
+    private static int Finish(Span<byte> destination, in NvmeTcpPduLayout layout, ReadOnlySpan<byte> data) =>
+        WriteData(destination, CompletePrefix(destination, layout), layout, data);
+
+    /// <summary>Writes the data section at <paramref name="at"/> (the prefix length) and its digest; returns the end.</summary>
+    private static int WriteData(Span<byte> destination, int at, in NvmeTcpPduLayout layout, ReadOnlySpan<byte> data)
     {
-        int at = CompletePrefix(destination, layout);
         if (data.IsEmpty)
         {
             return at;

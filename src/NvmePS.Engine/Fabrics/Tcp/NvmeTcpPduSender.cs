@@ -1,0 +1,245 @@
+using System.Buffers.Binary;
+using System.Net.Sockets;
+using System.Runtime.CompilerServices;
+
+namespace NvmePS.Engine.Fabrics.Tcp;
+
+/// <summary>
+/// The send side of a queue pair (Kestrel's output writer, for NVMe/TCP): the socket's write side has one owner at a
+/// time, whoever holds the send lock. Small PDUs submitted while it is owned are written whole into a pending buffer
+/// and sent by the owner before it lets go, so concurrent completions and capsules leave in few large writes instead of
+/// one system call each. Every PDU is laid out by <see cref="NvmeTcpPduWriter"/>. The queue pair owns the connection's
+/// state: this asks it whether it is closed, and for the error of an operation the close cut short.
+/// </summary>
+internal sealed class NvmeTcpPduSender
+{
+    private const int AppendLimit = 16 * 1024 + 256;
+
+    private readonly Socket _socket;
+    private readonly NvmeTcpQueuePair _owner;
+    private readonly SemaphoreSlim _sendLock = new(1, 1);
+    // Guards _pending, _pendingLength, _pendingWritten and the release of _sendLock.
+    private readonly object _pendingLock = new();
+    private byte[] _pending;
+    private byte[] _flushing;
+    private int _pendingLength;
+    private TaskCompletionSource? _pendingWritten;
+    private readonly byte[] _tx;
+    private readonly byte[] _digest = new byte[NvmeTcpCommonHeader.DigestSize];
+
+    public NvmeTcpPduSender(Socket socket, NvmeTcpQueuePair owner, int coalesceLimit)
+    {
+        _socket = socket;
+        _owner = owner;
+        // Connection-lifetime buffers are plain arrays: an aborted socket call may still touch them after Dispose,
+        // so they must never go back to a pool another connection draws from.
+        _tx = GC.AllocateUninitializedArray<byte>(Math.Max(coalesceLimit, 4096) + 256);
+        _pending = GC.AllocateUninitializedArray<byte>(Math.Max(coalesceLimit, AppendLimit));
+        _flushing = GC.AllocateUninitializedArray<byte>(_pending.Length);
+    }
+
+    private string Peer => $"NVMe/TCP connection to {_owner.RemoteEndPoint}";
+
+    /// <summary>Sends one PDU; completes when its bytes are written (alone, or in the batch it joined).</summary>
+    public ValueTask SendPduAsync(NvmeTcpPduHeader h, NvmeTcpPduLayout layout, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    {
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled(cancellationToken);
+        }
+
+        bool owner;
+        lock (_pendingLock)
+        {
+            if (_owner.IsClosed)
+            {
+                throw _owner.Closed($"{Peer} is closed.", null);
+            }
+
+            owner = _sendLock.Wait(0);
+            if (!owner && layout.Plen <= AppendLimit && _pending.Length - _pendingLength >= layout.Plen)
+            {
+                // The owner writes it before releasing the socket (release happens under this lock). The caller's send
+                // completes when that write did, as a direct send would: one shared completion per batch.
+                NvmeTcpPduWriter.WritePdu(_pending.AsSpan(_pendingLength), h, layout, data.Span);
+                _pendingLength += layout.Plen;
+                _pendingWritten ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                return new ValueTask(_pendingWritten.Task);
+            }
+        }
+
+        return SendOwnedAsync(h, layout, data, owner, cancellationToken);
+    }
+
+    /// <summary>Sends bytes as they are (tests and the IC exchange).</summary>
+    public async ValueTask SendRawAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
+    {
+        await _sendLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await SendAllAsync(bytes, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            await ReleaseSendAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Sends a termination request and shuts the write side: nothing queued after it is sent.</summary>
+    public async Task SendFinalAsync(ReadOnlyMemory<byte> pdu)
+    {
+        try
+        {
+            // Do not cut into a PDU another task is sending; give up after a short wait.
+            if (await _sendLock.WaitAsync(TimeSpan.FromSeconds(1)).ConfigureAwait(false))
+            {
+                try
+                {
+                    // PDUs queued before this point were written by the previous owner; nothing may follow the termination.
+                    await SendAllAsync(pdu, CancellationToken.None).ConfigureAwait(false);
+                    _socket.Shutdown(SocketShutdown.Send);
+                }
+                finally
+                {
+                    TaskCompletionSource? dropped;
+                    lock (_pendingLock)
+                    {
+                        dropped = _pendingWritten;
+                        _pendingWritten = null;
+                        _pendingLength = 0;
+                        _sendLock.Release();
+                    }
+
+                    dropped?.TrySetException(_owner.Closed("NVMe/TCP connection terminated before the PDU was sent.", null));
+                }
+            }
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException or NvmeConnectionException)
+        {
+            // The peer may already be gone.
+        }
+    }
+
+    /// <summary>Writes what other tasks queued meanwhile, then gives up the socket.</summary>
+    private async ValueTask ReleaseSendAsync()
+    {
+        while (true)
+        {
+            byte[] buffer;
+            int length;
+            TaskCompletionSource? written;
+            lock (_pendingLock)
+            {
+                written = _pendingWritten;
+                _pendingWritten = null;
+                if (_pendingLength == 0 || _owner.IsClosed)
+                {
+                    _pendingLength = 0;
+                    _sendLock.Release();
+                    written?.TrySetException(_owner.Closed($"{Peer} closed before the PDU was sent.", null));
+                    return;
+                }
+
+                buffer = _pending;
+                length = _pendingLength;
+                _pending = _flushing;
+                _flushing = buffer;
+                _pendingLength = 0;
+            }
+
+            try
+            {
+                await SendAllAsync(buffer.AsMemory(0, length), CancellationToken.None).ConfigureAwait(false);
+                written?.TrySetResult();
+            }
+            catch (Exception e)
+            {
+                TaskCompletionSource? later;
+                lock (_pendingLock)
+                {
+                    later = _pendingWritten;
+                    _pendingWritten = null;
+                    _pendingLength = 0;
+                    _sendLock.Release();
+                }
+
+                written?.TrySetException(e);
+                later?.TrySetException(e);
+                throw;
+            }
+        }
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask SendOwnedAsync(NvmeTcpPduHeader h, NvmeTcpPduLayout layout, ReadOnlyMemory<byte> data, bool owner, CancellationToken cancellationToken)
+    {
+        if (!owner)
+        {
+            await _sendLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        if (_owner.IsClosed)
+        {
+            await ReleaseSendAsync().ConfigureAwait(false);
+            throw _owner.Closed($"{Peer} is closed.", null);
+        }
+
+        CancellationTokenRegistration reg = default;
+        try
+        {
+            if (cancellationToken.CanBeCanceled)
+            {
+                // Once bytes go out, cancellation can only close the connection.
+                reg = cancellationToken.UnsafeRegister(static s => ((NvmeTcpQueuePair)s!).Abort(), _owner);
+            }
+
+            int plen = layout.Plen;
+            if (plen <= _tx.Length)
+            {
+                NvmeTcpPduWriter.WritePdu(_tx, h, layout, data.Span);
+                await SendAllAsync(_tx.AsMemory(0, plen), CancellationToken.None).ConfigureAwait(false);
+            }
+            else
+            {
+                // Large data goes from the caller's buffer, not through a copy.
+                int prefix = NvmeTcpPduWriter.WriteHeader(_tx, h, layout);
+                await SendAllAsync(_tx.AsMemory(0, prefix), CancellationToken.None).ConfigureAwait(false);
+                await SendAllAsync(data, CancellationToken.None).ConfigureAwait(false);
+                if (layout.DataDigest)
+                {
+                    BinaryPrimitives.WriteUInt32LittleEndian(_digest, Crc32C.Compute(data.Span));
+                    await SendAllAsync(_digest, CancellationToken.None).ConfigureAwait(false);
+                }
+            }
+        }
+        finally
+        {
+            await reg.DisposeAsync().ConfigureAwait(false);
+            await ReleaseSendAsync().ConfigureAwait(false);
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask SendAllAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
+    {
+        try
+        {
+            while (!bytes.IsEmpty)
+            {
+                int n = await _socket.SendAsync(bytes, SocketFlags.None, cancellationToken).ConfigureAwait(false);
+                bytes = bytes[n..];
+            }
+        }
+        catch (SocketException e)
+        {
+            _owner.Abort();
+            throw _owner.Closed($"NVMe/TCP send to {_owner.RemoteEndPoint} failed: {e.SocketErrorCode}", e);
+        }
+        catch (ObjectDisposedException e)
+        {
+            throw _owner.Closed($"{Peer} is closed.", e);
+        }
+    }
+}

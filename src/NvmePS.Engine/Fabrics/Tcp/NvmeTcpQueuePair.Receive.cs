@@ -1,0 +1,333 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Net.Sockets;
+using System.Runtime.CompilerServices;
+
+namespace NvmePS.Engine.Fabrics.Tcp;
+
+/// <summary>Receive framing: headers validated by the shared validator, data in place or skipped, digests checked, and
+/// the termination request a violation earns (NVMe/TCP Transport 1.0 §3.6, §3.7).</summary>
+public sealed partial class NvmeTcpQueuePair
+{
+    // ---------------------------------------------------------------- receive
+
+    /// <summary>Receives and validates the next PDU header. Unconsumed data of the previous PDU is skipped first.
+    /// A termination request from the peer closes the connection and throws <see cref="NvmeProtocolException"/>
+    /// carrying the peer's FES and FEI.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    public async ValueTask<NvmeTcpReceivedHeader> ReceiveHeaderAsync(CancellationToken cancellationToken)
+    {
+        if (_pendingPadding + _pendingData > 0 || _pendingDigest)
+        {
+            await SkipDataAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        try
+        {
+            if (_rxEnd == _rxStart)
+            {
+                // Idle between PDUs: not bounded by the PDU deadline.
+                await FillAsync(1, cancellationToken).ConfigureAwait(false);
+            }
+
+            MarkPduStart();
+            await FillAsync(NvmeTcpCommonHeader.Size, cancellationToken).ConfigureAwait(false);
+            var check = NvmeTcpPduValidator.Validate(_rx.AsSpan(_rxStart, NvmeTcpCommonHeader.Size), _limits);
+            if (check.Outcome == NvmeTcpValidationOutcome.NeedMoreHeader)
+            {
+                await FillAsync(check.HeaderBytesNeeded, cancellationToken).ConfigureAwait(false);
+                check = NvmeTcpPduValidator.Validate(_rx.AsSpan(_rxStart, check.HeaderBytesNeeded), _limits);
+            }
+
+            switch (check.Outcome)
+            {
+                case NvmeTcpValidationOutcome.Fatal:
+                    {
+                        var ex = SetTerminal(check.ToException(IsController ? "NVMe/TCP host sent a bad PDU" : "NVMe/TCP controller sent a bad PDU"));
+                        await ReportAsync(check).ConfigureAwait(false);
+                        throw ex;
+                    }
+
+                case NvmeTcpValidationOutcome.CloseWithoutReply:
+                    {
+                        var ex = SetTerminal(new NvmeProtocolException("NVMe/TCP peer sent a malformed termination request; connection closed."));
+                        Abort();
+                        throw ex;
+                    }
+            }
+
+            int hl = check.HeaderBytesNeeded;
+            _rx.AsSpan(_rxStart, hl).CopyTo(_lastHeader);
+            _lastHeaderLength = hl;
+            _rxStart += hl;
+            var layout = check.Layout;
+            _pendingPadding = layout.Padding;
+            _pendingData = layout.DataLength;
+            _pendingDigest = layout.DataDigest && layout.DataLength > 0;
+            MarkPduEndIfConsumed();
+            var h = _lastHeader.AsSpan(0, hl);
+            var type = check.Header.PduType;
+            switch (type)
+            {
+                case NvmeTcpPduType.H2CTermReq:
+                case NvmeTcpPduType.C2HTermReq:
+                    {
+                        TermReqPdu.TryRead(h, out var term);
+                        var ex = SetTerminal(new NvmeProtocolException(
+                            $"NVMe/TCP {(IsController ? "host" : "controller")} terminated the connection: FES {(int)term.Fes:X2}h ({term.Fes}), FEI {term.Fei}",
+                            (byte)term.Fes, term.Fei));
+                        await SkipDataAsync(cancellationToken).ConfigureAwait(false);
+                        Abort();
+                        throw ex;
+                    }
+
+                case NvmeTcpPduType.CapsuleCmd:
+                    CapsuleCmdPdu.TryRead(h, out var sqe);
+                    return new NvmeTcpReceivedHeader(type, check.Header.Flags, layout, sqe, default, 0, 0, 0, 0);
+                case NvmeTcpPduType.CapsuleResp:
+                    CapsuleRespPdu.TryRead(h, out var cqe);
+                    return new NvmeTcpReceivedHeader(type, check.Header.Flags, layout, default, cqe, cqe.Cid, 0, 0, 0);
+                case NvmeTcpPduType.H2CData:
+                case NvmeTcpPduType.R2T:
+                    H2CDataPdu.TryRead(h, out var d);
+                    return new NvmeTcpReceivedHeader(type, check.Header.Flags, layout, default, default, d.Cccid, d.Ttag, d.Datao, d.Datal);
+                case NvmeTcpPduType.C2HData:
+                    C2HDataPdu.TryRead(h, out var c);
+                    return new NvmeTcpReceivedHeader(type, check.Header.Flags, layout, default, default, c.Cccid, 0, c.Datao, c.Datal);
+                default:
+                    return new NvmeTcpReceivedHeader(type, check.Header.Flags, layout, default, default, 0, 0, 0, 0);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            Abort();
+            throw;
+        }
+    }
+
+    /// <summary>Reads the current PDU's data into <paramref name="destination"/> (exactly <see cref="NvmeTcpReceivedHeader.DataLength"/>
+    /// bytes) and checks the data digest. Returns false on a data digest mismatch: the data is suspect, the stream is intact,
+    /// and the role decides (NVMe/TCP: the controller completes the command with Transient Transport Error; the host fails it).</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    public async ValueTask<bool> ReceiveDataAsync(Memory<byte> destination, CancellationToken cancellationToken)
+    {
+        if (destination.Length != _pendingData)
+        {
+            throw new ArgumentException($"The PDU carries {_pendingData} data bytes; the destination has {destination.Length}.", nameof(destination));
+        }
+
+        try
+        {
+            await DiscardAsync(_pendingPadding, cancellationToken).ConfigureAwait(false);
+            _pendingPadding = 0;
+            await ReadExactAsync(destination, cancellationToken).ConfigureAwait(false);
+            _pendingData = 0;
+            bool digestOk = await CheckDataDigestAsync(destination, cancellationToken).ConfigureAwait(false);
+            MarkPduEndIfConsumed();
+            return digestOk;
+        }
+        catch (OperationCanceledException)
+        {
+            Abort();
+            throw;
+        }
+    }
+
+    /// <summary>Discards the current PDU's padding, data and digest.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    public async ValueTask SkipDataAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await DiscardAsync(_pendingPadding + _pendingData + (_pendingDigest ? NvmeTcpCommonHeader.DigestSize : 0), cancellationToken).ConfigureAwait(false);
+            _pendingPadding = _pendingData = 0;
+            _pendingDigest = false;
+            MarkPduEndIfConsumed();
+        }
+        catch (OperationCanceledException)
+        {
+            Abort();
+            throw;
+        }
+    }
+
+    /// <summary>Receives the next PDU with its data in a pooled buffer (return it by disposing the result). The data length
+    /// was checked against the negotiated limits before the buffer was rented.</summary>
+    public async ValueTask<NvmeTcpReceivedPdu> ReceivePduAsync(CancellationToken cancellationToken)
+    {
+        var header = await ReceiveHeaderAsync(cancellationToken).ConfigureAwait(false);
+        if (header.DataLength == 0)
+        {
+            await SkipDataAsync(cancellationToken).ConfigureAwait(false);
+            return new NvmeTcpReceivedPdu(header, null, true);
+        }
+
+        byte[] data = ArrayPool<byte>.Shared.Rent(header.DataLength);
+        try
+        {
+            bool ok = await ReceiveDataAsync(data.AsMemory(0, header.DataLength), cancellationToken).ConfigureAwait(false);
+            return new NvmeTcpReceivedPdu(header, data, ok);
+        }
+        catch
+        {
+            ArrayPool<byte>.Shared.Return(data);
+            throw;
+        }
+    }
+
+    /// <summary>Sends a termination request for the last received PDU (its header as error data), closes the connection and
+    /// returns the exception for the caller to throw. Use it for violations only the role can see (unknown CCCID or TTAG,
+    /// DATAO out of order, data beyond the command, data without R2T...).</summary>
+    public async Task<NvmeProtocolException> TerminateAsync(NvmeTcpFatalErrorStatus fes, int fieldOffset, string reason)
+    {
+        var check = new NvmeTcpPduCheck(NvmeTcpValidationOutcome.Fatal, default, default, 0, fes, fieldOffset, reason);
+        var ex = SetTerminal(check.ToException(IsController ? "NVMe/TCP host violated the protocol" : "NVMe/TCP controller violated the protocol"));
+        byte[] pdu = new byte[TermReqPdu.MaxPduSize];
+        // The error data is the PDU HEADER (HLEN bytes: CH + PSH); HDGST is a separate section (NVMe/TCP 1.0 §3.6.1).
+        int hlen = _lastHeaderLength > NvmeTcpCommonHeader.HlenOffset ? Math.Min(_lastHeader[NvmeTcpCommonHeader.HlenOffset], _lastHeaderLength) : _lastHeaderLength;
+        int n = TermReqPdu.Write(pdu, IsController, fes, check.Fei, _lastHeader.AsSpan(0, Math.Min(hlen, TermReqPdu.MaxErrorData)));
+        await SendTermAndCloseAsync(pdu.AsMemory(0, n)).ConfigureAwait(false);
+        return ex;
+    }
+
+    private async Task ReportAsync(NvmeTcpPduCheck check)
+    {
+        // The error data is the offending header; make sure its bytes arrived (bounded wait: a peer that sent less is not waited for).
+        int want = check.ErrorDataLength;
+        if (_rxEnd - _rxStart < want)
+        {
+            using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(500));
+            try
+            {
+                await FillAsync(want, cts.Token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is OperationCanceledException or NvmeConnectionException)
+            {
+                // Send what is there.
+            }
+        }
+
+        byte[] pdu = new byte[TermReqPdu.MaxPduSize];
+        int have = Math.Min(want, _rxEnd - _rxStart);
+        int n = TermReqPdu.Write(pdu, IsController, check.Fes, check.Fei, _rx.AsSpan(_rxStart, have));
+        await SendTermAndCloseAsync(pdu.AsMemory(0, n)).ConfigureAwait(false);
+    }
+
+    private async Task SendTermAndCloseAsync(ReadOnlyMemory<byte> pdu)
+    {
+        if (!IsClosed)
+        {
+            await _sender.SendFinalAsync(pdu).ConfigureAwait(false);
+        }
+
+        Abort();
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> CheckDataDigestAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    {
+        if (!_pendingDigest)
+        {
+            return true;
+        }
+
+        await FillAsync(NvmeTcpCommonHeader.DigestSize, cancellationToken).ConfigureAwait(false);
+        uint received = BinaryPrimitives.ReadUInt32LittleEndian(_rx.AsSpan(_rxStart));
+        _rxStart += NvmeTcpCommonHeader.DigestSize;
+        _pendingDigest = false;
+        return received == Crc32C.Compute(data.Span);
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask FillAsync(int count, CancellationToken cancellationToken)
+    {
+        if (_rxEnd - _rxStart >= count)
+        {
+            return;
+        }
+
+        if (_rxStart > 0 && _rx.Length - _rxStart < count)
+        {
+            Buffer.BlockCopy(_rx, _rxStart, _rx, 0, _rxEnd - _rxStart);
+            _rxEnd -= _rxStart;
+            _rxStart = 0;
+        }
+
+        while (_rxEnd - _rxStart < count)
+        {
+            int n = await ReceiveSomeAsync(_rx.AsMemory(_rxEnd), cancellationToken).ConfigureAwait(false);
+            _rxEnd += n;
+        }
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask ReadExactAsync(Memory<byte> destination, CancellationToken cancellationToken)
+    {
+        int buffered = Math.Min(_rxEnd - _rxStart, destination.Length);
+        _rx.AsSpan(_rxStart, buffered).CopyTo(destination.Span);
+        _rxStart += buffered;
+        int done = buffered;
+        while (done < destination.Length)
+        {
+            int remaining = destination.Length - done;
+            if (remaining >= _rx.Length / 2)
+            {
+                // Large data lands directly in the caller's memory.
+                done += await ReceiveSomeAsync(destination[done..], cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                _rxStart = _rxEnd = 0;
+                _rxEnd = await ReceiveSomeAsync(_rx, cancellationToken).ConfigureAwait(false);
+                int take = Math.Min(_rxEnd, remaining);
+                _rx.AsSpan(0, take).CopyTo(destination.Span[done..]);
+                _rxStart = take;
+                done += take;
+            }
+        }
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask DiscardAsync(int count, CancellationToken cancellationToken)
+    {
+        while (count > 0)
+        {
+            if (_rxEnd == _rxStart)
+            {
+                _rxStart = _rxEnd = 0;
+                _rxEnd = await ReceiveSomeAsync(_rx, cancellationToken).ConfigureAwait(false);
+            }
+
+            int take = Math.Min(count, _rxEnd - _rxStart);
+            _rxStart += take;
+            count -= take;
+        }
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<int> ReceiveSomeAsync(Memory<byte> buffer, CancellationToken cancellationToken)
+    {
+        int n;
+        try
+        {
+            n = await _socket.ReceiveAsync(buffer, SocketFlags.None, cancellationToken).ConfigureAwait(false);
+        }
+        catch (SocketException e)
+        {
+            Abort();
+            throw Closed($"NVMe/TCP connection to {RemoteEndPoint} failed: {e.SocketErrorCode}", e);
+        }
+        catch (ObjectDisposedException e)
+        {
+            throw Closed($"NVMe/TCP connection to {RemoteEndPoint} is closed.", e);
+        }
+
+        if (n == 0)
+        {
+            Abort();
+            throw Closed($"NVMe/TCP peer {RemoteEndPoint} closed the connection.", null);
+        }
+
+        return n;
+    }
+}
