@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Sockets;
 using NvmePS.Engine;
 using NvmePS.Engine.Fabrics.Controller;
+using NvmePS.Engine.Fabrics.Controller.Tcp;
 using NvmePS.Engine.Fabrics.Host;
 
 namespace NvmePS.Bench;

@@ -5,6 +5,7 @@ using System.Security.Cryptography;
 using NvmePS.Engine.Admin;
 using NvmePS.Engine.Fabrics;
 using NvmePS.Engine.Fabrics.Controller;
+using NvmePS.Engine.Fabrics.Controller.Tcp;
 using NvmePS.Engine.Fabrics.Host;
 
 namespace NvmePS.Cli;

@@ -2,6 +2,7 @@ using System.Management.Automation;
 using System.Net;
 using NvmePS.Engine.Fabrics;
 using NvmePS.Engine.Fabrics.Controller;
+using NvmePS.Engine.Fabrics.Controller.Tcp;
 using NvmePS.Engine.Kernel;
 
 namespace NvmePS.Commands;

@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using NvmePS.Engine.Fabrics.Controller;
+using NvmePS.Engine.Fabrics.Controller.Tcp;
 
 namespace NvmePS.Commands;
 

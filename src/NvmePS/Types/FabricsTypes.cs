@@ -2,6 +2,7 @@ using System.Globalization;
 using NvmePS.Engine.Admin;
 using NvmePS.Engine.Fabrics;
 using NvmePS.Engine.Fabrics.Controller;
+using NvmePS.Engine.Fabrics.Controller.Tcp;
 using NvmePS.Engine.Fabrics.Host;
 
 namespace NvmePS;

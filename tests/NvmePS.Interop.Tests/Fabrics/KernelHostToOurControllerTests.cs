@@ -3,6 +3,7 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Text.Json;
 using NvmePS.Engine.Fabrics.Controller;
+using NvmePS.Engine.Fabrics.Controller.Tcp;
 using NvmePS.Interop.Tests.Infrastructure;
 
 namespace NvmePS.Interop.Tests.Fabrics;

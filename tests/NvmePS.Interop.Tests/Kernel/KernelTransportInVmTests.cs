@@ -6,6 +6,7 @@ using System.Text.RegularExpressions;
 using NvmePS.Engine;
 using NvmePS.Engine.Admin;
 using NvmePS.Engine.Fabrics.Controller;
+using NvmePS.Engine.Fabrics.Controller.Tcp;
 using NvmePS.Engine.Kernel;
 using NvmePS.Interop.Tests.Infrastructure;
 

@@ -55,6 +55,25 @@ public sealed partial class ArchitectureTests
     }
 
     [Fact]
+    public void The_controller_is_transport_neutral_and_the_TCP_target_sits_beside_it()
+    {
+        // Fabrics/Controller holds the NVMe controller, subsystem and namespaces, which any transport could serve;
+        // Fabrics/Controller/Tcp (NvmeTcpTarget, its connections, NvmeTargetHost) is the one that knows sockets and PDUs.
+        string controller = Path.Combine(ModuleUnderTest.RepoRoot, "src", "NvmePS.Engine", "Fabrics", "Controller");
+        var neutral = Directory.GetFiles(controller, "*.cs", SearchOption.TopDirectoryOnly);
+        Assert.NotEmpty(neutral);
+        var problems = neutral
+            .SelectMany(f => File.ReadAllLines(f).Select(l => (File: Path.GetFileName(f), Line: l.Trim())))
+            .Where(x => x.Line.StartsWith("using ", StringComparison.Ordinal)
+                && (x.Line.Contains("System.Net.Sockets", StringComparison.Ordinal) || x.Line.Contains("NvmePS.Engine.Fabrics.Tcp", StringComparison.Ordinal)
+                    || x.Line.Contains("NvmePS.Engine.Fabrics.Controller.Tcp", StringComparison.Ordinal)))
+            .Select(x => $"{x.File}: {x.Line}")
+            .ToList();
+        Assert.True(problems.Count == 0, string.Join("\n", problems));
+        Assert.True(File.Exists(Path.Combine(controller, "Tcp", "NvmeTcpTarget.cs")));
+    }
+
+    [Fact]
     public void No_two_tracked_paths_differ_only_in_case()
     {
         var psi = new ProcessStartInfo("git", ["-C", ModuleUnderTest.RepoRoot, "ls-files"]) { RedirectStandardOutput = true };

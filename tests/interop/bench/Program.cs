@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net;
 using NvmePS.Engine.Fabrics.Controller;
 using NvmePS.Engine.Fabrics.Host;
+using NvmePS.Engine.Fabrics.Controller.Tcp;
 
 // usage:
 //   InteropBench serve PORT NQN SIZE_MIB        our controller, memory namespace, until stdin closes; prints READY

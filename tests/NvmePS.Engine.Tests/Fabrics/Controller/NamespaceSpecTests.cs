@@ -1,4 +1,5 @@
 using NvmePS.Engine.Fabrics.Controller;
+using NvmePS.Engine.Fabrics.Controller.Tcp;
 
 namespace NvmePS.Engine.Tests.Fabrics.Controller;
 

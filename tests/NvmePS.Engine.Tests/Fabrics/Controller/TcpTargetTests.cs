@@ -3,6 +3,7 @@ using NvmePS.Engine;
 using NvmePS.Engine.Admin;
 using NvmePS.Engine.Fabrics;
 using NvmePS.Engine.Fabrics.Controller;
+using NvmePS.Engine.Fabrics.Controller.Tcp;
 
 namespace NvmePS.Engine.Tests.Fabrics.Controller;
 

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using NvmePS.Engine.Fabrics.Controller;
+using NvmePS.Engine.Fabrics.Controller.Tcp;
 using NvmePS.Engine.Fabrics.Host;
 
 namespace NvmePS.Engine.Tests.Fabrics.Host;

@@ -4,6 +4,7 @@ using NvmePS.Engine;
 using NvmePS.Engine.Admin;
 using NvmePS.Engine.Fabrics;
 using NvmePS.Engine.Fabrics.Controller;
+using NvmePS.Engine.Fabrics.Controller.Tcp;
 using NvmePS.Engine.Fabrics.Host;
 using NvmePS.Engine.Tests.Fabrics.Controller;
 

@@ -3,7 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using NvmePS.Engine.Fabrics.Tcp;
 
-namespace NvmePS.Engine.Fabrics.Controller;
+namespace NvmePS.Engine.Fabrics.Controller.Tcp;
 
 /// <summary>
 /// The NVMe/TCP target: listens on one or more endpoints and serves every connection as one queue of an

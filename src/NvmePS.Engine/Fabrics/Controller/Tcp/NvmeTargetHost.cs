@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
 
-namespace NvmePS.Engine.Fabrics.Controller;
+namespace NvmePS.Engine.Fabrics.Controller.Tcp;
 
 /// <summary>
 /// One NVMe/TCP target: the engine's controller (NvmeTarget) with its NVM subsystems and their namespaces, served by

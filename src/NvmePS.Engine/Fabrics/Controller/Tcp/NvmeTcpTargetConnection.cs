@@ -3,7 +3,7 @@ using System.Net.Sockets;
 using NvmePS.Engine.Admin;
 using NvmePS.Engine.Fabrics.Tcp;
 
-namespace NvmePS.Engine.Fabrics.Controller;
+namespace NvmePS.Engine.Fabrics.Controller.Tcp;
 
 /// <summary>
 /// The controller role of one NVMe/TCP connection: one reader loop receives PDUs in order (capsules, H2CData), while
