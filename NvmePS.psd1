@@ -10,7 +10,7 @@
     Author               = 'NvmePS developers'
     CompanyName          = 'NvmePS developers'
     Copyright            = '(c) NvmePS developers. All rights reserved.'
-    Description          = 'Manage NVMe storage from PowerShell: an NVMe over Fabrics TCP host and target (connect, discover, identify, logs, features, raw commands, block I/O) and NVMe-MI over MCTP (mctpd discovery over D-Bus, health, controllers, Admin commands tunnelled over MI, a simulated endpoint).'
+    Description          = 'Manage NVMe storage from PowerShell on Linux: an NVMe over Fabrics TCP host and target (connect, discover, identify, logs, features, raw commands, block I/O), NVMe-MI over MCTP (mctpd discovery over D-Bus, health, controllers, Admin commands tunnelled over MI, a simulated endpoint), and the kernel''s own NVMe (local controllers through the passthrough ioctls, the kernel host''s connect, the kernel target nvmet through configfs).'
     PowerShellVersion    = '7.4'
     FormatsToProcess     = @('NvmePS.Format.ps1xml')
     TypesToProcess       = @('NvmePS.Types.ps1xml')

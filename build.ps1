@@ -6,7 +6,8 @@
     -Build    dotnet build NvmePS.sln -c <Configuration>; lays out the importable module in out/NvmePS/.
     -Test     dotnet test NvmePS.sln -c <Configuration> (xunit tiers; the cmdlet tests run in real PowerShell
               runspaces), then tests/Pester against out/NvmePS with the Pester that tools/pester restores from NuGet.
-    -Package  dotnet publish src/NvmePS, then zips out/NvmePS into out/NvmePS-<version>.zip.
+    -Package  dotnet publish src/NvmePS, then publishes out/NvmePS as a .nupkg into the local PSResourceGet
+              repository out/repository (tools/Publish-NvmePSPackage.ps1), for Install-PSResource.
     -Clean    dotnet clean, and removes out/.
     -Demo     builds the module, then runs tools/demo.ps1 against out/NvmePS in a child pwsh.
     With no switch, -Build runs.
@@ -74,11 +75,10 @@ if ($Test) {
 
 if ($Package) {
     Invoke-Dotnet publish (Join-Path $root 'src/NvmePS/NvmePS.csproj') -c $Configuration
-    $manifest = Import-PowerShellDataFile (Join-Path $moduleDir 'NvmePS.psd1')
-    $zip = Join-Path $root "out/NvmePS-$($manifest.ModuleVersion).zip"
-    if (Test-Path $zip) { Remove-Item $zip -Force }
-    Compress-Archive -Path $moduleDir -DestinationPath $zip
-    Write-Host "Packaged $zip" -ForegroundColor Green
+    # A .nupkg in a local PSResourceGet repository (out/repository): Install-PSResource installs it by name.
+    $nupkg = & (Join-Path $root 'tools/Publish-NvmePSPackage.ps1') -ModulePath $moduleDir -RepositoryPath (Join-Path $root 'out/repository')
+    Write-Host "Packaged $($nupkg.FullName)" -ForegroundColor Green
+    Write-Host "Install: Register-PSResourceRepository -Name NvmePSLocal -Uri $(Split-Path $nupkg.FullName) -Trusted; Install-PSResource NvmePS -Repository NvmePSLocal"
 }
 
 if ($Demo) {
