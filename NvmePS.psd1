@@ -16,6 +16,7 @@
     TypesToProcess       = @('NvmePS.Types.ps1xml')
     CmdletsToExport      = @(
         'Add-NvmfSubsystem'
+        'Clear-NvmeBlock'
         'Connect-NvmeMiEndpoint'
         'Connect-NvmfController'
         'Disconnect-NvmeMiEndpoint'
