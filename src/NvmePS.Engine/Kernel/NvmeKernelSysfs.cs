@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using NvmePS.Engine.Fabrics;
 
 namespace NvmePS.Engine.Kernel;
 
@@ -17,6 +18,26 @@ public sealed record NvmeKernelControllerInfo(
     public int MaxDataTransferSize => Namespaces.Count > 0 && Namespaces[0].MaxHwSectorsKb > 0
         ? Namespaces[0].MaxHwSectorsKb * 1024
         : NvmeKernelAdminTransport.DefaultMaxDataTransferSize;
+
+    /// <summary>Where the controller is, short: the PCI address, or address:port of a fabrics controller (from the
+    /// kernel's "traddr=…,trsvcid=…[,src_addr=…]" address).</summary>
+    public string Endpoint
+    {
+        get
+        {
+            if (Transport == "pcie" || !Address.Contains("traddr=", StringComparison.Ordinal))
+            {
+                return Address;
+            }
+
+            var fields = Address.Split(',', StringSplitOptions.TrimEntries).Select(f => f.Split('=', 2)).Where(kv => kv.Length == 2)
+                .GroupBy(kv => kv[0]).ToDictionary(g => g.Key, g => g.First()[1]);
+            string traddr = fields.GetValueOrDefault("traddr", string.Empty);
+            return fields.TryGetValue("trsvcid", out string? svc) && int.TryParse(svc, NumberStyles.None, CultureInfo.InvariantCulture, out int port)
+                ? NvmeEndpoint.Format(traddr, port)
+                : traddr;
+        }
+    }
 }
 
 /// <summary>

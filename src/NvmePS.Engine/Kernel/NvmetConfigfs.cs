@@ -59,7 +59,7 @@ public sealed record NvmetSubsystemInfo(
 /// </summary>
 public sealed class NvmetConfigfs
 {
-    public NvmetConfigfs(string configfsRoot = "/sys/kernel/config", string mountsFile = "/proc/mounts")
+    public NvmetConfigfs(string configfsRoot = "/sys/kernel/config", string mountsFile = ProcMounts.DefaultPath)
     {
         ConfigfsRoot = configfsRoot;
         MountsFile = mountsFile;
@@ -89,12 +89,7 @@ public sealed class NvmetConfigfs
             return;
         }
 
-        bool mounted = File.Exists(MountsFile) && File.ReadLines(MountsFile).Any(l =>
-        {
-            string[] f = l.Split(' ');
-            return f.Length > 2 && f[2] == "configfs" && f[1] == ConfigfsRoot;
-        });
-        if (!mounted)
+        if (!ProcMounts.IsMounted("configfs", ConfigfsRoot, MountsFile))
         {
             throw new NvmeKernelException(
                 $"configfs is not mounted at {ConfigfsRoot}: mount it with 'mount -t configfs none {ConfigfsRoot}'.",

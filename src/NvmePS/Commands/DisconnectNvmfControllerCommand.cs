@@ -108,7 +108,7 @@ public sealed class DisconnectNvmfControllerCommand : NvmeCmdlet
             return;
         }
 
-        var mounted = MountedBlockDevices(k);
+        var mounted = ProcMounts.SourcesOn(k.Namespaces.Select(n => n.BlockDevice));
         if (mounted.Count > 0 && !Force)
         {
             WriteError(new ErrorRecord(new InvalidOperationException($"{k.Name} has mounted block devices ({string.Join(", ", mounted)}); unmount them, or use -Force."),
@@ -136,26 +136,5 @@ public sealed class DisconnectNvmfControllerCommand : NvmeCmdlet
         {
             WriteObject(k);
         }
-    }
-
-    /// <summary>Mount sources in /proc/mounts that are this controller's block devices or their partitions.</summary>
-    private static List<string> MountedBlockDevices(NvmeKernelController k)
-    {
-        var result = new List<string>();
-        if (!File.Exists("/proc/mounts"))
-        {
-            return result;
-        }
-
-        foreach (string line in File.ReadLines("/proc/mounts"))
-        {
-            string source = line.Split(' ')[0];
-            if (k.Namespaces.Any(n => source == n.BlockDevice || (source.StartsWith(n.BlockDevice + "p", StringComparison.Ordinal) && source.Length > n.BlockDevice.Length + 1 && char.IsAsciiDigit(source[n.BlockDevice.Length + 1]))))
-            {
-                result.Add(source);
-            }
-        }
-
-        return result;
     }
 }

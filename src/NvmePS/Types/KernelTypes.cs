@@ -44,25 +44,8 @@ public sealed class NvmeKernelController : NvmeAdminConnection
     /// <summary>The PCI address, or the fabrics address as the kernel prints it (traddr=…,trsvcid=…).</summary>
     public string Address => Info.Address;
 
-    /// <summary>Where the controller is, short: the PCI address, or address:port of a fabrics controller (from the
-    /// kernel's "traddr=…,trsvcid=…" address).</summary>
-    public string Endpoint
-    {
-        get
-        {
-            if (Info.Transport == "pcie" || !Info.Address.Contains("traddr=", StringComparison.Ordinal))
-            {
-                return Info.Address;
-            }
-
-            var fields = Info.Address.Split(',', StringSplitOptions.TrimEntries).Select(f => f.Split('=', 2)).Where(kv => kv.Length == 2)
-                .GroupBy(kv => kv[0]).ToDictionary(g => g.Key, g => g.First()[1]);
-            string traddr = fields.GetValueOrDefault("traddr", string.Empty);
-            return fields.TryGetValue("trsvcid", out string? svc) && int.TryParse(svc, NumberStyles.None, CultureInfo.InvariantCulture, out int port)
-                ? NvmePS.Engine.Fabrics.NvmeEndpoint.Format(traddr, port)
-                : traddr;
-        }
-    }
+    /// <summary>Where the controller is, short: the PCI address, or address:port of a fabrics controller.</summary>
+    public string Endpoint => Info.Endpoint;
 
     public string SubsystemNqn => Info.SubsystemNqn;
 

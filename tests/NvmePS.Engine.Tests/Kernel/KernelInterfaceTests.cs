@@ -166,6 +166,34 @@ public sealed class KernelInterfaceTests : IDisposable
     }
 
     [Fact]
+    public void The_mount_table_names_a_controllers_mounted_devices_and_partitions_and_nothing_else()
+    {
+        string mounts = Path.Combine(_root, "mounts");
+        File.WriteAllText(mounts, string.Join('\n',
+            "/dev/nvme1n1p2 /mnt/a ext4 rw 0 0",
+            "/dev/nvme1n10 /mnt/b ext4 rw 0 0",
+            "/dev/nvme1n1 /mnt/with\\040space xfs rw 0 0",
+            "/dev/nvme1n1px /mnt/c ext4 rw 0 0",
+            "configfs /sys/kernel/config configfs rw 0 0",
+            "short line") + "\n");
+        Assert.Equal(new[] { "/dev/nvme1n1p2", "/dev/nvme1n1" }, ProcMounts.SourcesOn(new[] { "/dev/nvme1n1" }, mounts));
+        Assert.Empty(ProcMounts.SourcesOn(new[] { "/dev/nvme2n1" }, mounts));
+        Assert.True(ProcMounts.IsMounted("configfs", "/sys/kernel/config", mounts));
+        Assert.False(ProcMounts.IsMounted("configfs", "/sys/kernel", mounts));
+        Assert.Empty(ProcMounts.Read(Path.Combine(_root, "absent")));
+    }
+
+    [Fact]
+    public void A_fabrics_controllers_endpoint_is_address_and_port_from_the_kernels_address()
+    {
+        KernelTrees.PcieController(_root, 0);
+        KernelTrees.TcpController(_root, 1, "nqn.2024-01.io.nvmeps:a", namespaces: Array.Empty<uint>());
+        var list = new NvmeKernelSysfs(_root).List();
+        Assert.Equal("0000:00:04.0", list[0].Endpoint);
+        Assert.Equal("127.0.0.1:4420", list[1].Endpoint);
+    }
+
+    [Fact]
     public void Nvmet_names_the_missing_configfs_mount_and_the_missing_module()
     {
         string mounts = Path.Combine(_root, "mounts");
