@@ -8,6 +8,13 @@ BeforeAll {
 AfterAll { Remove-NvmePSAfterTest }
 
 Describe 'Send-NvmfCommand' {
+    It 'keeps the bits of dwords typed as hex, as parameters and in a hashtable' {
+        (Send-NvmfCommand $c -Opcode 2 -Nsid 0xFFFFFFFF -Cdw10 0x007F0002 -DataLength 512).Success | Should -BeTrue
+        $r = @{ Opcode = 2; Nsid = 0xFFFFFFFF; Cdw10 = 0x007F0002; DataLength = 512 } | Send-NvmfCommand $c
+        $r.Success | Should -BeTrue
+        $r.BytesTransferred | Should -Be 512
+    }
+
     It 'sends Identify as a raw admin command' {
         $r = Send-NvmfCommand -Controller $c -Opcode 0x06 -Cdw10 1 -DataLength 4096
         $r.Success | Should -BeTrue

@@ -252,8 +252,7 @@ public sealed class SendNvmfCommandCommand : NvmeCmdlet
                     }
 
                     // 0xFFFFFFFF is the Int32 -1 to PowerShell: a dword field takes its bit pattern, as -Cdw10 does.
-                    object raw = v is PSObject p ? p.BaseObject : v;
-                    if (typeof(T) == typeof(uint) && new UInt32BitsAttribute().Transform(null!, raw) is uint bits)
+                    if (typeof(T) == typeof(uint) && UInt32BitsAttribute.Bits(v) is uint bits)
                     {
                         return (T)(object)bits;
                     }

@@ -9,14 +9,13 @@ namespace NvmePS.Commands;
 [AttributeUsage(AttributeTargets.Property)]
 internal sealed class UInt32BitsAttribute : ArgumentTransformationAttribute
 {
-    public override object Transform(EngineIntrinsics engineIntrinsics, object inputData)
+    public override object Transform(EngineIntrinsics engineIntrinsics, object inputData) => Bits(inputData) ?? inputData;
+
+    /// <summary>The dword an Int32 or an Int64 within 32 bits stands for; null for anything else (left to PowerShell).</summary>
+    public static uint? Bits(object? inputData) => (inputData is PSObject p ? p.BaseObject : inputData) switch
     {
-        object value = inputData is PSObject p ? p.BaseObject : inputData;
-        return value switch
-        {
-            int i => unchecked((uint)i),
-            long l when l is >= int.MinValue and <= uint.MaxValue => unchecked((uint)l),
-            _ => inputData,
-        };
-    }
+        int i => unchecked((uint)i),
+        long l when l is >= int.MinValue and <= uint.MaxValue => unchecked((uint)l),
+        _ => null,
+    };
 }
