@@ -1,6 +1,4 @@
 using System.Buffers.Binary;
-using System.Diagnostics;
-using System.Globalization;
 using NvmePS.Engine.Kernel;
 using NvmePS.Engine.Tests.Mi.Oracle;
 
@@ -13,38 +11,11 @@ namespace NvmePS.Engine.Tests.Kernel;
 /// </summary>
 public sealed class NvmeIoctlUapiOracleTests
 {
-    private static readonly Lazy<Dictionary<string, long>> Layout = new(Build, LazyThreadSafetyMode.ExecutionAndPublication);
-
-    private static Dictionary<string, long> Build()
-    {
-        string source = Path.Combine(LibnvmeOracle.RepositoryRoot(), "tests", "oracle", "kernel", "nvme_ioctl_uapi.c");
-        string dir = Path.Combine(Path.GetTempPath(), $"nvmeps-nvme-uapi-{Environment.ProcessId}");
-        Directory.CreateDirectory(dir);
-        string binary = Path.Combine(dir, "nvme_ioctl_uapi");
-        Run("cc", ["-Wall", "-Werror", "-o", binary, source]);
-        var map = new Dictionary<string, long>(StringComparer.Ordinal);
-        foreach (string line in Run(binary, []).Split('\n', StringSplitOptions.RemoveEmptyEntries))
-        {
-            int eq = line.IndexOf('=', StringComparison.Ordinal);
-            map[line[..eq]] = long.Parse(line[(eq + 1)..], CultureInfo.InvariantCulture);
-        }
-
-        return map;
-    }
-
-    private static string Run(string file, string[] args)
-    {
-        var psi = new ProcessStartInfo(file, args) { RedirectStandardOutput = true, RedirectStandardError = true };
-        using var p = Process.Start(psi)!;
-        string stdout = p.StandardOutput.ReadToEnd();
-        string stderr = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        return p.ExitCode == 0 ? stdout : throw new InvalidOperationException($"{file} failed: {stderr}");
-    }
+    private static readonly Lazy<Dictionary<string, long>> Layout = new(() => UapiLayoutOracle.Read("kernel/nvme_ioctl_uapi.c", "-Wall", "-Werror"), LazyThreadSafetyMode.ExecutionAndPublication);
 
     private static void Same(Dictionary<string, long> c, string key, long ours) => Assert.True(c[key] == ours, $"{key}: linux/nvme_ioctl.h says {c[key]}, the engine uses {ours}");
 
-    [NvmeIoctlOracleFact]
+    [UapiOracleFact("linux/nvme_ioctl.h", "The NVMe ioctl uapi oracle")]
     public void Passthru_cmd64_layout_and_ioctl_numbers_match_the_kernel_header()
     {
         var c = Layout.Value;
@@ -73,7 +44,7 @@ public sealed class NvmeIoctlUapiOracleTests
         Same(c, "NVME_IOCTL_IO64_CMD", NvmePassthruCommand.IoctlIo64Cmd);
     }
 
-    [NvmeIoctlOracleFact]
+    [UapiOracleFact("linux/nvme_ioctl.h", "The NVMe ioctl uapi oracle")]
     public void The_writer_puts_every_field_where_the_compiler_does_in_both_forms()
     {
         var c = Layout.Value;
@@ -98,23 +69,6 @@ public sealed class NvmeIoctlUapiOracleTests
             // Nothing past the structure is touched; the result field starts zeroed.
             Assert.All(b.Skip(size), x => Assert.Equal(0xCC, x));
             Assert.Equal(0ul, NvmePassthruCommand.ReadResult(b, legacy));
-        }
-    }
-}
-
-/// <summary>A [Fact] that skips when cc or linux/nvme_ioctl.h is missing.</summary>
-[AttributeUsage(AttributeTargets.Method)]
-internal sealed class NvmeIoctlOracleFactAttribute : FactAttribute
-{
-    public NvmeIoctlOracleFactAttribute()
-    {
-        if (!File.Exists("/usr/bin/cc") && !File.Exists("/bin/cc"))
-        {
-            Skip = "The NVMe ioctl uapi oracle needs a C compiler: cc not found (install gcc).";
-        }
-        else if (!File.Exists("/usr/include/linux/nvme_ioctl.h"))
-        {
-            Skip = "The NVMe ioctl uapi oracle needs linux/nvme_ioctl.h (install linux-libc-dev).";
         }
     }
 }

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Globalization;
 using NvmePS.Engine.Mctp;
 
 namespace NvmePS.Engine.Tests.Mi.Oracle;
@@ -12,39 +10,12 @@ namespace NvmePS.Engine.Tests.Mi.Oracle;
 /// </summary>
 public sealed class MctpUapiOracleTests
 {
-    private static readonly Lazy<Dictionary<string, long>> Layout = new(Build, LazyThreadSafetyMode.ExecutionAndPublication);
-
-    private static Dictionary<string, long> Build()
-    {
-        string source = Path.Combine(LibnvmeOracle.RepositoryRoot(), "tests", "oracle", "libnvme-mi", "mctp_uapi.c");
-        string dir = Path.Combine(Path.GetTempPath(), $"nvmeps-mctp-uapi-{Environment.ProcessId}");
-        Directory.CreateDirectory(dir);
-        string binary = Path.Combine(dir, "mctp_uapi");
-        Run("cc", ["-Wall", "-o", binary, source]);
-        var map = new Dictionary<string, long>(StringComparer.Ordinal);
-        foreach (string line in Run(binary, []).Split('\n', StringSplitOptions.RemoveEmptyEntries))
-        {
-            int eq = line.IndexOf('=', StringComparison.Ordinal);
-            map[line[..eq]] = long.Parse(line[(eq + 1)..], CultureInfo.InvariantCulture);
-        }
-
-        return map;
-    }
-
-    private static string Run(string file, string[] args)
-    {
-        var psi = new ProcessStartInfo(file, args) { RedirectStandardOutput = true, RedirectStandardError = true };
-        using var p = Process.Start(psi)!;
-        string stdout = p.StandardOutput.ReadToEnd();
-        string stderr = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        return p.ExitCode == 0 ? stdout : throw new InvalidOperationException($"{file} failed: {stderr}");
-    }
+    private static readonly Lazy<Dictionary<string, long>> Layout = new(() => UapiLayoutOracle.Read("libnvme-mi/mctp_uapi.c", "-Wall"), LazyThreadSafetyMode.ExecutionAndPublication);
 
     /// <summary>The compiler's value (expected) against this engine's constant (actual).</summary>
     private static void Same(Dictionary<string, long> c, string key, long ours) => Assert.True(c[key] == ours, $"{key}: linux/mctp.h says {c[key]}, the engine uses {ours}");
 
-    [MctpUapiOracleFact]
+    [UapiOracleFact("linux/mctp.h", "The MCTP uapi oracle")]
     public void Sockaddr_mctp_layout_matches_the_kernel_header()
     {
         var c = Layout.Value;
@@ -73,7 +44,7 @@ public sealed class MctpUapiOracleTests
         Assert.Equal(0x18, b[c["off_smctp_tag"]]);
     }
 
-    [MctpUapiOracleFact]
+    [UapiOracleFact("linux/mctp.h", "The MCTP uapi oracle")]
     public void Sockaddr_mctp_ext_and_socket_option_match_the_kernel_header()
     {
         var c = Layout.Value;
@@ -86,7 +57,7 @@ public sealed class MctpUapiOracleTests
         Same(c, "MCTP_OPT_ADDR_EXT", MctpIoctl.OptAddrExt);
     }
 
-    [MctpUapiOracleFact]
+    [UapiOracleFact("linux/mctp.h", "The MCTP uapi oracle")]
     public void Tag_ioctls_match_the_kernel_header()
     {
         var c = Layout.Value;
@@ -111,23 +82,6 @@ public sealed class MctpUapiOracleTests
             Assert.Equal(0x08, b2[c["off_ctl2_local_addr"]]);
             Assert.Equal(0x06, b2[c["off_ctl2_flags"]]);
             Assert.Equal(0x1B, b2[c["off_ctl2_tag"]]);
-        }
-    }
-}
-
-/// <summary>A [Fact] that skips when cc or the kernel's linux/mctp.h header is missing.</summary>
-[AttributeUsage(AttributeTargets.Method)]
-internal sealed class MctpUapiOracleFactAttribute : FactAttribute
-{
-    public MctpUapiOracleFactAttribute()
-    {
-        if (!File.Exists("/usr/bin/cc") && !File.Exists("/bin/cc"))
-        {
-            Skip = "MCTP uapi oracle needs a C compiler: cc not found (install gcc).";
-        }
-        else if (!File.Exists("/usr/include/linux/mctp.h"))
-        {
-            Skip = "MCTP uapi oracle needs the kernel headers' linux/mctp.h (install linux-libc-dev).";
         }
     }
 }
