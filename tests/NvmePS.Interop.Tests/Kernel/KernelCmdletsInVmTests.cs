@@ -16,51 +16,13 @@ public sealed class KernelCmdletsInVmTests(ITestOutputHelper output)
 {
     private const string Nqn = "nqn.2024-01.io.nvmeps:cmdlets-nvmet";
 
-    private static string RepoRoot
-    {
-        get
-        {
-            string dir = AppContext.BaseDirectory;
-            while (!File.Exists(Path.Combine(dir, "NvmePS.sln")))
-            {
-                dir = Path.GetDirectoryName(dir) ?? throw new InvalidOperationException("repository root not found");
-            }
-
-            return dir;
-        }
-    }
-
-    private static string PwshDll => Path.Combine(
-        Environment.GetEnvironmentVariable("NUGET_PACKAGES") ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages"),
-        "powershell", "7.6.10", "tools", "net10.0", "any", "unix", "pwsh.dll");
-
-    private static async Task<(int ExitCode, string Out, string Err)> RunPwshAsync(string script, params string[] prefix)
-    {
-        string[] command = [.. prefix, "dotnet", PwshDll, "-NoProfile", "-NonInteractive", "-File", script];
-        var psi = new ProcessStartInfo(command[0]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = RepoRoot };
-        foreach (string a in command.Skip(1))
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        using var p = Process.Start(psi)!;
-        var so = p.StandardOutput.ReadToEndAsync();
-        var se = p.StandardError.ReadToEndAsync();
-        using (var bound = new CancellationTokenSource(TimeSpan.FromMinutes(4)))
-        {
-            await p.WaitForExitAsync(bound.Token);
-        }
-
-        return (p.ExitCode, await so, await se);
-    }
-
     private static SortedSet<string> Tree(string root) =>
         new(Directory.Exists(root) ? Directory.EnumerateFileSystemEntries(root, "*", new EnumerationOptions { RecurseSubdirectories = true, MaxRecursionDepth = 5, AttributesToSkip = 0 }) : [], StringComparer.Ordinal);
 
     [InteropFact]
     public async Task The_kernel_cmdlets_list_identify_connect_serve_and_clean_up_as_a_user_runs_them()
     {
-        string manifest = Path.Combine(RepoRoot, "out", "NvmePS", "NvmePS.psd1");
+        string manifest = GuestPwsh.ModuleManifest;
         Assert.True(File.Exists(manifest), $"{manifest} is missing: the unit tier builds the module before the VM tier");
         var configfsBefore = Tree("/sys/kernel/config/nvmet");
         var sysfsBefore = Tree("/sys/class/nvme");
@@ -127,7 +89,7 @@ public sealed class KernelCmdletsInVmTests(ITestOutputHelper output)
             """);
 
         var clock = Stopwatch.StartNew();
-        var (code, stdout, stderr) = await RunPwshAsync(script);
+        var (code, stdout, stderr) = await GuestPwsh.RunAsync(script, TimeSpan.FromMinutes(4));
         Assert.True(code == 0, $"pwsh exited {code}:\n{stderr}\n{stdout}");
         using var json = JsonDocument.Parse(await File.ReadAllTextAsync(result));
         var root = json.RootElement;
@@ -171,7 +133,7 @@ public sealed class KernelCmdletsInVmTests(ITestOutputHelper output)
             Get-NvmeIdentify (Get-NvmeDevice nvme0) -ErrorVariable e -ErrorAction SilentlyContinue
             "$($e[0].FullyQualifiedErrorId)|$($e[0].CategoryInfo.Category)|$($e[0].TargetObject)|$($e[0].Exception.Message)"
             """);
-        var (code2, out2, err2) = await RunPwshAsync(unprivileged, "setpriv", "--bounding-set=-sys_admin", "--inh-caps=-sys_admin", "--");
+        var (code2, out2, err2) = await GuestPwsh.RunAsync(unprivileged, TimeSpan.FromMinutes(4), "setpriv", "--bounding-set=-sys_admin", "--inh-caps=-sys_admin", "--");
         Assert.True(code2 == 0, $"{err2}\n{out2}");
         string[] f = out2.Trim().Split('|');
         Assert.True(f.Length == 4, out2);

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using NvmePS.Interop.Tests.Infrastructure;
 
 namespace NvmePS.Interop.Tests.Kernel;
 
@@ -17,25 +18,11 @@ public sealed partial class KernelHelpExamplesInVmTests(ITestOutputHelper output
     [GeneratedRegex(@"^### Example \d+[^\n]*\n```powershell\n(?<code>.*?)\n```", RegexOptions.Multiline | RegexOptions.Singleline)]
     private static partial Regex ExampleBlock();
 
-    private static string RepoRoot
-    {
-        get
-        {
-            string dir = AppContext.BaseDirectory;
-            while (!File.Exists(Path.Combine(dir, "NvmePS.sln")))
-            {
-                dir = Path.GetDirectoryName(dir) ?? throw new InvalidOperationException("repository root not found");
-            }
-
-            return dir;
-        }
-    }
-
     /// <summary>(id, script) of every example that reaches the kernel.</summary>
     public static List<(string Id, string Script)> KernelExamples()
     {
         var list = new List<(string, string)>();
-        foreach (string page in Directory.GetFiles(Path.Combine(RepoRoot, "docs", "help"), "*-*.md").Order(StringComparer.Ordinal))
+        foreach (string page in Directory.GetFiles(Path.Combine(GuestPwsh.RepoRoot, "docs", "help"), "*-*.md").Order(StringComparer.Ordinal))
         {
             int n = 0;
             foreach (Match m in ExampleBlock().Matches(File.ReadAllText(page)))
@@ -52,10 +39,10 @@ public sealed partial class KernelHelpExamplesInVmTests(ITestOutputHelper output
         return list;
     }
 
-    [Infrastructure.InteropFact]
+    [InteropFact]
     public async Task Every_kernel_help_example_runs_as_written_against_the_VM_kernel()
     {
-        string manifest = Path.Combine(RepoRoot, "out", "NvmePS", "NvmePS.psd1");
+        string manifest = GuestPwsh.ModuleManifest;
         var examples = KernelExamples();
         Assert.True(examples.Count >= 11, $"only {examples.Count} kernel examples found");
         string dir = Directory.CreateTempSubdirectory("nvmeps-kernel-examples").FullName;
@@ -95,25 +82,9 @@ public sealed partial class KernelHelpExamplesInVmTests(ITestOutputHelper output
             ConvertTo-Json @($results) -Depth 4 | Set-Content '{{result}}'
             """);
 
-        string pwshDll = Path.Combine(
-            Environment.GetEnvironmentVariable("NUGET_PACKAGES") ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages"),
-            "powershell", "7.6.10", "tools", "net10.0", "any", "unix", "pwsh.dll");
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = RepoRoot };
-        foreach (string a in new[] { pwshDll, "-NoProfile", "-NonInteractive", "-File", script })
-        {
-            psi.ArgumentList.Add(a);
-        }
-
         var clock = Stopwatch.StartNew();
-        using var p = Process.Start(psi)!;
-        var so = p.StandardOutput.ReadToEndAsync();
-        var se = p.StandardError.ReadToEndAsync();
-        using (var bound = new CancellationTokenSource(TimeSpan.FromMinutes(6)))
-        {
-            await p.WaitForExitAsync(bound.Token);
-        }
-
-        Assert.True(p.ExitCode == 0 && File.Exists(result), $"pwsh exited {p.ExitCode}:\n{await se}\n{await so}");
+        var (exitCode, stdout, stderr) = await GuestPwsh.RunAsync(script, TimeSpan.FromMinutes(6));
+        Assert.True(exitCode == 0 && File.Exists(result), $"pwsh exited {exitCode}:\n{stderr}\n{stdout}");
         using var json = JsonDocument.Parse(await File.ReadAllTextAsync(result));
         var failures = new List<string>();
         int ran = 0;

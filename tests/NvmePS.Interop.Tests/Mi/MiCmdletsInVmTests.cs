@@ -20,24 +20,10 @@ public sealed class MiCmdletsInVmTests(ITestOutputHelper output)
 {
     private const byte LoEid = 0x1E;
 
-    private static string RepoRoot
-    {
-        get
-        {
-            string dir = AppContext.BaseDirectory;
-            while (!File.Exists(Path.Combine(dir, "NvmePS.sln")))
-            {
-                dir = Path.GetDirectoryName(dir) ?? throw new InvalidOperationException("repository root not found");
-            }
-
-            return dir;
-        }
-    }
-
     [InteropFact]
     public async Task Discovery_health_controllers_SMART_and_an_event_through_the_cmdlets_over_AF_MCTP()
     {
-        string manifest = Path.Combine(RepoRoot, "out", "NvmePS", "NvmePS.psd1");
+        string manifest = GuestPwsh.ModuleManifest;
         Assert.True(File.Exists(manifest), $"{manifest} is missing: the unit tier builds the module before the VM tier");
 
         // The drive on lo: the simulator bound to its own EID only, so the kernel gives it nothing addressed elsewhere.
@@ -86,16 +72,8 @@ public sealed class MiCmdletsInVmTests(ITestOutputHelper output)
             $r | ConvertTo-Json | Set-Content '{{result}}'
             """);
 
-        string pwshDll = Path.Combine(Environment.GetEnvironmentVariable("NUGET_PACKAGES") ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages"),
-            "powershell", "7.6.10", "tools", "net10.0", "any", "unix", "pwsh.dll");
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = RepoRoot };
-        foreach (string a in new[] { pwshDll, "-NoProfile", "-NonInteractive", "-File", script })
-        {
-            psi.ArgumentList.Add(a);
-        }
-
         var clock = Stopwatch.StartNew();
-        using var pwsh = Process.Start(psi)!;
+        using var pwsh = GuestPwsh.Start(script);
         var stdout = pwsh.StandardOutput.ReadToEndAsync();
         var stderr = pwsh.StandardError.ReadToEndAsync();
 
