@@ -106,11 +106,14 @@ public readonly record struct SetFeaturesCommand(byte Fid, uint Cdw11, bool Save
 /// </summary>
 public readonly record struct ReadWriteCommand(byte Opcode, uint Nsid, ulong Slba, int Blocks, bool Fua = false, bool Deallocate = false)
 {
+    /// <summary>The most blocks one command addresses: NLB is a 16-bit 0-based count.</summary>
+    public const int MaxBlocks = 65536;
+
     public NvmeCommand ToCommand()
     {
-        if (Blocks is < 1 or > 65536)
+        if (Blocks is < 1 or > MaxBlocks)
         {
-            throw new ArgumentOutOfRangeException(nameof(Blocks), Blocks, "1..65536 blocks.");
+            throw new ArgumentOutOfRangeException(nameof(Blocks), Blocks, $"1..{MaxBlocks} blocks.");
         }
 
         return new NvmeCommand

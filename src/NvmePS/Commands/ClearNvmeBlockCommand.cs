@@ -11,9 +11,6 @@ namespace NvmePS.Commands;
 [OutputType(typeof(NvmeBlockTransfer))]
 public sealed class ClearNvmeBlockCommand : NvmeCmdlet
 {
-    /// <summary>Write Zeroes carries a 16-bit 0-based NLB: 65,536 blocks per command.</summary>
-    private const int MaxBlocksPerCommand = 65536;
-
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true)]
     [ValidateNotNull]
     public NvmfController Controller { get; set; } = null!;
@@ -81,10 +78,10 @@ public sealed class ClearNvmeBlockCommand : NvmeCmdlet
 
             stall.Progressed();
             string activity = $"Zeroing {BlockCount} blocks of namespace {NamespaceId}";
-            bool showProgress = BlockCount > MaxBlocksPerCommand;
+            bool showProgress = BlockCount > ReadWriteCommand.MaxBlocks;
             while (done < BlockCount)
             {
-                int count = (int)Math.Min(MaxBlocksPerCommand, BlockCount - done);
+                int count = (int)Math.Min(ReadWriteCommand.MaxBlocks, BlockCount - done);
                 Wait(Controller.Host.WriteZeroesAsync(NamespaceId, (ulong)(StartingLba + done), count, Deallocate, ct));
                 done += count;
                 stall.Progressed();

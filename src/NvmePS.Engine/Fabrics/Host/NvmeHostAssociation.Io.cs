@@ -56,7 +56,7 @@ public sealed partial class NvmeHostAssociation
     public async ValueTask ReadAsync(uint nsid, ulong slba, int blocks, Memory<byte> destination, CancellationToken cancellationToken)
     {
         int blockSize = BlockSizeOf(destination.Length, blocks);
-        int perCommand = Math.Max(1, Math.Min(65536, _maxTransfer / blockSize));
+        int perCommand = Math.Max(1, Math.Min(ReadWriteCommand.MaxBlocks, _maxTransfer / blockSize));
         for (int done = 0; done < blocks; done += perCommand)
         {
             int n = Math.Min(perCommand, blocks - done);
@@ -76,7 +76,7 @@ public sealed partial class NvmeHostAssociation
     public async ValueTask WriteAsync(uint nsid, ulong slba, int blocks, ReadOnlyMemory<byte> data, bool fua, CancellationToken cancellationToken)
     {
         int blockSize = BlockSizeOf(data.Length, blocks);
-        int perCommand = Math.Max(1, Math.Min(65536, _maxTransfer / blockSize));
+        int perCommand = Math.Max(1, Math.Min(ReadWriteCommand.MaxBlocks, _maxTransfer / blockSize));
         for (int done = 0; done < blocks; done += perCommand)
         {
             int n = Math.Min(perCommand, blocks - done);
