@@ -29,6 +29,12 @@ Describe 'Clear-NvmeBlock' {
         [Convert]::ToHexString($data[3072..4095]) | Should -Be ([Convert]::ToHexString($pattern[3072..4095]))
     }
 
+    It 'shows the operation whole in its table' {
+        $lines = (Clear-NvmeBlock $c 102 4 -Force | Format-Table | Out-String -Width 80).Trim() -split "`n"
+        $lines[2] | Should -Match '^WriteZeroes\s+1\s+102\s+4\s+512\s+2 KiB'
+        (Clear-NvmeBlock $c 102 4 -Deallocate -Force | Format-Table | Out-String -Width 80) | Should -Match '(?m)^Deallocate\s'
+    }
+
     It 'deallocates with -Deallocate, and the blocks read as zeroes' {
         (Clear-NvmeBlock $c 100 8 -Deallocate -Confirm:$false).Operation | Should -Be 'Deallocate'
         ((Read-NvmeBlock $c 100 8).Data | Measure-Object -Maximum).Maximum | Should -Be 0
