@@ -140,12 +140,13 @@ public sealed partial class NvmeController
             aer.TrySetCanceled();
         }
 
+        // Gone from the subsystem before its connections close: whoever sees a connection close finds it gone.
+        Subsystem.RemoveController(this);
         foreach (var q in queues)
         {
             q?.Close();
         }
 
-        Subsystem.RemoveController(this);
         _terminated.Cancel();
     }
 

@@ -175,6 +175,16 @@ public sealed class NvmeControllerQueue : IDisposable
         }
     }
 
+    /// <summary>A Disconnect of this I/O queue succeeded: its QID is free again from now, before the completion goes out,
+    /// so a host that reconnects the QID as soon as it has the completion is not refused. The transport closes it next.</summary>
+    internal void ReleaseIoQueueIdentifier()
+    {
+        if (!IsAdmin)
+        {
+            Controller.OnQueueClosed(this);
+        }
+    }
+
     /// <summary>The transport lost or closed this queue. Losing the admin queue ends the association.</summary>
     public void Dispose()
     {

@@ -35,11 +35,13 @@ public sealed partial class NvmeHostAssociation
         {
             // The controller is gone or broken: end the whole association so every caller learns it.
             var reason = e is NvmeException ? e : new NvmeConnectionException("Keep Alive failed.", e);
-            AdminQueue.Fail(reason);
+            // I/O queues first, so none reports the close that failing the admin queue causes instead of this reason.
             foreach (var q in IoQueues)
             {
                 q.Fail(reason);
             }
+
+            AdminQueue.Fail(reason);
         }
     }
 

@@ -101,10 +101,13 @@ public sealed partial class NvmeHostAssociation : INvmeAdminTransport, IAsyncDis
             return;
         }
 
-        AdminQueue.Fail(failure);
+        // I/O queues first: closing the admin queue ends the association at the controller, which then closes the I/O
+        // queues' connections, and a queue that saw that close first would report it instead of this reason.
         foreach (var q in IoQueues)
         {
             q.Fail(failure);
         }
+
+        AdminQueue.Fail(failure);
     }
 }

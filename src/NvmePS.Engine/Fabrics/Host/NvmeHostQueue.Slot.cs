@@ -79,6 +79,7 @@ public sealed partial class NvmeHostQueue
             lock (this)
             {
                 _core.Reset();
+                _core.RunContinuationsAsynchronously = true;
                 DataOut = dataOut;
                 DataIn = dataIn;
                 InCapsule = inCapsule;
@@ -324,6 +325,9 @@ public sealed partial class NvmeHostQueue
 
             if (deliver)
             {
+                // The reader's own completion resumes the caller right here, on the receive thread: no hand-off to the
+                // thread pool per command. Every other way a call ends (cancel, failure) still resumes it elsewhere.
+                _core.RunContinuationsAsynchronously = false;
                 if (DigestError)
                 {
                     _core.SetException(new NvmeProtocolException($"Data digest mismatch in C2HData for CID {Cid:X4}h; the data read is not trustworthy."));

@@ -88,7 +88,8 @@ public sealed partial class NvmeHostQueue : IAsyncDisposable
     {
         if (_reader == Task.CompletedTask)
         {
-            _reader = Task.Run(ReadLoopAsync);
+            _reader = NvmeTcpReceiveThread.Start(_qp, ReadOneAsync, $"NVMe/TCP host queue {Qid}").ContinueWith(
+                t => OnReaderEnded(t.Exception?.InnerException), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         }
     }
 
@@ -230,34 +231,36 @@ public sealed partial class NvmeHostQueue : IAsyncDisposable
 
     // ------------------------------------------------------------------ reader
 
-    private async Task ReadLoopAsync()
+    /// <summary>One step of the reader (on the queue's receive thread): the next PDU from the controller.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> ReadOneAsync()
     {
-        try
+        var h = await _qp.ReceiveHeaderAsync(_stop.Token).ConfigureAwait(false);
+        switch (h.Type)
         {
-            while (true)
-            {
-                var h = await _qp.ReceiveHeaderAsync(_stop.Token).ConfigureAwait(false);
-                switch (h.Type)
-                {
-                    case NvmeTcpPduType.CapsuleResp:
-                        await OnResponseAsync(h).ConfigureAwait(false);
-                        break;
-                    case NvmeTcpPduType.C2HData:
-                        await OnC2HDataAsync(h).ConfigureAwait(false);
-                        break;
-                    case NvmeTcpPduType.R2T:
-                        await OnR2TAsync(h).ConfigureAwait(false);
-                        break;
-                    default:
-                        throw await _qp.TerminateAsync(NvmeTcpFatalErrorStatus.PduSequenceError, 0, $"unexpected {h.Type}").ConfigureAwait(false);
-                }
-            }
+            case NvmeTcpPduType.CapsuleResp:
+                await OnResponseAsync(h).ConfigureAwait(false);
+                break;
+            case NvmeTcpPduType.C2HData:
+                await OnC2HDataAsync(h).ConfigureAwait(false);
+                break;
+            case NvmeTcpPduType.R2T:
+                await OnR2TAsync(h).ConfigureAwait(false);
+                break;
+            default:
+                throw await _qp.TerminateAsync(NvmeTcpFatalErrorStatus.PduSequenceError, 0, $"unexpected {h.Type}").ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+
+        return true;
+    }
+
+    private void OnReaderEnded(Exception? e)
+    {
+        if (e is OperationCanceledException && _stop.IsCancellationRequested)
         {
             Fail(new NvmeConnectionException($"NVMe/TCP queue {Qid} closed."));
         }
-        catch (Exception e)
+        else if (e is not null)
         {
             Fail(e is NvmeException ? e : new NvmeConnectionException($"NVMe/TCP queue {Qid} failed: {e.Message}", e));
         }
@@ -458,6 +461,9 @@ public sealed partial class NvmeHostQueue : IAsyncDisposable
             return;
         }
 
+        // The association learns first: once this queue's connection closes, a caller's command may end at once (on the
+        // receive thread), and by then the association and its other queues must already show the failure.
+        Failed?.Invoke(this, reason);
         _qp.Abort(reason as NvmeException ?? new NvmeConnectionException(reason.Message, reason));
         _stop.Cancel();
         foreach (var s in _slots)
@@ -468,7 +474,6 @@ public sealed partial class NvmeHostQueue : IAsyncDisposable
         // Wake submitters waiting for room; they see the failure.
         _slotGate.Release(Math.Max(1, _slots.Length - _slotGate.CurrentCount));
         _sqSpace.Release(Math.Max(1, _slots.Length - _sqSpace.CurrentCount));
-        Failed?.Invoke(this, reason);
     }
 
     /// <summary>A command cancelled while the queue has been receiving one PDU for this long closes the queue.</summary>

@@ -10,6 +10,9 @@ namespace NvmePS.Engine.Fabrics.Tcp;
 /// and sent by the owner before it lets go, so concurrent completions and capsules leave in few large writes instead of
 /// one system call each. Every PDU is laid out by <see cref="NvmeTcpPduWriter"/>. The queue pair owns the connection's
 /// state: this asks it whether it is closed, and for the error of an operation the close cut short.
+/// PDUs sent by the connection's receive thread are held back (corked) and written in one go when that thread has
+/// nothing more to read, just before it waits: a burst of commands answered inline leaves in one system call, not
+/// one or two per command. Whoever takes the socket next writes held-back bytes first, so the order of PDUs holds.
 /// </summary>
 internal sealed class NvmeTcpPduSender
 {
@@ -56,6 +59,14 @@ internal sealed class NvmeTcpPduSender
                 throw _owner.Closed($"{Peer} is closed.", null);
             }
 
+            if (_owner.OnReceiveThread && layout.Plen <= AppendLimit && _pending.Length - _pendingLength >= layout.Plen)
+            {
+                // Corked: the receive thread flushes before it waits (FlushHeldBack), or the next owner writes it first.
+                NvmeTcpPduWriter.WritePdu(_pending.AsSpan(_pendingLength), h, layout, data.Span);
+                _pendingLength += layout.Plen;
+                return ValueTask.CompletedTask;
+            }
+
             owner = _sendLock.Wait(0);
             if (!owner && layout.Plen <= AppendLimit && _pending.Length - _pendingLength >= layout.Plen)
             {
@@ -77,6 +88,7 @@ internal sealed class NvmeTcpPduSender
         await _sendLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            await WriteHeldBackAsync().ConfigureAwait(false);
             await SendAllAsync(bytes, cancellationToken).ConfigureAwait(false);
         }
         finally
@@ -95,7 +107,9 @@ internal sealed class NvmeTcpPduSender
             {
                 try
                 {
-                    // PDUs queued before this point were written by the previous owner; nothing may follow the termination.
+                    // PDUs queued before this point were written by the previous owner (or are held back by the receive
+                    // thread, and go first); nothing may follow the termination.
+                    await WriteHeldBackAsync().ConfigureAwait(false);
                     await SendAllAsync(pdu, CancellationToken.None).ConfigureAwait(false);
                     _socket.Shutdown(SocketShutdown.Send);
                 }
@@ -117,6 +131,70 @@ internal sealed class NvmeTcpPduSender
         catch (Exception e) when (e is SocketException or ObjectDisposedException or NvmeConnectionException)
         {
             // The peer may already be gone.
+        }
+    }
+
+    /// <summary>On the receive thread, before it waits: writes the PDUs it held back. If another task owns the socket, that
+    /// owner writes them before it lets go. A failed write closes the connection (the receive then reports it).</summary>
+    public void FlushHeldBack()
+    {
+        lock (_pendingLock)
+        {
+            if (_pendingLength == 0 || !_sendLock.Wait(0))
+            {
+                return;
+            }
+        }
+
+        try
+        {
+            var release = ReleaseSendAsync();
+            if (release.IsCompletedSuccessfully)
+            {
+                release.GetAwaiter().GetResult();
+            }
+            else
+            {
+                release.AsTask().GetAwaiter().GetResult();
+            }
+        }
+        catch (Exception e) when (e is NvmeException or SocketException or ObjectDisposedException)
+        {
+            // SendAllAsync closed the connection; the receive that follows reports why.
+        }
+    }
+
+    /// <summary>With the send lock held: writes PDUs held back by the receive thread before the owner's own, which are later.</summary>
+    private async ValueTask WriteHeldBackAsync()
+    {
+        byte[] buffer;
+        int length;
+        TaskCompletionSource? written;
+        lock (_pendingLock)
+        {
+            if (_pendingLength == 0)
+            {
+                return;
+            }
+
+            written = _pendingWritten;
+            _pendingWritten = null;
+            buffer = _pending;
+            length = _pendingLength;
+            _pending = _flushing;
+            _flushing = buffer;
+            _pendingLength = 0;
+        }
+
+        try
+        {
+            await SendAllAsync(buffer.AsMemory(0, length), CancellationToken.None).ConfigureAwait(false);
+            written?.TrySetResult();
+        }
+        catch (Exception e)
+        {
+            written?.TrySetException(e);
+            throw;
         }
     }
 
@@ -193,6 +271,7 @@ internal sealed class NvmeTcpPduSender
                 reg = cancellationToken.UnsafeRegister(static s => ((NvmeTcpQueuePair)s!).Abort(), _owner);
             }
 
+            await WriteHeldBackAsync().ConfigureAwait(false);
             int plen = layout.Plen;
             if (plen <= _tx.Length)
             {

@@ -304,8 +304,142 @@ public sealed partial class NvmeTcpQueuePair
         }
     }
 
+    /// <summary>Makes the calling thread this connection's receive thread: from now on the receive methods, when called on
+    /// it, wait in the kernel (poll(2), then recv(2)) and complete synchronously, so a reader loop that owns a thread never
+    /// leaves it and is woken by the kernel itself. Calls on other threads still go through the socket engine. A close
+    /// (<see cref="Abort()"/>, a cancelled token) wakes the waiting thread.</summary>
+    internal void BindReceiveThread()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+
+        try
+        {
+            _receiveHandle = _socket.SafeHandle;
+        }
+        catch (ObjectDisposedException)
+        {
+            return;
+        }
+
+        Volatile.Write(ref _receiveThreadId, Environment.CurrentManagedThreadId);
+        if (IsClosed)
+        {
+            // Closed before the bind was seen by Abort: make sure a receive does not wait for a wake-up that already passed.
+            Volatile.Write(ref _receiveThreadId, 0);
+        }
+    }
+
+    /// <summary>True on the thread bound by <see cref="BindReceiveThread"/>.</summary>
+    internal bool OnReceiveThread => Environment.CurrentManagedThreadId == Volatile.Read(ref _receiveThreadId);
+
+    /// <summary>Writes the PDUs the receive thread held back; called on that thread before it waits for anything.</summary>
+    internal void FlushHeldBack() => _sender.FlushHeldBack();
+
+    private unsafe int ReceiveOnOwnThread(Span<byte> buffer, CancellationToken cancellationToken)
+    {
+        if (cancellationToken.CanBeCanceled && cancellationToken != _ownThreadToken)
+        {
+            // A reader passes the same connection-lifetime token every time: register it once, not once per receive.
+            _ownThreadRegistration.Unregister();
+            _ownThreadToken = cancellationToken;
+            _ownThreadRegistration = cancellationToken.UnsafeRegister(static s => ((NvmeTcpQueuePair)s!).Abort(), this);
+        }
+
+        nint n;
+        int errno;
+        try
+        {
+            while (true)
+            {
+                (n, errno) = WithHandle(buffer, static (fd, b) =>
+                {
+                    fixed (byte* p = b)
+                    {
+                        nint r = NvmeTcpNative.Recv(fd, p, (nuint)b.Length, NvmeTcpNative.MsgDontwait);
+                        return (r, r < 0 ? NvmeTcpNative.LastErrno : 0);
+                    }
+                });
+                if (n > 0)
+                {
+                    return (int)n;
+                }
+
+                if (errno == NvmeTcpNative.EINTR)
+                {
+                    continue;
+                }
+
+                if (errno != NvmeTcpNative.EAGAIN || IsClosed)
+                {
+                    break;
+                }
+
+                // Nothing more to read for now: what this thread answered goes out before it waits. Not while holding
+                // the handle: a failed send closes the socket, and closing waits for every reference to the handle.
+                _sender.FlushHeldBack();
+                WithHandle(default, static (fd, _) =>
+                {
+                    var pfd = new NvmeTcpNative.PollFd { Fd = fd, Events = NvmeTcpNative.PollIn };
+                    // Abort's shutdown wakes the poll; the bound is only a backstop against a missed wake-up.
+                    return ((nint)NvmeTcpNative.Poll(&pfd, 1, 1000), 0);
+                });
+            }
+        }
+        catch (ObjectDisposedException e)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            throw Closed($"NVMe/TCP connection to {RemoteEndPoint} is closed.", e);
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        if (IsClosed)
+        {
+            throw Closed($"NVMe/TCP connection to {RemoteEndPoint} is closed.", null);
+        }
+
+        Abort();
+        throw n == 0
+            ? Closed($"NVMe/TCP peer {RemoteEndPoint} closed the connection.", null)
+            : Closed($"NVMe/TCP connection to {RemoteEndPoint} failed: {System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})", null);
+    }
+
+    private delegate (nint Result, int Errno) HandleCall(int fd, Span<byte> buffer);
+
+    /// <summary>Runs one system call on the socket's descriptor, holding a reference so the descriptor cannot be closed
+    /// (and its number reused) meanwhile. Nothing that may close the socket runs inside.</summary>
+    private (nint Result, int Errno) WithHandle(Span<byte> buffer, HandleCall call)
+    {
+        var handle = _receiveHandle!;
+        bool added = false;
+        try
+        {
+            handle.DangerousAddRef(ref added);
+            return call((int)handle.DangerousGetHandle(), buffer);
+        }
+        finally
+        {
+            if (added)
+            {
+                handle.DangerousRelease();
+            }
+        }
+    }
+
+    private ValueTask<int> ReceiveSomeAsync(Memory<byte> buffer, CancellationToken cancellationToken)
+    {
+        if (Environment.CurrentManagedThreadId == Volatile.Read(ref _receiveThreadId))
+        {
+            return new ValueTask<int>(ReceiveOnOwnThread(buffer.Span, cancellationToken));
+        }
+
+        return ReceiveThroughEngineAsync(buffer, cancellationToken);
+    }
+
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<int> ReceiveSomeAsync(Memory<byte> buffer, CancellationToken cancellationToken)
+    private async ValueTask<int> ReceiveThroughEngineAsync(Memory<byte> buffer, CancellationToken cancellationToken)
     {
         int n;
         try

@@ -35,6 +35,12 @@ public sealed partial class NvmeTcpQueuePair : IAsyncDisposable, IDisposable
     // Environment.TickCount64 (made odd, so never 0) when the PDU being received began; 0 between PDUs.
     private long _pduStartedAt;
     private readonly Timer? _pduWatchdog;
+    // The managed thread whose receives block in the kernel (BindReceiveThread); 0 when every receive goes through the
+    // socket engine.
+    private int _receiveThreadId;
+    private SafeSocketHandle? _receiveHandle;
+    private CancellationToken _ownThreadToken;
+    private CancellationTokenRegistration _ownThreadRegistration;
 
     private NvmeTcpQueuePair(Socket socket, bool isController, NvmeTcpQueueOptions options)
     {
@@ -207,6 +213,23 @@ public sealed partial class NvmeTcpQueuePair : IAsyncDisposable, IDisposable
         if (Interlocked.Exchange(ref _closed, 1) == 0)
         {
             _pduWatchdog?.Dispose();
+            _ownThreadRegistration.Unregister();
+            try
+            {
+                if (Volatile.Read(ref _receiveThreadId) != 0)
+                {
+                    // Wakes a receive thread blocked in poll(2) (recv then returns 0) and puts nothing on the wire.
+                    _socket.Shutdown(SocketShutdown.Receive);
+                }
+            }
+            catch (SocketException)
+            {
+                // Not connected any more: nothing to wake.
+            }
+            catch (ObjectDisposedException)
+            {
+            }
+
             try
             {
                 _socket.Close();

@@ -118,32 +118,17 @@ internal sealed class NvmeTcpTargetConnection
                     c.Abort();
                 }
             }, this, _owner.ConnectTimeout, Timeout.InfiniteTimeSpan);
-            while (!ct.IsCancellationRequested)
+            // Until Connect succeeds the connection is served from the thread pool: a peer that never connects costs no thread.
+            while (!ct.IsCancellationRequested && Volatile.Read(ref _queue) is null)
             {
-                var header = await _qp.ReceiveHeaderAsync(ct).ConfigureAwait(false);
-                switch (header.Type)
-                {
-                    case NvmeTcpPduType.CapsuleCmd:
-                        if (_queue is null)
-                        {
-                            await OnConnectCapsuleAsync(header, ct).ConfigureAwait(false);
-                        }
-                        else
-                        {
-                            await OnCapsuleAsync(header, ct).ConfigureAwait(false);
-                        }
+                await ReceiveOneAsync(ct).ConfigureAwait(false);
+            }
 
-                        break;
-
-                    case NvmeTcpPduType.H2CData:
-                        await OnH2CDataAsync(header, ct).ConfigureAwait(false);
-                        break;
-
-                    default:
-                        // The validator admits only host-to-controller types after initialization; anything else is out of sequence.
-                        throw await _qp.TerminateAsync(NvmeTcpFatalErrorStatus.PduSequenceError, NvmeTcpCommonHeader.PduTypeOffset,
-                            $"unexpected {header.Type}").ConfigureAwait(false);
-                }
+            if (!ct.IsCancellationRequested)
+            {
+                // A connected queue gets its own receive thread: commands arrive and in-memory reads and writes complete
+                // on it without a hand-off per PDU.
+                await NvmeTcpReceiveThread.Start(_qp, () => ReceiveOneAsync(ct), $"NVMe/TCP target queue {_queue!.Qid}").ConfigureAwait(false);
             }
         }
         catch (NvmeProtocolException)
@@ -161,6 +146,44 @@ internal sealed class NvmeTcpTargetConnection
         }
 
         return protocolError;
+    }
+
+    /// <summary>Receives and handles the next PDU from the host; false once the connection is stopping.</summary>
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> ReceiveOneAsync(CancellationToken ct)
+    {
+        if (ct.IsCancellationRequested)
+        {
+            return false;
+        }
+
+        var qp = _qp!;
+        var header = await qp.ReceiveHeaderAsync(ct).ConfigureAwait(false);
+        switch (header.Type)
+        {
+            case NvmeTcpPduType.CapsuleCmd:
+                if (_queue is null)
+                {
+                    await OnConnectCapsuleAsync(header, ct).ConfigureAwait(false);
+                }
+                else
+                {
+                    await OnCapsuleAsync(header, ct).ConfigureAwait(false);
+                }
+
+                break;
+
+            case NvmeTcpPduType.H2CData:
+                await OnH2CDataAsync(header, ct).ConfigureAwait(false);
+                break;
+
+            default:
+                // The validator admits only host-to-controller types after initialization; anything else is out of sequence.
+                throw await qp.TerminateAsync(NvmeTcpFatalErrorStatus.PduSequenceError, NvmeTcpCommonHeader.PduTypeOffset,
+                    $"unexpected {header.Type}").ConfigureAwait(false);
+        }
+
+        return true;
     }
 
     private void Cleanup()
@@ -564,6 +587,10 @@ internal sealed class NvmeTcpTargetConnection
             ReadOnlyMemory<byte> dataIn = direction == NvmeDataDirection.HostToController ? buffer.AsMemory(0, length) : default;
             Memory<byte> dataOut = direction == NvmeDataDirection.ControllerToHost ? buffer.AsMemory(0, length) : default;
             var result = await queue.ExecuteAsync(sqe, dataIn, dataOut, ct).ConfigureAwait(false);
+            if (NvmeController.IsDisconnect(sqe) && result.Completion.IsSuccess)
+            {
+                queue.ReleaseIoQueueIdentifier();
+            }
             if (direction == NvmeDataDirection.ControllerToHost && result.Completion.IsSuccess)
             {
                 // Never send pooled bytes the command did not produce.
@@ -594,7 +621,8 @@ internal sealed class NvmeTcpTargetConnection
 
             if (NvmeController.IsDisconnect(sqe) && result.Completion.IsSuccess)
             {
-                // Disconnect deletes this I/O queue once its completion is out.
+                // Disconnect deletes this I/O queue once its completion is out (the receive thread may have held it back).
+                qp.FlushHeldBack();
                 Abort();
             }
         }
