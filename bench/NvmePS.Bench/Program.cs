@@ -22,6 +22,7 @@ internal static class Program
 
     private static double _seconds = 2.0;
     private static Process? _server;
+    private static AllocationSampler? _sampler;
 
     private static async Task<int> Main(string[] args)
     {
@@ -38,6 +39,7 @@ internal static class Program
             }
         }
 
+        _sampler = AllocationSampler.Requested ? new AllocationSampler() : null;
         Console.WriteLine($"NvmePS NVMe/TCP benchmark: loopback, {Environment.ProcessorCount} cores, {_seconds:0.#} s per figure, .NET {Environment.Version}");
         Console.WriteLine($"CRC-32C hardware: {Crc32C.IsHardwareAccelerated}");
         Console.WriteLine();
@@ -54,6 +56,17 @@ internal static class Program
         _server = server;
         try
         {
+            await using (var fill = await ConnectAsync(endPoint, ioQueues: 1).ConfigureAwait(false))
+            {
+                // The controller's memory namespace allocates its backing store on first write: fill the region the
+                // figures use first, or the first figure counts that allocation as the controller's per-I/O cost.
+                byte[] chunk = new byte[1 << 20];
+                for (long offset = 0; offset < Region; offset += chunk.Length)
+                {
+                    await fill.WriteAsync(1, (ulong)(offset / 512), chunk.Length / 512, chunk, fua: false, CancellationToken.None).ConfigureAwait(false);
+                }
+            }
+
             foreach (bool digests in new[] { false, true })
             {
                 await using var a = await NvmeHostAssociation.ConnectAsync(endPoint, Sub, new NvmeHostAssociationParameters
@@ -467,6 +480,14 @@ internal static class Program
         var workers = Enumerable.Range(0, queueDepth).Select(i => Task.Run(() => Worker(i))).ToArray();
         await Task.Delay(TimeSpan.FromSeconds(Math.Min(0.5, _seconds / 4))).ConfigureAwait(false);
         double srvAlloc0 = ServerAllocated();
+        if (_sampler is not null && _server is not null)
+        {
+            // Start both samples at the measured part.
+            _sampler.TakeReport();
+            _server.StandardInput.WriteLine("alloc-types");
+            _server.StandardInput.Flush();
+            _server.StandardOutput.ReadLine();
+        }
         long alloc0 = GC.GetTotalAllocatedBytes(precise: true);
         var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
         var srv0 = ServerCpu();
@@ -480,6 +501,12 @@ internal static class Program
         var cpu1 = Process.GetCurrentProcess().TotalProcessorTime;
         var srv1 = ServerCpu();
         double srvAlloc1 = ServerAllocated();
+        if (_sampler is not null && _server is not null)
+        {
+            _server.StandardInput.WriteLine("alloc-types");
+            _server.StandardInput.Flush();
+            Console.WriteLine($"    allocation samples: host [{_sampler.TakeReport()}], controller [{_server.StandardOutput.ReadLine()}]");
+        }
         Volatile.Write(ref measuring, false);
         Volatile.Write(ref stop, true);
         await Task.WhenAll(workers).ConfigureAwait(false);
@@ -528,6 +555,7 @@ internal static class Program
 
     private static async Task<int> ServeAsync()
     {
+        using var sampler = AllocationSampler.Requested ? new AllocationSampler() : null;
         using var target = new NvmeTarget(new NvmeTargetOptions { MaxQueueSize = 128 });
         var sub = target.AddSubsystem(Sub, allowAnyHost: true);
         sub.AddMemoryNamespace(NamespaceBytes);
@@ -541,6 +569,11 @@ internal static class Program
             if (line == "alloc")
             {
                 Console.WriteLine(GC.GetTotalAllocatedBytes(precise: true).ToString(CultureInfo.InvariantCulture));
+                Console.Out.Flush();
+            }
+            else if (line == "alloc-types")
+            {
+                Console.WriteLine(sampler?.TakeReport() ?? string.Empty);
                 Console.Out.Flush();
             }
         }

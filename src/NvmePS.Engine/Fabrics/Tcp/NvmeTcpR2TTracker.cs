@@ -11,6 +11,8 @@ public readonly record struct NvmeTcpDataError(NvmeTcpFatalErrorStatus Fes, int 
 public sealed class NvmeTcpR2TTracker
 {
     private readonly Dictionary<ushort, Entry> _byTtag = new();
+    // Entries of finished R2Ts, reused: no allocation per R2T.
+    private readonly Stack<Entry> _free = new();
     private ushort _nextTtag;
 
     private sealed class Entry
@@ -44,7 +46,11 @@ public sealed class NvmeTcpR2TTracker
         }
         while (ttag == 0xFFFF || _byTtag.ContainsKey(ttag));
 
-        _byTtag[ttag] = new Entry { Cccid = cccid, Start = r2to, Next = r2to, End = r2to + r2tl };
+        var entry = _free.Count > 0 ? _free.Pop() : new Entry();
+        entry.Cccid = cccid;
+        entry.Start = entry.Next = r2to;
+        entry.End = r2to + r2tl;
+        _byTtag[ttag] = entry;
         return ttag;
     }
 
@@ -56,6 +62,7 @@ public sealed class NvmeTcpR2TTracker
             if (kv.Value.Cccid == cccid)
             {
                 _byTtag.Remove(kv.Key);
+                _free.Push(kv.Value);
             }
         }
     }
@@ -127,6 +134,7 @@ public sealed class NvmeTcpR2TTracker
         if (final)
         {
             _byTtag.Remove(h2c.Ttag);
+            _free.Push(entry);
             transferComplete = true;
         }
 

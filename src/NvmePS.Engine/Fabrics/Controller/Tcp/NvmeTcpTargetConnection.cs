@@ -45,13 +45,29 @@ internal sealed class NvmeTcpTargetConnection
     private int _running;
     private CancellationTokenRegistration _queueClosedRegistration;
 
-    private sealed class PendingWrite(NvmeCommand command, byte[] buffer, int length)
+    // Reused (under _writeLock) once the write is dispatched: no allocation per R2T write.
+    private readonly Stack<PendingWrite> _freeWrites = new();
+
+    private sealed class PendingWrite
     {
-        public NvmeCommand Command { get; } = command;
-        public byte[] Buffer { get; } = buffer;
-        public int Length { get; } = length;
+        public NvmeCommand Command { get; private set; }
+        public byte[] Buffer { get; private set; } = [];
+        public int Length { get; private set; }
         public bool DigestFailed { get; set; }
+
+        public PendingWrite Begin(NvmeCommand command, byte[] buffer, int length)
+        {
+            Command = command;
+            Buffer = buffer;
+            Length = length;
+            DigestFailed = false;
+            return this;
+        }
     }
+
+    /// <summary>Under <see cref="_writeLock"/>.</summary>
+    private PendingWrite NewWrite(NvmeCommand command, byte[] buffer, int length) =>
+        (_freeWrites.Count > 0 ? _freeWrites.Pop() : new PendingWrite()).Begin(command, buffer, length);
 
     public NvmeTcpTargetConnection(NvmeTcpTarget owner, Socket socket, NvmeTargetPort port, CancellationToken stopping)
     {
@@ -366,7 +382,7 @@ internal sealed class NvmeTcpTargetConnection
                     now = _deferredWrites.Count == 0 && FitsBudget(length);
                     if (now)
                     {
-                        _writes[sqe.Cid] = new PendingWrite(sqe, RentCounted(length), length);
+                        _writes[sqe.Cid] = NewWrite(sqe, RentCounted(length), length);
                         ttag = _r2t.Register(sqe.Cid, 0, (uint)length);
                     }
                     else
@@ -455,13 +471,19 @@ internal sealed class NvmeTcpTargetConnection
 
         if (complete)
         {
-            if (write.DigestFailed)
+            var (command, buffer, length, failed) = (write.Command, write.Buffer, write.Length, write.DigestFailed);
+            lock (_writeLock)
             {
-                await FailAsync(write.Command, write.Buffer, write.Length, NvmeStatus.Generic(NvmeStatusNames.TransientTransportError, dnr: false)).ConfigureAwait(false);
+                _freeWrites.Push(write);
+            }
+
+            if (failed)
+            {
+                await FailAsync(command, buffer, length, NvmeStatus.Generic(NvmeStatusNames.TransientTransportError, dnr: false)).ConfigureAwait(false);
             }
             else
             {
-                _ = ExecuteAndRespondAsync(write.Command, write.Buffer, write.Length, NvmeDataDirection.HostToController);
+                _ = ExecuteAndRespondAsync(command, buffer, length, NvmeDataDirection.HostToController);
             }
         }
     }
@@ -532,7 +554,7 @@ internal sealed class NvmeTcpTargetConnection
                     (sqe, length) = _deferredWrites.Dequeue();
                     isWrite = true;
                     buffer = RentCounted(length);
-                    _writes[sqe.Cid] = new PendingWrite(sqe, buffer, length);
+                    _writes[sqe.Cid] = NewWrite(sqe, buffer, length);
                     ttag = _r2t.Register(sqe.Cid, 0, (uint)length);
                 }
                 else if (_deferredReads.Count > 0 && FitsBudget(_deferredReads.Peek().Length))
