@@ -5,6 +5,7 @@ using NvmePS.Engine.Admin;
 using NvmePS.Engine.Fabrics;
 using NvmePS.Engine.Fabrics.Controller;
 using NvmePS.Engine.Fabrics.Controller.Tcp;
+using NvmePS.Engine.Fabrics.Tcp;
 
 namespace NvmePS.Engine.Tests.Fabrics.Controller;
 
@@ -404,10 +405,11 @@ public class TcpMalformedInputTests(MalformedInputFixture fixture) : IClassFixtu
         await ExpectTermReqAsync(peer, 0x01, 47, pdu[..72]);
     }
 
+    /// <summary>Also the regression for CVE-2023-6121 (nvmet out-of-bounds read of Connect NQNs without a NUL).</summary>
     [Theory]
     [InlineData(256)]
     [InlineData(512)]
-    public async Task Connect_nqn_without_nul(int field)
+    public async Task CVE_2023_6121_connect_nqn_without_nul(int field)
     {
         using var peer = await RawPeer.OpenAsync(Ep);
         var data = new ConnectData(Core.HostId, 0xFFFF, Core.SubNqn, Core.HostNqn).ToArray();
@@ -438,12 +440,75 @@ public class TcpMalformedInputTests(MalformedInputFixture fixture) : IClassFixtu
     }
 
     [Fact]
-    public async Task Peer_resets_in_the_middle_of_the_icresp()
+    public Task Peer_resets_in_the_middle_of_the_icresp() => ResetDuringIcRespAsync(digests: false);
+
+    // ---------------------------------------------------------------- regressions named after the Linux nvmet CVEs
+    // Each sends what the CVE's reproducer sent to nvmet-tcp; the target must answer as the specification says, lose
+    // nothing, and keep serving the bystander (issue 15 §3). The host-side CVEs are in HostileControllerTests.
+
+    /// <summary>CVE-2023-5178 (nvmet-tcp double free): digests asked for in ICReq, then a reset while ICResp is sent.</summary>
+    [Fact]
+    public Task CVE_2023_5178_digests_in_icreq_then_a_reset_while_the_icresp_is_sent() => ResetDuringIcRespAsync(digests: true);
+
+    /// <summary>CVE-2023-52454 (nvmet-tcp panic on an invalid H2C PDU length): DATAL disagrees with what PLEN carries.
+    /// Invalid PDU Header Field (01h) pointing at DATAL.</summary>
+    [Fact]
+    public async Task CVE_2023_52454_h2cdata_whose_datal_disagrees_with_plen()
+    {
+        var (admin, io, ttag) = await RawIoWithR2TAsync(8192);
+        using var a = admin;
+        using var i = io;
+        var h2c = RawPeer.H2CData(10, ttag, 0, new byte[4096], false);
+        BinaryPrimitives.WriteUInt32LittleEndian(h2c.AsSpan(H2CDataPdu.DatalOffset), 2048);
+        await io.SendAsync(h2c);
+        await ExpectTermReqAsync(io, 0x01, (uint)H2CDataPdu.DatalOffset, h2c[..24]);
+    }
+
+    /// <summary>CVE-2026-22998 (nvmet-tcp NULL dereference, H2C_DATA before the command's buffer exists): a second write
+    /// waits for buffer budget, so it has no R2T and no buffer yet, and the host sends its data anyway. The first write's
+    /// R2T is outstanding, so the unknown part is the command: Invalid PDU Header Field (01h) at CCCID.</summary>
+    [Fact]
+    public async Task CVE_2026_22998_h2cdata_for_a_write_whose_buffer_does_not_exist_yet()
+    {
+        const int Mdts = 128 * 1024;
+        using var target = new NvmeTarget(new NvmeTargetOptions { MaxDataTransferSize = Mdts, MaxBufferedBytesPerConnection = Mdts });
+        target.AddSubsystem(Core.SubNqn, allowAnyHost: true).AddMemoryNamespace(8 << 20, 512);
+        await using var tcp = new NvmeTcpTarget(target);
+        await tcp.ListenAsync(new IPEndPoint(IPAddress.Loopback, 0));
+        var ep = tcp.LocalEndPoints[0];
+        await using (var admin = await TestHost.AdminAsync(ep, Core.SubNqn))
+        {
+            using var io = await RawPeer.OpenAsync(ep);
+            await io.SendAsync(RawPeer.ConnectCapsule(1, admin.Cntlid));
+            Assert.Equal(0, BinaryPrimitives.ReadUInt16LittleEndian((await io.ReadPduAsync()).AsSpan(22)));
+            await io.SendAsync(RawPeer.Capsule(RawPeer.Sgl(NvmeIoCommands.Write(1, 0, Mdts / 512), 10, SglDescriptor.Transport(Mdts))));
+            var r2t = await io.ReadPduAsync();
+            Assert.Equal(0x09, r2t[0]);
+            // The budget is full: this write is deferred, with no R2T and no buffer.
+            await io.SendAsync(RawPeer.Capsule(RawPeer.Sgl(NvmeIoCommands.Write(1, 512, Mdts / 512), 11, SglDescriptor.Transport(Mdts))));
+            var h2c = RawPeer.H2CData(11, BinaryPrimitives.ReadUInt16LittleEndian(r2t.AsSpan(10)), 0, new byte[4096], false);
+            await io.SendAsync(h2c);
+            Assert.Equal(RawPeer.ExpectedTermReq(0x01, (uint)H2CDataPdu.CccidOffset, h2c[..24]), await io.ReadPduAsync());
+            Assert.True(await io.ClosedByPeerAsync());
+        }
+
+        // Nothing of the target was hurt: a new association writes and reads.
+        await using var admin2 = await TestHost.AdminAsync(ep, Core.SubNqn);
+        await using var io2 = await TestHost.IoAsync(ep, admin2, Core.SubNqn);
+        var data = new byte[Mdts];
+        new Random(22998).NextBytes(data);
+        Assert.True((await io2.ExecAsync(NvmeIoCommands.Write(1, 0, Mdts / 512), data)).Cqe.IsSuccess);
+        Assert.Equal(data, (await io2.ExecAsync(NvmeIoCommands.Read(1, 0, Mdts / 512), readLength: Mdts)).Data);
+        Assert.Equal(0, tcp.FaultedConnections);
+        await fixture.AssertBystanderWorksAsync();
+    }
+
+    private async Task ResetDuringIcRespAsync(bool digests)
     {
         for (int n = 0; n < 6; n++)
         {
             using var peer = await RawPeer.OpenAsync(Ep, initialize: false);
-            await peer.SendAsync(RawPeer.IcReq());
+            await peer.SendAsync(RawPeer.IcReq(headerDigest: digests, dataDigest: digests));
             if (n % 2 == 1)
             {
                 // Read part of the ICResp, then reset: the target is mid-PDU from the peer's point of view.

@@ -168,7 +168,7 @@ public class HostMalformedInputTests
     }
 
     [Fact]
-    public async Task More_r2ts_than_maxr2t()
+    public async Task CVE_2025_38264_an_r2t_for_a_command_already_in_transfer_exceeds_maxr2t()
     {
         var (q, fake) = await ConnectAsync(maxR2T: 0);
         using var _ = fake;

@@ -57,7 +57,7 @@ public sealed class HostileControllerTests
     }
 
     [Fact]
-    public async Task A_header_length_of_255_with_header_digests_is_an_invalid_header_field()
+    public async Task CVE_2025_21927_a_header_length_of_255_with_header_digests_is_an_invalid_header_field()
     {
         var (q, fake) = await HostMalformedInputTests.ConnectAsync(digests: true);
         using var _ = fake;
