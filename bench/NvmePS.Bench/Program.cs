@@ -100,6 +100,13 @@ internal static class Program
                 Console.WriteLine($"{"4 KiB random write, QD32",-52} {w32.Iops,12:N0} IOPS  ({w32.Iops / shaped32.Iops:0.00}× shaped){Detail(w32)}");
             }
 
+            await using (var a = await ConnectAsync(endPoint, ioQueues: 1, disableSqFlowControl: true).ConfigureAwait(false))
+            {
+                // Without SQ flow control the controller may end a read with C2HData's SUCCESS flag: one PDU per read, not two.
+                var r = await RandomAsync(a, queueDepth: 32, write: false).ConfigureAwait(false);
+                Console.WriteLine($"{"4 KiB random read, QD32, SQ flow control off",-52} {r.Iops,12:N0} IOPS  ({r.Iops / shaped32.Iops:0.00}× shaped){Detail(r)}");
+            }
+
             Console.WriteLine();
             double oneQueue = 0;
             foreach (int queues in new[] { 1, 2, 4 })
@@ -154,10 +161,11 @@ internal static class Program
     private static string Detail(Result r) =>
         $"  alloc/IO host {r.AllocPerIo:0.0} B, controller {r.ControllerAllocPerIo:0.0} B; CPU/IO host {r.HostCpuUs:0.0} µs, controller {r.ControllerCpuUs:0.0} µs";
 
-    private static Task<NvmeHostAssociation> ConnectAsync(IPEndPoint endPoint, int ioQueues) =>
+    private static Task<NvmeHostAssociation> ConnectAsync(IPEndPoint endPoint, int ioQueues, bool disableSqFlowControl = false) =>
         NvmeHostAssociation.ConnectAsync(endPoint, Sub, new NvmeHostAssociationParameters
         {
             IoQueueCount = ioQueues,
+            DisableSqFlowControl = disableSqFlowControl,
             IoQueueSize = 128,
             KeepAliveTimeout = TimeSpan.Zero,
         }, CancellationToken.None);
