@@ -297,6 +297,43 @@ public class HostMalformedInputTests
         await q.DisposeAsync();
     }
 
+    /// <summary>CVE-2022-48686 (nvme-tcp use-after-free after a data digest error): more data for the command keeps
+    /// arriving after the PDU whose digest failed. The host takes it into the command's own buffer (the call has not
+    /// ended), ends the command once, with the digest error, when its response comes, and the queue goes on.</summary>
+    [Fact]
+    public async Task CVE_2022_48686_data_arriving_after_a_digest_error()
+    {
+        var (q, fake) = await ConnectAsync(digests: true);
+        using var _ = fake;
+        byte[] buf = new byte[1024];
+        var run = q.ExecuteAsync(NvmeIoCommands.Read(1, 0, 2), default, buf, CancellationToken.None).AsTask();
+        ushort cid = await ReadCapsuleAsync(fake, digests: true);
+        byte[] second = new byte[512];
+        second.AsSpan().Fill(0x5A);
+        byte[] pdu = new byte[1400];
+        int n = NvmeTcpPduWriter.WriteC2HData(pdu, new C2HDataPdu(cid, 0, 512), new byte[512], false, false, true, true, 4);
+        pdu[n - 1] ^= 1;
+        n += NvmeTcpPduWriter.WriteC2HData(pdu.AsSpan(n), new C2HDataPdu(cid, 512, 512), second, true, false, true, true, 4);
+        await Loopback.SendAsync(fake, pdu.AsMemory(0, n));
+        // The data after the bad PDU does not end the command; only its response does.
+        await Task.Delay(100);
+        Assert.False(run.IsCompleted);
+        byte[] resp = new byte[28];
+        NvmeTcpPduWriter.WriteCapsuleResponse(resp, NvmeCompletion.Create(cid, NvmeStatus.Success, sqhd: 1), true);
+        await Loopback.SendAsync(fake, resp);
+        var ex = await Assert.ThrowsAsync<NvmeProtocolException>(() => run);
+        Assert.Contains("digest", ex.Message, StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(second, buf[512..]);
+        Assert.Null(q.Failure);
+
+        run = q.ExecuteAsync(NvmeIoCommands.Flush(1), default, default, CancellationToken.None).AsTask();
+        cid = await ReadCapsuleAsync(fake, digests: true);
+        NvmeTcpPduWriter.WriteCapsuleResponse(resp, NvmeCompletion.Create(cid, NvmeStatus.Success, sqhd: 2), true);
+        await Loopback.SendAsync(fake, resp);
+        Assert.True((await run).Completion.IsSuccess);
+        await q.DisposeAsync();
+    }
+
     [Fact]
     public async Task Cancelled_command_is_abandoned_and_its_late_data_discarded()
     {
