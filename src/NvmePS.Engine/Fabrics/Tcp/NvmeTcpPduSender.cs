@@ -23,11 +23,13 @@ internal sealed class NvmeTcpPduSender
     private readonly SemaphoreSlim _sendLock = new(1, 1);
     // Guards _pending, _pendingLength, _pendingWritten and the release of _sendLock.
     private readonly object _pendingLock = new();
-    private byte[] _pending;
-    private byte[] _flushing;
+    // Allocated at the first PDU (EnsureBuffersLocked): a connection that never gets past initialization costs none.
+    private byte[] _pending = [];
+    private byte[] _flushing = [];
     private int _pendingLength;
     private TaskCompletionSource? _pendingWritten;
-    private readonly byte[] _tx;
+    private byte[] _tx = [];
+    private readonly int _coalesceLimit;
     private readonly byte[] _digest = new byte[NvmeTcpCommonHeader.DigestSize];
 
     public NvmeTcpPduSender(Socket socket, NvmeTcpQueuePair owner, int coalesceLimit)
@@ -36,12 +38,25 @@ internal sealed class NvmeTcpPduSender
         _owner = owner;
         // Connection-lifetime buffers are plain arrays: an aborted socket call may still touch them after Dispose,
         // so they must never go back to a pool another connection draws from.
-        _tx = GC.AllocateUninitializedArray<byte>(Math.Max(coalesceLimit, 4096) + 256);
-        _pending = GC.AllocateUninitializedArray<byte>(Math.Max(coalesceLimit, AppendLimit));
-        _flushing = GC.AllocateUninitializedArray<byte>(_pending.Length);
+        _coalesceLimit = coalesceLimit;
     }
 
     private string Peer => $"NVMe/TCP connection to {_owner.RemoteEndPoint}";
+
+    /// <summary>Under <see cref="_pendingLock"/>: the send buffers exist from the first PDU on.</summary>
+    private void EnsureBuffersLocked()
+    {
+        if (_tx.Length != 0)
+        {
+            return;
+        }
+
+        // Connection-lifetime buffers are plain arrays: an aborted socket call may still touch them after Dispose,
+        // so they must never go back to a pool another connection draws from.
+        _pending = GC.AllocateUninitializedArray<byte>(Math.Max(_coalesceLimit, AppendLimit));
+        _flushing = GC.AllocateUninitializedArray<byte>(_pending.Length);
+        _tx = GC.AllocateUninitializedArray<byte>(Math.Max(_coalesceLimit, 4096) + 256);
+    }
 
     /// <summary>Sends one PDU; completes when its bytes are written (alone, or in the batch it joined).</summary>
     public ValueTask SendPduAsync(NvmeTcpPduHeader h, NvmeTcpPduLayout layout, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
@@ -59,6 +74,7 @@ internal sealed class NvmeTcpPduSender
                 throw _owner.Closed($"{Peer} is closed.", null);
             }
 
+            EnsureBuffersLocked();
             if (_owner.OnReceiveThread && layout.Plen <= AppendLimit && _pending.Length - _pendingLength >= layout.Plen)
             {
                 // Corked: the receive thread flushes before it waits (FlushHeldBack), or the next owner writes it first.

@@ -41,6 +41,7 @@ public sealed partial class NvmeTcpQueuePair
             qp._negotiated = new NvmeTcpNegotiated(icresp.HeaderDigest, icresp.DataDigest, options.Pda, icresp.Cpda, options.MaxR2T, icresp.Maxh2cdata);
             qp._limits = new NvmeTcpReceiveLimits(false, true, icresp.HeaderDigest, icresp.DataDigest,
                 qp._negotiated.C2HPdaBytes, 0, 0, options.MaxC2HData);
+            qp.GrowReceiveBuffer();
             return qp;
         }
         catch
@@ -76,6 +77,7 @@ public sealed partial class NvmeTcpQueuePair
             qp._limits = new NvmeTcpReceiveLimits(true, true, hd, dd, qp._negotiated.H2CPdaBytes,
                 options.MaxInCapsuleData, (int)Math.Min(options.MaxH2CData, int.MaxValue), 0);
             await qp.SendRawAsync(b, cancellationToken).ConfigureAwait(false);
+            qp.GrowReceiveBuffer();
             return qp;
         }
         catch

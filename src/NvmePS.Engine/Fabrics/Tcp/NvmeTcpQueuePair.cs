@@ -15,11 +15,12 @@ namespace NvmePS.Engine.Fabrics.Tcp;
 public sealed partial class NvmeTcpQueuePair : IAsyncDisposable, IDisposable
 {
     private const int MaxHeaderBytes = 128 + NvmeTcpCommonHeader.DigestSize;
+    private const int InitialReceiveBufferSize = 4096;
 
     private readonly Socket _socket;
     private readonly NvmeTcpQueueOptions _options;
     private readonly NvmeTcpPduSender _sender;
-    private readonly byte[] _rx;
+    private byte[] _rx;
     private int _rxStart;
     private int _rxEnd;
     private NvmeTcpNegotiated _negotiated;
@@ -50,7 +51,9 @@ public sealed partial class NvmeTcpQueuePair : IAsyncDisposable, IDisposable
         socket.NoDelay = true;
         // Connection-lifetime buffers are plain arrays: an aborted socket call may still touch them after Dispose,
         // so they must never go back to a pool another connection draws from.
-        _rx = GC.AllocateUninitializedArray<byte>(Math.Max(options.ReceiveBufferSize, 4096));
+        // Enough for ICReq/ICResp; the full receive buffer comes with initialization (GrowReceiveBuffer), so a peer that
+        // connects and never initializes costs a few KiB, not the connection's buffers.
+        _rx = GC.AllocateUninitializedArray<byte>(InitialReceiveBufferSize);
         RemoteEndPoint = socket.RemoteEndPoint;
         _sender = new NvmeTcpPduSender(socket, this, options.CoalesceLimit);
         if (options.PduTimeout > TimeSpan.Zero && options.PduTimeout != Timeout.InfiniteTimeSpan)
@@ -59,6 +62,22 @@ public sealed partial class NvmeTcpQueuePair : IAsyncDisposable, IDisposable
             var period = TimeSpan.FromMilliseconds(Math.Clamp(options.PduTimeout.TotalMilliseconds / 4, 10, 1000));
             _pduWatchdog = new Timer(static s => ((NvmeTcpQueuePair)s!).CheckPduProgress(), this, period, period);
         }
+    }
+
+    /// <summary>After initialization: the receive buffer grows to its configured size, keeping bytes already buffered.</summary>
+    private void GrowReceiveBuffer()
+    {
+        int size = Math.Max(_options.ReceiveBufferSize, InitialReceiveBufferSize);
+        if (_rx.Length >= size)
+        {
+            return;
+        }
+
+        var grown = GC.AllocateUninitializedArray<byte>(size);
+        _rx.AsSpan(_rxStart, _rxEnd - _rxStart).CopyTo(grown);
+        _rxEnd -= _rxStart;
+        _rxStart = 0;
+        _rx = grown;
     }
 
     /// <summary>How long the PDU being received has been arriving; zero between PDUs.</summary>

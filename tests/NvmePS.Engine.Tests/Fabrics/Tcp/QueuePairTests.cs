@@ -15,6 +15,33 @@ public class QueuePairTests
         return (h, await accept);
     }
 
+    /// <summary>Issue 15 §6: a peer that connects and never initializes costs the ICReq buffer, not the connection's
+    /// receive and send buffers (256 KiB with the defaults); those come with initialization.</summary>
+    [Fact]
+    public async Task A_connection_waiting_for_icreq_holds_a_few_kib_and_grows_its_buffers_when_initialized()
+    {
+        var (c, s) = await Loopback.PairAsync();
+        using var client = c;
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        // Runs synchronously up to the wait for ICReq: the queue pair and its first receive are allocated on this thread.
+        var accept = NvmeTcpQueuePair.AcceptAsync(s, new NvmeTcpQueueOptions(), CancellationToken.None);
+        long waiting = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.False(accept.IsCompleted);
+        Assert.InRange(waiting, 1, 16 * 1024);
+
+        var host = await NvmeTcpQueuePair.ConnectAsync(c, new NvmeTcpQueueOptions(), CancellationToken.None);
+        await using var _ = host;
+        await using var ctrl = await accept;
+        // Initialized: full-size buffers, and a PDU larger than the first 4 KiB crosses intact.
+        byte[] data = new byte[48 * 1024];
+        new Random(15).NextBytes(data);
+        await ctrl.SendC2HDataAsync(7, 0, data, last: true, success: false, CancellationToken.None);
+        var h = await host.ReceiveHeaderAsync(CancellationToken.None);
+        byte[] got = new byte[h.DataLength];
+        Assert.True(await host.ReceiveDataAsync(got, CancellationToken.None));
+        Assert.Equal(data, got);
+    }
+
     [Theory]
     [InlineData(false, false, 0, 0)]
     [InlineData(true, true, 0, 0)]
