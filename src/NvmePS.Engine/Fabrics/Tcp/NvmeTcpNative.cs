@@ -11,6 +11,7 @@ internal static unsafe partial class NvmeTcpNative
     public const short PollIn = 0x1;
     public const int EINTR = 4;
     public const int EAGAIN = 11;
+    public const int FDupFdCloexec = 1030;
 
     [StructLayout(LayoutKind.Sequential)]
     public struct PollFd
@@ -25,6 +26,12 @@ internal static unsafe partial class NvmeTcpNative
 
     [LibraryImport("libc", EntryPoint = "poll", SetLastError = true)]
     public static partial int Poll(PollFd* fds, nuint nfds, int timeout);
+
+    [LibraryImport("libc", EntryPoint = "fcntl", SetLastError = true)]
+    public static partial int Fcntl(int fd, int cmd, int arg);
+
+    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
+    public static partial int Close(int fd);
 
     public static int LastErrno => Marshal.GetLastPInvokeError();
 }

@@ -18,7 +18,7 @@ internal sealed class NvmeTcpPduSender
 {
     private const int AppendLimit = 16 * 1024 + 256;
 
-    private readonly Socket _socket;
+    private Socket _socket;
     private readonly NvmeTcpQueuePair _owner;
     private readonly SemaphoreSlim _sendLock = new(1, 1);
     // Guards _pending, _pendingLength, _pendingWritten and the release of _sendLock.
@@ -42,6 +42,9 @@ internal sealed class NvmeTcpPduSender
     }
 
     private string Peer => $"NVMe/TCP connection to {_owner.RemoteEndPoint}";
+
+    /// <summary>The queue pair moved the connection to a new socket object (before anyone sends on it).</summary>
+    internal void UseSocket(Socket socket) => Volatile.Write(ref _socket, socket);
 
     /// <summary>Under <see cref="_pendingLock"/>: the send buffers exist from the first PDU on.</summary>
     private void EnsureBuffersLocked()

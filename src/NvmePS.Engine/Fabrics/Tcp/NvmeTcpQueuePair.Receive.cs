@@ -315,6 +315,7 @@ public sealed partial class NvmeTcpQueuePair
             return;
         }
 
+        DetachFromSocketEngine();
         try
         {
             _receiveHandle = _socket.SafeHandle;
@@ -329,6 +330,64 @@ public sealed partial class NvmeTcpQueuePair
         {
             // Closed before the bind was seen by Abort: make sure a receive does not wait for a wake-up that already passed.
             Volatile.Write(ref _receiveThreadId, 0);
+        }
+    }
+
+    /// <summary>Moves the connection to a socket object the runtime's socket engine has never seen. The initialization
+    /// used the engine's asynchronous calls, and a socket registered with its epoll stays registered: every arrival
+    /// would still wake the epoll thread, which queues a thread-pool work item even with no operation pending (the
+    /// profile in docs/performance.md). A duplicate of the descriptor, in a new Socket, is not registered; disposing
+    /// the old Socket unregisters and closes the old descriptor, and the connection lives on in the duplicate.
+    /// Called before anyone else uses the connection (the receive thread's start waits for it).</summary>
+    private void DetachFromSocketEngine()
+    {
+        var old = _socket;
+        int duplicate;
+        try
+        {
+            var handle = old.SafeHandle;
+            bool added = false;
+            try
+            {
+                handle.DangerousAddRef(ref added);
+                duplicate = NvmeTcpNative.Fcntl((int)handle.DangerousGetHandle(), NvmeTcpNative.FDupFdCloexec, 0);
+            }
+            finally
+            {
+                if (added)
+                {
+                    handle.DangerousRelease();
+                }
+            }
+        }
+        catch (ObjectDisposedException)
+        {
+            return;
+        }
+
+        if (duplicate < 0)
+        {
+            return;
+        }
+
+        Socket fresh;
+        try
+        {
+            fresh = new Socket(new SafeSocketHandle(duplicate, ownsHandle: true));
+        }
+        catch (SocketException)
+        {
+            NvmeTcpNative.Close(duplicate);
+            return;
+        }
+
+        Volatile.Write(ref _socket, fresh);
+        _sender.UseSocket(fresh);
+        old.Dispose();
+        if (IsClosed)
+        {
+            // Closed while moving: Abort may have closed the old object only.
+            fresh.Dispose();
         }
     }
 

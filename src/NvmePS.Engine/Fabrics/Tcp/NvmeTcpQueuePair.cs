@@ -17,7 +17,7 @@ public sealed partial class NvmeTcpQueuePair : IAsyncDisposable, IDisposable
     private const int MaxHeaderBytes = 128 + NvmeTcpCommonHeader.DigestSize;
     private const int InitialReceiveBufferSize = 4096;
 
-    private readonly Socket _socket;
+    private Socket _socket;
     private readonly NvmeTcpQueueOptions _options;
     private readonly NvmeTcpPduSender _sender;
     private byte[] _rx;

@@ -17,21 +17,32 @@ internal static class NvmeTcpReceiveThread
     public static Task Start(NvmeTcpQueuePair queuePair, Func<ValueTask<bool>> step, string name)
     {
         var ended = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var thread = new Thread(() => Run(queuePair, step, ended), StackSize)
+        using var bound = new ManualResetEventSlim();
+        var thread = new Thread(() => Run(queuePair, step, ended, bound), StackSize)
         {
             IsBackground = true,
             Name = name,
         };
         // No ExecutionContext flows from whoever opened the connection into its reader.
         thread.UnsafeStart();
+        // The bind may move the connection to a new socket object: nobody sends until it has.
+        bound.Wait();
         return ended.Task;
     }
 
-    private static void Run(NvmeTcpQueuePair queuePair, Func<ValueTask<bool>> step, TaskCompletionSource ended)
+    private static void Run(NvmeTcpQueuePair queuePair, Func<ValueTask<bool>> step, TaskCompletionSource ended, ManualResetEventSlim bound)
     {
         try
         {
-            queuePair.BindReceiveThread();
+            try
+            {
+                queuePair.BindReceiveThread();
+            }
+            finally
+            {
+                bound.Set();
+            }
+
             while (true)
             {
                 var pending = step();
