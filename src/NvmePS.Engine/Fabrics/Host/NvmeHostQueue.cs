@@ -97,7 +97,9 @@ public sealed partial class NvmeHostQueue : IAsyncDisposable
     /// <summary>Submits a command and waits for its completion, which is returned whatever its status.
     /// The queue fills in CID, PSDT and SGL1. At most one of the data buffers is non-empty.
     /// Cancelling after submission abandons the command: the call ends with <see cref="OperationCanceledException"/>, the
-    /// controller's answer is discarded, and <paramref name="dataFromController"/> is not written after the call ends.</summary>
+    /// controller's answer is discarded, and <paramref name="dataFromController"/> is not written after the call ends.
+    /// A completion resumes the awaiting caller on the queue's receive thread (no thread-pool hop): code that continues
+    /// there must not block synchronously on another command of the same queue, or the queue waits on itself.</summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<NvmeCommandResult> ExecuteAsync(NvmeCommand command, ReadOnlyMemory<byte> dataToController, Memory<byte> dataFromController, CancellationToken cancellationToken)
     {
