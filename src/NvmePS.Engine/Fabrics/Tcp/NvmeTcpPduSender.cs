@@ -183,6 +183,18 @@ internal sealed class NvmeTcpPduSender
         }
     }
 
+    /// <summary>Under <see cref="_pendingLock"/>, with the send lock held: takes the pending bytes and the completion of the
+    /// tasks waiting for them, and gives the other buffer to PDUs queued while these are written.</summary>
+    private (byte[] Buffer, int Length, TaskCompletionSource? Written) TakePendingLocked()
+    {
+        var taken = (_pending, _pendingLength, _pendingWritten);
+        _pendingWritten = null;
+        _pending = _flushing;
+        _flushing = taken._pending;
+        _pendingLength = 0;
+        return taken;
+    }
+
     /// <summary>With the send lock held: writes PDUs held back by the receive thread before the owner's own, which are later.</summary>
     private async ValueTask WriteHeldBackAsync()
     {
@@ -196,13 +208,7 @@ internal sealed class NvmeTcpPduSender
                 return;
             }
 
-            written = _pendingWritten;
-            _pendingWritten = null;
-            buffer = _pending;
-            length = _pendingLength;
-            _pending = _flushing;
-            _flushing = buffer;
-            _pendingLength = 0;
+            (buffer, length, written) = TakePendingLocked();
         }
 
         try
@@ -227,21 +233,17 @@ internal sealed class NvmeTcpPduSender
             TaskCompletionSource? written;
             lock (_pendingLock)
             {
-                written = _pendingWritten;
-                _pendingWritten = null;
                 if (_pendingLength == 0 || _owner.IsClosed)
                 {
+                    written = _pendingWritten;
+                    _pendingWritten = null;
                     _pendingLength = 0;
                     _sendLock.Release();
                     written?.TrySetException(_owner.Closed($"{Peer} closed before the PDU was sent.", null));
                     return;
                 }
 
-                buffer = _pending;
-                length = _pendingLength;
-                _pending = _flushing;
-                _flushing = buffer;
-                _pendingLength = 0;
+                (buffer, length, written) = TakePendingLocked();
             }
 
             try
