@@ -489,7 +489,7 @@ public sealed partial class NvmeTcpQueuePair
 
     private ValueTask<int> ReceiveSomeAsync(Memory<byte> buffer, CancellationToken cancellationToken)
     {
-        if (Environment.CurrentManagedThreadId == Volatile.Read(ref _receiveThreadId))
+        if (OnReceiveThread)
         {
             return new ValueTask<int>(ReceiveOnOwnThread(buffer.Span, cancellationToken));
         }
