@@ -30,7 +30,8 @@ internal sealed class NvmeTcpPduSender
     private TaskCompletionSource? _pendingWritten;
     private byte[] _tx = [];
     private readonly int _coalesceLimit;
-    private readonly byte[] _digest = new byte[NvmeTcpCommonHeader.DigestSize];
+    // Bytes of large data copied next to the header and next to the data digest.
+    private const int RideAlong = 4096;
 
     public NvmeTcpPduSender(Socket socket, NvmeTcpQueuePair owner, int coalesceLimit)
     {
@@ -301,14 +302,25 @@ internal sealed class NvmeTcpPduSender
             }
             else
             {
-                // Large data goes from the caller's buffer, not through a copy.
+                // Large data goes from the caller's buffer, not through a copy. The header and the digest each carry a few
+                // KiB of copied data with them, so neither leaves as a tiny segment of its own (one more send, packet and
+                // wake-up at the peer per PDU).
                 int prefix = NvmeTcpPduWriter.WriteHeader(_tx, h, layout);
-                await SendAllAsync(_tx.AsMemory(0, prefix), CancellationToken.None).ConfigureAwait(false);
-                await SendAllAsync(data, CancellationToken.None).ConfigureAwait(false);
+                int head = Math.Min(data.Length, Math.Min(RideAlong, _tx.Length - prefix));
+                data.Span[..head].CopyTo(_tx.AsSpan(prefix));
+                await SendAllAsync(_tx.AsMemory(0, prefix + head), CancellationToken.None).ConfigureAwait(false);
                 if (layout.DataDigest)
                 {
-                    BinaryPrimitives.WriteUInt32LittleEndian(_digest, Crc32C.Compute(data.Span));
-                    await SendAllAsync(_digest, CancellationToken.None).ConfigureAwait(false);
+                    uint digest = Crc32C.Compute(data.Span);
+                    int tail = Math.Min(data.Length - head, RideAlong);
+                    await SendAllAsync(data[head..^tail], CancellationToken.None).ConfigureAwait(false);
+                    data.Span[^tail..].CopyTo(_tx);
+                    BinaryPrimitives.WriteUInt32LittleEndian(_tx.AsSpan(tail), digest);
+                    await SendAllAsync(_tx.AsMemory(0, tail + NvmeTcpCommonHeader.DigestSize), CancellationToken.None).ConfigureAwait(false);
+                }
+                else
+                {
+                    await SendAllAsync(data[head..], CancellationToken.None).ConfigureAwait(false);
                 }
             }
         }

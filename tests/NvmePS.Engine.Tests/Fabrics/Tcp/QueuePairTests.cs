@@ -102,6 +102,31 @@ public class QueuePairTests
         await ctrl.SkipDataAsync(CancellationToken.None);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Data_beyond_the_send_buffer_arrives_whole_with_its_digest_at_every_size_around_the_copied_head_and_tail(bool digests)
+    {
+        // Large data is sent as header + copied head, the caller's middle, and a copied tail + digest: check the seams.
+        var options = new NvmeTcpQueueOptions { HeaderDigest = digests, DataDigest = digests, MaxH2CData = 65536 };
+        var (host, ctrl) = await ConnectAsync(options, options);
+        await using var _ = host;
+        await using var __ = ctrl;
+        var rnd = new Random(11);
+        int[] sizes = [4000, 4096, 4097, 4300, 4352, 4353, 8191, 8192, 8193, 12288, 12289, 20000, 65536];
+        foreach (int size in sizes)
+        {
+            byte[] data = new byte[size];
+            rnd.NextBytes(data);
+            await ctrl.SendC2HDataAsync(7, 0, data, last: true, success: false, CancellationToken.None);
+            var rx = await host.ReceiveHeaderAsync(CancellationToken.None);
+            Assert.Equal(size, rx.DataLength);
+            byte[] got = new byte[size];
+            Assert.True(await host.ReceiveDataAsync(got, CancellationToken.None));
+            Assert.Equal(data, got);
+        }
+    }
+
     [Fact]
     public async Task ReceivePdu_returns_pooled_data_and_the_digest_verdict()
     {
