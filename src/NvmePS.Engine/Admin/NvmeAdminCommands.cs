@@ -68,88 +68,29 @@ public static class NvmeAdminCommands
     public static NvmeCommand SetFeatures(byte fid, uint cdw11, bool save = false, uint nsid = 0, uint cdw12 = 0, uint cdw13 = 0) =>
         new SetFeaturesCommand(fid, cdw11, save, nsid, cdw12, cdw13).ToCommand();
 
-    /// <summary>Namespace Management (0Dh, §5.20): CDW10 SEL 3:0 (0 create, 1 delete); CDW11 CSI 31:24.</summary>
-    public static NvmeCommand NamespaceManagement(byte sel, uint nsid, byte csi = 0) => new()
-    {
-        Opcode = NvmeAdminOpcode.NamespaceManagement,
-        Nsid = nsid,
-        Cdw10 = (uint)(sel & 0xF),
-        Cdw11 = (uint)csi << 24,
-    };
+    /// <summary>Namespace Management (0Dh, §5.20): SEL 0 create, 1 delete (see <see cref="NamespaceManagementCommand"/>).</summary>
+    public static NvmeCommand NamespaceManagement(byte sel, uint nsid, byte csi = 0) =>
+        new NamespaceManagementCommand((NvmeNamespaceManagementSelect)(sel & 0xF), nsid, csi).ToCommand();
 
-    /// <summary>Namespace Attachment (15h, §5.19): CDW10 SEL 3:0 (0 attach, 1 detach); data is a Controller List.</summary>
-    public static NvmeCommand NamespaceAttachment(byte sel, uint nsid) => new()
-    {
-        Opcode = NvmeAdminOpcode.NamespaceAttachment,
-        Nsid = nsid,
-        Cdw10 = (uint)(sel & 0xF),
-    };
+    /// <summary>Namespace Attachment (15h, §5.19): SEL 0 attach, 1 detach; data is a Controller List.</summary>
+    public static NvmeCommand NamespaceAttachment(byte sel, uint nsid) =>
+        new NamespaceAttachmentCommand((NvmeNamespaceAttachmentSelect)(sel & 0xF), nsid).ToCommand();
 
-    /// <summary>Format NVM (80h, §5.14): CDW10 LBAFL 3:0, MSET bit 4, PI 7:5, PIL bit 8, SES 11:9, LBAFU 13:12.</summary>
-    public static NvmeCommand FormatNvm(uint nsid, byte lbaFormat, NvmeSecureErase ses = NvmeSecureErase.None, byte pi = 0, bool pil = false, bool mset = false)
-    {
-        if (lbaFormat > 63 || pi > 7)
-        {
-            throw new ArgumentOutOfRangeException(nameof(lbaFormat), "LBA format is 0..63 and PI 0..7.");
-        }
+    /// <summary>Format NVM (80h, §5.14), laid out by <see cref="FormatNvmCommand"/>.</summary>
+    public static NvmeCommand FormatNvm(uint nsid, byte lbaFormat, NvmeSecureErase ses = NvmeSecureErase.None, byte pi = 0, bool pil = false, bool mset = false) =>
+        new FormatNvmCommand(nsid, lbaFormat, ses, pi, pil, mset).ToCommand();
 
-        return new NvmeCommand
-        {
-            Opcode = NvmeAdminOpcode.FormatNvm,
-            Nsid = nsid,
-            Cdw10 = (uint)(lbaFormat & 0xF) | (mset ? 1u << 4 : 0) | ((uint)pi << 5) | (pil ? 1u << 8 : 0)
-                | (((uint)ses & 0x7) << 9) | ((uint)(lbaFormat >> 4) << 12),
-        };
-    }
-
-    /// <summary>Sanitize (84h, §5.24): CDW10 SANACT 2:0, AUSE bit 3, OWPASS 7:4, OIPBP bit 8, NDAS bit 9; CDW11 OVRPAT.</summary>
+    /// <summary>Sanitize (84h, §5.24), laid out by <see cref="SanitizeCommand"/>.</summary>
     public static NvmeCommand Sanitize(NvmeSanitizeAction action, bool allowUnrestrictedExit = false, byte overwritePasses = 0,
-        bool overwriteInvertPattern = false, bool noDeallocateAfterSanitize = false, uint overwritePattern = 0)
-    {
-        if (overwritePasses > 15)
-        {
-            throw new ArgumentOutOfRangeException(nameof(overwritePasses), "OWPASS is 4 bits.");
-        }
+        bool overwriteInvertPattern = false, bool noDeallocateAfterSanitize = false, uint overwritePattern = 0) =>
+        new SanitizeCommand(action, allowUnrestrictedExit, overwritePasses, overwriteInvertPattern, noDeallocateAfterSanitize, overwritePattern).ToCommand();
 
-        return new NvmeCommand
-        {
-            Opcode = NvmeAdminOpcode.Sanitize,
-            Cdw10 = ((uint)action & 0x7) | (allowUnrestrictedExit ? 1u << 3 : 0) | ((uint)overwritePasses << 4)
-                | (overwriteInvertPattern ? 1u << 8 : 0) | (noDeallocateAfterSanitize ? 1u << 9 : 0),
-            Cdw11 = overwritePattern,
-        };
-    }
+    /// <summary>Firmware Image Download (11h, §5.13): <paramref name="length"/> bytes at byte <paramref name="offset"/>.</summary>
+    public static NvmeCommand FirmwareImageDownload(int length, long offset) => FirmwareImageDownloadCommand.ForBytes(length, offset).ToCommand();
 
-    /// <summary>Firmware Image Download (11h, §5.13): CDW10 NUMD (0-based dwords), CDW11 OFST (dword offset).</summary>
-    public static NvmeCommand FirmwareImageDownload(int length, long offset)
-    {
-        if (length <= 0 || (length & 3) != 0 || offset < 0 || (offset & 3) != 0 || (offset >> 2) > uint.MaxValue)
-        {
-            throw new ArgumentOutOfRangeException(nameof(length), "Firmware Image Download moves whole dwords at a dword offset.");
-        }
-
-        return new NvmeCommand
-        {
-            Opcode = NvmeAdminOpcode.FirmwareImageDownload,
-            Cdw10 = (uint)(length / 4) - 1,
-            Cdw11 = (uint)(offset >> 2),
-        };
-    }
-
-    /// <summary>Firmware Commit (10h, §5.12): CDW10 FS 2:0, CA 5:3, BPID bit 31.</summary>
-    public static NvmeCommand FirmwareCommit(byte slot, NvmeFirmwareCommitAction action, bool bootPartitionId = false)
-    {
-        if (slot > 7)
-        {
-            throw new ArgumentOutOfRangeException(nameof(slot), slot, "Firmware slot is 0..7.");
-        }
-
-        return new NvmeCommand
-        {
-            Opcode = NvmeAdminOpcode.FirmwareCommit,
-            Cdw10 = slot | (((uint)action & 0x7) << 3) | (bootPartitionId ? 1u << 31 : 0),
-        };
-    }
+    /// <summary>Firmware Commit (10h, §5.12), laid out by <see cref="FirmwareCommitCommand"/>.</summary>
+    public static NvmeCommand FirmwareCommit(byte slot, NvmeFirmwareCommitAction action, bool bootPartitionId = false) =>
+        new FirmwareCommitCommand(slot, action, bootPartitionId).ToCommand();
 
     /// <summary>Security Send (81h, §5.25): CDW10 NSSF 7:0, SPSP0 15:8, SPSP1 23:16, SECP 31:24; CDW11 TL.</summary>
     public static NvmeCommand SecuritySend(byte secp, ushort spsp, uint transferLength, byte nssf = 0, uint nsid = 0) => new()
@@ -183,29 +124,19 @@ public static class NvmeAdminCommands
     };
 
     /// <summary>Device Self-test (14h, §5.11): CDW10 STC 3:0 (1 short, 2 extended, Fh abort).</summary>
-    public static NvmeCommand DeviceSelfTest(byte stc, uint nsid = BroadcastNsid) => new()
-    {
-        Opcode = NvmeAdminOpcode.DeviceSelfTest,
-        Nsid = nsid,
-        Cdw10 = (uint)(stc & 0xF),
-    };
+    public static NvmeCommand DeviceSelfTest(byte stc, uint nsid = BroadcastNsid) => new DeviceSelfTestCommand((NvmeSelfTestCode)(stc & 0xF), nsid).ToCommand();
 
-    /// <summary>Writes a Controller List (Figure 139: NUMID then up to 2047 controller identifiers) into 4096 bytes.</summary>
+    /// <summary>A Controller List (Figure 139) in the 4096 bytes Namespace Attachment carries.</summary>
     public static byte[] ControllerList(IReadOnlyList<ushort> controllers)
     {
         ArgumentNullException.ThrowIfNull(controllers);
-        if (controllers.Count > 2047)
+        if (controllers.Count > NvmeControllerList.MaxIdentifiers)
         {
             throw new ArgumentException("A controller list holds at most 2047 identifiers.", nameof(controllers));
         }
 
-        var data = new byte[4096];
-        BinaryPrimitives.WriteUInt16LittleEndian(data, (ushort)controllers.Count);
-        for (int i = 0; i < controllers.Count; i++)
-        {
-            BinaryPrimitives.WriteUInt16LittleEndian(data.AsSpan(2 + (2 * i)), controllers[i]);
-        }
-
+        var data = new byte[NvmeControllerList.Size];
+        NvmeControllerList.Write(data, controllers);
         return data;
     }
 }

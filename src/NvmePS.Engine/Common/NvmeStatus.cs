@@ -104,6 +104,8 @@ public static class NvmeStatusNames
     public const byte NamespaceInsufficientCapacity = 0x15;
     public const byte NamespaceIdentifierUnavailable = 0x16;
     public const byte NamespaceAlreadyAttached = 0x18;
+    public const byte NamespaceIsPrivate = 0x19;
+    public const byte ThinProvisioningNotSupported = 0x1B;
     public const byte NamespaceNotAttached = 0x1A;
     public const byte ControllerListInvalid = 0x1C;
 

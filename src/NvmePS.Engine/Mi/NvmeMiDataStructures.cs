@@ -120,49 +120,6 @@ public sealed record PortInformation(NvmeMiPortType PortType, byte Capabilities,
     }
 }
 
-/// <summary>Controller List (NVMe Base 2.0 Figure 137, as returned by Read NVMe-MI Data Structure DTYP 02h):
-/// NUMID u16 @0, then that many controller identifiers (at most 2047).</summary>
-public static class NvmeMiControllerList
-{
-    public const int MaxIdentifiers = 2047;
-
-    public static int Write(Span<byte> destination, IReadOnlyList<ushort> ids)
-    {
-        int count = Math.Min(ids.Count, MaxIdentifiers);
-        BinaryPrimitives.WriteUInt16LittleEndian(destination, (ushort)count);
-        for (int i = 0; i < count; i++)
-        {
-            BinaryPrimitives.WriteUInt16LittleEndian(destination[(2 + (2 * i))..], ids[i]);
-        }
-
-        return 2 + (2 * count);
-    }
-
-    /// <summary>Reads the list; false when NUMID claims more entries than the data holds or than 2047.</summary>
-    public static bool TryRead(ReadOnlySpan<byte> source, out ushort[] ids)
-    {
-        ids = [];
-        if (source.Length < 2)
-        {
-            return false;
-        }
-
-        int count = BinaryPrimitives.ReadUInt16LittleEndian(source);
-        if (count > MaxIdentifiers || source.Length < 2 + (2 * count))
-        {
-            return false;
-        }
-
-        ids = new ushort[count];
-        for (int i = 0; i < count; i++)
-        {
-            ids[i] = BinaryPrimitives.ReadUInt16LittleEndian(source[(2 + (2 * i))..]);
-        }
-
-        return true;
-    }
-}
-
 /// <summary>Controller Information Data Structure (NVMe-MI 1.2 §5.7.4, Figure 112), 32 bytes: PORTID @0, PRII @5,
 /// PRI @6, PCIVID @8, PCIDID @10, PCISVID @12, PCISDID @14, PCIESN @16.</summary>
 public sealed record ControllerInformation(byte PortId, byte PciRoutingIdInfo, ushort PciRoutingId, ushort PciVendorId, ushort PciDeviceId, ushort PciSubsystemVendorId, ushort PciSubsystemDeviceId, byte PcieSegmentNumber)

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using NvmePS.Engine.Admin;
 using NvmePS.Engine.Mctp;
 
 namespace NvmePS.Engine.Mi;
@@ -239,7 +240,7 @@ public sealed class NvmeMiEndpoint : IAsyncDisposable
     public async Task<IReadOnlyList<ushort>> ReadControllerListAsync(ushort startControllerId = 0, CancellationToken cancellationToken = default)
     {
         byte[] data = await ReadDataStructureAsync(NvmeMiDataStructureType.ControllerList, 0, startControllerId, cancellationToken).ConfigureAwait(false);
-        return NvmeMiControllerList.TryRead(data, out var ids) ? ids : throw new NvmeProtocolException("Controller List: NUMID exceeds the data returned.");
+        return NvmeControllerList.TryRead(data, out var ids) ? ids : throw new NvmeProtocolException("Controller List: NUMID exceeds the data returned.");
     }
 
     /// <summary>Read NVMe-MI Data Structure, Controller Information for <paramref name="controllerId"/>.</summary>
@@ -275,7 +276,7 @@ public sealed class NvmeMiEndpoint : IAsyncDisposable
             var chunk = await ReadControllerListAsync((ushort)(last + 1), cancellationToken).ConfigureAwait(false);
             var fresh = chunk.Where(id => id > last).ToList();
             ids.AddRange(fresh);
-            if (chunk.Count < NvmeMiControllerList.MaxIdentifiers || fresh.Count == 0 || ids[^1] == ushort.MaxValue)
+            if (chunk.Count < NvmeControllerList.MaxIdentifiers || fresh.Count == 0 || ids[^1] == ushort.MaxValue)
             {
                 break;
             }

@@ -1,3 +1,4 @@
+using NvmePS.Engine.Admin;
 using NvmePS.Engine.Mctp;
 using NvmePS.Engine.Mi;
 using NvmePS.Engine.Mi.Simulator;
@@ -82,7 +83,7 @@ public sealed class NvmeMiFuzzTests
                 ControllerInformation.TryRead(data, out _);
                 NvmSubsystemHealthStatus.TryRead(data, out _);
                 ControllerHealthStatus.TryRead(data, out _);
-                NvmeMiControllerList.TryRead(data, out _);
+                NvmeControllerList.TryRead(data, out _);
                 OptionalCommandList.TryRead(data, out _);
                 AsyncEventList.TryRead(data, out _);
                 NvmeMiAdminTransport.ParseResponse(body, new byte[64], "fuzz");

@@ -23,6 +23,12 @@ public sealed partial class NvmeController
                 return SetFeatures(c, dataIn.Span);
             case NvmeAdminOpcode.AsynchronousEventRequest:
                 return await AsyncEventRequestAsync(ct).ConfigureAwait(false);
+            case NvmeAdminOpcode.NamespaceManagement:
+                return NamespaceManagement(c, dataIn.Span);
+            case NvmeAdminOpcode.NamespaceAttachment:
+                return NamespaceAttachment(c, dataIn.Span);
+            case NvmeAdminOpcode.FormatNvm:
+                return await FormatNvmAsync(c, ct).ConfigureAwait(false);
             case NvmeAdminOpcode.KeepAlive:
                 Touch();
                 return new Outcome(NvmeStatus.Success);
@@ -69,6 +75,13 @@ public sealed partial class NvmeController
             Cqes = disc ? (byte)0 : (byte)0x44,
             Maxcmd = (ushort)Math.Min(o.MaxQueueSize, ushort.MaxValue),
             Nn = disc ? 0 : o.MaxNamespaces,
+            // Format NVM (bit 1), and Namespace Management and Attachment (bit 3) when the subsystem has a capacity pool.
+            Oacs = disc ? (ushort)0 : (ushort)(0x0002 | (ManagesNamespaces ? 0x0008 : 0)),
+            // Format NVM applies per namespace (bit 0 clear), and SES 001b erases only what it formats.
+            Fna = 0,
+            Tnvmcap = ManagesNamespaces ? (UInt128)(ulong)Subsystem.NamespaceCapacity : 0,
+            Unvmcap = ManagesNamespaces ? (UInt128)(ulong)Math.Max(0, Subsystem.NamespaceCapacity - Subsystem.AllocatedCapacity) : 0,
+            Mnan = ManagesNamespaces ? o.MaxNamespaces : 0,
             // Dataset Management (bit 2) and Write Zeroes (bit 3).
             Oncs = disc ? (ushort)0 : (ushort)0x000C,
             // Volatile write cache present; Flush with NSID FFFFFFFFh supported (bits 2:1 = 11b).
@@ -111,7 +124,7 @@ public sealed partial class NvmeController
                         return new Outcome(InvalidNamespace);
                     }
 
-                    var ns = Subsystem.GetNamespace(c.Nsid);
+                    var ns = ActiveNamespace(c.Nsid);
                     if (ns is null)
                     {
                         // An inactive NSID in range: a zero-filled structure (Base Spec 2.0 §5.17.2.1).
@@ -133,14 +146,14 @@ public sealed partial class NvmeController
                     }
 
                     uint after = c.Nsid;
-                    var ids = Subsystem.Namespaces.Where(n => n.Nsid > after).Select(n => n.Nsid).Take(NvmeNamespaceList.MaxEntries).ToArray();
+                    var ids = ActiveNamespaces.Where(n => n.Nsid > after).Select(n => n.Nsid).Take(NvmeNamespaceList.MaxEntries).ToArray();
                     NvmeNamespaceList.Write(data, ids);
                     return new Outcome(NvmeStatus.Success, Bytes: 4096);
                 }
 
             case NvmeIdentifyCns.NamespaceIdDescriptorList:
                 {
-                    var ns = Subsystem.GetNamespace(c.Nsid);
+                    var ns = ActiveNamespace(c.Nsid);
                     if (ns is null)
                     {
                         return new Outcome(InvalidNamespace);
@@ -168,7 +181,7 @@ public sealed partial class NvmeController
                     return new Outcome(InvalidField);
                 }
 
-                if (Subsystem.GetNamespace(c.Nsid) is null)
+                if (ActiveNamespace(c.Nsid) is null)
                 {
                     return new Outcome(InvalidNamespace);
                 }
@@ -191,9 +204,15 @@ public sealed partial class NvmeController
                     }
 
                     uint from = c.Nsid;
-                    NvmeNamespaceList.Write(data, Subsystem.Namespaces.Where(n => n.Nsid > from).Select(n => n.Nsid).Take(NvmeNamespaceList.MaxEntries).ToArray());
+                    NvmeNamespaceList.Write(data, ActiveNamespaces.Where(n => n.Nsid > from).Select(n => n.Nsid).Take(NvmeNamespaceList.MaxEntries).ToArray());
                     return new Outcome(NvmeStatus.Success, Bytes: 4096);
                 }
+
+            case NvmeIdentifyCns.AllocatedNamespaceIdList:
+            case NvmeIdentifyCns.AllocatedNamespace:
+            case NvmeIdentifyCns.NamespaceAttachedControllerList:
+            case NvmeIdentifyCns.ControllerList:
+                return ManagesNamespaces ? IdentifyManagement(cns, identify.Cntid, c.Nsid, data) : new Outcome(InvalidField);
 
             default:
                 return new Outcome(InvalidField);
@@ -332,9 +351,9 @@ public sealed partial class NvmeController
         IEnumerable<NvmeNamespace> scope;
         if (nsid is 0 or NvmeAdminCommands.BroadcastNsid)
         {
-            scope = Subsystem.Namespaces;
+            scope = ActiveNamespaces;
         }
-        else if (Subsystem.GetNamespace(nsid) is { } ns)
+        else if (ActiveNamespace(nsid) is { } ns)
         {
             scope = [ns];
         }

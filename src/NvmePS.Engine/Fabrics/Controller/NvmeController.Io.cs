@@ -15,7 +15,7 @@ public sealed partial class NvmeController
             {
                 case NvmeIoOpcode.Read:
                     {
-                        var ns = Subsystem.GetNamespace(c.Nsid);
+                        var ns = ActiveNamespace(c.Nsid);
                         if (ns is null)
                         {
                             return new Outcome(InvalidNamespace);
@@ -35,7 +35,7 @@ public sealed partial class NvmeController
 
                 case NvmeIoOpcode.Write:
                     {
-                        var ns = Subsystem.GetNamespace(c.Nsid);
+                        var ns = ActiveNamespace(c.Nsid);
                         if (ns is null)
                         {
                             return new Outcome(InvalidNamespace);
@@ -58,7 +58,7 @@ public sealed partial class NvmeController
                 case NvmeIoOpcode.Flush:
                     if (c.Nsid == NvmeAdminCommands.BroadcastNsid)
                     {
-                        foreach (var each in Subsystem.Namespaces)
+                        foreach (var each in ActiveNamespaces)
                         {
                             await each.Storage.FlushAsync(ct).ConfigureAwait(false);
                         }
@@ -67,7 +67,7 @@ public sealed partial class NvmeController
                     }
                     else
                     {
-                        var ns = Subsystem.GetNamespace(c.Nsid);
+                        var ns = ActiveNamespace(c.Nsid);
                         if (ns is null)
                         {
                             return new Outcome(InvalidNamespace);
@@ -79,7 +79,7 @@ public sealed partial class NvmeController
 
                 case NvmeIoOpcode.WriteZeroes:
                     {
-                        var ns = Subsystem.GetNamespace(c.Nsid);
+                        var ns = ActiveNamespace(c.Nsid);
                         if (ns is null)
                         {
                             return new Outcome(InvalidNamespace);
@@ -104,7 +104,7 @@ public sealed partial class NvmeController
 
                 case NvmeIoOpcode.DatasetManagement:
                     {
-                        var ns = Subsystem.GetNamespace(c.Nsid);
+                        var ns = ActiveNamespace(c.Nsid);
                         if (ns is null)
                         {
                             return new Outcome(InvalidNamespace);

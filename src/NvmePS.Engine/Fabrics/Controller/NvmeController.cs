@@ -313,7 +313,7 @@ public sealed partial class NvmeController
         if (flush)
         {
             // Shutdown: make written data durable, then report SHST complete.
-            foreach (var ns in Subsystem.Namespaces)
+            foreach (var ns in ActiveNamespaces)
             {
                 try
                 {
@@ -408,6 +408,17 @@ public sealed partial class NvmeController
             case NvmeAdminOpcode.Abort when !IsDiscovery:
                 expected = 0;
                 break;
+            case NvmeAdminOpcode.FormatNvm when !IsDiscovery:
+                expected = 0;
+                break;
+            case NvmeAdminOpcode.NamespaceManagement when ManagesNamespaces:
+                // Create carries the host-settable Identify Namespace fields; delete carries nothing.
+                NamespaceManagementCommand.TryRead(c, out var management);
+                expected = management.Sel == NvmeNamespaceManagementSelect.Create ? NvmeIdentifyNamespace.Size : 0;
+                break;
+            case NvmeAdminOpcode.NamespaceAttachment when ManagesNamespaces:
+                expected = NvmeControllerList.Size;
+                break;
             default:
                 return NvmeStatus.Generic(NvmeStatusNames.InvalidCommandOpcode);
         }
@@ -430,7 +441,7 @@ public sealed partial class NvmeController
         switch (c.Opcode)
         {
             case NvmeIoOpcode.Flush:
-                if (c.Nsid != NvmeAdminCommands.BroadcastNsid && Subsystem.GetNamespace(c.Nsid) is null)
+                if (c.Nsid != NvmeAdminCommands.BroadcastNsid && ActiveNamespace(c.Nsid) is null)
                 {
                     return InvalidNamespace;
                 }
@@ -441,7 +452,7 @@ public sealed partial class NvmeController
             case NvmeIoOpcode.Write:
             case NvmeIoOpcode.WriteZeroes:
                 {
-                    var ns = Subsystem.GetNamespace(c.Nsid);
+                    var ns = ActiveNamespace(c.Nsid);
                     if (ns is null)
                     {
                         return InvalidNamespace;
@@ -466,7 +477,7 @@ public sealed partial class NvmeController
 
             case NvmeIoOpcode.DatasetManagement:
                 {
-                    var ns = Subsystem.GetNamespace(c.Nsid);
+                    var ns = ActiveNamespace(c.Nsid);
                     if (ns is null)
                     {
                         return InvalidNamespace;

@@ -12,6 +12,13 @@ public sealed class NvmeNamespace : IDisposable
     private long _bytesWritten;
     private long _readCommands;
     private long _writeCommands;
+    private volatile NvmeNamespaceAttachment _attachment = NvmeNamespaceAttachment.AllHosts;
+    private int _blockSize;
+    private int _blockSizeShift;
+    private long _blockCount;
+
+    /// <summary>The LBA formats every namespace offers (Identify Namespace LBAF0 and LBAF1): 512 and 4096 bytes.</summary>
+    public static IReadOnlyList<NvmeLbaFormat> LbaFormats { get; } = [new NvmeLbaFormat(0, 9, 0), new NvmeLbaFormat(0, 12, 0)];
 
     internal NvmeNamespace(uint nsid, INvmeNamespaceStorage storage, int blockSize, Guid uuid, byte[]? eui64, bool readOnly, bool ownsStorage)
     {
@@ -32,9 +39,7 @@ public sealed class NvmeNamespace : IDisposable
 
         Nsid = nsid;
         Storage = storage;
-        BlockSize = blockSize;
-        BlockSizeShift = System.Numerics.BitOperations.Log2((uint)blockSize);
-        BlockCount = storage.Length / blockSize;
+        SetBlockSize(blockSize);
         Uuid = uuid;
         Eui64 = eui64;
         ReadOnly = readOnly;
@@ -45,13 +50,32 @@ public sealed class NvmeNamespace : IDisposable
 
     public INvmeNamespaceStorage Storage { get; }
 
-    /// <summary>Logical block size in bytes.</summary>
-    public int BlockSize { get; }
+    /// <summary>Logical block size in bytes (512 or 4096; Format NVM changes it).</summary>
+    public int BlockSize => Volatile.Read(ref _blockSize);
 
-    internal int BlockSizeShift { get; }
+    internal int BlockSizeShift => Volatile.Read(ref _blockSizeShift);
 
     /// <summary>NSZE: capacity in logical blocks.</summary>
-    public long BlockCount { get; }
+    public long BlockCount => Volatile.Read(ref _blockCount);
+
+    /// <summary>FLBAS index of the format in use (into <see cref="LbaFormats"/>).</summary>
+    public byte FormatIndex => BlockSize == 4096 ? (byte)1 : (byte)0;
+
+    /// <summary>NMIC bit 0: the namespace may be attached to controllers of more than one host.</summary>
+    public bool Shared { get; init; } = true;
+
+    /// <summary>Bytes this namespace takes from its subsystem's capacity pool (0 for namespaces added by configuration).</summary>
+    public long PoolBytes { get; init; }
+
+    /// <summary>Which hosts' controllers the namespace is attached to (active on).</summary>
+    public NvmeNamespaceAttachment Attachment
+    {
+        get => _attachment;
+        internal set => _attachment = value;
+    }
+
+    /// <summary>True when the namespace is active on controllers of <paramref name="hostNqn"/>.</summary>
+    public bool IsAttachedTo(string hostNqn) => _attachment.Includes(hostNqn);
 
     /// <summary>The namespace UUID (also reported as NGUID).</summary>
     public Guid Uuid { get; }
@@ -88,16 +112,16 @@ public sealed class NvmeNamespace : IDisposable
             Nuse = allocated is { } a ? (ulong)((a + BlockSize - 1) / BlockSize) : (ulong)BlockCount,
             // Bit 0: thin provisioning (NUSE is meaningful) when the store tracks allocation.
             Nsfeat = allocated is null ? (byte)0 : (byte)0x01,
-            Nlbaf = 0,
-            Flbas = 0,
-            // The namespace may be attached to several controllers of the subsystem at once.
-            Nmic = 0x01,
+            Nlbaf = (byte)(LbaFormats.Count - 1),
+            Flbas = FormatIndex,
+            // Bit 0: the namespace may be attached to several controllers of the subsystem at once.
+            Nmic = Shared ? (byte)0x01 : (byte)0x00,
             // Deallocated blocks read as zeroes (bits 2:0 = 001b) and Write Zeroes may deallocate (bit 3).
             Dlfeat = 0x09,
             Nvmcap = (UInt128)((ulong)BlockCount * (ulong)BlockSize),
             Nguid = Nguid,
             Eui64 = Eui64 ?? new byte[8],
-            Lbaf = [new NvmeLbaFormat(0, (byte)BlockSizeShift, 0)],
+            Lbaf = [.. LbaFormats],
         };
     }
 
@@ -143,6 +167,34 @@ public sealed class NvmeNamespace : IDisposable
         return Storage.WriteZeroesAsync((long)slba << BlockSizeShift, blocks << BlockSizeShift, deallocate, cancellationToken);
     }
 
+    /// <summary>Format NVM: re-blocks the namespace to <paramref name="blockSize"/> (NSZE follows, the bytes stay), erasing
+    /// every block first when <paramref name="eraseUserData"/> (SES 001b).</summary>
+    internal async ValueTask FormatAsync(int blockSize, bool eraseUserData, CancellationToken cancellationToken)
+    {
+        if (eraseUserData)
+        {
+            await Storage.WriteZeroesAsync(0, Storage.Length, deallocate: true, cancellationToken).ConfigureAwait(false);
+            await Storage.FlushAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        SetBlockSize(blockSize);
+    }
+
+    private void SetBlockSize(int blockSize)
+    {
+        if (blockSize is not (512 or 4096))
+        {
+            throw new ArgumentException("Block size must be 512 or 4096.", nameof(blockSize));
+        }
+
+        // A racing I/O may pair the old count with the new size or the reverse: while both change, the count is the one
+        // that is safe under either size.
+        Volatile.Write(ref _blockCount, Storage.Length / Math.Max(blockSize, Math.Max(_blockSize, 1)));
+        Volatile.Write(ref _blockSizeShift, System.Numerics.BitOperations.Log2((uint)blockSize));
+        Volatile.Write(ref _blockSize, blockSize);
+        Volatile.Write(ref _blockCount, Storage.Length / blockSize);
+    }
+
     public void Dispose()
     {
         if (OwnsStorage)
@@ -150,4 +202,57 @@ public sealed class NvmeNamespace : IDisposable
             Storage.Dispose();
         }
     }
+}
+
+/// <summary>
+/// The hosts whose controllers a namespace is attached to. Controllers over fabrics come and go with associations, so an
+/// attachment made through one controller is kept for its host NQN: that host's later controllers see the namespace too.
+/// Either every host except <see cref="Exceptions"/>, or only the hosts in <see cref="Exceptions"/>. Immutable.
+/// </summary>
+public sealed class NvmeNamespaceAttachment
+{
+    /// <summary>Attached to every host (namespaces added by configuration).</summary>
+    public static NvmeNamespaceAttachment AllHosts { get; } = new(true, []);
+
+    /// <summary>Attached to no host (namespaces created by Namespace Management).</summary>
+    public static NvmeNamespaceAttachment NoHosts { get; } = new(false, []);
+
+    private readonly HashSet<string> _exceptions;
+
+    private NvmeNamespaceAttachment(bool allHosts, HashSet<string> exceptions)
+    {
+        AllHostsExcept = allHosts;
+        _exceptions = exceptions;
+    }
+
+    /// <summary>True: every host but <see cref="Exceptions"/>; false: only <see cref="Exceptions"/>.</summary>
+    public bool AllHostsExcept { get; }
+
+    public IReadOnlyCollection<string> Exceptions => _exceptions;
+
+    public bool Includes(string hostNqn) => AllHostsExcept ? _exceptions.Count == 0 || !_exceptions.Contains(hostNqn) : _exceptions.Contains(hostNqn);
+
+    /// <summary>The attachment with <paramref name="hostNqns"/> added (<paramref name="attach"/>) or removed.</summary>
+    public NvmeNamespaceAttachment With(IEnumerable<string> hostNqns, bool attach)
+    {
+        var next = new HashSet<string>(_exceptions, StringComparer.Ordinal);
+        foreach (string host in hostNqns)
+        {
+            // For "all but", attaching removes an exception; for "only", it adds a member.
+            if (attach == AllHostsExcept)
+            {
+                next.Remove(host);
+            }
+            else
+            {
+                next.Add(host);
+            }
+        }
+
+        return new NvmeNamespaceAttachment(AllHostsExcept, next);
+    }
+
+    public override string ToString() => AllHostsExcept
+        ? (_exceptions.Count == 0 ? "all hosts" : $"all hosts but {string.Join(", ", _exceptions.Order(StringComparer.Ordinal))}")
+        : (_exceptions.Count == 0 ? "no host" : string.Join(", ", _exceptions.Order(StringComparer.Ordinal)));
 }

@@ -194,6 +194,115 @@ public sealed class NvmeSubsystem
         return ns;
     }
 
+    /// <summary>Bytes of NVM that Namespace Management may allocate namespaces from (TNVMCAP). 0, the default, means the
+    /// subsystem does not support Namespace Management and Attachment.</summary>
+    public long NamespaceCapacity { get; set; }
+
+    /// <summary>Bytes of <see cref="NamespaceCapacity"/> held by namespaces that Namespace Management created.</summary>
+    public long AllocatedCapacity => _sortedNamespaces.Sum(n => n.PoolBytes);
+
+    /// <summary>Namespace Management create: a memory namespace of <paramref name="blocks"/> blocks taken from
+    /// <see cref="NamespaceCapacity"/>, attached to no controller. Returns the status the command completes with.</summary>
+    internal NvmeStatus CreateManagedNamespace(long blocks, int blockSize, bool shared, out NvmeNamespace? created)
+    {
+        created = null;
+        long bytes = blocks * blockSize;
+        lock (_lock)
+        {
+            var current = _namespaces;
+            long allocated = current.Values.Sum(n => n.PoolBytes);
+            if (bytes > NamespaceCapacity - allocated)
+            {
+                return NvmeStatus.CommandSpecific(NvmeStatusNames.NamespaceInsufficientCapacity);
+            }
+
+            uint nsid = 1;
+            while (current.ContainsKey(nsid))
+            {
+                nsid++;
+            }
+
+            if (nsid > Target.Options.MaxNamespaces)
+            {
+                return NvmeStatus.CommandSpecific(NvmeStatusNames.NamespaceIdentifierUnavailable);
+            }
+
+            var ns = new NvmeNamespace(nsid, new MemoryNamespaceStorage(bytes), blockSize, Guid.NewGuid(), null, readOnly: false, ownsStorage: true)
+            {
+                Shared = shared,
+                PoolBytes = bytes,
+                Attachment = NvmeNamespaceAttachment.NoHosts,
+            };
+            var next = new Dictionary<uint, NvmeNamespace>(current) { [nsid] = ns };
+            _namespaces = next;
+            _sortedNamespaces = [.. next.Values.OrderBy(n => n.Nsid)];
+            created = ns;
+        }
+
+        // Attached to nobody, so no controller's namespace list changed.
+        return NvmeStatus.Success;
+    }
+
+    /// <summary>Namespace Attachment: attaches <paramref name="ns"/> to (or detaches it from) the hosts of the controllers
+    /// <paramref name="cntlids"/> names, all or nothing. Controllers whose view changed get a Namespace Attribute Changed event.</summary>
+    internal NvmeStatus ChangeAttachment(NvmeNamespace ns, IReadOnlyList<ushort> cntlids, bool attach)
+    {
+        NvmeController[] affected;
+        lock (_lock)
+        {
+            if (cntlids.Count == 0 || cntlids.Distinct().Count() != cntlids.Count)
+            {
+                return NvmeStatus.CommandSpecific(NvmeStatusNames.ControllerListInvalid);
+            }
+
+            var hosts = new List<string>();
+            foreach (ushort id in cntlids)
+            {
+                if (!_controllers.TryGetValue(id, out var c))
+                {
+                    return NvmeStatus.CommandSpecific(NvmeStatusNames.ControllerListInvalid);
+                }
+
+                if (ns.IsAttachedTo(c.HostNqn) == attach)
+                {
+                    return NvmeStatus.CommandSpecific(attach ? NvmeStatusNames.NamespaceAlreadyAttached : NvmeStatusNames.NamespaceNotAttached);
+                }
+
+                hosts.Add(c.HostNqn);
+            }
+
+            var next = ns.Attachment.With(hosts, attach);
+            if (attach && !ns.Shared && _controllers.Values.Select(c => c.HostNqn).Distinct(StringComparer.Ordinal).Count(next.Includes) > 1)
+            {
+                // NMIC bit 0 clear: a private namespace is attached to one host's controllers at most.
+                return NvmeStatus.CommandSpecific(NvmeStatusNames.NamespaceIsPrivate);
+            }
+
+            var before = _controllers.Values.Where(c => ns.IsAttachedTo(c.HostNqn)).ToHashSet();
+            ns.Attachment = next;
+            affected = [.. _controllers.Values.Where(c => before.Contains(c) != ns.IsAttachedTo(c.HostNqn))];
+        }
+
+        foreach (var c in affected)
+        {
+            c.OnNamespaceChanged(ns.Nsid);
+        }
+
+        return NvmeStatus.Success;
+    }
+
+    /// <summary>Controllers of this subsystem with <paramref name="ns"/> active on them.</summary>
+    internal IEnumerable<NvmeController> ControllersAttachedTo(NvmeNamespace ns) => Controllers.Where(c => ns.IsAttachedTo(c.HostNqn));
+
+    /// <summary>Tells the controllers <paramref name="ns"/> is active on that its attributes changed (Format NVM).</summary>
+    internal void OnNamespaceAttributesChanged(NvmeNamespace ns)
+    {
+        foreach (var c in ControllersAttachedTo(ns))
+        {
+            c.OnNamespaceChanged(ns.Nsid);
+        }
+    }
+
     /// <summary>Removes and disposes a namespace; connected controllers get a Namespace Attribute Changed event.</summary>
     public bool RemoveNamespace(uint nsid)
     {
@@ -211,7 +320,7 @@ public sealed class NvmeSubsystem
             next.Remove(nsid);
             _namespaces = next;
             _sortedNamespaces = [.. next.Values.OrderBy(n => n.Nsid)];
-            controllers = [.. _controllers.Values];
+            controllers = [.. _controllers.Values.Where(c => ns.IsAttachedTo(c.HostNqn))];
         }
 
         foreach (var c in controllers)

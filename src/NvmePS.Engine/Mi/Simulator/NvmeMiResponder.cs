@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using NvmePS.Engine.Admin;
 using NvmePS.Engine.Mctp;
 
 namespace NvmePS.Engine.Mi.Simulator;
@@ -394,7 +395,7 @@ public sealed partial class NvmeMiResponder : IMctpResponder
                 }
 
             case NvmeMiDataStructureType.ControllerList:
-                length = NvmeMiControllerList.Write(buffer, s.ControllerIds.Where(id => id >= controllerId).Order().ToArray());
+                length = NvmeControllerList.Write(buffer, s.ControllerIds.Where(id => id >= controllerId).Order().ToArray());
                 break;
             case NvmeMiDataStructureType.ControllerInformation:
                 {

@@ -160,12 +160,12 @@ internal static class SimulatedAdmin
                         throw InvalidNamespace();
                     }
 
-                    NvmeMiControllerList.Write(d, ns.AttachedControllers.Where(id => id >= cntid).Order().ToArray());
+                    NvmeControllerList.Write(d, ns.AttachedControllers.Where(id => id >= cntid).Order().ToArray());
                     break;
                 }
 
             case NvmeIdentifyCns.ControllerList:
-                NvmeMiControllerList.Write(d, s.ControllerIds.Where(id => id >= cntid).Order().ToArray());
+                NvmeControllerList.Write(d, s.ControllerIds.Where(id => id >= cntid).Order().ToArray());
                 break;
             default:
                 throw InvalidField(NvmeMiCodec.AdminCdw10Offset);
@@ -408,8 +408,8 @@ internal static class SimulatedAdmin
 
     private static SimulatedAdminOutcome NamespaceManagement(SimulatedSubsystem s, SimulatedAdminRequest r)
     {
-        int sel = (int)(r.Command.Cdw10 & 0xF);
-        if (sel == 0)
+        NamespaceManagementCommand.TryRead(r.Command, out var management);
+        if (management.Sel == NvmeNamespaceManagementSelect.Create)
         {
             if (!NvmeIdentifyNamespace.TryRead(PadTo(r.Data, NvmeIdentifyNamespace.Size), out var settings) || settings.Nsze == 0 || settings.Ncap > settings.Nsze)
             {
@@ -442,9 +442,9 @@ internal static class SimulatedAdmin
             return Done(r, NvmeStatus.Success, nsid);
         }
 
-        if (sel == 1)
+        if (management.Sel == NvmeNamespaceManagementSelect.Delete)
         {
-            uint nsid = r.Command.Nsid;
+            uint nsid = management.Nsid;
             if (nsid == NvmeAdminCommands.BroadcastNsid)
             {
                 foreach (uint id in s.Namespaces.Keys.ToArray())
@@ -492,30 +492,31 @@ internal static class SimulatedAdmin
 
     private static SimulatedAdminOutcome NamespaceAttachment(SimulatedSubsystem s, SimulatedAdminRequest r)
     {
-        int sel = (int)(r.Command.Cdw10 & 0xF);
-        if (!s.Namespaces.TryGetValue(r.Command.Nsid, out var ns))
+        NamespaceAttachmentCommand.TryRead(r.Command, out var attachment);
+        bool attach = attachment.Sel == NvmeNamespaceAttachmentSelect.Attach;
+        if (!s.Namespaces.TryGetValue(attachment.Nsid, out var ns))
         {
             throw InvalidNamespace();
         }
 
-        if (sel > 1)
+        if (attachment.Sel is not (NvmeNamespaceAttachmentSelect.Attach or NvmeNamespaceAttachmentSelect.Detach))
         {
             throw InvalidField(NvmeMiCodec.AdminCdw10Offset);
         }
 
-        if (!NvmeMiControllerList.TryRead(r.Data, out var ids) || ids.Length == 0 || ids.Any(id => !s.HasController(id)))
+        if (!NvmeControllerList.TryRead(r.Data, out var ids) || ids.Length == 0 || ids.Any(id => !s.HasController(id)))
         {
             throw CommandSpecific(NvmeStatusNames.ControllerListInvalid);
         }
 
         foreach (ushort id in ids)
         {
-            if (sel == 0 && ns.AttachedControllers.Contains(id))
+            if (attach && ns.AttachedControllers.Contains(id))
             {
                 throw CommandSpecific(NvmeStatusNames.NamespaceAlreadyAttached);
             }
 
-            if (sel == 1 && !ns.AttachedControllers.Contains(id))
+            if (!attach && !ns.AttachedControllers.Contains(id))
             {
                 throw CommandSpecific(NvmeStatusNames.NamespaceNotAttached);
             }
@@ -523,7 +524,7 @@ internal static class SimulatedAdmin
 
         foreach (ushort id in ids)
         {
-            if (sel == 0)
+            if (attach)
             {
                 ns.AttachedControllers.Add(id);
             }
@@ -542,8 +543,9 @@ internal static class SimulatedAdmin
 
     private static SimulatedAdminOutcome FormatNvm(SimulatedSubsystem s, SimulatedAdminRequest r)
     {
-        uint nsid = r.Command.Nsid;
-        int lbaf = (int)(r.Command.Cdw10 & 0xF);
+        FormatNvmCommand.TryRead(r.Command, out var format);
+        uint nsid = format.Nsid;
+        int lbaf = format.Lbaf;
         var targets = nsid == NvmeAdminCommands.BroadcastNsid ? s.Namespaces.Values.ToList()
             : s.Namespaces.TryGetValue(nsid, out var ns) ? [ns] : throw InvalidNamespace();
         if (lbaf >= LbaFormats.Length)
@@ -565,8 +567,8 @@ internal static class SimulatedAdmin
 
     private static SimulatedAdminOutcome Sanitize(SimulatedSubsystem s, SimulatedAdminRequest r)
     {
-        int action = (int)(r.Command.Cdw10 & 0x7);
-        if (action is < 1 or > 4)
+        SanitizeCommand.TryRead(r.Command, out var sanitize);
+        if (sanitize.Sanact is < NvmeSanitizeAction.ExitFailureMode or > NvmeSanitizeAction.CryptoErase)
         {
             throw InvalidField(NvmeMiCodec.AdminCdw10Offset);
         }
@@ -594,8 +596,9 @@ internal static class SimulatedAdmin
 
     private static SimulatedAdminOutcome FirmwareDownload(SimulatedSubsystem s, SimulatedAdminRequest r)
     {
-        long length = ((long)r.Command.Cdw10 + 1) * 4;
-        long offset = (long)r.Command.Cdw11 * 4;
+        FirmwareImageDownloadCommand.TryRead(r.Command, out var download);
+        long length = download.LengthBytes;
+        long offset = download.OffsetBytes;
         if (length != r.Data.Length)
         {
             throw InvalidField(NvmeMiCodec.AdminCdw10Offset);
@@ -620,8 +623,9 @@ internal static class SimulatedAdmin
 
     private static SimulatedAdminOutcome FirmwareCommit(SimulatedSubsystem s, SimulatedAdminRequest r)
     {
-        int slot = (int)(r.Command.Cdw10 & 0x7);
-        var action = (NvmeFirmwareCommitAction)((r.Command.Cdw10 >> 3) & 0x7);
+        FirmwareCommitCommand.TryRead(r.Command, out var commit);
+        int slot = commit.Fs;
+        var action = commit.Ca;
         if (slot > SimulatedSubsystem.FirmwareSlots)
         {
             throw CommandSpecific(NvmeStatusNames.InvalidFirmwareSlot);
