@@ -15,6 +15,7 @@
     FormatsToProcess     = @('NvmePS.Format.ps1xml')
     TypesToProcess       = @('NvmePS.Types.ps1xml')
     CmdletsToExport      = @(
+        'Add-NvmeNamespaceAttachment'
         'Add-NvmfSubsystem'
         'Clear-NvmeBlock'
         'Connect-NvmeMiEndpoint'
@@ -22,6 +23,7 @@
         'Disconnect-NvmeMiEndpoint'
         'Disconnect-NvmfController'
         'Find-NvmeMiEndpoint'
+        'Format-NvmeNamespace'
         'Get-NvmeDevice'
         'Get-NvmeFeature'
         'Get-NvmeHostNqn'
@@ -38,7 +40,10 @@
         'Get-NvmfProperty'
         'Get-NvmfTarget'
         'New-NvmeHostNqn'
+        'New-NvmeNamespace'
         'Read-NvmeBlock'
+        'Remove-NvmeNamespace'
+        'Remove-NvmeNamespaceAttachment'
         'Repair-NvmeMiEndpoint'
         'Reset-NvmeMiSubsystem'
         'Send-NvmeCommand'

@@ -16,9 +16,10 @@ function New-TestNqn {
 function Start-TestTarget {
     param(
         [string[]] $Namespace = @('memory:16MB'),
-        [string[]] $AllowedHostNqn = @()
+        [string[]] $AllowedHostNqn = @(),
+        [long] $Capacity = 0
     )
-    $params = @{ Listen = '127.0.0.1:0'; SubsystemNqn = (New-TestNqn); Namespace = $Namespace }
+    $params = @{ Listen = '127.0.0.1:0'; SubsystemNqn = (New-TestNqn); Namespace = $Namespace; Capacity = $Capacity }
     if ($AllowedHostNqn.Count -gt 0) { $params.AllowedHostNqn = $AllowedHostNqn }
     Start-NvmfTarget @params
 }

@@ -30,6 +30,12 @@ public sealed class AddNvmfSubsystemCommand : NvmeCmdlet
     [ValidateNotNullOrEmpty]
     public string[] AllowedHostNqn { get; set; } = Array.Empty<string>();
 
+    /// <summary>Bytes of NVM, held in memory, from which hosts may create namespaces with Namespace Management.
+    /// 0, the default, offers no Namespace Management.</summary>
+    [Parameter]
+    [ValidateRange(0, long.MaxValue)]
+    public long Capacity { get; set; }
+
     protected override void ProcessRecord()
     {
         if (!InputObject.IsRunning)
@@ -51,7 +57,7 @@ public sealed class AddNvmfSubsystemCommand : NvmeCmdlet
 
         try
         {
-            InputObject.HostObject.AddSubsystem(SubsystemNqn, specs, AllowedHostNqn);
+            InputObject.HostObject.AddSubsystem(SubsystemNqn, specs, AllowedHostNqn).NamespaceCapacity = Capacity;
         }
         catch (Exception e) when (IsReportable(e))
         {

@@ -38,6 +38,12 @@ public sealed class StartNvmfTargetCommand : NvmeCmdlet
     [ValidateNotNullOrEmpty]
     public string[] AllowedHostNqn { get; set; } = Array.Empty<string>();
 
+    /// <summary>Bytes of NVM, held in memory, from which hosts may create namespaces with Namespace Management
+    /// (New-NvmeNamespace, nvme create-ns). 0, the default, offers no Namespace Management.</summary>
+    [Parameter(ParameterSetName = UserspaceSet)]
+    [ValidateRange(0, long.MaxValue)]
+    public long Capacity { get; set; }
+
     /// <summary>Also serve the discovery controller alone on this address:port (8009 by convention).</summary>
     [Parameter(ParameterSetName = UserspaceSet)]
     [ValidateNotNullOrEmpty]
@@ -142,6 +148,7 @@ public sealed class StartNvmfTargetCommand : NvmeCmdlet
         try
         {
             host = Wait(NvmeTargetHost.StartAsync(listen, nqn, specs, AllowedHostNqn, AllowNonLoopback));
+            host.Subsystem.NamespaceCapacity = Capacity;
             if (discovery is not null)
             {
                 Wait(host.ListenDiscoveryAsync(discovery, AllowNonLoopback));

@@ -79,6 +79,22 @@ public abstract class NvmeCmdlet : PSCmdlet, IDisposable
     /// <summary>True for exceptions a cmdlet reports as an ErrorRecord rather than letting escape.</summary>
     protected static bool IsReportable(Exception e) => ErrorMapping.IsReportable(e);
 
+    /// <summary>ShouldProcess for a destructive (ConfirmImpact High) change: it prompts, unless <paramref name="force"/>
+    /// is set and -Confirm was not asked for explicitly. -WhatIf still only describes the change.</summary>
+    protected bool ShouldProcessDestructive(string target, string action, bool force)
+    {
+        if (force && !MyInvocation.BoundParameters.ContainsKey("Confirm") && !WhatIfRequested())
+        {
+            return true;
+        }
+
+        return ShouldProcess(target, action);
+    }
+
+    private bool WhatIfRequested() => MyInvocation.BoundParameters.TryGetValue("WhatIf", out object? w)
+        ? w is SwitchParameter { IsPresent: true }
+        : GetVariableValue("WhatIfPreference") is true or SwitchParameter { IsPresent: true };
+
     public void Dispose()
     {
         Dispose(true);

@@ -202,7 +202,7 @@ public sealed class NvmeNamespaceId
 
     public uint NamespaceId { get; init; }
 
-    /// <summary>Where the identifier came from: ActiveNamespaces or ChangedNamespaces.</summary>
+    /// <summary>Where the identifier came from: ActiveNamespaces, ChangedNamespaces, or Deleted (Remove-NvmeNamespace -PassThru).</summary>
     public string Source { get; init; } = string.Empty;
 }
 
@@ -400,3 +400,14 @@ public sealed class NvmeFeature
     public string Decoded { get; init; } = string.Empty;
 }
 
+
+/// <summary>The controllers a namespace is attached to (Identify CNS 12h), after Add- or Remove-NvmeNamespaceAttachment.</summary>
+public sealed class NvmeNamespaceAttachment
+{
+    public string ControllerName { get; init; } = string.Empty;
+
+    public uint NamespaceId { get; init; }
+
+    /// <summary>Controller identifiers the namespace is active on.</summary>
+    public ushort[] AttachedControllerIds { get; init; } = Array.Empty<ushort>();
+}

@@ -167,7 +167,7 @@ public sealed partial class HelpExampleTests : IClassFixture<HelpExampleTests.Wo
         if (stage.Target)
         {
             rs.Script($@"
-                $global:t = Start-NvmfTarget -Listen 127.0.0.1:4420 -DiscoveryListen 127.0.0.1:8009 -SubsystemNqn {Disk1} -Namespace memory:64M
+                $global:t = Start-NvmfTarget -Listen 127.0.0.1:4420 -DiscoveryListen 127.0.0.1:8009 -SubsystemNqn {Disk1} -Namespace memory:64M -Capacity 256MB
                 $null = $t | Add-NvmfSubsystem -SubsystemNqn {UuidNqn} -Namespace memory:16M
                 $global:c = Connect-NvmfController -TransportAddress 127.0.0.1 -ServiceId 4420 -SubsystemNqn {Disk1}").ThrowIfFailed();
         }

@@ -182,6 +182,8 @@ public sealed class RealPowerShellTests
                 Get-NvmeMiSubsystem $m; Get-NvmeMiPort $m -PortId 0; Get-NvmeMiConfiguration $m -PortId 1; Get-NvmeMiVpd $m -Length 16
                 $null = Wait-NvmeMiEvent $m -Count 0 -TimeoutSec 1 -KeepEnabled
                 Set-NvmeFeature -Controller (Get-NvmeMiController $m)[0] -FeatureId TemperatureThreshold -Value 300 -Confirm:$false | Out-Null
+                $mc = (Get-NvmeMiController $m)[1]
+                New-NvmeNamespace -Controller $mc -Size 4MB | Add-NvmeNamespaceAttachment -Controller $mc
                 Wait-NvmeMiEvent $m -Count 1 -TimeoutSec 10 | Select-Object -First 1
                 Get-NvmeHostNqn", t, bus.Address).ThrowIfFailed());
 

@@ -119,6 +119,15 @@ public sealed partial class NvmeController
         {
             case NvmeIdentifyCns.Namespace:
                 {
+                    if (c.Nsid == NvmeAdminCommands.BroadcastNsid)
+                    {
+                        // What every namespace offers (Base Specification 2.0 §5.17.2.1): the LBA formats a host picks
+                        // from for Namespace Management and Format NVM.
+                        data[..4096].Clear();
+                        new NvmeIdentifyNamespace { Nlbaf = (byte)(NvmeNamespace.LbaFormats.Count - 1), Nmic = 1, Dlfeat = 0x09, Lbaf = [.. NvmeNamespace.LbaFormats] }.Write(data);
+                        return new Outcome(NvmeStatus.Success, Bytes: 4096);
+                    }
+
                     if (c.Nsid == 0 || c.Nsid > nn)
                     {
                         return new Outcome(InvalidNamespace);
