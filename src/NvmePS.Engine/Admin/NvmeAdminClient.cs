@@ -218,6 +218,22 @@ public sealed class NvmeAdminClient
         return value;
     }
 
+    /// <summary>The Device Self-test log (06h): the running test's progress and the last 20 results.</summary>
+    public async Task<NvmeSelfTestLog> GetSelfTestLogAsync(CancellationToken cancellationToken = default)
+    {
+        var data = await GetWholeLogPageAsync(NvmeLogPageId.DeviceSelfTest, NvmeSelfTestLog.Size, NvmeAdminCommands.BroadcastNsid, false, cancellationToken).ConfigureAwait(false);
+        NvmeSelfTestLog.TryRead(data, out var value);
+        return value;
+    }
+
+    /// <summary>The Sanitize Status log (81h).</summary>
+    public async Task<NvmeSanitizeStatusLog> GetSanitizeStatusAsync(bool retainAsyncEvent = false, CancellationToken cancellationToken = default)
+    {
+        var data = await GetWholeLogPageAsync(NvmeLogPageId.SanitizeStatus, NvmeSanitizeStatusLog.Size, NvmeAdminCommands.BroadcastNsid, retainAsyncEvent, cancellationToken).ConfigureAwait(false);
+        NvmeSanitizeStatusLog.TryRead(data, out var value);
+        return value;
+    }
+
     /// <summary>The Changed Namespace List (reading it clears the namespace-attribute event unless <paramref name="retainAsyncEvent"/>).
     /// A single entry of FFFFFFFFh means more than 1024 namespaces changed.</summary>
     public async Task<uint[]> GetChangedNamespaceListAsync(bool retainAsyncEvent = false, CancellationToken cancellationToken = default)

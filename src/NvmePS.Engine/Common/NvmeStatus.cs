@@ -108,6 +108,7 @@ public static class NvmeStatusNames
     public const byte ThinProvisioningNotSupported = 0x1B;
     public const byte NamespaceNotAttached = 0x1A;
     public const byte ControllerListInvalid = 0x1C;
+    public const byte DeviceSelfTestInProgress = 0x1D;
 
     // Media and data integrity (SCT 2) values.
     public const byte WriteFault = 0x80;

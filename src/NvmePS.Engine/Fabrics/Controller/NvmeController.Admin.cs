@@ -11,6 +11,11 @@ public sealed partial class NvmeController
     [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<Outcome> ExecuteAdminAsync(NvmeCommand c, ReadOnlyMemory<byte> dataIn, Memory<byte> dataOut, CancellationToken ct)
     {
+        if (!IsDiscovery && Subsystem.Maintenance.SanitizeInProgress && !AllowedDuringSanitize(c.Opcode))
+        {
+            return new Outcome(NvmeStatus.Generic(NvmeStatusNames.SanitizeInProgress));
+        }
+
         switch (c.Opcode)
         {
             case NvmeAdminOpcode.Identify:
@@ -29,6 +34,17 @@ public sealed partial class NvmeController
                 return NamespaceAttachment(c, dataIn.Span);
             case NvmeAdminOpcode.FormatNvm:
                 return await FormatNvmAsync(c, ct).ConfigureAwait(false);
+            case NvmeAdminOpcode.FirmwareImageDownload:
+                FirmwareImageDownloadCommand.TryRead(c, out var download);
+                return new Outcome(Subsystem.Maintenance.Download(download, dataIn.Span));
+            case NvmeAdminOpcode.FirmwareCommit:
+                FirmwareCommitCommand.TryRead(c, out var commit);
+                return new Outcome(Subsystem.Maintenance.Commit(commit));
+            case NvmeAdminOpcode.DeviceSelfTest:
+                return DeviceSelfTest(c);
+            case NvmeAdminOpcode.Sanitize:
+                SanitizeCommand.TryRead(c, out var sanitize);
+                return new Outcome(Subsystem.Maintenance.StartSanitize(sanitize, c.Cdw10));
             case NvmeAdminOpcode.KeepAlive:
                 Touch();
                 return new Outcome(NvmeStatus.Success);
@@ -51,7 +67,7 @@ public sealed partial class NvmeController
         {
             Sn = Subsystem.SerialNumber,
             Mn = Subsystem.ModelNumber ?? o.ModelNumber,
-            Fr = o.FirmwareRevision,
+            Fr = disc ? o.FirmwareRevision : Subsystem.Maintenance.ActiveFirmwareRevision,
             Rab = 6,
             // Bit 1: the subsystem may have more than one controller (one per association).
             Cmic = disc ? (byte)0 : (byte)0x02,
@@ -65,8 +81,8 @@ public sealed partial class NvmeController
             Cntrltype = disc ? NvmeIdentifyController.ControllerTypeDiscovery : NvmeIdentifyController.ControllerTypeIo,
             Acl = 3,
             Aerl = (byte)(o.MaxAsyncEventRequests - 1),
-            // Slot 1 read-only, one slot.
-            Frmw = disc ? (byte)0 : (byte)0x03,
+            // Slot 1 read-only (bit 0), three slots (bits 3:1), activation without reset (bit 4).
+            Frmw = disc ? (byte)0 : (byte)(0x01 | (NvmeSubsystemMaintenance.FirmwareSlots << 1) | 0x10),
             // Bit 0 SMART per namespace, bit 2 extended Get Log Page (NUMDU, LPOL/LPOU).
             Lpa = disc ? (byte)0x04 : (byte)0x05,
             Elpe = (byte)(o.ErrorLogEntries - 1),
@@ -76,7 +92,15 @@ public sealed partial class NvmeController
             Maxcmd = (ushort)Math.Min(o.MaxQueueSize, ushort.MaxValue),
             Nn = disc ? 0 : o.MaxNamespaces,
             // Format NVM (bit 1), and Namespace Management and Attachment (bit 3) when the subsystem has a capacity pool.
-            Oacs = disc ? (ushort)0 : (ushort)(0x0002 | (ManagesNamespaces ? 0x0008 : 0)),
+            // Format NVM (bit 1), Firmware Commit and Download (bit 2), Device Self-test (bit 4).
+            Oacs = disc ? (ushort)0 : (ushort)(0x0016 | (ManagesNamespaces ? 0x0008 : 0)),
+            // Extended self-test time in minutes; one self-test at a time in the subsystem (DSTO bit 0).
+            Edstt = disc ? (ushort)0 : (ushort)Math.Max(1, Math.Ceiling(o.SelfTestExtendedTime.TotalMinutes)),
+            Dsto = disc ? (byte)0 : (byte)1,
+            // Any granularity of Firmware Image Download.
+            Fwug = disc ? (byte)0 : (byte)0xFF,
+            // Block erase (bit 1) and overwrite (bit 2); no cryptographic erase.
+            Sanicap = disc ? 0u : 0x6u,
             // Format NVM applies per namespace (bit 0 clear), and SES 001b erases only what it formats.
             Fna = 0,
             Tnvmcap = ManagesNamespaces ? (UInt128)(ulong)Subsystem.NamespaceCapacity : 0,
@@ -248,6 +272,8 @@ public sealed partial class NvmeController
             (NvmeLogPageId.Discovery, true) => Target.BuildDiscoveryLog(HostNqn).ToArray(),
             (NvmeLogPageId.SmartHealth, false) => SmartLog(c.Nsid),
             (NvmeLogPageId.FirmwareSlot, false) => FirmwareSlotLog(),
+            (NvmeLogPageId.DeviceSelfTest, false) => Log(NvmeSelfTestLog.Size, Subsystem.Maintenance.SelfTestLog().Write),
+            (NvmeLogPageId.SanitizeStatus, false) => Log(NvmeSanitizeStatusLog.Size, Subsystem.Maintenance.SanitizeLog().Write),
             (NvmeLogPageId.ChangedNamespaceList, false) => ChangedNamespaceLog(rae),
             _ => null,
         };
@@ -293,7 +319,8 @@ public sealed partial class NvmeController
         var log = new byte[256 * 4];
         byte[] lids = IsDiscovery
             ? [NvmeLogPageId.SupportedLogPages, NvmeLogPageId.ErrorInformation, NvmeLogPageId.Discovery]
-            : [NvmeLogPageId.SupportedLogPages, NvmeLogPageId.ErrorInformation, NvmeLogPageId.SmartHealth, NvmeLogPageId.FirmwareSlot, NvmeLogPageId.ChangedNamespaceList];
+            : [NvmeLogPageId.SupportedLogPages, NvmeLogPageId.ErrorInformation, NvmeLogPageId.SmartHealth, NvmeLogPageId.FirmwareSlot, NvmeLogPageId.ChangedNamespaceList,
+                NvmeLogPageId.DeviceSelfTest, NvmeLogPageId.SanitizeStatus];
         foreach (byte lid in lids)
         {
             log[lid * 4] = 0x01;
@@ -374,15 +401,16 @@ public sealed partial class NvmeController
         return BuildSmartLog(scope).ToArray();
     }
 
-    private byte[] FirmwareSlotLog()
+    private byte[] FirmwareSlotLog() => Log(NvmeFirmwareSlotLog.Size, Subsystem.Maintenance.FirmwareSlotLog().Write);
+
+    private static byte[] Log(int size, SpanAction write)
     {
-        var log = new byte[NvmeFirmwareSlotLog.Size];
-        var frs = new string[NvmeFirmwareSlotLog.SlotCount];
-        Array.Fill(frs, string.Empty);
-        frs[0] = Target.Options.FirmwareRevision;
-        new NvmeFirmwareSlotLog { Afi = 0x01, Frs = frs }.Write(log);
+        var log = new byte[size];
+        write(log);
         return log;
     }
+
+    private delegate void SpanAction(Span<byte> destination);
 
     private byte[] ChangedNamespaceLog(bool rae)
     {

@@ -9,6 +9,11 @@ public sealed partial class NvmeController
     private async ValueTask<Outcome> ExecuteIoAsync(NvmeCommand c, ReadOnlyMemory<byte> dataIn, Memory<byte> dataOut, CancellationToken ct)
     {
         // Validate ran when the capsule arrived; the namespace may have been removed since, so look it up again.
+        if (Subsystem.Maintenance.SanitizeInProgress)
+        {
+            return new Outcome(NvmeStatus.Generic(NvmeStatusNames.SanitizeInProgress));
+        }
+
         try
         {
             switch (c.Opcode)

@@ -134,6 +134,7 @@ public sealed partial class NvmeController
         }
 
         int blockSize = 1 << NvmeNamespace.LbaFormats[format.Lbaf].Lbads;
+        Subsystem.Maintenance.AbortSelfTest(NvmeSelfTestResult.AbortedByFormat);
         foreach (var ns in targets)
         {
             await ns.FormatAsync(blockSize, format.Ses == NvmeSecureErase.UserData, ct).ConfigureAwait(false);
@@ -141,6 +142,37 @@ public sealed partial class NvmeController
         }
 
         return new Outcome(NvmeStatus.Success);
+    }
+
+    /// <summary>Admin commands a controller still takes while a sanitize runs (Base Specification 2.0 §8.21).</summary>
+    private static bool AllowedDuringSanitize(byte opcode) => opcode is NvmeAdminOpcode.Identify or NvmeAdminOpcode.GetLogPage
+        or NvmeAdminOpcode.GetFeatures or NvmeAdminOpcode.SetFeatures or NvmeAdminOpcode.AsynchronousEventRequest
+        or NvmeAdminOpcode.KeepAlive or NvmeAdminOpcode.Abort;
+
+    /// <summary>Device Self-test (Base Specification 2.0 §5.9): NSID 0 tests the controller only, FFFFFFFFh every active
+    /// namespace too, any other the one namespace.</summary>
+    private Outcome DeviceSelfTest(in NvmeCommand c)
+    {
+        DeviceSelfTestCommand.TryRead(c, out var test);
+        IReadOnlyList<NvmeNamespace> scope;
+        if (test.Nsid == 0 || test.Stc == NvmeSelfTestCode.Abort)
+        {
+            scope = [];
+        }
+        else if (test.Nsid == NvmeAdminCommands.BroadcastNsid)
+        {
+            scope = [.. ActiveNamespaces];
+        }
+        else if (ActiveNamespace(test.Nsid) is { } ns)
+        {
+            scope = [ns];
+        }
+        else
+        {
+            return new Outcome(InvalidNamespace);
+        }
+
+        return new Outcome(Subsystem.Maintenance.StartSelfTest(test.Stc, test.Nsid, scope));
     }
 
     private Outcome IdentifyManagement(byte cns, ushort cntid, uint nsid, Span<byte> data)

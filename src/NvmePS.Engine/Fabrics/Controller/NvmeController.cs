@@ -283,8 +283,14 @@ public sealed partial class NvmeController
             }
             else if (previous.En && !next.En)
             {
-                // Controller reset: not ready, I/O queues deleted, shutdown state cleared.
+                // Controller reset: not ready, I/O queues deleted, shutdown state cleared; firmware committed for the next
+                // reset starts running.
                 csts = 0;
+                if (!IsDiscovery)
+                {
+                    Subsystem.Maintenance.OnControllerReset();
+                }
+
                 ioQueues = [.. _queues.Skip(1)];
                 for (int i = 1; i < _queues.Length; i++)
                 {
@@ -409,6 +415,15 @@ public sealed partial class NvmeController
                 expected = 0;
                 break;
             case NvmeAdminOpcode.FormatNvm when !IsDiscovery:
+                expected = 0;
+                break;
+            case NvmeAdminOpcode.FirmwareImageDownload when !IsDiscovery:
+                FirmwareImageDownloadCommand.TryRead(c, out var download);
+                expected = (int)Math.Min(int.MaxValue, download.LengthBytes);
+                break;
+            case NvmeAdminOpcode.FirmwareCommit when !IsDiscovery:
+            case NvmeAdminOpcode.DeviceSelfTest when !IsDiscovery:
+            case NvmeAdminOpcode.Sanitize when !IsDiscovery:
                 expected = 0;
                 break;
             case NvmeAdminOpcode.NamespaceManagement when ManagesNamespaces:

@@ -24,7 +24,11 @@ public sealed class NvmeSubsystem
         SerialNumber = serialNumber;
         IsDiscovery = isDiscovery;
         _allowAnyHost = isDiscovery;
+        Maintenance = new NvmeSubsystemMaintenance(this, target.Options.FirmwareRevision);
     }
+
+    /// <summary>Firmware slots, the device self-test and sanitize: state that outlives the controllers.</summary>
+    public NvmeSubsystemMaintenance Maintenance { get; }
 
     public NvmeTarget Target { get; }
 

@@ -58,6 +58,16 @@ public sealed class NvmeTargetOptions
     /// <summary>CPDA announced in ICResp (controller PDU data alignment, 0's based dwords).</summary>
     public byte Cpda { get; set; }
 
+    /// <summary>Least time a short device self-test takes (it reads part of every namespace tested, paced to take this long,
+    /// so its progress can be watched).</summary>
+    public TimeSpan SelfTestShortTime { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Least time an extended device self-test (which reads every block) takes; EDSTT reports it in minutes.</summary>
+    public TimeSpan SelfTestExtendedTime { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Least time a sanitize takes (it erases every namespace of the subsystem, paced to take this long).</summary>
+    public TimeSpan SanitizeTime { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <summary>MDTS as Identify Controller reports it.</summary>
     public byte Mdts => (byte)(System.Numerics.BitOperations.Log2((uint)MaxDataTransferSize) - 12);
 
@@ -82,6 +92,9 @@ public sealed class NvmeTargetOptions
         Require(KeepAliveGranularity >= 1, nameof(KeepAliveGranularity), "at least 1 (100 ms)");
         Require(MaxNamespaces is >= 1 and <= 0xFFFFFFFE, nameof(MaxNamespaces), "1..FFFFFFFEh");
         Require(Cpda <= 31, nameof(Cpda), "0..31");
+        Require(SelfTestShortTime >= TimeSpan.Zero && SelfTestExtendedTime >= SelfTestShortTime && SelfTestExtendedTime <= TimeSpan.FromHours(24),
+            nameof(SelfTestExtendedTime), "at least SelfTestShortTime and at most a day");
+        Require(SanitizeTime >= TimeSpan.Zero && SanitizeTime <= TimeSpan.FromHours(24), nameof(SanitizeTime), "0..24 hours");
     }
 
     private static void Require(bool ok, string name, string range)

@@ -476,7 +476,7 @@ public class ControllerAdminCommandTests
         Core.AssertStatus((await Core.Run(admin, NvmeAdminCommands.GetLogPage(NvmeLogPageId.FirmwareSlot, 4, offset: 1024), 4)).Cqe,
             NvmeStatusCodeType.Generic, NvmeStatusNames.InvalidFieldInCommand);
         var supported = await Core.Run(admin, NvmeAdminCommands.GetLogPage(NvmeLogPageId.SupportedLogPages, 1024), 1024);
-        Assert.Equal(new[] { 0, 1, 2, 3, 4 }, Enumerable.Range(0, 256).Where(l => (supported.Data[l * 4] & 1) != 0).ToArray());
+        Assert.Equal(new[] { 0, 1, 2, 3, 4, 6, 0x81 }, Enumerable.Range(0, 256).Where(l => (supported.Data[l * 4] & 1) != 0).ToArray());
         Core.AssertStatus((await Core.Run(admin, NvmeAdminCommands.GetLogPage(0x42, 512), 512)).Cqe,
             NvmeStatusCodeType.CommandSpecific, NvmeStatusNames.InvalidLogPage);
         Core.AssertStatus((await Core.Run(admin, NvmeAdminCommands.GetLogPage(NvmeLogPageId.Discovery, 1024), 1024)).Cqe,
