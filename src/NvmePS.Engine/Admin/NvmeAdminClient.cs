@@ -18,7 +18,7 @@ public sealed class NvmeAdminClient
     public INvmeAdminTransport Transport { get; }
 
     /// <summary>Largest chunk the transport accepts, rounded down to whole dwords.</summary>
-    private int ChunkLimit
+    public int ChunkLimit
     {
         get
         {

@@ -6,14 +6,14 @@ namespace NvmePS.Commands;
 /// <summary>Get-NvmeLog: Get Log Page, decoded for SMART/Health, Error Information, Firmware Slot, Changed Namespace
 /// List and Discovery; any other log (or -Raw) comes back as bytes.</summary>
 [Cmdlet(VerbsCommon.Get, "NvmeLog")]
-[OutputType(typeof(NvmeSmartHealth), typeof(NvmeErrorInfo), typeof(NvmeFirmwareSlots), typeof(NvmeNamespaceId), typeof(NvmfDiscoveryLogEntry), typeof(NvmeLogPage))]
+[OutputType(typeof(NvmeSmartHealth), typeof(NvmeErrorInfo), typeof(NvmeFirmwareSlots), typeof(NvmeSelfTest), typeof(NvmeSanitizeStatus), typeof(NvmeNamespaceId), typeof(NvmfDiscoveryLogEntry), typeof(NvmeLogPage))]
 public sealed class GetNvmeLogCommand : NvmeCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true)]
     [ValidateNotNull]
     public NvmeAdminConnection Controller { get; set; } = null!;
 
-    /// <summary>Smart, Error, FirmwareSlot, ChangedNamespaces, Discovery, another name, or a number.</summary>
+    /// <summary>Smart, Error, FirmwareSlot, ChangedNamespaces, DeviceSelfTest, SanitizeStatus, Discovery, another name, or a number.</summary>
     [Parameter(Mandatory = true, Position = 1)]
     [ArgumentCompleter(typeof(LogIdCompleter))]
     [ValidateNotNullOrEmpty]
@@ -90,6 +90,12 @@ public sealed class GetNvmeLogCommand : NvmeCmdlet
                     break;
                 case NvmeLogPageId.FirmwareSlot when decoded:
                     WriteObject(NvmeFirmwareSlots.From(Wait(admin.GetFirmwareSlotLogAsync(ct)), name));
+                    break;
+                case NvmeLogPageId.DeviceSelfTest when decoded:
+                    WriteObject(SelfTestCmdlets.Entries(Wait(admin.GetSelfTestLogAsync(ct)), name), enumerateCollection: true);
+                    break;
+                case NvmeLogPageId.SanitizeStatus when decoded:
+                    WriteObject(NvmeSanitizeStatus.From(Wait(admin.GetSanitizeStatusAsync(RetainAsyncEvent, ct)), name));
                     break;
                 case NvmeLogPageId.ChangedNamespaceList when decoded:
                     foreach (uint nsid in Wait(admin.GetChangedNamespaceListAsync(RetainAsyncEvent, ct)))

@@ -411,3 +411,97 @@ public sealed class NvmeNamespaceAttachment
     /// <summary>Controller identifiers the namespace is active on.</summary>
     public ushort[] AttachedControllerIds { get; init; } = Array.Empty<ushort>();
 }
+
+/// <summary>A device self-test: the one running (Status InProgress) or one result of the Device Self-test log (06h).</summary>
+public sealed class NvmeSelfTest
+{
+    public string ControllerName { get; init; } = string.Empty;
+
+    /// <summary>Short, Extended or VendorSpecific.</summary>
+    public string Code { get; init; } = string.Empty;
+
+    /// <summary>InProgress, or the result: CompletedWithoutError, AbortedBySelfTestCommand, SegmentsFailed...</summary>
+    public string Status { get; init; } = string.Empty;
+
+    /// <summary>Progress of the running test; null for a result.</summary>
+    public int? PercentComplete { get; init; }
+
+    /// <summary>The namespace tested, when the result names one (null: the controller only, or every namespace).</summary>
+    public uint? NamespaceId { get; init; }
+
+    /// <summary>Power-on hours when the test ended.</summary>
+    public ulong? PowerOnHours { get; init; }
+
+    /// <summary>The segment that failed (0 when none did).</summary>
+    public byte Segment { get; init; }
+
+    /// <summary>The first LBA that failed, when reported.</summary>
+    public ulong? FailingLba { get; init; }
+
+    /// <summary>The status the failing segment reported, when given.</summary>
+    public string FailureStatus { get; init; } = string.Empty;
+
+    internal static NvmeSelfTest Running(NvmeSelfTestLog log, string controllerName) => new()
+    {
+        ControllerName = controllerName,
+        Code = log.CurrentOperation.ToString(),
+        Status = "InProgress",
+        PercentComplete = log.CurrentCompletion,
+    };
+
+    internal static NvmeSelfTest From(NvmeSelfTestResultEntry e, string controllerName) => new()
+    {
+        ControllerName = controllerName,
+        Code = e.Code.ToString(),
+        Status = e.Result.ToString(),
+        NamespaceId = (e.ValidDiagnostics & NvmeSelfTestResultEntry.NsidValid) != 0 ? e.Nsid : null,
+        PowerOnHours = e.PowerOnHours,
+        Segment = e.SegmentNumber,
+        FailingLba = (e.ValidDiagnostics & NvmeSelfTestResultEntry.FailingLbaValid) != 0 ? e.FailingLba : null,
+        FailureStatus = (e.ValidDiagnostics & NvmeSelfTestResultEntry.ScValid) != 0
+            ? new NvmePS.Engine.NvmeStatus((NvmePS.Engine.NvmeStatusCodeType)e.Sct, e.Sc).ToString()
+            : string.Empty,
+    };
+}
+
+/// <summary>The Sanitize Status log (81h) in readable form.</summary>
+public sealed class NvmeSanitizeStatus
+{
+    public string ControllerName { get; init; } = string.Empty;
+
+    /// <summary>NeverSanitized, InProgress, Completed, CompletedNoDeallocate or Failed.</summary>
+    public string State { get; init; } = string.Empty;
+
+    /// <summary>Progress while InProgress (SPROG); null otherwise.</summary>
+    public double? PercentComplete { get; init; }
+
+    /// <summary>The sanitize action of the last Sanitize command (from its CDW10), or None.</summary>
+    public string LastAction { get; init; } = string.Empty;
+
+    public int OverwritePassesCompleted { get; init; }
+
+    /// <summary>No user data has been written since the last sanitize completed.</summary>
+    public bool GlobalDataErased { get; init; }
+
+    /// <summary>Estimated seconds for a block erase; null when the controller gives no estimate.</summary>
+    public uint? EstimatedBlockEraseSeconds { get; init; }
+
+    /// <summary>Estimated seconds for an overwrite; null when the controller gives no estimate.</summary>
+    public uint? EstimatedOverwriteSeconds { get; init; }
+
+    internal static NvmeSanitizeStatus From(NvmeSanitizeStatusLog log, string controllerName)
+    {
+        SanitizeCommand.TryRead(new NvmePS.Engine.NvmeCommand { Opcode = NvmeAdminOpcode.Sanitize, Cdw10 = log.Scdw10 }, out var last);
+        return new NvmeSanitizeStatus
+        {
+            ControllerName = controllerName,
+            State = log.State.ToString(),
+            PercentComplete = log.PercentComplete is { } p ? Math.Round(p, 1) : null,
+            LastAction = log.Scdw10 == 0 ? "None" : last.Sanact.ToString(),
+            OverwritePassesCompleted = log.OverwritePassesCompleted,
+            GlobalDataErased = log.GlobalDataErased,
+            EstimatedBlockEraseSeconds = log.EstimatedBlockEraseSeconds == NvmeSanitizeStatusLog.NoEstimate ? null : log.EstimatedBlockEraseSeconds,
+            EstimatedOverwriteSeconds = log.EstimatedOverwriteSeconds == NvmeSanitizeStatusLog.NoEstimate ? null : log.EstimatedOverwriteSeconds,
+        };
+    }
+}

@@ -174,6 +174,7 @@ public sealed class RealPowerShellTests
                 Get-NvmeFeature $c KeepAliveTimer; Get-NvmfProperty $c CAP
                 Send-NvmfCommand $c -Opcode 6 -Cdw10 1 -DataLength 4096
                 Write-NvmeBlock $c 0 ([byte[]]::new(512)); Read-NvmeBlock $c 0 1
+                Start-NvmeSelfTest $c -NamespaceId 0 -Wait; Get-NvmeSanitizeStatus $c
                 $c | Disconnect-NvmfController
                 Start-NvmeMiSimulator -Network 3 -Eid 61
                 $m = Find-NvmeMiEndpoint -BusAddress $bus | Tee-Object -Variable found | Connect-NvmeMiEndpoint

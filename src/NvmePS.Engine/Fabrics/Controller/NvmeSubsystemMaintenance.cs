@@ -27,7 +27,6 @@ public sealed class NvmeSubsystemMaintenance
     private readonly NvmeSubsystem _subsystem;
     private readonly string?[] _revisions = new string?[FirmwareSlots];
     private readonly SortedDictionary<long, byte[]> _image = [];
-    private long _imageBytes;
     private int _activeSlot = 1;
     private int _nextResetSlot;
 
@@ -77,7 +76,8 @@ public sealed class NvmeSubsystemMaintenance
 
     // ---------------------------------------------------------------- firmware
 
-    /// <summary>Firmware Image Download: keeps one piece of the image. Pieces may come in any order but not overlap.</summary>
+    /// <summary>Firmware Image Download: keeps one piece of the image. Pieces may come in any order but not overlap; the
+    /// piece at offset 0 starts a new image.</summary>
     internal NvmeStatus Download(FirmwareImageDownloadCommand download, ReadOnlySpan<byte> data)
     {
         long offset = download.OffsetBytes;
@@ -93,6 +93,13 @@ public sealed class NvmeSubsystemMaintenance
                 return NvmeStatus.Generic(NvmeStatusNames.InvalidFieldInCommand);
             }
 
+            if (offset == 0)
+            {
+                // A piece at offset 0 starts a new image: what a failed or abandoned update left is dropped, so a host
+                // can always retry from the start (as nvme-cli's fw-download does).
+                _image.Clear();
+            }
+
             foreach (var (o, piece) in _image)
             {
                 if (offset < o + piece.Length && o < offset + data.Length)
@@ -102,7 +109,6 @@ public sealed class NvmeSubsystemMaintenance
             }
 
             _image[offset] = data.ToArray();
-            _imageBytes += data.Length;
         }
 
         return NvmeStatus.Success;
@@ -153,7 +159,6 @@ public sealed class NvmeSubsystemMaintenance
 
                 _revisions[slot - 1] = revision;
                 _image.Clear();
-                _imageBytes = 0;
             }
             else if (_revisions[slot - 1] is null)
             {

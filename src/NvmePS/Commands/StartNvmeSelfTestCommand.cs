@@ -1,0 +1,95 @@
+using System.Globalization;
+using System.Management.Automation;
+using NvmePS.Engine.Admin;
+
+namespace NvmePS.Commands;
+
+/// <summary>Start-NvmeSelfTest: Device Self-test, short or extended, of the controller and the namespaces it names.
+/// Writes the running test, or with -Wait its result.</summary>
+[Cmdlet(VerbsLifecycle.Start, "NvmeSelfTest", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
+[OutputType(typeof(NvmeSelfTest))]
+public sealed class StartNvmeSelfTestCommand : NvmeCmdlet
+{
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true)]
+    [ValidateNotNull]
+    public NvmeAdminConnection Controller { get; set; } = null!;
+
+    /// <summary>The extended test (every block) instead of the short one.</summary>
+    [Parameter]
+    public SwitchParameter Extended { get; set; }
+
+    /// <summary>The namespace to test: FFFFFFFFh (the default) for every active namespace, 0 for the controller only.</summary>
+    [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]
+    [UInt32Bits]
+    public uint NamespaceId { get; set; } = NvmeAdminCommands.BroadcastNsid;
+
+    /// <summary>Wait for the test to end, showing its progress, and write its result.</summary>
+    [Parameter]
+    public new SwitchParameter Wait { get; set; }
+
+    /// <summary>Seconds to wait for the result with -Wait (the default is 3600); each command has 30.</summary>
+    [Parameter]
+    [ValidateRange(1, 86400)]
+    public int TimeoutSec { get; set; } = 3600;
+
+    protected override void ProcessRecord()
+    {
+        if (!AdminCmdlets.CheckConnected(this, Controller))
+        {
+            return;
+        }
+
+        var code = Extended ? NvmeSelfTestCode.Extended : NvmeSelfTestCode.Short;
+        string scope = NamespaceId switch
+        {
+            NvmeAdminCommands.BroadcastNsid => "every namespace",
+            0 => "the controller only",
+            _ => string.Format(CultureInfo.InvariantCulture, "namespace {0}", NamespaceId),
+        };
+        if (!ShouldProcess(Controller.Name, string.Format(CultureInfo.InvariantCulture, "Start a {0} device self-test of {1}", code.ToString().ToLowerInvariant(), scope)))
+        {
+            return;
+        }
+
+        using var cts = LinkedTimeout(TimeoutSec);
+        try
+        {
+            base.Wait(Controller.Admin.DeviceSelfTestAsync((byte)code, NamespaceId, cts.Token));
+            var log = base.Wait(Controller.Admin.GetSelfTestLogAsync(cts.Token));
+            if (Wait)
+            {
+                log = WaitForEnd(log, code, cts.Token);
+            }
+
+            WriteObject(log.CurrentOperation != NvmeSelfTestCode.None
+                ? NvmeSelfTest.Running(log, Controller.Name)
+                : NvmeSelfTest.From(log.Results[0], Controller.Name));
+        }
+        catch (Exception e) when (IsReportable(e))
+        {
+            WriteNvmeError(e, Controller);
+        }
+    }
+
+    private NvmeSelfTestLog WaitForEnd(NvmeSelfTestLog log, NvmeSelfTestCode code, CancellationToken cancellationToken)
+    {
+        var progress = new ProgressRecord(1, "Device self-test", string.Format(CultureInfo.InvariantCulture, "{0} test on {1}", code, Controller.Name));
+        int delay = 100;
+        while (log.CurrentOperation != NvmeSelfTestCode.None)
+        {
+            progress.PercentComplete = Math.Clamp((int)log.CurrentCompletion, 0, 100);
+            WriteProgress(progress);
+            if (cancellationToken.WaitHandle.WaitOne(delay))
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+
+            delay = Math.Min(1000, delay * 2);
+            log = base.Wait(Controller.Admin.GetSelfTestLogAsync(cancellationToken));
+        }
+
+        progress.RecordType = ProgressRecordType.Completed;
+        WriteProgress(progress);
+        return log;
+    }
+}
