@@ -1,0 +1,141 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using NvmePS.Engine.Admin;
+using NvmePS.Engine.Fabrics.Controller;
+using NvmePS.Engine.Fabrics.Controller.Tcp;
+using NvmePS.Interop.Tests.Infrastructure;
+
+namespace NvmePS.Interop.Tests.Fabrics;
+
+/// <summary>
+/// Debian's nvme-cli, through the Linux kernel's NVMe/TCP host, as a second client of our controller's management
+/// commands: create-ns, attach-ns, format, fw-download/fw-commit, device-self-test, sanitize, detach-ns, delete-ns.
+/// Oracles: the kernel's view (block devices, their sizes and logical block sizes in sysfs), nvme-cli's id-ctrl, the
+/// data read back through the block device, and our target's own state (it runs in this process).
+/// </summary>
+[Trait("Category", "Interop")]
+public sealed class NvmeCliManagementOnOurControllerTests(ITestOutputHelper output)
+{
+    private const string Nqn = "nqn.2014-08.org.nvmexpress:nvmeps-managed";
+    private const int Port = 4474;
+
+    private static async Task<string> Cli(params string[] args)
+    {
+        var r = await Guest.RunAsync("nvme", args, TimeSpan.FromMinutes(2));
+        Assert.True(r.ExitCode == 0, $"nvme {string.Join(' ', args)}: {r}");
+        return r.StdOut + r.StdErr;
+    }
+
+    private static long SysLong(string dev, string attr) =>
+        long.Parse(File.ReadAllText($"/sys/block/{Path.GetFileName(dev)}/{attr}").Trim(), CultureInfo.InvariantCulture);
+
+    [InteropFact]
+    public async Task Nvme_cli_manages_namespaces_firmware_self_test_and_sanitize_on_our_controller()
+    {
+        var mark = await Guest.KernelLogMark.NowAsync();
+        using var target = new NvmeTarget(new NvmeTargetOptions
+        {
+            ModelNumber = "NvmePS interop target",
+            SelfTestShortTime = TimeSpan.FromMilliseconds(300),
+            SelfTestExtendedTime = TimeSpan.FromMilliseconds(600),
+            SanitizeTime = TimeSpan.FromMilliseconds(300),
+        });
+        var sub = target.AddSubsystem(Nqn, serialNumber: "NVMEPSMGMT", allowAnyHost: true);
+        sub.NamespaceCapacity = 64L << 20;
+        await using var tcp = new NvmeTcpTarget(target);
+        await tcp.ListenAsync(new IPEndPoint(IPAddress.Loopback, Port));
+        var log = new StringBuilder();
+
+        using var kh = KernelNvmeHost.Connect(Port, Nqn);
+        string ctrl = "/dev/" + kh.Controller;
+        Assert.True(await Guest.WaitUntilAsync(() => File.Exists(ctrl), TimeSpan.FromSeconds(10)), $"{ctrl} did not appear");
+        using (var id = JsonDocument.Parse(await Cli("id-ctrl", ctrl, "-o", "json")))
+        {
+            int oacs = id.RootElement.GetProperty("oacs").GetInt32();
+            Assert.Equal(0x1E, oacs & 0x1E); // format, firmware, namespace management, self-test
+            Assert.Equal("0.1.0", id.RootElement.GetProperty("fr").GetString()!.Trim());
+            log.Append(CultureInfo.InvariantCulture, $"id-ctrl oacs {oacs:X}h; ");
+        }
+
+        // create-ns and attach-ns: the kernel rescans on our Namespace Attribute Changed event and makes a block device.
+        await Cli("create-ns", ctrl, "--nsze=16384", "--ncap=16384", "--flbas=0", "--dps=0", "--nmic=1");
+        var ns = sub.GetNamespace(1);
+        Assert.NotNull(ns);
+        Assert.Equal(16384L * 512, ns.PoolBytes);
+        Assert.False(ns.IsAttachedTo(KernelNvmeHost.HostNqn));
+        await Cli("attach-ns", ctrl, "--namespace-id=1", $"--controllers={kh.Attr("cntlid")}");
+        await Cli("ns-rescan", ctrl);
+        string dev = await kh.WaitForBlockDeviceAsync(1, TimeSpan.FromSeconds(30));
+        Assert.Equal(16384, SysLong(dev, "size"));
+        Assert.Equal(512, SysLong(dev, "queue/logical_block_size"));
+        log.Append(CultureInfo.InvariantCulture, $"create-ns + attach-ns: {dev} 16384 sectors; ");
+
+        // Data in, then format to 4096-byte blocks with user-data erase: the kernel sees the new block size, the data is gone.
+        var pattern = Path.GetTempFileName();
+        await File.WriteAllBytesAsync(pattern, Enumerable.Range(0, 1 << 20).Select(i => (byte)(i * 13 + 1)).ToArray());
+        await Guest.RunCheckedAsync("dd", $"if={pattern}", $"of={dev}", "bs=1M", "count=1", "oflag=direct", "conv=fsync", "status=none");
+        byte[] media = new byte[1 << 20];
+        await ns.Storage.ReadAsync(0, media, CancellationToken.None);
+        Assert.Equal(await File.ReadAllBytesAsync(pattern), media);
+        await Cli("format", ctrl, "--namespace-id=1", "--lbaf=1", "--ses=1", "--force");
+        Assert.True(await Guest.WaitUntilAsync(() => File.Exists(dev) && SysLong(dev, "queue/logical_block_size") == 4096, TimeSpan.FromSeconds(30)),
+            "the kernel did not see the 4096-byte format");
+        Assert.Equal(4096, ns.BlockSize);
+        Assert.Equal(16384, SysLong(dev, "size"));
+        var back = Path.GetTempFileName();
+        await Guest.RunCheckedAsync("dd", $"if={dev}", $"of={back}", "bs=1M", "count=1", "iflag=direct", "status=none");
+        Assert.Equal(new byte[1 << 20], await File.ReadAllBytesAsync(back));
+        log.Append("format --lbaf=1 --ses=1: logical_block_size 4096, 1 MiB read back as zeroes; ");
+
+        // Firmware: download, commit to slot 2 for the next reset, reset the controller, and id-ctrl reports it.
+        var image = new byte[12288];
+        Encoding.ASCII.GetBytes("NVMEPSFW2.0.0   ").CopyTo(image, 0);
+        var fw = Path.GetTempFileName();
+        await File.WriteAllBytesAsync(fw, image);
+        await Cli("fw-download", ctrl, $"--fw={fw}");
+        var commit = await Guest.RunAsync("nvme", ["fw-commit", ctrl, "--slot=2", "--action=1"]);
+        Assert.True(commit.ExitCode == 0, commit.ToString());
+        var slots = sub.Maintenance.FirmwareSlotLog();
+        Assert.Equal((1, 2, "2.0.0"), (slots.ActiveSlot, slots.NextResetSlot, slots.Frs[1]));
+        await Cli("reset", ctrl);
+        Assert.True(await Guest.WaitUntilAsync(() => kh.Attr("state") == "live", TimeSpan.FromSeconds(30)), "the controller did not come back after reset");
+        using (var id = JsonDocument.Parse(await Cli("id-ctrl", ctrl, "-o", "json")))
+        {
+            Assert.Equal("2.0.0", id.RootElement.GetProperty("fr").GetString()!.Trim());
+        }
+
+        Assert.Equal(2, sub.Maintenance.FirmwareSlotLog().ActiveSlot);
+        log.Append("fw-download + fw-commit slot 2 action 1 + reset: id-ctrl fr 2.0.0; ");
+
+        // Device self-test of the namespace, to completion; the result is in our log.
+        await Cli("device-self-test", ctrl, "--namespace-id=1", "--self-test-code=1");
+        Assert.True(await Guest.WaitUntilAsync(() => sub.Maintenance.SelfTestLog().CurrentOperation == NvmeSelfTestCode.None, TimeSpan.FromSeconds(30)));
+        var result = sub.Maintenance.SelfTestLog().Results[0];
+        Assert.Equal((NvmeSelfTestResult.CompletedWithoutError, NvmeSelfTestCode.Short, 1u), (result.Result, result.Code, result.Nsid));
+        await Cli("self-test-log", ctrl);
+        log.Append("device-self-test short: completed without error; ");
+
+        // Detach (the block device goes), then sanitize the subsystem by overwrite with no block device in use.
+        await Cli("detach-ns", ctrl, "--namespace-id=1", $"--controllers={kh.Attr("cntlid")}");
+        await Cli("ns-rescan", ctrl);
+        Assert.True(await Guest.WaitUntilAsync(() => !File.Exists(dev), TimeSpan.FromSeconds(30)), $"{dev} still present after detach-ns");
+        await ns.Storage.WriteAsync(8192, Enumerable.Repeat((byte)0x11, 4096).ToArray(), CancellationToken.None);
+        await Cli("sanitize", ctrl, "--sanact=3", "--ovrpat=0xC3C3C3C3", "--owpass=1");
+        Assert.True(await Guest.WaitUntilAsync(() => !sub.Maintenance.SanitizeInProgress, TimeSpan.FromSeconds(30)));
+        Assert.Equal(NvmeSanitizeState.Completed, sub.Maintenance.SanitizeLog().State);
+        byte[] erased = new byte[4096];
+        await ns.Storage.ReadAsync(8192, erased, CancellationToken.None);
+        Assert.Equal(Enumerable.Repeat((byte)0xC3, 4096).ToArray(), erased);
+        await Cli("sanitize-log", ctrl);
+        log.Append("detach-ns: block device gone; sanitize overwrite 0xC3C3C3C3: media overwritten; ");
+
+        await Cli("delete-ns", ctrl, "--namespace-id=1");
+        Assert.Null(sub.GetNamespace(1));
+        Assert.Equal(0, sub.AllocatedCapacity);
+        // The kernel logs the reset asked for above at warning level (nvme_reset_ctrl); anything else is a problem.
+        Assert.DoesNotContain(await mark.ProblemsAsync(), l => !l.EndsWith($"{kh.Controller}: resetting controller", StringComparison.Ordinal));
+        output.WriteLine($"peer=nvme-cli through the Linux nvme-tcp host -> our controller 127.0.0.1:{Port}: {log}delete-ns: capacity returned; kernel log clean");
+    }
+}
