@@ -114,7 +114,26 @@ public sealed class NvmeCliManagementOnOurControllerTests(ITestOutputHelper outp
         Assert.True(await Guest.WaitUntilAsync(() => sub.Maintenance.SelfTestLog().CurrentOperation == NvmeSelfTestCode.None, TimeSpan.FromSeconds(30)));
         var result = sub.Maintenance.SelfTestLog().Results[0];
         Assert.Equal((NvmeSelfTestResult.CompletedWithoutError, NvmeSelfTestCode.Short, 1u), (result.Result, result.Code, result.Nsid));
-        await Cli("self-test-log", ctrl);
+        using (var st = JsonDocument.Parse(await Cli("self-test-log", ctrl, "-o", "json")))
+        {
+            Assert.Equal(0, st.RootElement.GetProperty("Current Device Self-Test Operation").GetInt32());
+            var report = st.RootElement.GetProperty("List of Valid Reports")[0];
+            Assert.Equal((int)result.Result, report.GetProperty("Self test result").GetInt32());
+            Assert.Equal((int)result.Code, report.GetProperty("Self test code").GetInt32());
+            Assert.Equal((int)result.Nsid, report.GetProperty("Namespace Identifier").GetInt32());
+            Assert.Equal(result.ValidDiagnostics, report.GetProperty("Valid Diagnostic Information").GetInt32());
+        }
+
+        using (var fwLog = JsonDocument.Parse(await Cli("fw-log", ctrl, "-o", "json")))
+        {
+            var f = fwLog.RootElement.GetProperty(kh.Controller);
+            var ours = sub.Maintenance.FirmwareSlotLog();
+            Assert.Equal(ours.Afi, f.GetProperty("Active Firmware Slot (afi)").GetInt32());
+            Assert.Contains("(" + ours.Frs[0], f.GetProperty("Firmware Rev Slot 1").GetString(), StringComparison.Ordinal);
+            Assert.Contains("(" + ours.Frs[1], f.GetProperty("Firmware Rev Slot 2").GetString(), StringComparison.Ordinal);
+        }
+
+        log.Append("self-test-log and fw-log JSON equal our logs; ");
         log.Append("device-self-test short: completed without error; ");
 
         // Detach (the block device goes), then sanitize the subsystem by overwrite with no block device in use.
@@ -128,7 +147,30 @@ public sealed class NvmeCliManagementOnOurControllerTests(ITestOutputHelper outp
         byte[] erased = new byte[4096];
         await ns.Storage.ReadAsync(8192, erased, CancellationToken.None);
         Assert.Equal(Enumerable.Repeat((byte)0xC3, 4096).ToArray(), erased);
-        await Cli("sanitize-log", ctrl);
+        using (var sl = JsonDocument.Parse(await Cli("sanitize-log", ctrl, "-o", "json")))
+        {
+            var j = sl.RootElement.GetProperty(kh.Controller);
+            var ours = sub.Maintenance.SanitizeLog();
+            Assert.Equal(ours.Sprog, j.GetProperty("sprog").GetInt32());
+            Assert.Equal(1, j.GetProperty("sstat").GetProperty("global_erased").GetInt32());
+            Assert.Equal(ours.OverwritePassesCompleted, j.GetProperty("sstat").GetProperty("no_cmplted_passes").GetInt32());
+            Assert.Equal((long)ours.Scdw10, j.GetProperty("cdw10_info").GetInt64());
+            Assert.Equal((long)ours.EstimatedOverwriteSeconds, j.GetProperty("time_over_write").GetInt64());
+            Assert.Equal(-1, j.GetProperty("time_crypto_erase").GetInt64());
+        }
+
+        // Allocated but attached to no controller: listed by CNS 10h, and identifies as zeroes through CNS 00h.
+        using (var all = JsonDocument.Parse(await Cli("list-ns", ctrl, "--all", "-o", "json")))
+        {
+            Assert.Equal([1], all.RootElement.GetProperty("nsid_list").EnumerateArray().Select(e => e.GetProperty("nsid").GetInt32()));
+        }
+
+        using (var idns = JsonDocument.Parse(await Cli("id-ns", ctrl, "--namespace-id=1", "-o", "json")))
+        {
+            Assert.Equal(0, idns.RootElement.GetProperty("nsze").GetInt64());
+        }
+
+        log.Append("sanitize-log JSON equals our log; list-ns --all lists the detached namespace; ");
         log.Append("detach-ns: block device gone; sanitize overwrite 0xC3C3C3C3: media overwritten; ");
 
         await Cli("delete-ns", ctrl, "--namespace-id=1");
