@@ -18,11 +18,16 @@ Describe 'New-NvmeNamespace' {
         $null = Write-NvmeBlock $c -NamespaceId $ns.NamespaceId -StartingLba 7 -InputData $data
         (Read-NvmeBlock $c -NamespaceId $ns.NamespaceId -StartingLba 7 -BlockCount 1).Data | Should -Be $data
         (Get-NvmeIdentify $c).UnallocatedCapacityBytes | Should -Be (28MB)
+        $served = $t.Namespaces | Where-Object NamespaceId -eq $ns.NamespaceId
+        $served.CreatedByHost | Should -BeTrue
+        $served.BlockSize | Should -Be 4096
+        $served.AttachedTo | Should -Be $c.HostNqn
     }
 
     It 'creates an unattached private namespace that no I/O reaches' {
         $ns = New-NvmeNamespace $c 1MB -Private
         $ns.Shared | Should -BeFalse
+        ($t.Namespaces | Where-Object NamespaceId -eq $ns.NamespaceId).AttachedTo | Should -Be 'no host'
         (Get-NvmeIdentify $c -ActiveNamespaces).NamespaceId | Should -Not -Contain $ns.NamespaceId
         Read-NvmeBlock $c -NamespaceId $ns.NamespaceId -StartingLba 0 -BlockCount 1 -ErrorVariable err -ErrorAction SilentlyContinue
         $err | Should -Not -BeNullOrEmpty

@@ -101,7 +101,7 @@ public readonly record struct SetFeaturesCommand(byte Fid, uint Cdw11, bool Save
 }
 
 /// <summary>
-/// Read (02h), Write (01h) and Write Zeroes (08h), NVM Command Set 1.0 §3.3.4/§3.3.6/§3.3.7: CDW10/11 SLBA; CDW12 NLB
+/// Read (02h), Write (01h), Compare (05h) and Write Zeroes (08h), NVM Command Set 1.0 §3.3.4/§3.3.6/§3.3.7/§3.2.1: CDW10/11 SLBA; CDW12 NLB
 /// 15:0 (0-based on the wire, <see cref="Blocks"/> is 1-based), DEAC bit 25 (Write Zeroes), FUA bit 30, LR bit 31.
 /// </summary>
 public readonly record struct ReadWriteCommand(byte Opcode, uint Nsid, ulong Slba, int Blocks, bool Fua = false, bool Deallocate = false)
@@ -134,7 +134,7 @@ public readonly record struct ReadWriteCommand(byte Opcode, uint Nsid, ulong Slb
     public static bool TryRead(in NvmeCommand command, out ReadWriteCommand rw)
     {
         rw = Read(command);
-        return command.Opcode is NvmeIoOpcode.Read or NvmeIoOpcode.Write or NvmeIoOpcode.WriteZeroes;
+        return command.Opcode is NvmeIoOpcode.Read or NvmeIoOpcode.Write or NvmeIoOpcode.WriteZeroes or NvmeIoOpcode.Compare;
     }
 }
 

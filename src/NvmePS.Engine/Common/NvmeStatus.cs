@@ -113,6 +113,7 @@ public static class NvmeStatusNames
     // Media and data integrity (SCT 2) values.
     public const byte WriteFault = 0x80;
     public const byte UnrecoveredReadError = 0x81;
+    public const byte CompareFailure = 0x85;
 
     private static readonly Dictionary<byte, string> GenericNames = new()
     {

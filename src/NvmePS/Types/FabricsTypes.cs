@@ -202,11 +202,20 @@ public sealed class NvmfTargetNamespace
 
     public long BytesWritten { get; init; }
 
+    /// <summary>True for a namespace a host created with Namespace Management (New-NvmeNamespace, nvme create-ns).</summary>
+    public bool CreatedByHost { get; init; }
+
+    /// <summary>The hosts whose controllers the namespace is attached to: "all hosts", "no host", or host NQNs.</summary>
+    public string AttachedTo { get; init; } = string.Empty;
+
     internal static NvmfTargetNamespace From(NvmePS.Engine.Fabrics.Controller.NvmeSubsystem s, NvmePS.Engine.Fabrics.Controller.NvmeNamespace n, NvmePS.Engine.Fabrics.Controller.NvmeNamespaceSpec? spec) => new()
     {
         NamespaceId = n.Nsid,
         SubsystemNqn = s.Nqn,
-        Backing = spec is null || spec.IsMemory ? "memory" : Path.GetFullPath(spec.Path!),
+        // A host-created namespace may reuse the NSID of a deleted configured one: its spec no longer applies.
+        Backing = spec is null || spec.IsMemory || n.PoolBytes > 0 ? "memory" : Path.GetFullPath(spec.Path!),
+        CreatedByHost = n.PoolBytes > 0,
+        AttachedTo = n.Attachment.ToString(),
         ReadOnly = n.ReadOnly,
         BlockSize = n.BlockSize,
         BlockCount = n.BlockCount,

@@ -106,8 +106,8 @@ public sealed partial class NvmeController
             Tnvmcap = ManagesNamespaces ? (UInt128)(ulong)Subsystem.NamespaceCapacity : 0,
             Unvmcap = ManagesNamespaces ? (UInt128)(ulong)Math.Max(0, Subsystem.NamespaceCapacity - Subsystem.AllocatedCapacity) : 0,
             Mnan = ManagesNamespaces ? o.MaxNamespaces : 0,
-            // Dataset Management (bit 2) and Write Zeroes (bit 3).
-            Oncs = disc ? (ushort)0 : (ushort)0x000C,
+            // Compare (bit 0), Dataset Management (bit 2) and Write Zeroes (bit 3).
+            Oncs = disc ? (ushort)0 : (ushort)0x000D,
             // Volatile write cache present; Flush with NSID FFFFFFFFh supported (bits 2:1 = 11b).
             Vwc = disc ? (byte)0 : (byte)0x07,
             // SGLs supported (bit 0) and the Offset subtype for in-capsule data (bit 20).

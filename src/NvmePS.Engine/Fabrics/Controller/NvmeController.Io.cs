@@ -60,6 +60,25 @@ public sealed partial class NvmeController
                         return new Outcome(NvmeStatus.Success);
                     }
 
+                case NvmeIoOpcode.Compare:
+                    {
+                        var ns = ActiveNamespace(c.Nsid);
+                        if (ns is null)
+                        {
+                            return new Outcome(InvalidNamespace);
+                        }
+
+                        var rw = ReadWriteCommand.Read(c);
+                        if (!ns.InRange(rw.Slba, rw.Blocks) || dataIn.Length != (long)rw.Blocks << ns.BlockSizeShift)
+                        {
+                            return new Outcome(NvmeStatus.Generic(NvmeStatusNames.LbaOutOfRange));
+                        }
+
+                        return new Outcome(await ns.CompareAsync(rw.Slba, dataIn, ct).ConfigureAwait(false)
+                            ? NvmeStatus.Success
+                            : new NvmeStatus(NvmeStatusCodeType.MediaAndDataIntegrity, NvmeStatusNames.CompareFailure));
+                    }
+
                 case NvmeIoOpcode.Flush:
                     if (c.Nsid == NvmeAdminCommands.BroadcastNsid)
                     {

@@ -466,6 +466,7 @@ public sealed partial class NvmeController
             case NvmeIoOpcode.Read:
             case NvmeIoOpcode.Write:
             case NvmeIoOpcode.WriteZeroes:
+            case NvmeIoOpcode.Compare:
                 {
                     var ns = ActiveNamespace(c.Nsid);
                     if (ns is null)
@@ -481,7 +482,7 @@ public sealed partial class NvmeController
                         return NvmeStatus.Generic(NvmeStatusNames.LbaOutOfRange);
                     }
 
-                    if (c.Opcode != NvmeIoOpcode.Read && ns.ReadOnly)
+                    if (c.Opcode is NvmeIoOpcode.Write or NvmeIoOpcode.WriteZeroes && ns.ReadOnly)
                     {
                         return NvmeStatus.Generic(NvmeStatusNames.NamespaceIsWriteProtected);
                     }

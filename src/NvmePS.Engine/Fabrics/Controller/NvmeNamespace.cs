@@ -161,6 +161,23 @@ public sealed class NvmeNamespace : IDisposable
         Interlocked.Increment(ref _writeCommands);
     }
 
+    /// <summary>Compare: true when the blocks from <paramref name="slba"/> hold exactly <paramref name="expected"/>.</summary>
+    internal async ValueTask<bool> CompareAsync(ulong slba, ReadOnlyMemory<byte> expected, CancellationToken cancellationToken)
+    {
+        byte[] actual = System.Buffers.ArrayPool<byte>.Shared.Rent(expected.Length);
+        try
+        {
+            await Storage.ReadAsync((long)slba << BlockSizeShift, actual.AsMemory(0, expected.Length), cancellationToken).ConfigureAwait(false);
+            Interlocked.Add(ref _bytesRead, expected.Length);
+            Interlocked.Increment(ref _readCommands);
+            return actual.AsSpan(0, expected.Length).SequenceEqual(expected.Span);
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(actual);
+        }
+    }
+
     internal ValueTask WriteZeroesAsync(ulong slba, long blocks, bool deallocate, CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref _writeCommands);

@@ -324,7 +324,7 @@ public class ControllerAdminCommandTests
         Assert.Equal(0x66, id.Sqes);
         Assert.Equal(0x44, id.Cqes);
         Assert.Equal(1024u, id.Nn);
-        Assert.Equal(0x000C, id.Oncs);
+        Assert.Equal(0x000D, id.Oncs); // Compare, Dataset Management, Write Zeroes
         Assert.Equal(0x00020000u, id.Ver);
         Assert.Equal(1, id.Kas);
         Assert.Equal(3, id.Aerl);

@@ -187,6 +187,27 @@ public class NamespaceManagementTests
     }
 
     [Fact]
+    public async Task Compare_succeeds_on_equal_blocks_and_fails_with_compare_failure_on_one_different_byte()
+    {
+        using var target = Core.Target(out var sub);
+        sub.AddMemoryNamespace(1 << 20, 512);
+        using var transport = await NvmeLocalAdminTransport.ConnectAsync(target, Core.SubNqn, Core.HostNqn, Core.HostId);
+        Assert.Equal(0x1, (await new NvmeAdminClient(transport).IdentifyControllerAsync()).Oncs & 0x1);
+        var io = Core.Io(target, transport.Queue);
+        byte[] data = Enumerable.Range(0, 2048).Select(i => (byte)(i * 5)).ToArray();
+        Assert.True((await Core.Run(io, Local(new ReadWriteCommand(NvmeIoOpcode.Write, 1, 100, 4).ToCommand(), 2048), write: data)).Cqe.IsSuccess);
+
+        var same = await Core.Run(io, Local(new ReadWriteCommand(NvmeIoOpcode.Compare, 1, 100, 4).ToCommand(), 2048), write: data);
+        Assert.True(same.Cqe.IsSuccess, same.Cqe.Status.ToString());
+        byte[] other = (byte[])data.Clone();
+        other[1500] ^= 1;
+        var differ = await Core.Run(io, Local(new ReadWriteCommand(NvmeIoOpcode.Compare, 1, 100, 4).ToCommand(), 2048), write: other);
+        Core.AssertStatus(differ.Cqe, NvmeStatusCodeType.MediaAndDataIntegrity, NvmeStatusNames.CompareFailure);
+        var beyond = await Core.Run(io, Local(new ReadWriteCommand(NvmeIoOpcode.Compare, 1, 2047, 4).ToCommand(), 2048), write: data);
+        Core.AssertStatus(beyond.Cqe, NvmeStatusCodeType.Generic, NvmeStatusNames.LbaOutOfRange);
+    }
+
+    [Fact]
     public void The_management_commands_build_and_parse_through_one_record_each()
     {
         var format = new FormatNvmCommand(5, 0x23, NvmeSecureErase.UserData, 3, Pil: true, Mset: true);
