@@ -2,12 +2,13 @@ using System.Runtime.InteropServices;
 
 namespace NvmePS.Engine.Fabrics.Tcp;
 
-/// <summary>libc calls for a queue pair's own receive thread: recv(2) and poll(2) on the connected socket, so a waiting
-/// reader is woken by the kernel directly instead of through the socket engine's epoll thread and a thread-pool hop
-/// (the profile in docs/performance.md: those hand-offs were most of the cost of a small I/O).</summary>
+/// <summary>libc calls for a queue pair that left the socket engine: recv(2), send(2) and poll(2) on the connected socket,
+/// so a waiting reader is woken by the kernel directly instead of through the socket engine's epoll thread and a
+/// thread-pool hop (the profile in docs/performance.md: those hand-offs were most of the cost of a small I/O).</summary>
 internal static unsafe partial class NvmeTcpNative
 {
     public const int MsgDontwait = 0x40;
+    public const int MsgNosignal = 0x4000;
     public const short PollIn = 0x1;
     public const int EINTR = 4;
     public const int EAGAIN = 11;
@@ -24,6 +25,9 @@ internal static unsafe partial class NvmeTcpNative
     [LibraryImport("libc", EntryPoint = "recv", SetLastError = true)]
     public static partial nint Recv(int fd, byte* buf, nuint len, int flags);
 
+    [LibraryImport("libc", EntryPoint = "send", SetLastError = true)]
+    public static partial nint Send(int fd, byte* buf, nuint len, int flags);
+
     [LibraryImport("libc", EntryPoint = "poll", SetLastError = true)]
     public static partial int Poll(PollFd* fds, nuint nfds, int timeout);
 
@@ -33,5 +37,42 @@ internal static unsafe partial class NvmeTcpNative
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
     public static partial int Close(int fd);
 
+    public const int EpollCtlDel = 2;
+
+    [LibraryImport("libc", EntryPoint = "epoll_ctl", SetLastError = true)]
+    public static partial int EpollCtl(int epfd, int op, int fd, void* ev);
+
     public static int LastErrno => Marshal.GetLastPInvokeError();
+
+    /// <summary>Removes <paramref name="fd"/> from every epoll set of this process (found in /proc/self/fd). An epoll
+    /// registration belongs to the open file, not the descriptor: after the descriptor is duplicated and the original
+    /// closed, the socket engine's registration would live on and keep waking its thread for every arrival.</summary>
+    public static void ForgetInEveryEpoll(int fd)
+    {
+        try
+        {
+            foreach (string entry in Directory.EnumerateFileSystemEntries("/proc/self/fd"))
+            {
+                string? target;
+                try
+                {
+                    target = new FileInfo(entry).LinkTarget;
+                }
+                catch (IOException)
+                {
+                    continue; // closed meanwhile
+                }
+
+                if (target == "anon_inode:[eventpoll]" && int.TryParse(Path.GetFileName(entry), out int epfd))
+                {
+                    // ENOENT where the descriptor was never registered: nothing to undo.
+                    EpollCtl(epfd, EpollCtlDel, fd, null);
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // No /proc: the registration stays, which costs wake-ups, not correctness.
+        }
+    }
 }

@@ -336,6 +336,22 @@ internal sealed class NvmeTcpPduSender
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask SendAllAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
     {
+        if (_owner.SendsNatively)
+        {
+            while (!bytes.IsEmpty)
+            {
+                int sent = _owner.TrySendNative(bytes.Span, out bool wouldBlock);
+                if (wouldBlock)
+                {
+                    await _owner.WaitWritableAsync().ConfigureAwait(false);
+                }
+
+                bytes = bytes[sent..];
+            }
+
+            return;
+        }
+
         try
         {
             while (!bytes.IsEmpty)

@@ -336,8 +336,9 @@ public sealed partial class NvmeTcpQueuePair
     /// <summary>Moves the connection to a socket object the runtime's socket engine has never seen. The initialization
     /// used the engine's asynchronous calls, and a socket registered with its epoll stays registered: every arrival
     /// would still wake the epoll thread, which queues a thread-pool work item even with no operation pending (the
-    /// profile in docs/performance.md). A duplicate of the descriptor, in a new Socket, is not registered; disposing
-    /// the old Socket unregisters and closes the old descriptor, and the connection lives on in the duplicate.
+    /// profile in docs/performance.md). A duplicate of the descriptor, in a new Socket, is not registered. The engine's
+    /// epoll registration belongs to the open file, so it is removed explicitly before the old Socket closes the old
+    /// descriptor; the connection lives on in the duplicate.
     /// Called before anyone else uses the connection (the receive thread's start waits for it).</summary>
     private void DetachFromSocketEngine()
     {
@@ -383,11 +384,37 @@ public sealed partial class NvmeTcpQueuePair
 
         Volatile.Write(ref _socket, fresh);
         _sender.UseSocket(fresh);
+        ForgetEngineRegistration(old);
         old.Dispose();
         if (IsClosed)
         {
             // Closed while moving: Abort may have closed the old object only.
             fresh.Dispose();
+        }
+    }
+
+    private static void ForgetEngineRegistration(Socket old)
+    {
+        try
+        {
+            var handle = old.SafeHandle;
+            bool added = false;
+            try
+            {
+                handle.DangerousAddRef(ref added);
+                NvmeTcpNative.ForgetInEveryEpoll((int)handle.DangerousGetHandle());
+            }
+            finally
+            {
+                if (added)
+                {
+                    handle.DangerousRelease();
+                }
+            }
+        }
+        catch (ObjectDisposedException)
+        {
+            // Closed already: the close removed the registration only if no duplicate exists, but then nothing is left.
         }
     }
 
@@ -463,6 +490,96 @@ public sealed partial class NvmeTcpQueuePair
         throw n == 0
             ? Closed($"NVMe/TCP peer {RemoteEndPoint} closed the connection.", null)
             : Closed($"NVMe/TCP connection to {RemoteEndPoint} failed: {System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})", null);
+    }
+
+    /// <summary>True once the connection has left the socket engine (<see cref="BindReceiveThread"/>): sends use
+    /// <see cref="TrySendNative"/> and <see cref="WaitWritableAsync"/>, so a full send buffer never registers the socket
+    /// with the engine again (<see cref="NvmeTcpWritableWaiter"/>).</summary>
+    internal bool SendsNatively => NvmeTcpWritableWaiter.Supported && Volatile.Read(ref _receiveHandle) is not null;
+
+    /// <summary>One non-blocking send(2): the bytes taken, or 0 with <paramref name="wouldBlock"/> when the buffer is full.
+    /// Throws the connection error otherwise.</summary>
+    internal unsafe int TrySendNative(ReadOnlySpan<byte> bytes, out bool wouldBlock)
+    {
+        var span = System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref System.Runtime.InteropServices.MemoryMarshal.GetReference(bytes), bytes.Length);
+        wouldBlock = false;
+        try
+        {
+            while (true)
+            {
+                var (n, errno) = WithHandle(span, static (fd, b) =>
+                {
+                    fixed (byte* p = b)
+                    {
+                        nint r = NvmeTcpNative.Send(fd, p, (nuint)b.Length, NvmeTcpNative.MsgDontwait | NvmeTcpNative.MsgNosignal);
+                        return (r, r < 0 ? NvmeTcpNative.LastErrno : 0);
+                    }
+                });
+                if (n > 0)
+                {
+                    return (int)n;
+                }
+
+                if (errno == NvmeTcpNative.EINTR)
+                {
+                    continue;
+                }
+
+                if (IsClosed)
+                {
+                    throw Closed($"NVMe/TCP connection to {RemoteEndPoint} is closed.", null);
+                }
+
+                if (errno == NvmeTcpNative.EAGAIN)
+                {
+                    wouldBlock = true;
+                    return 0;
+                }
+
+                Abort();
+                throw Closed($"NVMe/TCP send to {RemoteEndPoint} failed: {System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})", null);
+            }
+        }
+        catch (ObjectDisposedException e)
+        {
+            throw Closed($"NVMe/TCP connection to {RemoteEndPoint} is closed.", e);
+        }
+    }
+
+    /// <summary>Waits until the socket can take more bytes, or the connection is closing (the next send then says so).
+    /// Holds the descriptor meanwhile so its number cannot be reused; Abort ends the wait.</summary>
+    internal async Task WaitWritableAsync()
+    {
+        var handle = _receiveHandle!;
+        bool added = false;
+        try
+        {
+            try
+            {
+                handle.DangerousAddRef(ref added);
+            }
+            catch (ObjectDisposedException e)
+            {
+                throw Closed($"NVMe/TCP connection to {RemoteEndPoint} is closed.", e);
+            }
+
+            int fd = (int)handle.DangerousGetHandle();
+            var writable = NvmeTcpWritableWaiter.WaitAsync(fd);
+            if (IsClosed)
+            {
+                // Abort may have run before the wait was registered: end it here.
+                NvmeTcpWritableWaiter.Cancel(fd);
+            }
+
+            await writable.ConfigureAwait(false);
+        }
+        finally
+        {
+            if (added)
+            {
+                handle.DangerousRelease();
+            }
+        }
     }
 
     private delegate (nint Result, int Errno) HandleCall(int fd, Span<byte> buffer);

@@ -240,6 +240,12 @@ public sealed partial class NvmeTcpQueuePair : IAsyncDisposable, IDisposable
                     // Wakes a receive thread blocked in poll(2) (recv then returns 0) and puts nothing on the wire.
                     _socket.Shutdown(SocketShutdown.Receive);
                 }
+
+                if (NvmeTcpWritableWaiter.Supported && Volatile.Read(ref _receiveHandle) is { } handle)
+                {
+                    // Ends a send waiting for room, before the descriptor's number can go to another socket.
+                    NvmeTcpWritableWaiter.Cancel((int)handle.DangerousGetHandle());
+                }
             }
             catch (SocketException)
             {
