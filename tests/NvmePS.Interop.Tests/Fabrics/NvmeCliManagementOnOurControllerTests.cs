@@ -31,6 +31,51 @@ public sealed class NvmeCliManagementOnOurControllerTests(ITestOutputHelper outp
     private static long SysLong(string dev, string attr) =>
         long.Parse(File.ReadAllText($"/sys/block/{Path.GetFileName(dev)}/{attr}").Trim(), CultureInfo.InvariantCulture);
 
+    private static async Task CmdletsAgreeWithNvmeCliAsync(string ctrl, string controllerName)
+    {
+        string script = Path.Combine(Path.GetTempPath(), $"nvmeps-mgmt-{Environment.ProcessId}.ps1");
+        await File.WriteAllTextAsync(script, $$"""
+            $ErrorActionPreference = 'Stop'
+            Import-Module '{{GuestPwsh.ModuleManifest}}'
+            $c = Connect-NvmfController -TransportAddress 127.0.0.1 -ServiceId {{Port}} -SubsystemNqn '{{Nqn}}'
+            [ordered]@{
+                SelfTest = @(Get-NvmeSelfTest $c)[0] | Select-Object Code, Status, NamespaceId
+                Firmware = Get-NvmeLog $c FirmwareSlot | Select-Object ActiveSlot, NextResetSlot, Revisions
+                Sanitize = Get-NvmeSanitizeStatus $c | Select-Object State, LastAction, OverwritePassesCompleted, GlobalDataErased
+            } | ConvertTo-Json -Depth 4
+            $c | Disconnect-NvmfController
+            """);
+        var (code, stdout, stderr) = await GuestPwsh.RunAsync(script, TimeSpan.FromMinutes(3));
+        Assert.True(code == 0, $"pwsh exit {code}\n{stdout}\n{stderr}");
+        using var ours = JsonDocument.Parse(stdout);
+        using var st = JsonDocument.Parse(await Cli("self-test-log", ctrl, "-o", "json"));
+        using var fw = JsonDocument.Parse(await Cli("fw-log", ctrl, "-o", "json"));
+        using var sl = JsonDocument.Parse(await Cli("sanitize-log", ctrl, "-o", "json"));
+
+        var test = ours.RootElement.GetProperty("SelfTest");
+        var report = st.RootElement.GetProperty("List of Valid Reports")[0];
+        Assert.Equal(((NvmeSelfTestResult)report.GetProperty("Self test result").GetInt32()).ToString(), test.GetProperty("Status").GetString());
+        Assert.Equal(((NvmeSelfTestCode)report.GetProperty("Self test code").GetInt32()).ToString(), test.GetProperty("Code").GetString());
+        Assert.Equal(report.GetProperty("Namespace Identifier").GetInt64(), test.GetProperty("NamespaceId").GetInt64());
+
+        var slots = ours.RootElement.GetProperty("Firmware");
+        var f = fw.RootElement.GetProperty(controllerName);
+        int afi = f.GetProperty("Active Firmware Slot (afi)").GetInt32();
+        Assert.Equal((afi & 7, afi >> 4), (slots.GetProperty("ActiveSlot").GetInt32(), slots.GetProperty("NextResetSlot").GetInt32()));
+        var revisions = slots.GetProperty("Revisions").EnumerateArray().Select(r => r.GetString()).ToArray();
+        Assert.Contains("(" + revisions[0], f.GetProperty("Firmware Rev Slot 1").GetString(), StringComparison.Ordinal);
+        Assert.Contains("(" + revisions[1], f.GetProperty("Firmware Rev Slot 2").GetString(), StringComparison.Ordinal);
+
+        var sanitize = ours.RootElement.GetProperty("Sanitize");
+        var j = sl.RootElement.GetProperty(controllerName);
+        Assert.StartsWith("(1)", j.GetProperty("sstat").GetProperty("status").GetString(), StringComparison.Ordinal);
+        Assert.Equal("Completed", sanitize.GetProperty("State").GetString());
+        Assert.Equal(j.GetProperty("sstat").GetProperty("no_cmplted_passes").GetInt32(), sanitize.GetProperty("OverwritePassesCompleted").GetInt32());
+        Assert.Equal(j.GetProperty("sstat").GetProperty("global_erased").GetInt32() == 1, sanitize.GetProperty("GlobalDataErased").GetBoolean());
+        Assert.Equal(((NvmeSanitizeAction)(j.GetProperty("cdw10_info").GetInt64() & 7)).ToString(), sanitize.GetProperty("LastAction").GetString());
+        File.Delete(script);
+    }
+
     [InteropFact]
     public async Task Nvme_cli_manages_namespaces_firmware_self_test_and_sanitize_on_our_controller()
     {
@@ -172,6 +217,10 @@ public sealed class NvmeCliManagementOnOurControllerTests(ITestOutputHelper outp
 
         log.Append("sanitize-log JSON equals our log; list-ns --all lists the detached namespace; ");
         log.Append("detach-ns: block device gone; sanitize overwrite 0xC3C3C3C3: media overwritten; ");
+
+        // Our cmdlets (real pwsh, our userspace host) read the same logs nvme-cli read through the kernel.
+        await CmdletsAgreeWithNvmeCliAsync(ctrl, kh.Controller);
+        log.Append("Get-NvmeSelfTest, Get-NvmeLog FirmwareSlot and Get-NvmeSanitizeStatus equal nvme-cli's JSON; ");
 
         await Cli("delete-ns", ctrl, "--namespace-id=1");
         Assert.Null(sub.GetNamespace(1));
