@@ -28,13 +28,7 @@ Describe 'Format-NvmeNamespace' {
 
     It 'names the namespace and subsystem in -WhatIf and formats nothing' {
         $ns = New-NvmeNamespace $c 1MB -Attach
-        # What if: goes to the host, so a transcript is what sees it.
-        $log = Join-Path ([IO.Path]::GetTempPath()) "nvmeps-whatif-$([guid]::NewGuid()).txt"
-        $null = Start-Transcript -Path $log
-        Format-NvmeNamespace $c $ns.NamespaceId -BlockSize 4096 -WhatIf
-        $null = Stop-Transcript
-        $out = Get-Content -Raw $log
-        Remove-Item $log
+        $out = Get-WhatIfText { Format-NvmeNamespace $c $ns.NamespaceId -BlockSize 4096 -WhatIf }
         $out | Should -Match "namespace $($ns.NamespaceId) of $([regex]::Escape($t.SubsystemNqn))"
         (Get-NvmeIdentify $c -NamespaceId $ns.NamespaceId).BlockSize | Should -Be 512
     }

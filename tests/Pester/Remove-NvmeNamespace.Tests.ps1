@@ -18,13 +18,7 @@ Describe 'Remove-NvmeNamespace' {
 
     It 'names the namespace and subsystem in -WhatIf and deletes nothing' {
         $ns = New-NvmeNamespace $c 1MB -Attach
-        # What if: goes to the host, so a transcript is what sees it.
-        $log = Join-Path ([IO.Path]::GetTempPath()) "nvmeps-whatif-$([guid]::NewGuid()).txt"
-        $null = Start-Transcript -Path $log
-        Remove-NvmeNamespace $c $ns.NamespaceId -WhatIf
-        $null = Stop-Transcript
-        $out = Get-Content -Raw $log
-        Remove-Item $log
+        $out = Get-WhatIfText { Remove-NvmeNamespace $c $ns.NamespaceId -WhatIf }
         $out | Should -Match "namespace $($ns.NamespaceId) of $([regex]::Escape($t.SubsystemNqn))"
         (Get-NvmeIdentify $c -ActiveNamespaces).NamespaceId | Should -Contain $ns.NamespaceId
     }

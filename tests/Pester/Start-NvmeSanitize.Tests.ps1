@@ -38,12 +38,7 @@ Describe 'Start-NvmeSanitize' {
     It 'names the subsystem in -WhatIf and erases nothing' {
         $data = [byte[]](1..512 | ForEach-Object { 3 })
         $null = Write-NvmeBlock $c -NamespaceId 1 -StartingLba 0 -InputData $data
-        $log = Join-Path ([IO.Path]::GetTempPath()) "nvmeps-whatif-$([guid]::NewGuid()).txt"
-        $null = Start-Transcript -Path $log
-        Start-NvmeSanitize $c BlockErase -WhatIf
-        $null = Stop-Transcript
-        (Get-Content -Raw $log) | Should -Match ([regex]::Escape($t.SubsystemNqn))
-        Remove-Item $log
+        Get-WhatIfText { Start-NvmeSanitize $c BlockErase -WhatIf } | Should -Match ([regex]::Escape($t.SubsystemNqn))
         (Read-NvmeBlock $c -NamespaceId 1 -StartingLba 0 -BlockCount 1).Data | Should -Be $data
     }
 

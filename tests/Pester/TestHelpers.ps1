@@ -32,6 +32,16 @@ function Connect-TestController {
     Connect-NvmfController -TransportAddress $Target.Address -ServiceId $Target.Port -SubsystemNqn $Target.SubsystemNqn @Extra
 }
 
+# What -WhatIf prints ("What if: ...") goes to the host, not a stream: a transcript is what sees it.
+function Get-WhatIfText {
+    param([Parameter(Mandatory)] [scriptblock] $Script)
+    $log = Join-Path ([IO.Path]::GetTempPath()) "nvmeps-whatif-$([guid]::NewGuid()).txt"
+    $null = Start-Transcript -Path $log
+    try { & $Script } finally { $null = Stop-Transcript }
+    Get-Content -Raw $log
+    Remove-Item $log
+}
+
 function Remove-NvmePSAfterTest {
     Get-NvmfTarget | Stop-NvmfTarget -Confirm:$false
     Remove-Module NvmePS -Force -ErrorAction SilentlyContinue

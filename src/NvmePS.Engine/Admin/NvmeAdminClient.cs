@@ -337,6 +337,58 @@ public sealed class NvmeAdminClient
         return r.Completion.Dw0;
     }
 
+    /// <summary>Creates a namespace of <paramref name="blocks"/> blocks (NCAP = NSZE) in LBA format <paramref name="formatIndex"/>,
+    /// shared (NMIC bit 0) or private; returns the new NSID.</summary>
+    public Task<uint> CreateNamespaceAsync(ulong blocks, int formatIndex, bool shared, CancellationToken cancellationToken = default) =>
+        CreateNamespaceAsync(new NvmeIdentifyNamespace { Nsze = blocks, Ncap = blocks, Flbas = NvmeIdentifyNamespace.FlbasFor(formatIndex), Nmic = shared ? (byte)1 : (byte)0 },
+            cancellationToken: cancellationToken);
+
+    /// <summary>The index of the LBA format with <paramref name="blockSize"/>-byte blocks and no metadata. The formats come
+    /// from Identify Namespace with NSID FFFFFFFFh (what every namespace offers), or, from a controller without it, from
+    /// the first active namespace.</summary>
+    /// <exception cref="ArgumentException">The controller offers no such format.</exception>
+    public async Task<int> FindLbaFormatAsync(int blockSize, CancellationToken cancellationToken = default)
+    {
+        NvmeIdentifyNamespace? formats = null;
+        try
+        {
+            formats = await IdentifyNamespaceAsync(NvmeAdminCommands.BroadcastNsid, cancellationToken).ConfigureAwait(false);
+        }
+        catch (NvmeStatusException)
+        {
+            // No common Identify Namespace: ask a namespace that exists.
+        }
+
+        if (formats is null || formats.Lbaf.All(f => f.Lbads == 0))
+        {
+            var ids = await GetAllActiveNamespaceIdsAsync(cancellationToken).ConfigureAwait(false);
+            if (ids.Count > 0)
+            {
+                formats = await IdentifyNamespaceAsync(ids[0], cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        if (formats is not null)
+        {
+            for (int i = 0; i <= formats.Nlbaf && i < formats.Lbaf.Length; i++)
+            {
+                if (formats.Lbaf[i].DataSize == blockSize && formats.Lbaf[i].Ms == 0)
+                {
+                    return i;
+                }
+            }
+        }
+
+        throw new ArgumentException($"The controller offers no LBA format with {blockSize}-byte blocks and no metadata; see LbaFormats in Get-NvmeIdentify -NamespaceId.");
+    }
+
+    /// <summary>The controllers <paramref name="nsid"/> is attached to (Identify CNS 12h).</summary>
+    public async Task<ushort[]> GetAttachedControllersAsync(uint nsid, CancellationToken cancellationToken = default)
+    {
+        byte[] data = await IdentifyAsync(NvmeIdentifyCns.NamespaceAttachedControllerList, nsid, cancellationToken: cancellationToken).ConfigureAwait(false);
+        return NvmeControllerList.TryRead(data, out var ids) ? ids : [];
+    }
+
     public Task DeleteNamespaceAsync(uint nsid, CancellationToken cancellationToken = default) =>
         ExecuteAsync(NvmeAdminCommands.NamespaceManagement(1, nsid), default, default, "Namespace Management (delete)", cancellationToken);
 

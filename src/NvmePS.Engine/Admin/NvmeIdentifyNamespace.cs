@@ -123,6 +123,12 @@ public sealed class NvmeIdentifyNamespace
     /// <summary>LBAF0..LBAF(NLBAF): LBA formats.</summary>
     public NvmeLbaFormat[] Lbaf { get; set; } = [];
 
+    /// <summary>FLBAS for LBA format <paramref name="index"/> (0-63): bits 3:0 the low part, bits 6:5 the high part.</summary>
+    public static byte FlbasFor(int index) => (byte)((index & 0xF) | ((index >> 4) & 0x3) << 5);
+
+    /// <summary>The whole LBA format index FLBAS names (as Namespace Management reads it; the inverse of <see cref="FlbasFor"/>).</summary>
+    public static int FormatIndexOf(byte flbas) => (flbas & 0xF) | ((flbas >> 5) & 0x3) << 4;
+
     /// <summary>The index of the format in use (FLBAS bits 3:0 and, with more than 16 formats, bits 6:5).</summary>
     public int FormattedLbaIndex => (Flbas & 0xF) | (Nlbaf > 15 ? ((Flbas >> 5) & 0x3) << 4 : 0);
 

@@ -46,7 +46,8 @@ public sealed class FormatNvmeNamespaceCommand : NvmeCmdlet
         using var cts = LinkedTimeout(TimeoutSec);
         try
         {
-            string where = Wait(NamespaceCmdlets.DescribeAsync(Controller.Admin, cts.Token));
+            var identity = Wait(Controller.Admin.IdentifyControllerAsync(cts.Token));
+            string where = NamespaceCmdlets.Describe(identity);
             string ns = NamespaceId == NvmeAdminCommands.BroadcastNsid ? "every namespace" : string.Format(CultureInfo.InvariantCulture, "namespace {0}", NamespaceId);
             string what = string.Format(CultureInfo.InvariantCulture, "Format {0} of {1} to {2}-byte blocks{3}", ns, where, BlockSize,
                 SecureErase == NvmeSecureErase.None ? string.Empty : ", erasing all its data (" + SecureErase + ")");
@@ -55,9 +56,9 @@ public sealed class FormatNvmeNamespaceCommand : NvmeCmdlet
                 return;
             }
 
-            byte format = Wait(NamespaceCmdlets.FormatIndexForAsync(Controller.Admin, BlockSize, cts.Token));
+            int format = Wait(Controller.Admin.FindLbaFormatAsync(BlockSize, cts.Token));
             WriteProgress(new ProgressRecord(1, "Format NVM", what) { PercentComplete = -1 });
-            Wait(Controller.Admin.FormatNvmAsync(NamespaceId, format, SecureErase, cancellationToken: cts.Token));
+            Wait(Controller.Admin.FormatNvmAsync(NamespaceId, (byte)format, SecureErase, cancellationToken: cts.Token));
             WriteProgress(new ProgressRecord(1, "Format NVM", what) { RecordType = ProgressRecordType.Completed });
             if (NamespaceId != NvmeAdminCommands.BroadcastNsid)
             {

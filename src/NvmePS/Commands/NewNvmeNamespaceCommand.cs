@@ -52,22 +52,20 @@ public sealed class NewNvmeNamespaceCommand : NvmeCmdlet
         using var cts = LinkedTimeout(TimeoutSec);
         try
         {
-            string where = Wait(NamespaceCmdlets.DescribeAsync(Controller.Admin, cts.Token));
+            var identity = Wait(Controller.Admin.IdentifyControllerAsync(cts.Token));
+            string where = NamespaceCmdlets.Describe(identity);
             if (!ShouldProcess(where, string.Format(CultureInfo.InvariantCulture, "Create a {0} namespace of {1}-byte blocks{2}",
                 NvmeUnits.FormatBytes(Size), BlockSize, Attach ? " and attach it" : string.Empty)))
             {
                 return;
             }
 
-            byte format = Wait(NamespaceCmdlets.FormatIndexForAsync(Controller.Admin, BlockSize, cts.Token));
-            ulong blocks = (ulong)(Size / BlockSize);
-            var settings = new NvmeIdentifyNamespace { Nsze = blocks, Ncap = blocks, Flbas = (byte)(format & 0xF | ((format >> 4) << 5)), Nmic = Private ? (byte)0 : (byte)1 };
-            uint nsid = Wait(Controller.Admin.CreateNamespaceAsync(settings, cancellationToken: cts.Token));
+            int format = Wait(Controller.Admin.FindLbaFormatAsync(BlockSize, cts.Token));
+            uint nsid = Wait(Controller.Admin.CreateNamespaceAsync((ulong)(Size / BlockSize), format, shared: !Private, cts.Token));
             WriteVerbose(string.Format(CultureInfo.InvariantCulture, "{0} created namespace {1}.", where, nsid));
             if (Attach)
             {
-                ushort me = Wait(Controller.Admin.IdentifyControllerAsync(cts.Token)).Cntlid;
-                Wait(Controller.Admin.AttachNamespaceAsync(nsid, [me], cts.Token));
+                Wait(Controller.Admin.AttachNamespaceAsync(nsid, [identity.Cntlid], cts.Token));
             }
 
             byte[] raw = Wait(Controller.Admin.IdentifyAsync(NvmeIdentifyCns.AllocatedNamespace, nsid, cancellationToken: cts.Token));

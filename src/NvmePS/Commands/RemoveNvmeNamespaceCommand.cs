@@ -41,7 +41,8 @@ public sealed class RemoveNvmeNamespaceCommand : NvmeCmdlet
         using var cts = LinkedTimeout(TimeoutSec);
         try
         {
-            string where = Wait(NamespaceCmdlets.DescribeAsync(Controller.Admin, cts.Token));
+            var identity = Wait(Controller.Admin.IdentifyControllerAsync(cts.Token));
+            string where = NamespaceCmdlets.Describe(identity);
             string what = NamespaceId == NvmeAdminCommands.BroadcastNsid
                 ? string.Format(CultureInfo.InvariantCulture, "Delete EVERY namespace of {0} and all their data", where)
                 : string.Format(CultureInfo.InvariantCulture, "Delete namespace {0} of {1} and all its data", NamespaceId, where);

@@ -63,7 +63,8 @@ public sealed class StartNvmeSanitizeCommand : NvmeCmdlet
         using var cts = LinkedTimeout(TimeoutSec);
         try
         {
-            string where = base.Wait(NamespaceCmdlets.DescribeAsync(Controller.Admin, cts.Token));
+            var identity = base.Wait(Controller.Admin.IdentifyControllerAsync(cts.Token));
+            string where = NamespaceCmdlets.Describe(identity);
             string what = Action == NvmeSanitizeAction.ExitFailureMode
                 ? string.Format(CultureInfo.InvariantCulture, "Exit the sanitize failure mode of {0}", where)
                 : string.Format(CultureInfo.InvariantCulture, "Sanitize {0} by {1}: ALL user data in EVERY namespace of the subsystem is destroyed", where, Action);
@@ -76,23 +77,8 @@ public sealed class StartNvmeSanitizeCommand : NvmeCmdlet
             var log = base.Wait(Controller.Admin.GetSanitizeStatusAsync(cancellationToken: cts.Token));
             if (Wait)
             {
-                var progress = new ProgressRecord(1, "Sanitize", what);
-                int delay = 100;
-                while (log.State == NvmeSanitizeState.InProgress)
-                {
-                    progress.PercentComplete = Math.Clamp((int)(log.PercentComplete ?? 0), 0, 100);
-                    WriteProgress(progress);
-                    if (cts.Token.WaitHandle.WaitOne(delay))
-                    {
-                        cts.Token.ThrowIfCancellationRequested();
-                    }
-
-                    delay = Math.Min(1000, delay * 2);
-                    log = base.Wait(Controller.Admin.GetSanitizeStatusAsync(cancellationToken: cts.Token));
-                }
-
-                progress.RecordType = ProgressRecordType.Completed;
-                WriteProgress(progress);
+                log = PollWithProgress(log, ct => Controller.Admin.GetSanitizeStatusAsync(cancellationToken: ct), l => l.State == NvmeSanitizeState.InProgress,
+                    l => l.PercentComplete ?? 0, new ProgressRecord(1, "Sanitize", what), cts.Token);
             }
 
             WriteObject(NvmeSanitizeStatus.From(log, Controller.Name));

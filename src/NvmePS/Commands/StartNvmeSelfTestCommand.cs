@@ -58,7 +58,8 @@ public sealed class StartNvmeSelfTestCommand : NvmeCmdlet
             var log = base.Wait(Controller.Admin.GetSelfTestLogAsync(cts.Token));
             if (Wait)
             {
-                log = WaitForEnd(log, code, cts.Token);
+                log = PollWithProgress(log, ct => Controller.Admin.GetSelfTestLogAsync(ct), l => l.CurrentOperation != NvmeSelfTestCode.None,
+                    l => l.CurrentCompletion, new ProgressRecord(1, "Device self-test", string.Format(CultureInfo.InvariantCulture, "{0} test on {1}", code, Controller.Name)), cts.Token);
             }
 
             WriteObject(log.CurrentOperation != NvmeSelfTestCode.None
@@ -69,27 +70,5 @@ public sealed class StartNvmeSelfTestCommand : NvmeCmdlet
         {
             WriteNvmeError(e, Controller);
         }
-    }
-
-    private NvmeSelfTestLog WaitForEnd(NvmeSelfTestLog log, NvmeSelfTestCode code, CancellationToken cancellationToken)
-    {
-        var progress = new ProgressRecord(1, "Device self-test", string.Format(CultureInfo.InvariantCulture, "{0} test on {1}", code, Controller.Name));
-        int delay = 100;
-        while (log.CurrentOperation != NvmeSelfTestCode.None)
-        {
-            progress.PercentComplete = Math.Clamp((int)log.CurrentCompletion, 0, 100);
-            WriteProgress(progress);
-            if (cancellationToken.WaitHandle.WaitOne(delay))
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-            }
-
-            delay = Math.Min(1000, delay * 2);
-            log = base.Wait(Controller.Admin.GetSelfTestLogAsync(cancellationToken));
-        }
-
-        progress.RecordType = ProgressRecordType.Completed;
-        WriteProgress(progress);
-        return log;
     }
 }

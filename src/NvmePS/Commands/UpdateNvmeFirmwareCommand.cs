@@ -92,7 +92,8 @@ public sealed class UpdateNvmeFirmwareCommand : NvmeCmdlet
         using var cts = LinkedTimeout(TimeoutSec);
         try
         {
-            string where = Wait(NamespaceCmdlets.DescribeAsync(Controller.Admin, cts.Token));
+            var identity = Wait(Controller.Admin.IdentifyControllerAsync(cts.Token));
+            string where = NamespaceCmdlets.Describe(identity);
             string what = string.Format(CultureInfo.InvariantCulture, "Download {0} ({1} bytes) to {2} and commit it to {3}, activated {4}", source, image.Length, where,
                 Slot == 0 ? "a slot the controller picks" : "slot " + Slot.ToString(CultureInfo.InvariantCulture),
                 Activate switch { NvmeFirmwareActivation.None => "never (stored only)", NvmeFirmwareActivation.Now => "now", _ => "at the next reset" });

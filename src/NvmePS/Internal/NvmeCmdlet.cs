@@ -79,6 +79,31 @@ public abstract class NvmeCmdlet : PSCmdlet, IDisposable
     /// <summary>True for exceptions a cmdlet reports as an ErrorRecord rather than letting escape.</summary>
     protected static bool IsReportable(Exception e) => ErrorMapping.IsReportable(e);
 
+    /// <summary>Re-reads a background operation's state with <paramref name="read"/> until <paramref name="running"/> says it
+    /// ended, showing <paramref name="percent"/> as progress; the interval grows from 100 ms to 1 s. Runs on the pipeline
+    /// thread, where WriteProgress must be called.</summary>
+    protected T PollWithProgress<T>(T state, Func<CancellationToken, Task<T>> read, Func<T, bool> running, Func<T, double> percent,
+        ProgressRecord progress, CancellationToken cancellationToken)
+    {
+        int delay = 100;
+        while (running(state))
+        {
+            progress.PercentComplete = Math.Clamp((int)percent(state), 0, 100);
+            WriteProgress(progress);
+            if (cancellationToken.WaitHandle.WaitOne(delay))
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+
+            delay = Math.Min(1000, delay * 2);
+            state = Wait(read(cancellationToken));
+        }
+
+        progress.RecordType = ProgressRecordType.Completed;
+        WriteProgress(progress);
+        return state;
+    }
+
     /// <summary>ShouldProcess for a destructive (ConfirmImpact High) change: it prompts, unless <paramref name="force"/>
     /// is set and -Confirm was not asked for explicitly. -WhatIf still only describes the change.</summary>
     protected bool ShouldProcessDestructive(string target, string action, bool force)

@@ -33,7 +33,7 @@ public sealed partial class NvmeController
                         return new Outcome(InvalidField);
                     }
 
-                    int formatIndex = settings.Flbas & 0xF | ((settings.Flbas >> 5) & 0x3) << 4;
+                    int formatIndex = NvmeIdentifyNamespace.FormatIndexOf(settings.Flbas);
                     if (formatIndex >= NvmeNamespace.LbaFormats.Count || settings.Dps != 0)
                     {
                         return new Outcome(NvmeStatus.CommandSpecific(NvmeStatusNames.InvalidFormat));

@@ -62,18 +62,6 @@ public sealed class NvmeSubsystemMaintenance
     /// <summary>True while a sanitize runs: I/O and most Admin commands are refused with Sanitize In Progress.</summary>
     public bool SanitizeInProgress => _sanitizing;
 
-    /// <summary>The running self-test or sanitize, for a caller that wants to wait for it (tests, Stop).</summary>
-    internal Task Background
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return Task.WhenAll(_selfTest?.Work ?? Task.CompletedTask, _sanitize?.Work ?? Task.CompletedTask);
-            }
-        }
-    }
-
     // ---------------------------------------------------------------- firmware
 
     /// <summary>Firmware Image Download: keeps one piece of the image. Pieces may come in any order but not overlap; the
@@ -281,7 +269,8 @@ public sealed class NvmeSubsystemMaintenance
 
             var run = new SelfTestRun(code, nsid, code == NvmeSelfTestCode.Short ? Options.SelfTestShortTime : Options.SelfTestExtendedTime);
             _selfTest = run;
-            run.Work = Task.Run(() => RunSelfTestAsync(run, namespaces));
+            // Runs until it ends or is aborted; it records its own result.
+            _ = Task.Run(() => RunSelfTestAsync(run, namespaces));
             return NvmeStatus.Success;
         }
     }
@@ -297,7 +286,7 @@ public sealed class NvmeSubsystemMaintenance
 
     private void AbortSelfTestLocked(NvmeSelfTestResult why)
     {
-        if (_selfTest is { } run && run.Abort(why))
+        if (_selfTest is { } run && run.Abort())
         {
             RecordSelfTestLocked(run, why, default);
         }
@@ -448,7 +437,8 @@ public sealed class NvmeSubsystemMaintenance
             _sanitizeState = NvmeSanitizeState.InProgress;
             _sanitizeCdw10 = cdw10;
             _overwritePasses = 0;
-            run.Work = Task.Run(() => RunSanitizeAsync(run));
+            // Runs until it ends; it records its own state.
+            _ = Task.Run(() => RunSanitizeAsync(run));
             return NvmeStatus.Success;
         }
     }
@@ -545,8 +535,6 @@ public sealed class NvmeSubsystemMaintenance
         private readonly long _start = Environment.TickCount64;
         private double _work;
 
-        public Task Work { get; set; } = Task.CompletedTask;
-
         /// <summary>Fraction complete, 0..1.</summary>
         public double Fraction => Math.Min(Volatile.Read(ref _work), least <= TimeSpan.Zero ? 1 : Math.Min(1, (Environment.TickCount64 - _start) / least.TotalMilliseconds));
 
@@ -578,7 +566,7 @@ public sealed class NvmeSubsystemMaintenance
         public Task PaceAsync(double work) => PaceAsync(work, Token);
 
         /// <summary>True for the first of Abort and Finish.</summary>
-        public bool Abort(NvmeSelfTestResult why)
+        public bool Abort()
         {
             if (Interlocked.Exchange(ref _ended, 1) != 0)
             {

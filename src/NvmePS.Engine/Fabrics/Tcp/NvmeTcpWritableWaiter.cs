@@ -39,7 +39,7 @@ internal static unsafe partial class NvmeTcpWritableWaiter
         Waiters[fd] = tcs;
         var ev = new EpollEvent { Events = EpollOut | EpollOneShot, Data = (ulong)fd };
         int epfd = Epoll.Value;
-        if (EpollCtl(epfd, EpollCtlMod, fd, &ev) != 0 && Marshal.GetLastPInvokeError() == ENOENT && EpollCtl(epfd, EpollCtlAdd, fd, &ev) != 0)
+        if (NvmeTcpNative.EpollCtl(epfd, EpollCtlMod, fd, &ev) != 0 && Marshal.GetLastPInvokeError() == ENOENT && NvmeTcpNative.EpollCtl(epfd, EpollCtlAdd, fd, &ev) != 0)
         {
             // Not pollable (closed meanwhile): let the caller's next send find out.
             Waiters.TryRemove(new KeyValuePair<int, TaskCompletionSource>(fd, tcs));
@@ -100,9 +100,6 @@ internal static unsafe partial class NvmeTcpWritableWaiter
 
     [LibraryImport("libc", EntryPoint = "epoll_create1", SetLastError = true)]
     private static partial int EpollCreate1(int flags);
-
-    [LibraryImport("libc", EntryPoint = "epoll_ctl", SetLastError = true)]
-    private static partial int EpollCtl(int epfd, int op, int fd, EpollEvent* ev);
 
     [LibraryImport("libc", EntryPoint = "epoll_wait", SetLastError = true)]
     private static partial int EpollWait(int epfd, EpollEvent* events, int maxevents, int timeout);
