@@ -499,9 +499,13 @@ public sealed class NvmeSubsystemMaintenance
                     }
                 }
 
-                lock (_lock)
+                if (run.Command.Sanact == NvmeSanitizeAction.Overwrite)
                 {
-                    _overwritePasses = (byte)Math.Min(31, pass + 1);
+                    // SSTAT counts overwrite passes only.
+                    lock (_lock)
+                    {
+                        _overwritePasses = (byte)Math.Min(31, pass + 1);
+                    }
                 }
             }
 

@@ -153,6 +153,7 @@ public class MaintenanceTests
         Assert.Equal(NvmeSanitizeState.Completed, after.State);
         Assert.Equal((ushort)0xFFFF, after.Sprog);
         Assert.True(after.GlobalDataErased);
+        Assert.Equal(action == NvmeSanitizeAction.Overwrite ? 2 : 0, after.OverwritePassesCompleted);
         Assert.Equal(new SanitizeCommand(action, Owpass: 2, Ovrpat: 0xA5A5A5A5).ToCommand().Cdw10, after.Scdw10);
         byte[] expected = action == NvmeSanitizeAction.BlockErase ? new byte[4096] : Enumerable.Repeat((byte)0xA5, 4096).ToArray();
         foreach (uint nsid in new uint[] { 1, 2 })
