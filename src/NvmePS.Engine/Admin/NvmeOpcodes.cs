@@ -20,6 +20,7 @@ public static class NvmeAdminOpcode
     public const byte NamespaceAttachment = 0x15;
     public const byte KeepAlive = 0x18;
     /// <summary>Fabrics commands (Connect, Property Get/Set, ...) share this opcode; FCTYPE selects the command.</summary>
+    public const byte DoorbellBufferConfig = 0x7C;
     public const byte FabricsCommand = 0x7F;
     public const byte FormatNvm = 0x80;
     public const byte SecuritySend = 0x81;

@@ -152,7 +152,7 @@ public sealed class SimulatorAdminTests
         await admin.DeleteNamespaceAsync(nsid);
         Assert.Equal("Invalid Namespace or Format", (await Assert.ThrowsAsync<NvmeStatusException>(() => admin.DeleteNamespaceAsync(nsid))).StatusName);
         Assert.Equal("Namespace Insufficient Capacity", (await Assert.ThrowsAsync<NvmeStatusException>(() =>
-            admin.CreateNamespaceAsync(new NvmeIdentifyNamespace { Nsze = host.Subsystem.Options.CapacityBlocks, Ncap = host.Subsystem.Options.CapacityBlocks }))).StatusName);
+            admin.CreateNamespaceAsync(new NvmeIdentifyNamespace { Nsze = host.Subsystem.Options.CapacityBlocks * 8, Ncap = host.Subsystem.Options.CapacityBlocks * 8 }))).StatusName);
     }
 
     [Theory]
@@ -170,11 +170,45 @@ public sealed class SimulatorAdminTests
         Assert.Equal(0, ep.LastMprCount);
         Assert.Equal("Invalid Format", (await Assert.ThrowsAsync<NvmeStatusException>(() => admin.FormatNvmAsync(1, 9))).StatusName);
 
-        await admin.SanitizeAsync(NvmeSanitizeAction.CryptoErase);
+        // The drive has no cryptographic erase (SANICAP bit 0 clear).
+        Assert.Equal("Invalid Field in Command", (await Assert.ThrowsAsync<NvmeStatusException>(() => admin.SanitizeAsync(NvmeSanitizeAction.CryptoErase))).StatusName);
+        await admin.SanitizeAsync(NvmeSanitizeAction.BlockErase);
         Assert.Equal(1, ep.LastMprCount);
-        byte[] sanitizeLog = await admin.GetLogPageAsync(NvmeLogPageId.SanitizeStatus, 512);
-        Assert.Equal(1, BinaryPrimitives.ReadUInt16LittleEndian(sanitizeLog.AsSpan(2))); // SSTAT: completed successfully
-        Assert.Equal(4u, BinaryPrimitives.ReadUInt32LittleEndian(sanitizeLog.AsSpan(4)) & 7);
+        byte[] sanitizeLog = [];
+        await SimulatorMiCommandTests.WaitFor(async () =>
+        {
+            sanitizeLog = await admin.GetLogPageAsync(NvmeLogPageId.SanitizeStatus, 512);
+            return (BinaryPrimitives.ReadUInt16LittleEndian(sanitizeLog.AsSpan(2)) & 7) != 2; // not in progress
+        });
+        Assert.Equal(1, BinaryPrimitives.ReadUInt16LittleEndian(sanitizeLog.AsSpan(2)) & 7); // SSTAT: completed successfully
+        Assert.Equal(2u, BinaryPrimitives.ReadUInt32LittleEndian(sanitizeLog.AsSpan(4)) & 7);
+    }
+
+    [Fact]
+    public async Task Self_test_and_overwrite_sanitize_run_on_the_shared_controller_core()
+    {
+        var (host, ep) = await SimulatorMiCommandTests.StartAsync(SimulatorTransportKind.InProcess, Fast);
+        await using var h = host;
+        await using var e = ep;
+        var admin = new NvmeAdminClient(ep.GetAdminTransport(2));
+
+        // Device Self-test was Invalid Command Opcode before the simulator ran the target's Admin command set.
+        await admin.DeviceSelfTestAsync((byte)NvmeSelfTestCode.Short);
+        NvmeSelfTestLog log = new();
+        await SimulatorMiCommandTests.WaitFor(async () => (log = await admin.GetSelfTestLogAsync()).CurrentOperation == 0);
+        Assert.Equal((NvmeSelfTestResult.CompletedWithoutError, NvmeSelfTestCode.Short), (log.Results[0].Result, log.Results[0].Code));
+
+        // An overwrite of the 64 GiB thin namespace: every byte reads as the pattern and no page is allocated.
+        var ns = host.Subsystem.Nvm.GetNamespace(1)!;
+        await ns.Storage.WriteAsync(4096, new byte[] { 1, 2, 3, 4 }, CancellationToken.None);
+        await admin.SanitizeAsync(NvmeSanitizeAction.Overwrite, overwritePasses: 1, overwritePattern: 0xA1B2C3D4);
+        await SimulatorMiCommandTests.WaitFor(async () => (await admin.GetSanitizeStatusAsync()).State == NvmeSanitizeState.Completed);
+        byte[] read = new byte[8];
+        await ns.Storage.ReadAsync(ns.Storage.Length - 8, read, CancellationToken.None);
+        Assert.Equal("D4C3B2A1D4C3B2A1", Convert.ToHexString(read));
+        await ns.Storage.ReadAsync(4096, read, CancellationToken.None);
+        Assert.Equal("D4C3B2A1D4C3B2A1", Convert.ToHexString(read));
+        Assert.Equal(0L, ns.Storage.AllocatedBytes);
     }
 
     [Theory]
@@ -274,7 +308,7 @@ public sealed class SimulatorAdminTests
         Assert.Equal(0, (await ep.GetStateAsync()).SlotState);
         await cts.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => format);
-        Assert.Equal(0, host.Subsystem.Namespaces[1].FormattedLbaIndex); // never completed
+        Assert.Equal(512, host.Subsystem.Nvm.GetNamespace(1)!.BlockSize); // never completed
     }
 
     [Fact]
@@ -397,7 +431,8 @@ public sealed class SimulatorAdminEdgeTests
         await admin.FirmwareImageDownloadAsync(chunk, 0);
         Assert.Equal("Overlapping Range", (await Assert.ThrowsAsync<NvmeStatusException>(() => admin.FirmwareImageDownloadAsync(chunk, 4))).StatusName);
         var errors = await admin.GetErrorLogAsync(4);
-        Assert.Equal(new ulong[] { 4, 3, 2, 1 }, errors.Select(x => x.ErrorCount).ToArray()); // four failures above, newest first
+        // Three failures above, newest first: Keep Alive never reached the controller (the endpoint refused it).
+        Assert.Equal(new ulong[] { 3, 2, 1, 0 }, errors.Select(x => x.ErrorCount).ToArray());
         Assert.Equal("Overlapping Range", errors[0].Status.GetName());
     }
 }

@@ -281,6 +281,21 @@ public sealed class SimulatorMiCommandTests
 
         Assert.True(condition());
     }
+
+    internal static async Task WaitFor(Func<Task<bool>> condition)
+    {
+        for (int i = 0; i < 1000; i++)
+        {
+            if (await condition())
+            {
+                return;
+            }
+
+            await Task.Delay(10);
+        }
+
+        Assert.Fail("The condition never held.");
+    }
 }
 
 public sealed class SimulatorHostTests

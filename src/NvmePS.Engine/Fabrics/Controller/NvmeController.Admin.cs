@@ -48,6 +48,14 @@ public sealed partial class NvmeController
             case NvmeAdminOpcode.KeepAlive:
                 Touch();
                 return new Outcome(NvmeStatus.Success);
+            case NvmeAdminOpcode.SecuritySend when Subsystem.DeviceModel is { SupportsSecurity: true } model:
+                return new Outcome(model.SecuritySend(this, (byte)(c.Cdw10 >> 24), (ushort)(c.Cdw10 >> 8), dataIn.Span));
+            case NvmeAdminOpcode.SecurityReceive when Subsystem.DeviceModel is { SupportsSecurity: true } model:
+                {
+                    var (status, bytes) = model.SecurityReceive(this, (byte)(c.Cdw10 >> 24), (ushort)(c.Cdw10 >> 8), dataOut.Span[..(int)Math.Min(c.Cdw11, (uint)dataOut.Length)]);
+                    return new Outcome(status, Bytes: bytes);
+                }
+
             case NvmeAdminOpcode.Abort:
                 // Commands here complete as fast as their store allows; none is abortable. DW0 bit 0 set: not aborted.
                 return new Outcome(NvmeStatus.Success, 1);
@@ -60,6 +68,12 @@ public sealed partial class NvmeController
 
     /// <summary>The Identify Controller structure this controller reports (CNS 01h).</summary>
     public NvmeIdentifyController IdentifyController()
+    {
+        var core = IdentifyControllerCore();
+        return Subsystem.DeviceModel is { } model && !IsDiscovery ? model.DescribeController(this, core) : core;
+    }
+
+    private NvmeIdentifyController IdentifyControllerCore()
     {
         var o = Target.Options;
         bool disc = IsDiscovery;
@@ -93,7 +107,7 @@ public sealed partial class NvmeController
             Nn = disc ? 0 : o.MaxNamespaces,
             // Format NVM (bit 1), and Namespace Management and Attachment (bit 3) when the subsystem has a capacity pool.
             // Format NVM (bit 1), Firmware Commit and Download (bit 2), Device Self-test (bit 4).
-            Oacs = disc ? (ushort)0 : (ushort)(0x0016 | (ManagesNamespaces ? 0x0008 : 0)),
+            Oacs = disc ? (ushort)0 : (ushort)(0x0016 | (ManagesNamespaces ? 0x0008 : 0) | (Subsystem.DeviceModel?.SupportsSecurity == true ? 0x0001 : 0)),
             // Extended self-test time in minutes; one self-test at a time in the subsystem (DSTO bit 0).
             Edstt = disc ? (ushort)0 : (ushort)Math.Max(1, Math.Ceiling(o.SelfTestExtendedTime.TotalMinutes)),
             Dsto = disc ? (byte)0 : (byte)1,
@@ -359,7 +373,7 @@ public sealed partial class NvmeController
             writes += ns.WriteCommands;
         }
 
-        return new NvmeSmartLog
+        var core = new NvmeSmartLog
         {
             // No media to wear and no thermal sensor: spare is full, nothing used, temperature not reported (0).
             AvailableSpare = 100,
@@ -374,6 +388,7 @@ public sealed partial class NvmeController
             UnsafeShutdowns = (UInt128)(ulong)Target.UnsafeShutdowns,
             NumberOfErrorLogEntries = ErrorCount,
         };
+        return Subsystem.DeviceModel is { } model ? model.DescribeHealth(this, core) : core;
 
         // Thousands of 512-byte units, rounded up (Figure 207).
         static UInt128 DataUnits(long bytes) => (UInt128)(ulong)((((bytes + 511) / 512) + 999) / 1000);
@@ -552,6 +567,7 @@ public sealed partial class NvmeController
                         }
 
                         _temperatureThresholds[(t.Tmpsel * 2u) + (t.UnderTemperature ? 1u : 0u)] = t.Tmpth;
+                        Subsystem.DeviceModel?.TemperatureThresholdChanged(this, t);
                         return new Outcome(NvmeStatus.Success);
                     }
 
@@ -656,6 +672,7 @@ public sealed partial class NvmeController
 
     internal void OnNamespaceChanged(uint nsid)
     {
+        Subsystem.DeviceModel?.NamespaceChanged(this, nsid);
         bool post;
         lock (_lock)
         {

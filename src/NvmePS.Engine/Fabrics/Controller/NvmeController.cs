@@ -389,7 +389,9 @@ public sealed partial class NvmeController
         }
     }
 
-    private NvmeStatus ValidateAdmin(in NvmeCommand c, int transferLength)
+    /// <summary>The data transfer length an Admin command must describe (what the command moves, not a maximum), or
+    /// -1 when this controller does not implement the command. The NVMe-MI tunnel sizes its buffer with it.</summary>
+    internal int AdminTransferLength(in NvmeCommand c)
     {
         int expected;
         switch (c.Opcode)
@@ -434,8 +436,24 @@ public sealed partial class NvmeController
             case NvmeAdminOpcode.NamespaceAttachment when ManagesNamespaces:
                 expected = NvmeControllerList.Size;
                 break;
+            case NvmeAdminOpcode.SecuritySend when Subsystem.DeviceModel is { SupportsSecurity: true }:
+            case NvmeAdminOpcode.SecurityReceive when Subsystem.DeviceModel is { SupportsSecurity: true }:
+                // TL and AL (CDW11) in bytes.
+                expected = (int)Math.Min(int.MaxValue, c.Cdw11);
+                break;
             default:
-                return NvmeStatus.Generic(NvmeStatusNames.InvalidCommandOpcode);
+                return -1;
+        }
+
+        return expected;
+    }
+
+    private NvmeStatus ValidateAdmin(in NvmeCommand c, int transferLength)
+    {
+        int expected = AdminTransferLength(c);
+        if (expected < 0)
+        {
+            return NvmeStatus.Generic(NvmeStatusNames.InvalidCommandOpcode);
         }
 
         if (!Ready)

@@ -27,7 +27,7 @@ public interface INvmeNamespaceStorage : IDisposable
 
 /// <summary>
 /// A thin-provisioned in-memory store: 1 MiB pages allocated on first write, so a large namespace costs only what is
-/// written; unwritten and deallocated ranges read as zeroes.
+/// written; unwritten and deallocated ranges read as zeroes, or as the pattern of the last <see cref="Fill"/>.
 /// </summary>
 public sealed class MemoryNamespaceStorage : INvmeNamespaceStorage
 {
@@ -36,6 +36,8 @@ public sealed class MemoryNamespaceStorage : INvmeNamespaceStorage
     private readonly byte[]?[] _pages;
     private readonly object _allocationLock = new();
     private long _allocatedPages;
+    // What a page never written since the last Fill holds: a 32-bit word repeated (0 for a new store).
+    private volatile uint _background;
 
     public MemoryNamespaceStorage(long length)
     {
@@ -60,7 +62,7 @@ public sealed class MemoryNamespaceStorage : INvmeNamespaceStorage
             var page = Volatile.Read(ref _pages[offset >> PageShift]);
             if (page is null)
             {
-                dest[..n].Clear();
+                FillBackground(dest[..n], offset);
             }
             else
             {
@@ -98,7 +100,12 @@ public sealed class MemoryNamespaceStorage : INvmeNamespaceStorage
             long index = offset >> PageShift;
             int within = (int)(offset & (PageSize - 1));
             int n = (int)Math.Min(length, PageSize - within);
-            if (within == 0 && n == PageSize)
+            if (_background != 0)
+            {
+                // Unwritten pages read as the pattern, so zeroes must be stored.
+                GetOrAllocate(index).AsSpan(within, n).Clear();
+            }
+            else if (within == 0 && n == PageSize)
             {
                 // A whole page: drop it (reads return zeroes).
                 lock (_allocationLock)
@@ -122,8 +129,35 @@ public sealed class MemoryNamespaceStorage : INvmeNamespaceStorage
         return ValueTask.CompletedTask;
     }
 
+    /// <summary>Makes every byte read as <paramref name="pattern"/> (little-endian, repeated) and frees every page: a
+    /// whole-store overwrite (Sanitize) that costs no memory however large the namespace.</summary>
+    public void Fill(uint pattern)
+    {
+        lock (_allocationLock)
+        {
+            Array.Clear(_pages);
+            _allocatedPages = 0;
+            _background = pattern;
+        }
+    }
+
     public void Dispose()
     {
+    }
+
+    private void FillBackground(Span<byte> destination, long offset)
+    {
+        uint word = _background;
+        if (word == 0)
+        {
+            destination.Clear();
+            return;
+        }
+
+        for (int i = 0; i < destination.Length; i++)
+        {
+            destination[i] = (byte)(word >> (8 * (int)((offset + i) & 3)));
+        }
     }
 
     private byte[] GetOrAllocate(long index)
@@ -141,6 +175,7 @@ public sealed class MemoryNamespaceStorage : INvmeNamespaceStorage
             {
                 int size = (int)Math.Min(PageSize, Length - (index << PageShift));
                 page = new byte[size];
+                FillBackground(page, index << PageShift);
                 Volatile.Write(ref _pages[index], page);
                 _allocatedPages++;
             }

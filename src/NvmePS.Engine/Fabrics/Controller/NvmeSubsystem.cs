@@ -27,6 +27,19 @@ public sealed class NvmeSubsystem
         Maintenance = new NvmeSubsystemMaintenance(this, target.Options.FirmwareRevision);
     }
 
+    /// <summary>The drive behind this subsystem's controllers (identity, sensors, security), or null for a plain target.
+    /// Set before hosts connect.</summary>
+    public NvmeDeviceModel? DeviceModel { get; set; }
+
+    /// <summary>The CNTLID the next dynamic controller gets (the NVMe-MI simulator numbers its controllers itself).</summary>
+    internal void SetNextControllerId(ushort cntlid)
+    {
+        lock (_lock)
+        {
+            _nextCntlid = cntlid;
+        }
+    }
+
     /// <summary>Firmware slots, the device self-test and sanitize: state that outlives the controllers.</summary>
     public NvmeSubsystemMaintenance Maintenance { get; }
 
@@ -207,7 +220,7 @@ public sealed class NvmeSubsystem
 
     /// <summary>Namespace Management create: a memory namespace of <paramref name="blocks"/> blocks taken from
     /// <see cref="NamespaceCapacity"/>, attached to no controller. Returns the status the command completes with.</summary>
-    internal NvmeStatus CreateManagedNamespace(long blocks, int blockSize, bool shared, out NvmeNamespace? created)
+    internal NvmeStatus CreateManagedNamespace(long blocks, int blockSize, bool shared, out NvmeNamespace? created, Guid? uuid = null)
     {
         created = null;
         long bytes = blocks * blockSize;
@@ -231,7 +244,7 @@ public sealed class NvmeSubsystem
                 return NvmeStatus.CommandSpecific(NvmeStatusNames.NamespaceIdentifierUnavailable);
             }
 
-            var ns = new NvmeNamespace(nsid, new MemoryNamespaceStorage(bytes), blockSize, Guid.NewGuid(), null, readOnly: false, ownsStorage: true)
+            var ns = new NvmeNamespace(nsid, new MemoryNamespaceStorage(bytes), blockSize, uuid ?? Guid.NewGuid(), null, readOnly: false, ownsStorage: true)
             {
                 Shared = shared,
                 PoolBytes = bytes,

@@ -105,6 +105,18 @@ public sealed class NvmeSubsystemMaintenance
     /// <summary>Firmware Commit (CA 0-3). DW0 is 0; CA 3 activates at once, CA 1 and 2 at the next Controller Level Reset.</summary>
     internal NvmeStatus Commit(FirmwareCommitCommand commit)
     {
+        var status = CommitLocked(commit, out string? activated);
+        if (activated is not null)
+        {
+            _subsystem.DeviceModel?.FirmwareActivated(activated);
+        }
+
+        return status;
+    }
+
+    private NvmeStatus CommitLocked(FirmwareCommitCommand commit, out string? activated)
+    {
+        activated = null;
         lock (_lock)
         {
             if (commit.Bpid || commit.Ca is not (NvmeFirmwareCommitAction.Replace or NvmeFirmwareCommitAction.ReplaceAndActivate
@@ -162,6 +174,7 @@ public sealed class NvmeSubsystemMaintenance
                 case NvmeFirmwareCommitAction.ReplaceAndActivateImmediately:
                     _activeSlot = slot;
                     _nextResetSlot = 0;
+                    activated = _revisions[slot - 1];
                     break;
             }
 
@@ -172,15 +185,33 @@ public sealed class NvmeSubsystemMaintenance
     /// <summary>A Controller Level Reset (CC.EN cleared): the firmware committed for the next reset starts running.</summary>
     internal void OnControllerReset()
     {
+        string? activated = null;
         lock (_lock)
         {
             if (_nextResetSlot != 0)
             {
                 _activeSlot = _nextResetSlot;
                 _nextResetSlot = 0;
+                activated = _revisions[_activeSlot - 1];
             }
 
             AbortSelfTestLocked(NvmeSelfTestResult.AbortedByControllerReset);
+        }
+
+        if (activated is not null)
+        {
+            _subsystem.DeviceModel?.FirmwareActivated(activated);
+        }
+    }
+
+    /// <summary>Puts a revision in a writable slot without a download (a drive that ships with two images).</summary>
+    internal void Preload(int slot, string revision)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(slot, 2);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(slot, FirmwareSlots);
+        lock (_lock)
+        {
+            _revisions[slot - 1] = revision;
         }
     }
 
@@ -320,6 +351,14 @@ public sealed class NvmeSubsystemMaintenance
             long done = 0;
             foreach (var (ns, offset, length) in ranges)
             {
+                if (ns.Storage is MemoryNamespaceStorage)
+                {
+                    // Memory has no read errors to find; reading a large thin namespace would only burn CPU.
+                    done += length;
+                    await run.PaceAsync(done / (double)total).ConfigureAwait(false);
+                    continue;
+                }
+
                 for (long at = offset; at < offset + length; at += ChunkBytes)
                 {
                     int n = (int)Math.Min(ChunkBytes, offset + length - at);
@@ -488,6 +527,15 @@ public sealed class NvmeSubsystemMaintenance
                     for (int i = 0; i < ChunkBytes; i += 4)
                     {
                         BinaryPrimitives.WriteUInt32LittleEndian(pattern.AsSpan(i), word);
+                    }
+
+                    if (ns.Storage is MemoryNamespaceStorage memory)
+                    {
+                        // Writing the pattern page by page would allocate the whole namespace.
+                        memory.Fill(word);
+                        done += ns.Storage.Length;
+                        await run.PaceAsync(done / (double)total).ConfigureAwait(false);
+                        continue;
                     }
 
                     for (long at = 0; at < ns.Storage.Length; at += ChunkBytes)

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using NvmePS.Engine.Admin;
+using NvmePS.Engine.Fabrics.Controller;
 using NvmePS.Engine.Mctp;
 
 namespace NvmePS.Engine.Mi.Simulator;
@@ -87,11 +88,7 @@ public sealed partial class NvmeMiResponder : IMctpResponder
             return; // aborted: no final response
         }
 
-        byte[] final;
-        lock (Subsystem.Gate)
-        {
-            final = complete();
-        }
+        byte[] final = complete();
 
         lock (_stateGate)
         {
@@ -658,10 +655,7 @@ public sealed partial class NvmeMiResponder : IMctpResponder
                 _mesFlags |= ManagementEndpointState.Nssro;
             }
 
-            lock (Subsystem.Gate)
-            {
-                Subsystem.ResetSubsystem();
-            }
+            Subsystem.ResetSubsystem();
         };
         return MiSuccess(csi, 0, default);
     }
@@ -714,32 +708,93 @@ public sealed partial class NvmeMiResponder : IMctpResponder
         }
 
         var command = NvmeMiCodec.ReadAdminCommand(body);
-        var request = new SimulatedAdminRequest(controllerId, command, requestData.ToArray(), dataOffset, dataLength, csi);
+        var direction = NvmeControllerQueue.DataDirectionOf(command);
+        if (direction == NvmeDataDirection.ControllerToHost && (long)dataOffset + dataLength > NvmeMiCodec.MaxAdminDataLength)
+        {
+            // DOFST selects within what the controller returns, which is at most one tunnel's worth.
+            return new Plan { Response = Error(NvmeMiMessageType.AdminCommand, csi, NvmeMiStatus.InvalidParameter, NvmeMiCodec.AdminDataOffsetOffset) };
+        }
+
+        var request = new TunnelledAdmin(controllerId, command, direction, requestData.ToArray(), dataOffset, dataLength, csi);
         lock (Subsystem.Gate)
         {
-            var outcome = SimulatedAdmin.Execute(Subsystem, request);
-            if (outcome.Slow is null)
+            if (Subsystem.AdminHistory.Count >= 1024)
             {
-                return new Plan { Response = outcome.Response };
+                Subsystem.AdminHistory.RemoveAt(0);
             }
 
-            CancellationTokenSource cts;
-            lock (_stateGate)
-            {
-                _slowOperation[csi] = cts = new CancellationTokenSource();
-                _slotState[csi] = 2; // Process
-            }
-
-            // MPRT is a worst case: twice the nominal time plus 2 s of slack, so a loaded host still meets it (the
-            // requester stops waiting as soon as the final response arrives).
-            ushort mprt = (ushort)Math.Min(ushort.MaxValue, (2 * Math.Ceiling(Subsystem.Options.SlowCommandTime.TotalMilliseconds / 100.0)) + 20);
-            return new Plan { Response = Mpr(NvmeMiMessageType.AdminCommand, csi, mprt), Slow = outcome.Slow, SlowSlot = csi, SlowToken = cts.Token };
+            Subsystem.AdminHistory.Add((command.Opcode, controllerId, dataLength, dataOffset, command.Cdw10, command.Cdw12));
         }
+
+        if (!IsSlow(command.Opcode))
+        {
+            return new Plan { Response = ExecuteAdmin(request) };
+        }
+
+        CancellationTokenSource cts;
+        lock (_stateGate)
+        {
+            _slowOperation[csi] = cts = new CancellationTokenSource();
+            _slotState[csi] = 2; // Process
+        }
+
+        // MPRT is a worst case: twice the nominal time plus 2 s of slack, so a loaded host still meets it (the
+        // requester stops waiting as soon as the final response arrives).
+        ushort mprt = (ushort)Math.Min(ushort.MaxValue, (2 * Math.Ceiling(Subsystem.Options.SlowCommandTime.TotalMilliseconds / 100.0)) + 20);
+        return new Plan { Response = Mpr(NvmeMiMessageType.AdminCommand, csi, mprt), Slow = () => ExecuteAdmin(request), SlowSlot = csi, SlowToken = cts.Token };
     }
+
+    /// <summary>Commands a drive takes long enough over that it answers More Processing Required first.</summary>
+    private static bool IsSlow(byte opcode) => opcode is NvmeAdminOpcode.FormatNvm or NvmeAdminOpcode.Sanitize or NvmeAdminOpcode.FirmwareCommit;
+
+    /// <summary>Runs a tunnelled command on the controller core and builds the Admin response: the DLEN bytes at DOFST
+    /// of what the controller returned (zero-filled past it, as a controller fills the whole host buffer).</summary>
+    private byte[] ExecuteAdmin(TunnelledAdmin r)
+    {
+        if (ProhibitedOverMi(r.Command.Opcode))
+        {
+            return AdminSuccess(r.CommandSlot, 0, 0, 0, NvmeStatus.Generic(NvmeStatusNames.InvalidCommandOpcode), default);
+        }
+
+        var admin = Subsystem.AdminQueue(r.ControllerId);
+        var command = r.Command;
+        Memory<byte> fromController = default;
+        byte[] window = [];
+        if (r.Direction == NvmeDataDirection.ControllerToHost)
+        {
+            // The controller transfers what the command asks for (a whole Identify structure, NUMD dwords of a log);
+            // DOFST and DLEN then select the part that travels back.
+            int length = admin.Controller.AdminTransferLength(command);
+            if (length < 0)
+            {
+                length = 0;
+            }
+            else if (length > admin.MaxDataTransferSize)
+            {
+                return AdminSuccess(r.CommandSlot, 0, 0, 0, NvmeStatus.Generic(NvmeStatusNames.InvalidFieldInCommand), default);
+            }
+            else if (r.DataOffset > length)
+            {
+                return Error(NvmeMiMessageType.AdminCommand, r.CommandSlot, NvmeMiStatus.InvalidParameter, NvmeMiCodec.AdminDataOffsetOffset);
+            }
+
+            window = new byte[Math.Max(length, r.DataOffset + r.DataLength)];
+            fromController = window.AsMemory(0, length);
+        }
+
+        ReadOnlyMemory<byte> toController = r.Direction == NvmeDataDirection.HostToController ? r.Data : default;
+        var result = admin.ExecuteAdminAsync(command, toController, fromController, CancellationToken.None).AsTask().GetAwaiter().GetResult();
+        var cqe = result.Completion;
+        var data = cqe.IsSuccess && window.Length != 0 ? window.AsSpan((int)r.DataOffset, (int)r.DataLength) : default;
+        return AdminSuccess(r.CommandSlot, cqe.Dw0, cqe.Dw1, 0, cqe.Status, data);
+    }
+
+    /// <summary>Admin commands NVMe-MI does not carry (NVMe-MI 1.2 §6, Figure 136: queue management, AER, Abort, Keep
+    /// Alive, Doorbell Buffer Config, fabrics): the endpoint answers Invalid Command Opcode without a controller seeing them.</summary>
+    private static bool ProhibitedOverMi(byte opcode) => opcode is NvmeAdminOpcode.DeleteIoSubmissionQueue or NvmeAdminOpcode.CreateIoSubmissionQueue
+        or NvmeAdminOpcode.DeleteIoCompletionQueue or NvmeAdminOpcode.CreateIoCompletionQueue or NvmeAdminOpcode.Abort
+        or NvmeAdminOpcode.AsynchronousEventRequest or NvmeAdminOpcode.KeepAlive or NvmeAdminOpcode.DoorbellBufferConfig or NvmeAdminOpcode.FabricsCommand;
 }
 
 /// <summary>One tunnelled Admin command as the simulator sees it.</summary>
-internal sealed record SimulatedAdminRequest(ushort ControllerId, NvmeCommand Command, byte[] Data, uint DataOffset, uint DataLength, byte CommandSlot);
-
-/// <summary>What the simulated controller answers: a response now, or (for slow commands) a completion to run later.</summary>
-internal readonly record struct SimulatedAdminOutcome(byte[]? Response, Func<byte[]>? Slow);
+internal sealed record TunnelledAdmin(ushort ControllerId, NvmeCommand Command, NvmeDataDirection Direction, byte[] Data, uint DataOffset, uint DataLength, byte CommandSlot);

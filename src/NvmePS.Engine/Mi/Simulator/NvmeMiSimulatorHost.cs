@@ -197,7 +197,11 @@ public sealed class NvmeMiSimulatorHost : IAsyncDisposable
         }
     }
 
-    public async ValueTask DisposeAsync() => await StopAsync().ConfigureAwait(false);
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync().ConfigureAwait(false);
+        Subsystem.Dispose();
+    }
 
     /// <summary>Lets clients share the host's in-process network without closing it.</summary>
     private sealed class NonOwningTransport(IMctpTransport inner) : IMctpTransport, IMctpEventSource

@@ -1,3 +1,7 @@
+using NvmePS.Engine.Admin;
+using NvmePS.Engine.Fabrics;
+using NvmePS.Engine.Fabrics.Controller;
+
 namespace NvmePS.Engine.Mi.Simulator;
 
 /// <summary>Knobs of the simulated NVM subsystem.</summary>
@@ -12,7 +16,8 @@ public sealed record SimulatorOptions
     /// <summary>Controller identifiers; two by default (one per port), not starting at 0 so callers cannot assume it.</summary>
     public IReadOnlyList<ushort> ControllerIds { get; init; } = [1, 2];
 
-    /// <summary>Capacity of the NVM in 4 KiB blocks (default 1 TiB / 4 KiB).</summary>
+    /// <summary>Capacity of the NVM in 4 KiB blocks (default 1 TiB / 4 KiB). Namespace 1 takes half of it, in 512-byte
+    /// blocks; its memory is thin-provisioned.</summary>
     public ulong CapacityBlocks { get; init; } = 1UL << 28;
 
     /// <summary>How long "slow" commands (Format NVM, Sanitize, Firmware Commit) take; they answer More Processing
@@ -26,34 +31,25 @@ public sealed record SimulatorOptions
     public int MaxVpdWrites { get; init; } = 64;
 }
 
-/// <summary>A namespace of the simulated subsystem.</summary>
-public sealed class SimulatedNamespace
-{
-    public uint Nsid { get; init; }
-    public ulong SizeBlocks { get; set; }
-    public ulong CapacityBlocks { get; set; }
-    public byte FormattedLbaIndex { get; set; }
-    public HashSet<ushort> AttachedControllers { get; } = [];
-    public ulong UtilizationBlocks { get; set; }
-}
-
 /// <summary>SMART values of the subsystem at one moment.</summary>
 public readonly record struct SimulatedSmart(ushort TemperatureKelvin, byte AvailableSpare, byte SpareThreshold, byte PercentageUsed, byte CriticalWarning, ulong DataUnitsRead, ulong DataUnitsWritten, ulong PowerOnHours, ulong PowerCycles, ulong UnsafeShutdowns, ulong MediaErrors);
 
 /// <summary>
-/// The model behind the simulated endpoint: an NVM subsystem with a PCIe port and an SMBus port, two controllers,
-/// namespaces, SMART data that moves with time, injectable critical warnings and temperatures, firmware slots, VPD,
-/// and the change flags that the health polls report. All state is guarded by <see cref="Gate"/>.
+/// The model behind the simulated endpoint: a drive with a PCIe port and an SMBus port, SMART data that moves with
+/// time, injectable critical warnings and temperatures, VPD, and the change flags that the health polls report. Its
+/// controllers are the target's controller core (<see cref="Nvm"/>, one admin association per controller ID), so the
+/// Admin commands tunnelled over NVMe-MI run the same implementation as the fabrics target's; this class adds what a
+/// physical drive adds (<see cref="SimulatedDrive"/>). The simulator's own state is guarded by <see cref="Gate"/>.
 /// </summary>
-public sealed class SimulatedSubsystem
+public sealed class SimulatedSubsystem : IDisposable
 {
     public const int VpdSize = 256;
-    public const int FirmwareSlots = 3;
 
     private readonly TimeProvider _time;
     private readonly long _start;
     private SimulatedSmart _lastSmart;
     private readonly Dictionary<ushort, ControllerState> _controllers = new();
+    private readonly Dictionary<ushort, NvmeLocalAdminTransport> _admin = new();
 
     public SimulatedSubsystem(SimulatorOptions? options = null, TimeProvider? timeProvider = null)
     {
@@ -70,40 +66,75 @@ public sealed class SimulatedSubsystem
             new PortState { Type = NvmeMiPortType.Pcie, MaxTransmissionUnit = 4224, TransmissionUnit = 64 },
             new PortState { Type = NvmeMiPortType.Smbus, MaxTransmissionUnit = 250, TransmissionUnit = 64, SmbusFrequency = SmbusFrequency.Freq100kHz },
         ];
-        var ns = new SimulatedNamespace { Nsid = 1, SizeBlocks = Options.CapacityBlocks / 2, CapacityBlocks = Options.CapacityBlocks / 2, UtilizationBlocks = Options.CapacityBlocks / 8 };
+        Target = new NvmeTarget(new NvmeTargetOptions
+        {
+            ModelNumber = Options.ModelNumber,
+            FirmwareRevision = Options.FirmwareRevision,
+            MaxNamespaces = MaxNamespaces,
+            ErrorLogEntries = ErrorLogEntries,
+        });
+        Nvm = Target.AddSubsystem(Nqn, Options.SerialNumber, allowAnyHost: true);
+        Nvm.NamespaceCapacity = checked((long)Options.CapacityBlocks * 4096);
+        Nvm.DeviceModel = new SimulatedDrive(this);
+        Nvm.Maintenance.Preload(2, "0.9.8");
         foreach (ushort id in Options.ControllerIds)
         {
-            ns.AttachedControllers.Add(id);
+            // One host per controller, so Namespace Attachment (which the core keeps per host) is per controller here.
+            Nvm.SetNextControllerId(id);
+            var admin = NvmeLocalAdminTransport.ConnectAsync(Target, Nqn, $"{Nqn}:host:{id}", Guid.NewGuid(), maxDataTransferSize: 4096)
+                .GetAwaiter().GetResult();
+            if (admin.Controller.Cntlid != id)
+            {
+                throw new ArgumentException($"Controller ID {id} is not available.", nameof(options));
+            }
+
+            _admin[id] = admin;
         }
 
-        Namespaces[1] = ns;
-        FirmwareRevisions[0] = Options.FirmwareRevision;
-        FirmwareRevisions[1] = "0.9.8";
+        // A drive's identifiers are fixed at manufacture: the same serial number gives the same NGUID and UUID.
+        var uuid = new Guid(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(Nqn + ":1")).AsSpan(0, 16));
+        if (Nvm.CreateManagedNamespace((long)(Options.CapacityBlocks / 2), 512, shared: true, out var ns, uuid) != NvmeStatus.Success
+            || Nvm.ChangeAttachment(ns!, [.. Options.ControllerIds], attach: true) != NvmeStatus.Success)
+        {
+            throw new InvalidOperationException("The simulated drive could not create namespace 1.");
+        }
+
+        foreach (var admin in _admin.Values)
+        {
+            // Namespace 1 is there from power-on: no controller reports it as changed.
+            var read = NvmeAdminCommands.GetLogPage(NvmeLogPageId.ChangedNamespaceList, NvmeNamespaceList.Size);
+            admin.ExecuteAdminAsync(read, default, new byte[NvmeNamespaceList.Size], CancellationToken.None).AsTask().GetAwaiter().GetResult();
+        }
+
         Vpd = BuildVpd(Options);
         AsyncEvents = [new AsyncEventItem(0x01, false), new AsyncEventItem(0x02, false), new AsyncEventItem(0x03, false)];
         _lastSmart = ComputeSmart();
     }
 
+    public const int ErrorLogEntries = 256;
+    public const uint MaxNamespaces = 32;
+
     public SimulatorOptions Options { get; }
+
+    /// <summary>The subsystem NQN (Identify Controller SUBNQN).</summary>
+    public string Nqn => $"nqn.2026-01.org.nvmeps:sim:{Options.SerialNumber}";
+
+    /// <summary>The in-process target whose controller core answers the tunnelled Admin commands.</summary>
+    public NvmeTarget Target { get; }
+
+    /// <summary>The NVM subsystem behind the endpoint: namespaces, firmware slots, self-test, sanitize.</summary>
+    public NvmeSubsystem Nvm { get; }
+
+    /// <summary>The admin queue of controller <paramref name="id"/>.</summary>
+    public NvmeLocalAdminTransport AdminQueue(ushort id) => _admin[id];
+
+    /// <summary>The namespaces of the subsystem.</summary>
+    public IReadOnlyList<NvmeNamespace> Namespaces => Nvm.Namespaces;
 
     /// <summary>Lock for every member below.</summary>
     public object Gate { get; } = new();
 
     public PortState[] Ports { get; }
-
-    public SortedDictionary<uint, SimulatedNamespace> Namespaces { get; } = new();
-
-    /// <summary>FRS1..FRS3 (index 0 = slot 1); null = empty slot.</summary>
-    public string?[] FirmwareRevisions { get; } = new string?[FirmwareSlots];
-
-    /// <summary>Active firmware slot, 1-based.</summary>
-    public int ActiveFirmwareSlot { get; set; } = 1;
-
-    /// <summary>Slot to activate at the next reset (0 = none).</summary>
-    public int PendingFirmwareSlot { get; set; }
-
-    /// <summary>Bytes received by Firmware Image Download since the last commit.</summary>
-    public SortedDictionary<long, byte[]> FirmwareImage { get; } = new();
 
     public byte[] Vpd { get; }
 
@@ -123,32 +154,13 @@ public sealed class SimulatedSubsystem
     /// <summary>Percentage used override (null = follow the model).</summary>
     public byte? PercentageUsedOverride { get; set; }
 
-    public ulong HostReadCommands { get; set; }
-
-    public ulong HostWriteCommands { get; set; }
-
     public int ResetCount { get; private set; }
 
     /// <summary>Over-temperature threshold in Kelvin (Set Features, Temperature Threshold).</summary>
     public ushort TemperatureThresholdKelvin { get; set; } = 343;
 
-    /// <summary>Error Information log entries, newest first (at most 256).</summary>
-    public List<NvmePS.Engine.Admin.NvmeErrorLogEntry> ErrorLog { get; } = [];
-
-    public ulong ErrorCount { get; set; }
-
-    /// <summary>Namespaces changed since the Changed Namespace List was last read.</summary>
-    public SortedSet<uint> ChangedNamespaces { get; } = [];
-
-    /// <summary>Sanitize Status log: SSTAT (0 never, 1 completed, 2 in progress, 3 failed) and the last SCDW10.</summary>
-    public ushort SanitizeStatus { get; set; }
-
-    public uint SanitizeCdw10 { get; set; }
-
     /// <summary>Admin commands seen (opcode, controller, DLEN, DOFST, cdw10, cdw12): bounded diagnostics.</summary>
     public List<(byte Opcode, ushort Controller, uint DataLength, uint DataOffset, uint Cdw10, uint Cdw12)> AdminHistory { get; } = [];
-
-    public bool SanitizeRunning { get; set; }
 
     public IReadOnlyCollection<ushort> ControllerIds => _controllers.Keys;
 
@@ -180,7 +192,7 @@ public sealed class SimulatedSubsystem
         }
 
         ulong units = (ulong)(seconds * 20);
-        return new SimulatedSmart(temp, spare, 10, used, warning, 1_000_000 + units + HostReadCommands, 750_000 + (units / 2) + HostWriteCommands,
+        return new SimulatedSmart(temp, spare, 10, used, warning, 1_000_000 + units, 750_000 + (units / 2),
             1234 + (ulong)(seconds / 3600), 57 + (ulong)ResetCount, 3, 0);
     }
 
@@ -233,22 +245,32 @@ public sealed class SimulatedSubsystem
         }
     }
 
-    /// <summary>NVM Subsystem Reset: controllers restart, pending firmware activates.</summary>
+    /// <summary>NVM Subsystem Reset: every controller goes through a Controller Level Reset (CC.EN 1 to 0 to 1), so
+    /// firmware committed for the next reset activates and features return to their defaults. Called without
+    /// <see cref="Gate"/> held.</summary>
     public void ResetSubsystem()
     {
-        ResetCount++;
-        if (PendingFirmwareSlot != 0)
+        lock (Gate)
         {
-            ActiveFirmwareSlot = PendingFirmwareSlot;
-            PendingFirmwareSlot = 0;
-            RaiseControllerEvent(CompositeControllerStatus.FirmwareActivated);
+            ResetCount++;
         }
 
-        RaiseControllerEvent(CompositeControllerStatus.SubsystemResetOccurred);
+        foreach (var admin in _admin.Values)
+        {
+            var controller = admin.Controller;
+            controller.SetPropertyAsync(ControllerProperty.Cc, PropertySize.FourBytes, 0, CancellationToken.None).AsTask().GetAwaiter().GetResult();
+            controller.SetPropertyAsync(ControllerProperty.Cc, PropertySize.FourBytes, ControllerConfiguration.Create(en: true).Value, CancellationToken.None)
+                .AsTask().GetAwaiter().GetResult();
+        }
+
+        lock (Gate)
+        {
+            RaiseControllerEvent(CompositeControllerStatus.SubsystemResetOccurred);
+        }
     }
 
     /// <summary>The current firmware revision (of the active slot).</summary>
-    public string ActiveFirmwareRevision => FirmwareRevisions[ActiveFirmwareSlot - 1] ?? Options.FirmwareRevision;
+    public string ActiveFirmwareRevision => Nvm.Maintenance.ActiveFirmwareRevision;
 
     /// <summary>Composite Controller Status: RDY/CFS/SHST from the controllers, then the change flags.</summary>
     public CompositeControllerStatus CompositeStatus()
@@ -265,6 +287,16 @@ public sealed class SimulatedSubsystem
         }
 
         return ccs;
+    }
+
+    public void Dispose()
+    {
+        foreach (var admin in _admin.Values)
+        {
+            admin.Dispose();
+        }
+
+        Target.Dispose();
     }
 
     private static byte[] BuildVpd(SimulatorOptions options)
@@ -309,10 +341,7 @@ public sealed class SimulatedSubsystem
         /// <summary>CSTS event bits (NSSRO, CECO, NAC, FA) reported in CSTS bits 4..7 until cleared.</summary>
         public CompositeControllerStatus StatusEvents { get; set; }
 
-        public byte PowerState { get; set; }
-        public bool VolatileWriteCache { get; set; } = true;
-        public uint AsyncEventConfig { get; set; }
-        public uint Arbitration { get; set; }
+        /// <summary>Security protocol EAh payloads received by Security Send, newest last (at most 16).</summary>
         public List<byte[]> SecurityPayloads { get; } = [];
     }
 
