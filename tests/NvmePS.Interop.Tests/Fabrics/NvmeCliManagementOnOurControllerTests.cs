@@ -13,7 +13,8 @@ namespace NvmePS.Interop.Tests.Fabrics;
 /// Debian's nvme-cli, through the Linux kernel's NVMe/TCP host, as a second client of our controller's management
 /// commands: create-ns, attach-ns, format, fw-download/fw-commit, device-self-test, sanitize, detach-ns, delete-ns.
 /// Oracles: the kernel's view (block devices, their sizes and logical block sizes in sysfs), nvme-cli's id-ctrl, the
-/// data read back through the block device, and our target's own state (it runs in this process).
+/// data read back through the block device, and our target's own state (it runs in this process). Then the same
+/// commands from our cmdlets in real pwsh over the kernel controller's passthrough ioctls, checked the same way.
 /// </summary>
 [Trait("Category", "Interop")]
 public sealed class NvmeCliManagementOnOurControllerTests(ITestOutputHelper output)
@@ -228,5 +229,92 @@ public sealed class NvmeCliManagementOnOurControllerTests(ITestOutputHelper outp
         // The kernel logs the reset asked for above at warning level (nvme_reset_ctrl); anything else is a problem.
         Assert.DoesNotContain(await mark.ProblemsAsync(), l => !l.EndsWith($"{kh.Controller}: resetting controller", StringComparison.Ordinal));
         output.WriteLine($"peer=nvme-cli through the Linux nvme-tcp host -> our controller 127.0.0.1:{Port}: {log}delete-ns: capacity returned; kernel log clean");
+    }
+
+    [InteropFact]
+    public async Task Our_cmdlets_manage_our_controller_through_the_kernel_passthrough_ioctls()
+    {
+        const string nqn = "nqn.2014-08.org.nvmexpress:nvmeps-managed-by-cmdlets";
+        const int port = 4475;
+        var mark = await Guest.KernelLogMark.NowAsync();
+        using var target = new NvmeTarget(new NvmeTargetOptions
+        {
+            SelfTestShortTime = TimeSpan.FromMilliseconds(300),
+            SanitizeTime = TimeSpan.FromMilliseconds(300),
+        });
+        var sub = target.AddSubsystem(nqn, serialNumber: "NVMEPSKMGMT", allowAnyHost: true);
+        sub.NamespaceCapacity = 64L << 20;
+        await using var tcp = new NvmeTcpTarget(target);
+        await tcp.ListenAsync(new IPEndPoint(IPAddress.Loopback, port));
+        using var kh = KernelNvmeHost.Connect(port, nqn);
+        Assert.True(await Guest.WaitUntilAsync(() => File.Exists("/dev/" + kh.Controller), TimeSpan.FromSeconds(10)));
+
+        var image = new byte[8192];
+        Encoding.ASCII.GetBytes("NVMEPSFW3.1.4   ").CopyTo(image, 0);
+        string fw = Path.GetTempFileName();
+        await File.WriteAllBytesAsync(fw, image);
+        string script = Path.Combine(Path.GetTempPath(), $"nvmeps-kmgmt-{Environment.ProcessId}.ps1");
+        await File.WriteAllTextAsync(script, $$"""
+            $ErrorActionPreference = 'Stop'
+            Import-Module '{{GuestPwsh.ModuleManifest}}'
+            function WaitFor([scriptblock] $condition) {
+                $deadline = (Get-Date).AddSeconds(60)
+                while (-not (& $condition)) {
+                    if ((Get-Date) -gt $deadline) { throw "timed out waiting for $condition" }
+                    Start-Sleep -Milliseconds 250
+                }
+            }
+            function Block($name) { "$(Get-Content /sys/block/$name/size):$(Get-Content /sys/block/$name/queue/logical_block_size)" }
+            $d = Get-NvmeDevice '{{kh.Controller}}'
+            $r = [ordered]@{ Transport = $d.Transport }
+            $created = New-NvmeNamespace $d 8MB -Attach -Confirm:$false
+            $r.Created = "$($created.NamespaceId):$($created.SizeBlocks):$($created.BlockSize)"
+            WaitFor { @((Get-NvmeDevice '{{kh.Controller}}').Namespaces).Count -eq 1 }
+            $block = (Get-NvmeDevice '{{kh.Controller}}').Namespaces[0].Name
+            $r.Attached = Block $block
+            $f = Format-NvmeNamespace $d -NamespaceId $created.NamespaceId -BlockSize 4096 -SecureErase UserData -Force
+            $r.Formatted = "$($f.BlockSize):$($f.SizeBlocks)"
+            WaitFor { (Get-Content /sys/block/$block/queue/logical_block_size) -eq '4096' }
+            $r.KernelFormatted = Block $block
+            $t = Start-NvmeSelfTest $d -NamespaceId $created.NamespaceId -Wait
+            $r.SelfTest = "$($t.Code):$($t.Status):$($t.NamespaceId)"
+            $slots = Update-NvmeFirmware $d -Path '{{fw}}' -Slot 2 -Activate Now -Force
+            $r.Firmware = "$($slots.ActiveSlot):$($slots.ActiveRevision):$((Get-NvmeIdentify $d).FirmwareRevision)"
+            $null = Remove-NvmeNamespaceAttachment $d -NamespaceId $created.NamespaceId -ControllerId $d.ControllerId -Confirm:$false
+            WaitFor { @((Get-NvmeDevice '{{kh.Controller}}').Namespaces).Count -eq 0 }
+            $s = Start-NvmeSanitize $d Overwrite -OverwritePattern 0xC3C3C3C3 -OverwritePasses 1 -Wait -Force
+            $r.Sanitize = "$($s.State):$($s.LastAction):$($s.OverwritePassesCompleted)"
+            Remove-NvmeNamespace $d -NamespaceId $created.NamespaceId -Force
+            $r | ConvertTo-Json
+            """);
+        var (code, stdout, stderr) = await GuestPwsh.RunAsync(script, TimeSpan.FromMinutes(4));
+        Assert.True(code == 0, $"pwsh exit {code}\n{stdout}\n{stderr}");
+        using var json = JsonDocument.Parse(stdout);
+        var r = json.RootElement;
+        string Get(string name) => r.GetProperty(name).GetString()!;
+
+        Assert.Equal("tcp", Get("Transport"));
+        Assert.Equal("1:16384:512", Get("Created"));
+        Assert.Equal("16384:512", Get("Attached"));          // sysfs: 512-byte sectors, logical block size
+        Assert.Equal("4096:2048", Get("Formatted"));
+        Assert.Equal("16384:4096", Get("KernelFormatted"));
+        Assert.Equal("Short:CompletedWithoutError:1", Get("SelfTest"));
+        Assert.Equal("2:3.1.4:3.1.4", Get("Firmware"));
+        Assert.Equal("Completed:Overwrite:1", Get("Sanitize"));
+
+        // The target saw the same: firmware in slot 2 running, the sanitize logged, the capacity returned.
+        var slots = sub.Maintenance.FirmwareSlotLog();
+        Assert.Equal((2, "3.1.4"), (slots.ActiveSlot, slots.Frs[1]));
+        var sanitize = sub.Maintenance.SanitizeLog();
+        Assert.Equal((NvmeSanitizeState.Completed, (uint)NvmeSanitizeAction.Overwrite), (sanitize.State, sanitize.Scdw10 & 7));
+        Assert.Null(sub.GetNamespace(1));
+        Assert.Equal(0, sub.AllocatedCapacity);
+        Assert.Empty(await mark.ProblemsAsync());
+        File.Delete(script);
+        File.Delete(fw);
+        output.WriteLine($"peer=real pwsh cmdlets -> Linux passthrough ioctls on {kh.Controller} -> our controller 127.0.0.1:{port}: " +
+                         "New-NvmeNamespace -Attach (kernel block device 16384 sectors), Format-NvmeNamespace 4096 (sysfs logical_block_size 4096), " +
+                         "Start-NvmeSelfTest -Wait, Update-NvmeFirmware -Activate Now (Identify FR 3.1.4), Remove-NvmeNamespaceAttachment (block device gone), " +
+                         "Start-NvmeSanitize Overwrite -Wait, Remove-NvmeNamespace (capacity returned); kernel log clean");
     }
 }
