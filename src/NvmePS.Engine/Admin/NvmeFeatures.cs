@@ -119,6 +119,8 @@ public readonly record struct NvmeAsyncEvent(NvmeAsyncEventType Type, byte Info,
     public const byte NoticeFirmwareActivationStarting = 0x01;
     /// <summary>Notice information: discovery log page change (Fabrics).</summary>
     public const byte NoticeDiscoveryLogPageChange = 0xF0;
+    /// <summary>I/O command specific information: a sanitize operation completed (read the Sanitize Status log).</summary>
+    public const byte SanitizeOperationCompleted = 0x01;
 
     public static NvmeAsyncEvent FromDword(uint v) => new((NvmeAsyncEventType)(v & 0x7), (byte)(v >> 8), (byte)(v >> 16));
 

@@ -321,6 +321,10 @@ public sealed partial class NvmeController
                 {
                     _discoveryNoticeMasked = false;
                 }
+                else if (lid == NvmeLogPageId.SanitizeStatus)
+                {
+                    _sanitizeNoticeMasked = false;
+                }
             }
         }
 
@@ -714,6 +718,26 @@ public sealed partial class NvmeController
         if (post)
         {
             PostEvent(new NvmeAsyncEvent(NvmeAsyncEventType.Notice, NvmeAsyncEvent.NoticeDiscoveryLogPageChange, NvmeLogPageId.Discovery));
+        }
+    }
+
+    /// <summary>A sanitize of the subsystem ended: one Sanitize Operation Completed event (I/O command specific status,
+    /// Base Specification 2.0 Figure 148) until the host reads the Sanitize Status log with RAE clear.</summary>
+    internal void OnSanitizeCompleted()
+    {
+        bool post;
+        lock (_lock)
+        {
+            post = !IsDiscovery && !_sanitizeNoticeMasked && !IsTerminated;
+            if (post)
+            {
+                _sanitizeNoticeMasked = true;
+            }
+        }
+
+        if (post)
+        {
+            PostEvent(new NvmeAsyncEvent(NvmeAsyncEventType.IoCommandSpecific, NvmeAsyncEvent.SanitizeOperationCompleted, NvmeLogPageId.SanitizeStatus));
         }
     }
 }

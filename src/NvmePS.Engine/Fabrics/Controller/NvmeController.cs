@@ -34,6 +34,7 @@ public sealed partial class NvmeController
     private bool _changedListOverflow;
     private bool _namespaceNoticeMasked;
     private bool _discoveryNoticeMasked;
+    private bool _sanitizeNoticeMasked;
     private bool _shutdownCompleted;
     private int _terminatedFlag;
 

@@ -579,6 +579,11 @@ public sealed class NvmeSubsystemMaintenance
             _sanitize = null;
             _sanitizing = false;
         }
+
+        foreach (var controller in _subsystem.Controllers)
+        {
+            controller.OnSanitizeCompleted();
+        }
     }
 
     /// <summary>Work paced to take at least a given time: progress is the smaller of work done and time spent.</summary>

@@ -137,6 +137,7 @@ public class MaintenanceTests
 
         Assert.Equal(0x6u, (await client.IdentifyControllerAsync()).Sanicap & 0x7);
         Assert.Equal(NvmeSanitizeState.NeverSanitized, (await client.GetSanitizeStatusAsync()).State);
+        var aer = client.AsyncEventRequestAsync();
         await client.SanitizeAsync(action, overwritePasses: 2, overwritePattern: 0xA5A5A5A5);
 
         var during = await client.GetSanitizeStatusAsync();
@@ -148,7 +149,10 @@ public class MaintenanceTests
         Assert.Equal(NvmeStatusNames.SanitizeInProgress, (await StatusOf(() => client.SanitizeAsync(action))).Sc);
         Assert.NotNull(await client.IdentifyControllerAsync()); // Identify is allowed
 
-        await Until(async () => (await client.GetSanitizeStatusAsync()).State != NvmeSanitizeState.InProgress);
+        // Completion raises Sanitize Operation Completed; reading the log with RAE clear re-arms it.
+        var completed = await aer.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal((NvmeAsyncEventType.IoCommandSpecific, NvmeAsyncEvent.SanitizeOperationCompleted, NvmeLogPageId.SanitizeStatus),
+            (completed.Type, completed.Info, completed.LogPage));
         var after = await client.GetSanitizeStatusAsync();
         Assert.Equal(NvmeSanitizeState.Completed, after.State);
         Assert.Equal((ushort)0xFFFF, after.Sprog);
