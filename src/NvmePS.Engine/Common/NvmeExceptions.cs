@@ -11,6 +11,8 @@ public enum NvmeErrorKind
     Connection,
     /// <summary>No answer in time.</summary>
     Timeout,
+    /// <summary>In-band authentication failed or was required and not possible.</summary>
+    Authentication,
 }
 
 /// <summary>Base of every error the engine raises on purpose. <see cref="ErrorId"/> is stable across releases.</summary>
@@ -28,6 +30,7 @@ public abstract class NvmeException : Exception
         NvmeErrorKind.Protocol => "NvmeProtocolError",
         NvmeErrorKind.DeviceStatus => "NvmeDeviceStatus",
         NvmeErrorKind.Connection => "NvmeConnectionError",
+        NvmeErrorKind.Authentication => "NvmeAuthenticationFailed",
         _ => "NvmeTimeout",
     };
 }
@@ -107,4 +110,24 @@ public sealed class NvmeTimeoutException : NvmeException
     }
 
     public override NvmeErrorKind Kind => NvmeErrorKind.Timeout;
+}
+
+/// <summary>DH-HMAC-CHAP failed: the peer refused us (AUTH_Failure1/2 with <see cref="Reason"/>), proved the wrong key, or
+/// authentication was required and no secret was given. Messages never contain a secret.</summary>
+public sealed class NvmeAuthenticationException : NvmeException
+{
+    public NvmeAuthenticationException(string message, byte? reason = null, bool sentByPeer = false, Exception? inner = null) : base(message, inner)
+    {
+        Reason = reason;
+        SentByPeer = sentByPeer;
+    }
+
+    /// <summary>The AUTH_Failure reason code explanation (1 failed, 2 protocol, 3 concatenation, 4 hash, 5 DH group,
+    /// 6 payload, 7 message), or null when no failure message was involved.</summary>
+    public byte? Reason { get; }
+
+    /// <summary>True when the peer sent the failure; false when this side detected it (and told the peer).</summary>
+    public bool SentByPeer { get; }
+
+    public override NvmeErrorKind Kind => NvmeErrorKind.Authentication;
 }

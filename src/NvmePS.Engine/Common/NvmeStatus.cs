@@ -88,6 +88,9 @@ public static class NvmeStatusNames
     public const byte ConnectRestartDiscovery = 0x83;
     public const byte ConnectInvalidHost = 0x84;
 
+    /// <summary>Command specific 91h: the queue must authenticate first (NVMe Base 2.0 §8.13.4).</summary>
+    public const byte AuthenticationRequired = 0x91;
+
     // Generic (SCT 0) values the controller and the simulator return.
     public const byte CommandAbortedDueToSqDeletion = 0x08;
     public const byte HostIdentifierInconsistentFormat = 0x18;

@@ -176,6 +176,13 @@ public static class ConnectResponse
 
     public static ushort GetCntlid(in NvmeCompletion completion) => (ushort)completion.Dw0;
 
+    /// <summary>AUTHREQ bit 1 (DW0 bit 17, ATR): an authentication transaction is required. Bit 0 (DW0 bit 16) is
+    /// reserved in NVMe Base 2.0 but Linux 6.1 also honours it on the admin queue.</summary>
+    public const byte AuthreqAtr = 0x02;
+
+    /// <summary>DW0 bit 18 (ASCR): a secure channel (TLS) is required.</summary>
+    public const uint AscrBit = 1u << 18;
+
     public static byte GetAuthreq(in NvmeCompletion completion) => (byte)((completion.Dw0 >> 16) & 0x3);
 
     public static ushort GetInvalidParameterOffset(in NvmeCompletion completion) => (ushort)completion.Dw0;

@@ -150,6 +150,7 @@ public static class ErrorMapping
         NvmeErrorKind.DeviceStatus => ErrorCategory.DeviceError,
         NvmeErrorKind.Connection => ErrorCategory.ConnectionError,
         NvmeErrorKind.Timeout => ErrorCategory.OperationTimeout,
+        NvmeErrorKind.Authentication => ErrorCategory.AuthenticationError,
         _ => ErrorCategory.NotSpecified,
     };
 

@@ -108,6 +108,18 @@ public sealed partial class NvmeController
         }
     }
 
+    /// <summary>The connected queues, admin first.</summary>
+    public IReadOnlyList<NvmeControllerQueue> Queues
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return [.. _queues.Where(q => q is not null).Select(q => q!)];
+            }
+        }
+    }
+
     private bool Ready => (Volatile.Read(ref _csts) & 1) != 0 && (Volatile.Read(ref _cc) & 1) != 0;
 
     /// <summary>Ends the association: every queue is closed, outstanding AERs are aborted, the CNTLID is freed.</summary>
@@ -151,9 +163,13 @@ public sealed partial class NvmeController
         _terminated.Cancel();
     }
 
+    /// <summary>Every queue of a host with a DH-HMAC-CHAP key runs its own transaction (NVMe Base 2.0 §8.13.4).</summary>
+    private Auth.DhchapControllerAuthenticator? NewAuthentication() =>
+        Subsystem.GetHostKey(HostNqn) is { } key ? new Auth.DhchapControllerAuthenticator(key, HostNqn, Subsystem.Nqn) : null;
+
     internal NvmeControllerQueue AttachAdminQueue(ConnectCommand connect)
     {
-        var q = new NvmeControllerQueue(this, 0, connect.QueueEntries, connect.DisableSqFlowControl);
+        var q = new NvmeControllerQueue(this, 0, connect.QueueEntries, connect.DisableSqFlowControl) { Authentication = NewAuthentication() };
         lock (_lock)
         {
             _queues[0] = q;
@@ -183,7 +199,7 @@ public sealed partial class NvmeController
                 return NvmeStatus.Generic(NvmeStatusNames.CommandSequenceError);
             }
 
-            queue = new NvmeControllerQueue(this, connect.Qid, connect.QueueEntries, connect.DisableSqFlowControl);
+            queue = new NvmeControllerQueue(this, connect.Qid, connect.QueueEntries, connect.DisableSqFlowControl) { Authentication = NewAuthentication() };
             _queues[connect.Qid] = queue;
             return NvmeStatus.Success;
         }
@@ -356,6 +372,14 @@ public sealed partial class NvmeController
             return NvmeStatus.Generic(NvmeStatusNames.InvalidFieldInCommand);
         }
 
+        bool isAuthentication = c.Opcode == FabricsCommand.Opcode
+            && FabricsCommand.GetFctype(c) is FabricsCommandType.AuthenticationSend or FabricsCommandType.AuthenticationReceive;
+        if (!queue.IsAuthenticated && !isAuthentication)
+        {
+            // Nothing but the authentication transaction until it succeeds (Linux nvmet answers the same).
+            return NvmeStatus.CommandSpecific(NvmeStatusNames.AuthenticationRequired);
+        }
+
         if (c.Opcode == FabricsCommand.Opcode)
         {
             return ValidateFabrics(queue, c, transferLength);
@@ -383,8 +407,21 @@ public sealed partial class NvmeController
                 return NvmeStatus.Generic(NvmeStatusNames.CommandSequenceError);
             case FabricsCommandType.AuthenticationSend:
             case FabricsCommandType.AuthenticationReceive:
-                // In-band authentication is not offered (Connect never sets AUTHREQ).
-                return NvmeStatus.Generic(NvmeStatusNames.CommandSequenceError);
+                {
+                    if (queue.Authentication is null)
+                    {
+                        // This host has no key: Connect did not ask for authentication.
+                        return NvmeStatus.Generic(NvmeStatusNames.CommandSequenceError);
+                    }
+
+                    AuthenticationCommand.TryRead(c, out var auth);
+                    int limit = auth.IsSend ? Auth.AuthMessageHeader.MaxMessageSize : 2 * Auth.AuthMessageHeader.MaxMessageSize;
+                    return auth.Secp != AuthenticationCommand.SecpNvme || auth.Spsp0 != 1 || auth.Spsp1 != 1 || auth.Length == 0 || auth.Length > limit
+                        ? NvmeStatus.Generic(NvmeStatusNames.InvalidFieldInCommand)
+                        : transferLength != auth.Length ? NvmeStatus.Generic(NvmeStatusNames.DataSglLengthInvalid)
+                        : NvmeStatus.Success;
+                }
+
             default:
                 return NvmeStatus.Generic(NvmeStatusNames.InvalidCommandOpcode);
         }
@@ -539,7 +576,7 @@ public sealed partial class NvmeController
     {
         if (c.Opcode == FabricsCommand.Opcode)
         {
-            return await ExecuteFabricsAsync(queue, c, ct).ConfigureAwait(false);
+            return await ExecuteFabricsAsync(queue, c, dataIn, dataOut, ct).ConfigureAwait(false);
         }
 
         return queue.IsAdmin
@@ -547,7 +584,7 @@ public sealed partial class NvmeController
             : await ExecuteIoAsync(c, dataIn, dataOut, ct).ConfigureAwait(false);
     }
 
-    private async ValueTask<Outcome> ExecuteFabricsAsync(NvmeControllerQueue queue, NvmeCommand c, CancellationToken ct)
+    private async ValueTask<Outcome> ExecuteFabricsAsync(NvmeControllerQueue queue, NvmeCommand c, ReadOnlyMemory<byte> dataIn, Memory<byte> dataOut, CancellationToken ct)
     {
         switch (FabricsCommand.GetFctype(c))
         {
@@ -575,6 +612,16 @@ public sealed partial class NvmeController
             case FabricsCommandType.Disconnect:
                 // The transport closes the queue once this completion is sent.
                 return new Outcome(NvmeStatus.Success);
+
+            case FabricsCommandType.AuthenticationSend:
+                queue.Authentication!.OnSend(dataIn.Span);
+                return new Outcome(NvmeStatus.Success);
+
+            case FabricsCommandType.AuthenticationReceive:
+                {
+                    int n = queue.Authentication!.OnReceive(dataOut.Span);
+                    return n < 0 ? new Outcome(NvmeStatus.Generic(NvmeStatusNames.InvalidFieldInCommand)) : new Outcome(NvmeStatus.Success, Bytes: dataOut.Length);
+                }
 
             default:
                 return new Outcome(NvmeStatus.Generic(NvmeStatusNames.InvalidCommandOpcode));

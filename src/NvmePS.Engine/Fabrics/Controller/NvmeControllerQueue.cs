@@ -38,6 +38,12 @@ public sealed class NvmeControllerQueue : IDisposable
 
     public bool IsAdmin => Qid == 0;
 
+    /// <summary>The DH-HMAC-CHAP state of this queue when its host must authenticate (a key is configured for it).</summary>
+    public Auth.DhchapControllerAuthenticator? Authentication { get; internal set; }
+
+    /// <summary>False while authentication is required and not yet done: only Authentication Send/Receive are accepted.</summary>
+    public bool IsAuthenticated => Authentication is null || Authentication.Authenticated;
+
     /// <summary>Commands begun and not yet completed.</summary>
     public int InFlight => Volatile.Read(ref _inFlight);
 
@@ -160,7 +166,9 @@ public sealed class NvmeControllerQueue : IDisposable
     {
         // The Connect itself consumed the first SQ slot.
         AdvanceHead();
-        return NvmeCompletion.Create(cid, NvmeStatus.Success, dw0: ConnectResponse.SuccessDw0(Controller.Cntlid), sqhd: Sqhd, sqid: Qid);
+        // AUTHREQ bit 1 (DW0 bit 17, ATR): the host must run an authentication transaction on this queue.
+        return NvmeCompletion.Create(cid, NvmeStatus.Success, dw0: ConnectResponse.SuccessDw0(Controller.Cntlid, Authentication is null ? (byte)0 : ConnectResponse.AuthreqAtr),
+            sqhd: Sqhd, sqid: Qid);
     }
 
     /// <summary>Signals the transport to close this queue.</summary>

@@ -10,6 +10,7 @@ public sealed class NvmeSubsystem
 {
     private readonly object _lock = new();
     private readonly HashSet<string> _allowedHosts = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Auth.DhchapHostKey> _hostKeys = new(StringComparer.Ordinal);
     private readonly Dictionary<ushort, NvmeController> _controllers = [];
     // Copy-on-write snapshot: the I/O path reads it without a lock.
     private volatile Dictionary<uint, NvmeNamespace> _namespaces = [];
@@ -119,6 +120,45 @@ public sealed class NvmeSubsystem
         Target.OnDiscoveryChanged();
     }
 
+    /// <summary>Lets <paramref name="hostNqn"/> connect and requires it to authenticate every queue with DH-HMAC-CHAP
+    /// using <paramref name="key"/> (as nvmet's hosts/&lt;nqn&gt;/dhchap_key); null removes the requirement.</summary>
+    public void AllowHost(string hostNqn, Auth.DhchapHostKey? key)
+    {
+        AllowHost(hostNqn);
+        lock (_lock)
+        {
+            if (key is null)
+            {
+                _hostKeys.Remove(hostNqn);
+            }
+            else
+            {
+                _hostKeys[hostNqn] = key;
+            }
+        }
+    }
+
+    /// <summary>The DH-HMAC-CHAP key <paramref name="hostNqn"/> must authenticate with, or null.</summary>
+    public Auth.DhchapHostKey? GetHostKey(string hostNqn)
+    {
+        lock (_lock)
+        {
+            return _hostKeys.GetValueOrDefault(hostNqn);
+        }
+    }
+
+    /// <summary>Host NQNs that must authenticate.</summary>
+    public IReadOnlyCollection<string> AuthenticatedHosts
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return [.. _hostKeys.Keys];
+            }
+        }
+    }
+
     /// <summary>Removes a host from the allow-list (its existing associations stay until they end).</summary>
     public bool DisallowHost(string hostNqn)
     {
@@ -126,6 +166,7 @@ public sealed class NvmeSubsystem
         lock (_lock)
         {
             removed = _allowedHosts.Remove(hostNqn);
+            _hostKeys.Remove(hostNqn);
         }
 
         if (removed)

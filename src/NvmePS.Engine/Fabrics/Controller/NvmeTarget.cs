@@ -64,7 +64,7 @@ public sealed class NvmeTarget : IDisposable
         }
     }
 
-    /// <summary>Creates an NVM subsystem. Hosts must be allowed with <see cref="NvmeSubsystem.AllowHost"/> unless
+    /// <summary>Creates an NVM subsystem. Hosts must be allowed with <see cref="NvmeSubsystem.AllowHost(string)"/> unless
     /// <paramref name="allowAnyHost"/>. <paramref name="serialNumber"/> defaults to one derived from the NQN.</summary>
     public NvmeSubsystem AddSubsystem(string nqn, string? serialNumber = null, bool allowAnyHost = false)
     {

@@ -189,9 +189,14 @@ public sealed partial class NvmeHostAssociation
                 throw new NvmeProtocolException("Connect response CNTLID is FFFFh; a controller must be allocated.");
             }
 
+            if ((cqe.Dw0 & ConnectResponse.AscrBit) != 0)
+            {
+                throw new NvmeAuthenticationException($"The controller requires a secure channel (ASCR) on queue {qid}, which this host does not offer.");
+            }
+
             if (ConnectResponse.GetAuthreq(cqe) != 0)
             {
-                throw new NvmeProtocolException($"The controller requires in-band authentication (AUTHREQ {ConnectResponse.GetAuthreq(cqe)}), which this host does not perform.");
+                await AuthenticateQueueAsync(queue, subnqn, p, qid, timeout.Token).ConfigureAwait(false);
             }
 
             if (cqe.Sqhd == 0xFFFF && !p.DisableSqFlowControl)
@@ -210,6 +215,54 @@ public sealed partial class NvmeHostAssociation
         {
             await DisposeQuietlyAsync(queue, socket).ConfigureAwait(false);
             throw;
+        }
+    }
+
+    private static int _transactionId;
+
+    /// <summary>The DH-HMAC-CHAP transaction of one queue (NVMe Base 2.0 §8.13.4), run right after its Connect.</summary>
+    private static async Task AuthenticateQueueAsync(NvmeHostQueue queue, string subnqn, NvmeHostAssociationParameters p, ushort qid, CancellationToken cancellationToken)
+    {
+        if (p.DhchapSecret is null)
+        {
+            throw new NvmeAuthenticationException($"The controller requires in-band authentication (DH-HMAC-CHAP) on queue {qid}; give the host's secret (-DhchapSecret).");
+        }
+
+        var credentials = new Auth.DhchapHostCredentials(p.DhchapSecret, p.DhchapControllerSecret);
+        credentials = credentials with
+        {
+            Hashes = p.DhchapHashes ?? credentials.Hashes,
+            Groups = p.DhchapGroups ?? credentials.Groups,
+        };
+        ushort tid = (ushort)Interlocked.Increment(ref _transactionId);
+        var outcome = await Auth.DhchapHostAuthenticator.AuthenticateAsync(new QueueAuthenticationChannel(queue), credentials, p.EffectiveHostNqn, subnqn, tid, cancellationToken)
+            .ConfigureAwait(false);
+        queue.Authentication = outcome;
+    }
+
+    /// <summary>Authentication Send and Receive (SECP E9h, SPSP 0101h) on one host queue.</summary>
+    private sealed class QueueAuthenticationChannel(NvmeHostQueue queue) : Auth.INvmeAuthenticationChannel
+    {
+        public async ValueTask SendAsync(ReadOnlyMemory<byte> message, CancellationToken cancellationToken)
+        {
+            var command = new AuthenticationCommand(true, AuthenticationCommand.SecpNvme, 1, 1, (uint)message.Length).ToCommand(0, default);
+            var r = await queue.ExecuteAsync(command, message, default, cancellationToken).ConfigureAwait(false);
+            if (!r.Completion.IsSuccess)
+            {
+                throw new NvmeStatusException(r.Completion, NvmeCommandContext.Fabrics, "Authentication Send");
+            }
+        }
+
+        public async ValueTask<int> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken)
+        {
+            var command = new AuthenticationCommand(false, AuthenticationCommand.SecpNvme, 1, 1, (uint)buffer.Length).ToCommand(0, default);
+            var r = await queue.ExecuteAsync(command, default, buffer, cancellationToken).ConfigureAwait(false);
+            if (!r.Completion.IsSuccess)
+            {
+                throw new NvmeStatusException(r.Completion, NvmeCommandContext.Fabrics, "Authentication Receive");
+            }
+
+            return r.BytesTransferred;
         }
     }
 

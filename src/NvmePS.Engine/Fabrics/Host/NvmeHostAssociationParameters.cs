@@ -23,6 +23,19 @@ public sealed record NvmeHostAssociationParameters
     /// <summary>Ask the controller to disable SQ flow control (Connect CATTR bit 2); it then reports SQHD FFFFh.</summary>
     public bool DisableSqFlowControl { get; init; }
 
+    /// <summary>The host's DH-HMAC-CHAP secret, used on every queue when the controller's Connect response asks for
+    /// authentication (NVMe Base 2.0 §8.13). Null: a controller that requires authentication is refused.</summary>
+    public Auth.DhchapSecret? DhchapSecret { get; init; }
+
+    /// <summary>The controller's secret: the host then authenticates the controller too (bidirectional).</summary>
+    public Auth.DhchapSecret? DhchapControllerSecret { get; init; }
+
+    /// <summary>Hashes offered in AUTH_Negotiate (default: SHA-256, SHA-384, SHA-512).</summary>
+    public IReadOnlyList<Auth.DhchapHash>? DhchapHashes { get; init; }
+
+    /// <summary>DH groups offered in AUTH_Negotiate (default: null and every ffdhe group).</summary>
+    public IReadOnlyList<Auth.DhchapGroup>? DhchapGroups { get; init; }
+
     /// <summary>Ask for header digests (ICReq HDGST_ENABLE).</summary>
     public bool HeaderDigest { get; init; }
 

@@ -15,6 +15,9 @@ namespace NvmePS.Engine.Fabrics.Host;
 /// </summary>
 public sealed partial class NvmeHostQueue : IAsyncDisposable
 {
+    /// <summary>What this queue's DH-HMAC-CHAP transaction used, or null when the controller did not ask for one.</summary>
+    public Auth.DhchapOutcome? Authentication { get; internal set; }
+
     /// <summary>In-capsule data limit for Fabrics commands and for the admin queue (NVMe/TCP Transport 1.0 §3.3.3: 8 KiB).</summary>
     public const int AdminInCapsuleDataSize = 8192;
 
