@@ -41,6 +41,7 @@
         'Get-NvmfDiscoveryLog'
         'Get-NvmfProperty'
         'Get-NvmfTarget'
+        'New-NvmeDhchapKey'
         'New-NvmeHostNqn'
         'New-NvmeNamespace'
         'Read-NvmeBlock'

@@ -64,7 +64,7 @@ $t | Stop-NvmfTarget
         $synopsis = $page[[array]::IndexOf($page, '## SYNOPSIS') + 1]
         $synopsis | Should -Not -BeNullOrEmpty
         $r.Output | Should -Contain "HELP $synopsis"
-        ($r.Output | Where-Object { $_ -like 'EXAMPLES *' }) | Should -Be 'EXAMPLES 4'
+        ($r.Output | Where-Object { $_ -like 'EXAMPLES *' }) | Should -Be 'EXAMPLES 5'
         ($r.Output | Where-Object { $_ -like 'VIEW *' }) | Should -Match '^VIEW SubsystemNqn\s+Listen'
     }
 }

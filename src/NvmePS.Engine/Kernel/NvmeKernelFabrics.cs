@@ -42,11 +42,18 @@ public sealed record NvmeKernelConnectOptions
     /// <summary>duplicate_connect: a second controller to the same subsystem and address.</summary>
     public bool DuplicateConnect { get; init; }
 
+    /// <summary>dhchap_secret: the host's DH-HMAC-CHAP secret (the kernel authenticates when the controller asks).</summary>
+    public Fabrics.Auth.DhchapSecret? DhchapSecret { get; init; }
+
+    /// <summary>dhchap_ctrl_secret: the controller's secret, for bidirectional authentication.</summary>
+    public Fabrics.Auth.DhchapSecret? DhchapControllerSecret { get; init; }
+
     public bool IsDiscovery => SubsystemNqn == FabricsCommand.DiscoveryNqn;
 
     /// <summary>The option string: "transport=tcp,traddr=…,trsvcid=…,nqn=…[,…]". Every value is checked first:
     /// the kernel splits on ',' and '=' and a newline, so a value holding one would smuggle in another option.</summary>
-    public string ToOptionString()
+    /// <param name="hideSecrets">Write the DH-HMAC-CHAP secrets as "&lt;hidden&gt;": for verbose output and logs.</param>
+    public string ToOptionString(bool hideSecrets = false)
     {
         var b = new StringBuilder(256);
         void Add(string key, string value)
@@ -124,6 +131,17 @@ public sealed record NvmeKernelConnectOptions
         if (DuplicateConnect)
         {
             b.Append(",duplicate_connect");
+        }
+
+        // The DHHC-1 text is base64 and ':' (its '=' padding is fine: the kernel matches "dhchap_secret=%s").
+        if (DhchapSecret is { } secret)
+        {
+            b.Append(",dhchap_secret=").Append(hideSecrets ? "<hidden>" : secret.Reveal());
+        }
+
+        if (DhchapControllerSecret is { } controllerSecret)
+        {
+            b.Append(",dhchap_ctrl_secret=").Append(hideSecrets ? "<hidden>" : controllerSecret.Reveal());
         }
 
         return b.ToString();

@@ -36,6 +36,10 @@ public sealed record NvmetSubsystemSpec
 
     public IReadOnlyList<string> AllowedHosts { get; init; } = Array.Empty<string>();
 
+    /// <summary>DH-HMAC-CHAP keys of allowed hosts: hosts/NQN/dhchap_key, dhchap_ctrl_key, dhchap_hash and
+    /// dhchap_dhgroup. nvmet keeps them per host, so every subsystem that host may reach requires them.</summary>
+    public IReadOnlyDictionary<string, Fabrics.Auth.DhchapHostKey> HostKeys { get; init; } = new Dictionary<string, Fabrics.Auth.DhchapHostKey>();
+
     public string? SerialNumber { get; init; }
 
     public string? ModelNumber { get; init; }
@@ -210,6 +214,24 @@ public sealed class NvmetConfigfs
                 {
                     MkDir(hostDir, $"host {host}");
                     undo.Push(() => RmDirQuiet(hostDir));
+                }
+
+                if (subsystem.HostKeys.TryGetValue(host, out var key))
+                {
+                    // The "doing" text names the attribute, never the value.
+                    WriteAttr(hostDir, "dhchap_key", key.HostSecret.Reveal(), $"setting dhchap_key of host {host}");
+                    if (key.ControllerSecret is { } controllerSecret)
+                    {
+                        WriteAttr(hostDir, "dhchap_ctrl_key", controllerSecret.Reveal(), $"setting dhchap_ctrl_key of host {host}");
+                    }
+
+                    WriteAttr(hostDir, "dhchap_hash", key.Hash switch
+                    {
+                        Fabrics.Auth.DhchapHash.Sha384 => "hmac(sha384)",
+                        Fabrics.Auth.DhchapHash.Sha512 => "hmac(sha512)",
+                        _ => "hmac(sha256)",
+                    });
+                    WriteAttr(hostDir, "dhchap_dhgroup", key.Group == Fabrics.Auth.DhchapGroup.Null ? "null" : key.Group.ToString().ToLowerInvariant());
                 }
 
                 string link = Path.Combine(sub, "allowed_hosts", host);

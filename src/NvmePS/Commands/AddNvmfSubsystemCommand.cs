@@ -30,6 +30,34 @@ public sealed class AddNvmfSubsystemCommand : NvmeCmdlet
     [ValidateNotNullOrEmpty]
     public string[] AllowedHostNqn { get; set; } = Array.Empty<string>();
 
+    /// <summary>Allowed hosts with the DH-HMAC-CHAP key each must authenticate with: NvmfAllowedHost objects or
+    /// hashtables (HostNqn, DhchapSecret, DhchapControllerSecret, DhchapHash, DhchapGroup); a plain NQN needs no key.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public NvmfAllowedHost[] AllowedHost { get; set; } = Array.Empty<NvmfAllowedHost>();
+
+    /// <summary>Every allowed host NQN, and the keys of those that must authenticate.</summary>
+    private (string[] Hosts, Dictionary<string, Engine.Fabrics.Auth.DhchapHostKey> Keys) ResolveAllowedHosts()
+    {
+        var keys = new Dictionary<string, Engine.Fabrics.Auth.DhchapHostKey>(StringComparer.Ordinal);
+        try
+        {
+            foreach (var h in AllowedHost)
+            {
+                if (h.ToKey() is { } key)
+                {
+                    keys[h.HostNqn] = key;
+                }
+            }
+        }
+        catch (ArgumentException e)
+        {
+            ThrowTerminatingError(new ErrorRecord(e, "InvalidDhchapSecret", ErrorCategory.InvalidArgument, null));
+        }
+
+        return ([.. AllowedHostNqn.Concat(AllowedHost.Select(h => h.HostNqn)).Distinct(StringComparer.Ordinal)], keys);
+    }
+
     /// <summary>Bytes of NVM, held in memory, from which hosts may create namespaces with Namespace Management.
     /// 0, the default, offers no Namespace Management.</summary>
     [Parameter]
@@ -57,7 +85,8 @@ public sealed class AddNvmfSubsystemCommand : NvmeCmdlet
 
         try
         {
-            InputObject.HostObject.AddSubsystem(SubsystemNqn, specs, AllowedHostNqn).NamespaceCapacity = Capacity;
+            var (hosts, keys) = ResolveAllowedHosts();
+            InputObject.HostObject.AddSubsystem(SubsystemNqn, specs, hosts, keys).NamespaceCapacity = Capacity;
         }
         catch (Exception e) when (IsReportable(e))
         {

@@ -57,6 +57,22 @@ public sealed class ConnectNvmfControllerCommand : NvmeCmdlet
     [Parameter(ParameterSetName = UserspaceSet)]
     public SwitchParameter DisableSqFlowControl { get; set; }
 
+    /// <summary>The host's DH-HMAC-CHAP secret (DHHC-1 string or SecureString), used when the controller requires
+    /// in-band authentication.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNull]
+    public object? DhchapSecret { get; set; }
+
+    /// <summary>A file holding the host's DHHC-1 secret (its first non-empty line), instead of -DhchapSecret.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? DhchapSecretPath { get; set; }
+
+    /// <summary>The controller's secret: the host then authenticates the controller too (bidirectional).</summary>
+    [Parameter]
+    [ValidateNotNull]
+    public object? DhchapControllerSecret { get; set; }
+
     /// <summary>Connect the Linux kernel's NVMe host (through /dev/nvme-fabrics) instead of this session's.</summary>
     [Parameter(Mandatory = true, ParameterSetName = KernelSet)]
     public SwitchParameter Kernel { get; set; }
@@ -118,9 +134,32 @@ public sealed class ConnectNvmfControllerCommand : NvmeCmdlet
         }
 
         var identity = NvmeHostIdentity.Resolve(HostNqn, HostId);
+        Engine.Fabrics.Auth.DhchapSecret? hostSecret, controllerSecret;
+        try
+        {
+            if (DhchapSecret is not null && DhchapSecretPath is not null)
+            {
+                throw new ArgumentException("Give -DhchapSecret or -DhchapSecretPath, not both.");
+            }
+
+            hostSecret = DhchapSecretPath is not null
+                ? DhchapArguments.ReadFile(SessionState.Path.GetUnresolvedProviderPathFromPSPath(DhchapSecretPath), nameof(DhchapSecretPath))
+                : DhchapArguments.Resolve(DhchapSecret, nameof(DhchapSecret));
+            controllerSecret = DhchapArguments.Resolve(DhchapControllerSecret, nameof(DhchapControllerSecret));
+            if (controllerSecret is not null && hostSecret is null)
+            {
+                throw new ArgumentException("-DhchapControllerSecret needs the host's secret (-DhchapSecret) too.");
+            }
+        }
+        catch (Exception e) when (e is ArgumentException or IOException or UnauthorizedAccessException)
+        {
+            WriteError(new ErrorRecord(e, "InvalidDhchapSecret", ErrorCategory.InvalidArgument, SubsystemNqn));
+            return;
+        }
+
         if (ParameterSetName == KernelSet)
         {
-            ConnectKernel(endPoint, identity);
+            ConnectKernel(endPoint, identity, hostSecret, controllerSecret);
             return;
         }
 
@@ -133,6 +172,8 @@ public sealed class ConnectNvmfControllerCommand : NvmeCmdlet
             DisableSqFlowControl = DisableSqFlowControl,
             KeepAliveTimeout = TimeSpan.FromSeconds(KeepAliveTimeoutSec),
             ConnectTimeout = TimeSpan.FromSeconds(TimeoutSec),
+            DhchapSecret = hostSecret,
+            DhchapControllerSecret = controllerSecret,
         });
 
         if (!ShouldProcess($"{SubsystemNqn} at {endPoint}", "Connect this session's NVMe/TCP host"))
@@ -155,7 +196,7 @@ public sealed class ConnectNvmfControllerCommand : NvmeCmdlet
         }
     }
 
-    private void ConnectKernel(IPEndPoint endPoint, NvmeHostIdentity identity)
+    private void ConnectKernel(IPEndPoint endPoint, NvmeHostIdentity identity, Engine.Fabrics.Auth.DhchapSecret? hostSecret, Engine.Fabrics.Auth.DhchapSecret? controllerSecret)
     {
         bool Bound(string name) => MyInvocation.BoundParameters.ContainsKey(name);
         var options = new NvmeKernelConnectOptions
@@ -175,12 +216,14 @@ public sealed class ConnectNvmfControllerCommand : NvmeCmdlet
             HeaderDigest = HeaderDigest,
             DataDigest = DataDigest,
             DuplicateConnect = DuplicateConnect,
+            DhchapSecret = hostSecret,
+            DhchapControllerSecret = controllerSecret,
         };
 
-        string optionString;
         try
         {
-            optionString = options.ToOptionString();
+            // Checks every option before anything is written.
+            _ = options.ToOptionString();
         }
         catch (ArgumentException e)
         {
@@ -194,7 +237,7 @@ public sealed class ConnectNvmfControllerCommand : NvmeCmdlet
             return;
         }
 
-        WriteVerbose($"Writing to /dev/nvme-fabrics: {optionString}");
+        WriteVerbose($"Writing to /dev/nvme-fabrics: {options.ToOptionString(hideSecrets: true)}");
         var fabrics = new NvmeKernelFabrics();
         using var cts = LinkedTimeout(TimeoutSec);
         try

@@ -38,6 +38,34 @@ public sealed class StartNvmfTargetCommand : NvmeCmdlet
     [ValidateNotNullOrEmpty]
     public string[] AllowedHostNqn { get; set; } = Array.Empty<string>();
 
+    /// <summary>Allowed hosts with the DH-HMAC-CHAP key each must authenticate with: NvmfAllowedHost objects or
+    /// hashtables (HostNqn, DhchapSecret, DhchapControllerSecret, DhchapHash, DhchapGroup); a plain NQN needs no key.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public NvmfAllowedHost[] AllowedHost { get; set; } = Array.Empty<NvmfAllowedHost>();
+
+    /// <summary>Every allowed host NQN, and the keys of those that must authenticate.</summary>
+    private (string[] Hosts, Dictionary<string, Engine.Fabrics.Auth.DhchapHostKey> Keys) ResolveAllowedHosts()
+    {
+        var keys = new Dictionary<string, Engine.Fabrics.Auth.DhchapHostKey>(StringComparer.Ordinal);
+        try
+        {
+            foreach (var h in AllowedHost)
+            {
+                if (h.ToKey() is { } key)
+                {
+                    keys[h.HostNqn] = key;
+                }
+            }
+        }
+        catch (ArgumentException e)
+        {
+            ThrowTerminatingError(new ErrorRecord(e, "InvalidDhchapSecret", ErrorCategory.InvalidArgument, null));
+        }
+
+        return ([.. AllowedHostNqn.Concat(AllowedHost.Select(h => h.HostNqn)).Distinct(StringComparer.Ordinal)], keys);
+    }
+
     /// <summary>Bytes of NVM, held in memory, from which hosts may create namespaces with Namespace Management
     /// (New-NvmeNamespace, nvme create-ns). 0, the default, offers no Namespace Management.</summary>
     [Parameter(ParameterSetName = UserspaceSet)]
@@ -147,7 +175,8 @@ public sealed class StartNvmfTargetCommand : NvmeCmdlet
         NvmeTargetHost? host = null;
         try
         {
-            host = Wait(NvmeTargetHost.StartAsync(listen, nqn, specs, AllowedHostNqn, AllowNonLoopback));
+            var (hosts, keys) = ResolveAllowedHosts();
+            host = Wait(NvmeTargetHost.StartAsync(listen, nqn, specs, hosts, AllowNonLoopback, hostKeys: keys));
             host.Subsystem.NamespaceCapacity = Capacity;
             if (discovery is not null)
             {
@@ -220,11 +249,13 @@ public sealed class StartNvmfTargetCommand : NvmeCmdlet
         }
 
         string nqn = SubsystemNqn.Length > 0 ? SubsystemNqn : NvmeTargetHost.NewSubsystemNqn();
+        var (allowedHosts, hostKeys) = ResolveAllowedHosts();
         var subsystem = new NvmetSubsystemSpec
         {
             Nqn = nqn,
-            AllowAnyHost = AllowedHostNqn.Length == 0,
-            AllowedHosts = AllowedHostNqn,
+            AllowAnyHost = allowedHosts.Length == 0,
+            AllowedHosts = allowedHosts,
+            HostKeys = hostKeys,
             SerialNumber = SerialNumber,
             ModelNumber = ModelNumber,
             Namespaces = namespaces,

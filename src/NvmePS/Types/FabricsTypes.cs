@@ -103,8 +103,13 @@ public sealed class NvmfQueuePair
 
     public string Failure { get; init; } = string.Empty;
 
+    /// <summary>How the queue authenticated: "DH-HMAC-CHAP Sha256 Ffdhe2048", with " bidirectional" when the
+    /// controller proved its key too; empty when the controller asked for no authentication.</summary>
+    public string Authentication { get; init; } = string.Empty;
+
     internal static NvmfQueuePair From(NvmeHostQueue q) => new()
     {
+        Authentication = q.Authentication is { } a ? $"DH-HMAC-CHAP {a.Hash} {a.Group}{(a.Bidirectional ? " bidirectional" : string.Empty)}" : string.Empty,
         QueueId = q.Qid,
         Kind = q.Qid == 0 ? "Admin" : "IO",
         QueueSize = q.QueueSize,
@@ -366,4 +371,61 @@ public sealed class NvmeHostIdentityInfo
 
     /// <summary>The directory New-NvmeHostNqn -Persist wrote hostnqn and hostid to, or null.</summary>
     public string? PersistedTo { get; init; }
+}
+
+/// <summary>A DH-HMAC-CHAP secret made by New-NvmeDhchapKey. <see cref="Secret"/> is the DHHC-1 text to hand to
+/// Connect-NvmfController -DhchapSecret, Start-NvmfTarget -AllowedHost, nvme connect --dhchap-secret or nvmet's
+/// dhchap_key; ToString never shows it.</summary>
+public sealed class NvmeDhchapKey
+{
+    /// <summary>The DHHC-1 representation, key included.</summary>
+    public string Secret { get; init; } = string.Empty;
+
+    /// <summary>The hash that transforms the key before use (hh): None, Sha256, Sha384 or Sha512.</summary>
+    public string Hash { get; init; } = "None";
+
+    /// <summary>Key length in bytes: 32, 48 or 64.</summary>
+    public int KeyLength { get; init; }
+
+    /// <summary>The NQN the key was transformed with (for a hash other than None), else empty.</summary>
+    public string HostNqn { get; init; } = string.Empty;
+
+    public override string ToString() => $"DHHC-1 {KeyLength}-byte key ({Hash}){(HostNqn.Length > 0 ? " for " + HostNqn : string.Empty)}";
+}
+
+/// <summary>A host a target lets in, and the DH-HMAC-CHAP key it must authenticate with (none: the allow-list alone).
+/// Start-NvmfTarget -AllowedHost takes these or hashtables with the same keys, e.g.
+/// @{ HostNqn = 'nqn...'; DhchapSecret = 'DHHC-1:01:...:' }.</summary>
+public sealed class NvmfAllowedHost
+{
+    public string HostNqn { get; set; } = string.Empty;
+
+    /// <summary>The host's secret: a DHHC-1 string, a SecureString or a New-NvmeDhchapKey result.</summary>
+    public object? DhchapSecret { get; set; }
+
+    /// <summary>The controller's secret, so the host can authenticate the target too.</summary>
+    public object? DhchapControllerSecret { get; set; }
+
+    /// <summary>The hash the controller asks for when the host offers it (nvmet dhchap_hash).</summary>
+    public NvmePS.Engine.Fabrics.Auth.DhchapHash DhchapHash { get; set; } = NvmePS.Engine.Fabrics.Auth.DhchapHash.Sha256;
+
+    /// <summary>The DH group the controller requires (nvmet dhchap_dhgroup): Null or Ffdhe2048 to Ffdhe8192.</summary>
+    public NvmePS.Engine.Fabrics.Auth.DhchapGroup DhchapGroup { get; set; } = NvmePS.Engine.Fabrics.Auth.DhchapGroup.Null;
+
+    public static implicit operator NvmfAllowedHost(string hostNqn) => new() { HostNqn = hostNqn };
+
+    public override string ToString() => DhchapSecret is null ? HostNqn : $"{HostNqn} (DH-HMAC-CHAP)";
+
+    /// <summary>The engine's key for this host, or null when it needs none.</summary>
+    internal NvmePS.Engine.Fabrics.Auth.DhchapHostKey? ToKey()
+    {
+        var host = Commands.DhchapArguments.Resolve(DhchapSecret, "AllowedHost.DhchapSecret");
+        var controller = Commands.DhchapArguments.Resolve(DhchapControllerSecret, "AllowedHost.DhchapControllerSecret");
+        if (host is null)
+        {
+            return controller is null ? null : throw new ArgumentException($"{HostNqn}: a controller secret needs the host's secret too.");
+        }
+
+        return new NvmePS.Engine.Fabrics.Auth.DhchapHostKey(host, controller, DhchapHash, DhchapGroup);
+    }
 }

@@ -186,7 +186,7 @@ public sealed class RealPowerShellTests
                 $mc = (Get-NvmeMiController $m)[1]
                 New-NvmeNamespace -Controller $mc -Size 4MB | Add-NvmeNamespaceAttachment -Controller $mc
                 Wait-NvmeMiEvent $m -Count 1 -TimeoutSec 10 | Select-Object -First 1
-                Get-NvmeHostNqn", t, bus.Address).ThrowIfFailed());
+                Get-NvmeHostNqn; New-NvmeDhchapKey", t, bus.Address).ThrowIfFailed());
 
             // A health change, as Watch-NvmeMiHealth writes it when the simulated drive raises a warning.
             var sim = Assert.IsType<NvmeMiSimulator>(Assert.Single(_s.Host.Command("Start-NvmeMiSimulator").Param("Network", 3u).Param("Eid", (byte)62).Invoke().ThrowIfFailed()));

@@ -62,13 +62,15 @@ public sealed class NvmeTargetHost : IAsyncDisposable
     /// <summary>Adds an NVM subsystem to the running target, on the same port. Hosts learn of it through the
     /// discovery log (its generation counter changes and connected discovery controllers get the AEN).</summary>
     /// <exception cref="InvalidOperationException">The target already serves <paramref name="subsystemNqn"/>.</exception>
-    public NvmeSubsystem AddSubsystem(string subsystemNqn, IReadOnlyList<NvmeNamespaceSpec> namespaces, IReadOnlyList<string> allowedHostNqns)
+    /// <remarks>DH-HMAC-CHAP keys in <paramref name="hostKeys"/> are in place before any host may connect.</remarks>
+    public NvmeSubsystem AddSubsystem(string subsystemNqn, IReadOnlyList<NvmeNamespaceSpec> namespaces, IReadOnlyList<string> allowedHostNqns,
+        IReadOnlyDictionary<string, Auth.DhchapHostKey>? hostKeys = null)
     {
         ArgumentNullException.ThrowIfNull(namespaces);
         ArgumentNullException.ThrowIfNull(allowedHostNqns);
         ObjectDisposedException.ThrowIf(!IsRunning, this);
         ValidateNamespaces(namespaces);
-        return CreateSubsystem(_target, subsystemNqn, namespaces, allowedHostNqns, _specs);
+        return CreateSubsystem(_target, subsystemNqn, namespaces, allowedHostNqns, _specs, hostKeys);
     }
 
     /// <summary>Opens a port that serves only the discovery controller (the conventional one is 8009), so hosts that
@@ -89,8 +91,13 @@ public sealed class NvmeTargetHost : IAsyncDisposable
     }
 
     private static NvmeSubsystem CreateSubsystem(NvmeTarget target, string nqn, IReadOnlyList<NvmeNamespaceSpec> namespaces, IReadOnlyList<string> allowedHostNqns,
-        ConcurrentDictionary<(string Nqn, uint Nsid), NvmeNamespaceSpec> specs)
+        ConcurrentDictionary<(string Nqn, uint Nsid), NvmeNamespaceSpec> specs, IReadOnlyDictionary<string, Auth.DhchapHostKey>? hostKeys)
     {
+        if (hostKeys?.Keys.FirstOrDefault(h => !allowedHostNqns.Contains(h, StringComparer.Ordinal)) is { } stray)
+        {
+            throw new ArgumentException($"{stray} has a DH-HMAC-CHAP key but is not an allowed host.");
+        }
+
         // No host may connect (or see it in the discovery log) until its namespaces are all in place: hosts are
         // allowed last.
         var subsystem = target.AddSubsystem(nqn, allowAnyHost: false);
@@ -103,7 +110,7 @@ public sealed class NvmeTargetHost : IAsyncDisposable
 
             foreach (string host in allowedHostNqns)
             {
-                subsystem.AllowHost(host);
+                subsystem.AllowHost(host, hostKeys?.GetValueOrDefault(host));
             }
 
             if (allowedHostNqns.Count == 0)
@@ -190,7 +197,7 @@ public sealed class NvmeTargetHost : IAsyncDisposable
     }
 
     public static async Task<NvmeTargetHost> StartAsync(IPEndPoint listen, string subsystemNqn, IReadOnlyList<NvmeNamespaceSpec> namespaces,
-        IReadOnlyList<string> allowedHostNqns, bool allowNonLoopback = false, NvmeTargetOptions? options = null)
+        IReadOnlyList<string> allowedHostNqns, bool allowNonLoopback = false, NvmeTargetOptions? options = null, IReadOnlyDictionary<string, Auth.DhchapHostKey>? hostKeys = null)
     {
         ValidateNamespaces(namespaces);
         var target = new NvmeTarget(options);
@@ -198,7 +205,7 @@ public sealed class NvmeTargetHost : IAsyncDisposable
         try
         {
             var specs = new ConcurrentDictionary<(string Nqn, uint Nsid), NvmeNamespaceSpec>();
-            var subsystem = CreateSubsystem(target, subsystemNqn, namespaces, allowedHostNqns, specs);
+            var subsystem = CreateSubsystem(target, subsystemNqn, namespaces, allowedHostNqns, specs, hostKeys);
             tcp = new NvmeTcpTarget(target);
             await tcp.ListenAsync(listen, allowNonLoopback).ConfigureAwait(false);
             var host = new NvmeTargetHost(target, tcp, subsystem, tcp.LocalEndPoints[0], namespaces);
