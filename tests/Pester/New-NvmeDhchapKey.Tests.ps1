@@ -59,10 +59,16 @@ Describe 'New-NvmeDhchapKey' {
         }
     }
 
-    It 'renders its default view with the secret, as gen-dhchap-key prints it' {
+    It 'renders its default view without the secret, so it stays out of transcripts' {
         $k = New-NvmeDhchapKey -Secret $specKey
         $text = $k | Out-String -Width 120
         $text | Should -Match 'KeyLength'
-        $text | Should -Match ([regex]::Escape($specExample))
+        $text | Should -Not -Match 'DHHC-1'
+    }
+
+    It 'refuses a length the hash cannot give, and a malformed -Secret without repeating it' {
+        { New-NvmeDhchapKey -Hash Sha256 -KeyLength 64 -HostNqn $hostNqn -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidDhchapKey,*' -ExpectedMessage '*32 bytes*'
+        $e = { New-NvmeDhchapKey -Secret ('ab' * 20) -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidDhchapKey,*' -PassThru
+        "$e" | Should -Not -Match ('ab' * 20)
     }
 }

@@ -25,9 +25,10 @@ public sealed class NewNvmeDhchapKeyCommand : PSCmdlet
     [ValidateNotNullOrEmpty]
     public string? HostNqn { get; set; }
 
-    /// <summary>The key itself as hex, instead of random bytes (nvme gen-dhchap-key --secret).</summary>
+    /// <summary>The key itself as hex, instead of random bytes (nvme gen-dhchap-key --secret). Checked in the cmdlet,
+    /// not with ValidatePattern, whose error would repeat the key.</summary>
     [Parameter]
-    [ValidatePattern("^([0-9A-Fa-f]{64}|[0-9A-Fa-f]{96}|[0-9A-Fa-f]{128})$")]
+    [ValidateNotNullOrEmpty]
     public string? Secret { get; set; }
 
     protected override void ProcessRecord()
@@ -39,18 +40,36 @@ public sealed class NewNvmeDhchapKeyCommand : PSCmdlet
             "Sha512" => 3,
             _ => 0,
         };
-        byte[] key = Secret is null ? [] : Convert.FromHexString(Secret);
-        int length = KeyLength != 0 ? KeyLength : key.Length != 0 ? key.Length : hh == 0 ? 32 : DhchapCrypto.HashLength((DhchapHash)hh);
-        string nqn = hh == 0 ? string.Empty : HostNqn ?? NvmeHostIdentity.Resolve().HostNqn;
+        byte[] key = [];
+        if (Secret is not null && (Secret.Length is not (64 or 96 or 128) || !Secret.All(char.IsAsciiHexDigit)))
+        {
+            WriteError(new ErrorRecord(new ArgumentException("-Secret must be 64, 96 or 128 hex digits (a 32-, 48- or 64-byte key)."), "InvalidDhchapKey", ErrorCategory.InvalidArgument, null));
+            return;
+        }
+
         try
         {
+            key = Secret is null ? [] : Convert.FromHexString(Secret);
+            int hashLength = hh == 0 ? 0 : DhchapCrypto.HashLength((DhchapHash)hh);
+            int length = KeyLength != 0 ? KeyLength : key.Length != 0 ? key.Length : hh == 0 ? 32 : hashLength;
+            if (hh != 0 && (length != hashLength || (key.Length != 0 && key.Length != hashLength)))
+            {
+                // The transform's output is the hash's size, and Linux 6.1 accepts no other length with hh 01-03.
+                throw new ArgumentException($"With -Hash {Hash} the key is {hashLength} bytes; leave -KeyLength out or give {hashLength}.");
+            }
+
+            string nqn = hh == 0 ? string.Empty : HostNqn ?? NvmeHostIdentity.Resolve().HostNqn;
             var secret = DhchapSecret.Generate(length, hh, nqn, key);
-            WriteObject(new NvmeDhchapKey { Secret = secret.Reveal(), Hash = Hash, KeyLength = length, HostNqn = nqn });
+            WriteObject(new NvmeDhchapKey { Secret = secret.Reveal(), Hash = Hash, KeyLength = secret.KeyLength, HostNqn = nqn });
         }
         catch (ArgumentException e)
         {
             // Says what is wrong with the lengths, never the key.
             WriteError(new ErrorRecord(e, "InvalidDhchapKey", ErrorCategory.InvalidArgument, null));
+        }
+        finally
+        {
+            System.Security.Cryptography.CryptographicOperations.ZeroMemory(key);
         }
     }
 }

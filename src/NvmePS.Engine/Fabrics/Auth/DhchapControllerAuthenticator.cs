@@ -17,8 +17,16 @@ public sealed record DhchapHostKey(DhchapSecret HostSecret, DhchapSecret? Contro
 /// failure travels in the message. A new Negotiate starts a new transaction at any time (re-authentication); an
 /// authenticated queue stays so unless that transaction fails.
 /// </summary>
-public sealed class DhchapControllerAuthenticator(DhchapHostKey key, string hostNqn, string subsystemNqn)
+public sealed class DhchapControllerAuthenticator(DhchapHostKey key, string hostNqn, string subsystemNqn, DhchapKeyPairCache? keyPairs = null)
 {
+    /// <summary><see cref="OnReceive"/>'s answer when another authentication command of this queue is running.</summary>
+    public const int Busy = -2;
+
+    /// <summary>Failed transactions a queue may have; after that every Negotiate fails at once, so a host that only
+    /// knows an allowed NQN cannot make the controller compute shared secrets without end.</summary>
+    public const int MaxFailures = 4;
+
+    private readonly DhchapKeyPairCache _keyPairs = keyPairs ?? new DhchapKeyPairCache();
     private enum Step
     {
         AwaitNegotiate,
@@ -53,60 +61,88 @@ public sealed class DhchapControllerAuthenticator(DhchapHostKey key, string host
     /// <summary>The reason of the last failure, if any.</summary>
     public AuthFailureReason? LastFailure { get; private set; }
 
-    /// <summary>Authentication Send: takes one host message.</summary>
-    public void OnSend(ReadOnlySpan<byte> message)
+    /// <summary>Authentication Send: takes one host message. False when another authentication command of this
+    /// queue is running (the command then fails with Command Sequence Error and changes nothing).</summary>
+    public bool OnSend(ReadOnlySpan<byte> message)
     {
-        lock (_lock)
+        if (!Monitor.TryEnter(_lock))
         {
-            if (!AuthMessageHeader.TryRead(message, out var h))
-            {
-                FailLocked(AuthFailureReason.IncorrectPayload);
-                return;
-            }
-
-            if (h.Type == AuthMessageType.Common && h.Id == AuthMessageId.Failure2)
-            {
-                // The host gave up on this transaction.
-                _step = Step.AwaitNegotiate;
-                _authenticated = false;
-                Failures++;
-                LastFailure = AuthFailure.TryRead(message, out var f) ? f.Reason : AuthFailureReason.AuthenticationFailed;
-                return;
-            }
-
-            if (h.Type == AuthMessageType.Common && h.Id == AuthMessageId.Negotiate)
-            {
-                NegotiateLocked(message);
-                return;
-            }
-
-            if (h.Type != AuthMessageType.DhHmacChap || (h.Id, _step) is not ((AuthMessageId.Reply, Step.AwaitReply) or (AuthMessageId.Success2, Step.AwaitSuccess2)))
-            {
-                FailLocked(AuthFailureReason.IncorrectProtocolMessage);
-                return;
-            }
-
-            if (h.TransactionId != _transactionId)
-            {
-                FailLocked(AuthFailureReason.IncorrectPayload);
-                return;
-            }
-
-            if (h.Id == AuthMessageId.Success2)
-            {
-                SucceedLocked();
-                return;
-            }
-
-            ReplyLocked(message);
+            return false;
         }
+
+        try
+        {
+            SendLocked(message);
+            return true;
+        }
+        finally
+        {
+            Monitor.Exit(_lock);
+        }
+    }
+
+    private void SendLocked(ReadOnlySpan<byte> message)
+    {
+        if (!AuthMessageHeader.TryRead(message, out var h))
+        {
+            FailLocked(AuthFailureReason.IncorrectPayload);
+            return;
+        }
+
+        if (h.Type == AuthMessageType.Common && h.Id == AuthMessageId.Failure2)
+        {
+            if (_step == Step.AwaitNegotiate || h.TransactionId != _transactionId)
+            {
+                // Not about a transaction that runs: nothing to end.
+                return;
+            }
+
+            // The host gave up on this transaction.
+            _step = Step.AwaitNegotiate;
+            _authenticated = false;
+            Failures++;
+            LastFailure = AuthFailure.TryRead(message, out var f) ? f.Reason : AuthFailureReason.AuthenticationFailed;
+            return;
+        }
+
+        if (h.Type == AuthMessageType.Common && h.Id == AuthMessageId.Negotiate)
+        {
+            _transactionId = h.TransactionId;
+            NegotiateLocked(message);
+            return;
+        }
+
+        if (h.Type != AuthMessageType.DhHmacChap || (h.Id, _step) is not ((AuthMessageId.Reply, Step.AwaitReply) or (AuthMessageId.Success2, Step.AwaitSuccess2)))
+        {
+            FailLocked(AuthFailureReason.IncorrectProtocolMessage);
+            return;
+        }
+
+        if (h.TransactionId != _transactionId)
+        {
+            FailLocked(AuthFailureReason.IncorrectPayload);
+            return;
+        }
+
+        if (h.Id == AuthMessageId.Success2)
+        {
+            SucceedLocked();
+            return;
+        }
+
+        ReplyLocked(message);
     }
 
     /// <summary>Authentication Receive: the controller's next message, written to <paramref name="destination"/>; returns
     /// its length, or -1 when it does not fit (the command then fails with Invalid Field, nothing lost).</summary>
     public int OnReceive(Span<byte> destination)
     {
-        lock (_lock)
+        if (!Monitor.TryEnter(_lock))
+        {
+            return Busy;
+        }
+
+        try
         {
             byte[] message;
             var next = _step;
@@ -147,17 +183,26 @@ public sealed class DhchapControllerAuthenticator(DhchapHostKey key, string host
 
             return message.Length;
         }
+        finally
+        {
+            Monitor.Exit(_lock);
+        }
     }
 
     private void NegotiateLocked(ReadOnlySpan<byte> message)
     {
+        if (Failures >= MaxFailures)
+        {
+            FailLocked(AuthFailureReason.AuthenticationFailed);
+            return;
+        }
+
         if (!AuthNegotiate.TryRead(message, out var negotiate, out var reason))
         {
             FailLocked(reason);
             return;
         }
 
-        _transactionId = negotiate.TransactionId;
         if (negotiate.ScC != 0)
         {
             // Secure channel concatenation (TLS) is not offered.
@@ -189,8 +234,7 @@ public sealed class DhchapControllerAuthenticator(DhchapHostKey key, string host
         _group = key.Group;
         _challenge = RandomNumberGenerator.GetBytes(DhchapCrypto.HashLength(hash));
         _sequenceNumber = DhchapCrypto.NewSequenceNumber();
-        CryptographicOperations.ZeroMemory(_privateKey);
-        (_privateKey, _publicValue) = _group == DhchapGroup.Null ? ([], []) : DhchapCrypto.GenerateKeyPair(_group);
+        (_privateKey, _publicValue) = _group == DhchapGroup.Null ? ([], []) : _keyPairs.For(_group);
         _step = Step.ChallengeReady;
     }
 
@@ -228,6 +272,7 @@ public sealed class DhchapControllerAuthenticator(DhchapHostKey key, string host
         CryptographicOperations.ZeroMemory(hostKey);
         if (!CryptographicOperations.FixedTimeEquals(expected, reply.Response))
         {
+            CryptographicOperations.ZeroMemory(sharedSecret);
             FailLocked(AuthFailureReason.AuthenticationFailed);
             return;
         }
@@ -261,10 +306,35 @@ public sealed class DhchapControllerAuthenticator(DhchapHostKey key, string host
 
     private void FailLocked(AuthFailureReason reason)
     {
+        // A stray message while no transaction runs does not undo an earlier success; a failed transaction does.
+        if (_step != Step.AwaitNegotiate || !_authenticated)
+        {
+            _authenticated = false;
+        }
+
         _failure = reason;
         _step = Step.Failure1Ready;
-        _authenticated = false;
         Failures++;
         LastFailure = reason;
+    }
+}
+
+/// <summary>The controller's DH key pairs, one per group, made on first use and kept for the association (as nvmet
+/// keeps one per controller): a Negotiate then costs no modular exponentiation.</summary>
+public sealed class DhchapKeyPairCache
+{
+    private readonly Dictionary<DhchapGroup, (byte[] PrivateKey, byte[] PublicValue)> _pairs = [];
+
+    internal (byte[] PrivateKey, byte[] PublicValue) For(DhchapGroup group)
+    {
+        lock (_pairs)
+        {
+            if (!_pairs.TryGetValue(group, out var pair))
+            {
+                _pairs[group] = pair = DhchapCrypto.GenerateKeyPair(group);
+            }
+
+            return pair;
+        }
     }
 }

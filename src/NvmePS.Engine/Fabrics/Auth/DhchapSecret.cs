@@ -96,6 +96,12 @@ public sealed class DhchapSecret
             throw new ArgumentException($"The given key is {key.Length} bytes, not {keyLength}.", nameof(key));
         }
 
+        if (transformHash != 0 && keyLength != DhchapCrypto.HashLength((DhchapHash)transformHash))
+        {
+            // The transform's output is the hash's length (as nvme gen-dhchap-key insists).
+            throw new ArgumentException($"A key transformed with hash {transformHash} is {DhchapCrypto.HashLength((DhchapHash)transformHash)} bytes, not {keyLength}.", nameof(keyLength));
+        }
+
         byte[] bytes = key.IsEmpty ? RandomNumberGenerator.GetBytes(keyLength) : key.ToArray();
         if (transformHash != 0)
         {

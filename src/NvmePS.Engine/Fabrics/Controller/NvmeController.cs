@@ -45,6 +45,8 @@ public sealed partial class NvmeController
         Cntlid = cntlid;
         HostNqn = connect.HostNqn;
         HostId = connect.HostId;
+        // The key as it is when the association starts, for every queue of it (as nvmet's ctrl->host_key).
+        _hostKey = subsystem.GetHostKey(HostNqn);
         Port = port;
         KeepAliveTimeout = kato;
         AllocatedIoQueues = subsystem.IsDiscovery ? 0 : target.Options.MaxIoQueues;
@@ -163,9 +165,13 @@ public sealed partial class NvmeController
         _terminated.Cancel();
     }
 
-    /// <summary>Every queue of a host with a DH-HMAC-CHAP key runs its own transaction (NVMe Base 2.0 §8.13.4).</summary>
+    private readonly Auth.DhchapHostKey? _hostKey;
+    private readonly Auth.DhchapKeyPairCache _dhKeyPairs = new();
+
+    /// <summary>Every queue of a host with a DH-HMAC-CHAP key runs its own transaction (NVMe Base 2.0 §8.13.4); the
+    /// controller's DH key pair is made once per association, as nvmet does, so Negotiates cost no exponentiation.</summary>
     private Auth.DhchapControllerAuthenticator? NewAuthentication() =>
-        Subsystem.GetHostKey(HostNqn) is { } key ? new Auth.DhchapControllerAuthenticator(key, HostNqn, Subsystem.Nqn) : null;
+        _hostKey is { } key ? new Auth.DhchapControllerAuthenticator(key, HostNqn, Subsystem.Nqn, _dhKeyPairs) : null;
 
     internal NvmeControllerQueue AttachAdminQueue(ConnectCommand connect)
     {
@@ -372,8 +378,9 @@ public sealed partial class NvmeController
             return NvmeStatus.Generic(NvmeStatusNames.InvalidFieldInCommand);
         }
 
+        // Disconnect too: a host must be able to leave an I/O queue whose authentication failed.
         bool isAuthentication = c.Opcode == FabricsCommand.Opcode
-            && FabricsCommand.GetFctype(c) is FabricsCommandType.AuthenticationSend or FabricsCommandType.AuthenticationReceive;
+            && FabricsCommand.GetFctype(c) is FabricsCommandType.AuthenticationSend or FabricsCommandType.AuthenticationReceive or FabricsCommandType.Disconnect;
         if (!queue.IsAuthenticated && !isAuthentication)
         {
             // Nothing but the authentication transaction until it succeeds (Linux nvmet answers the same).
@@ -614,13 +621,19 @@ public sealed partial class NvmeController
                 return new Outcome(NvmeStatus.Success);
 
             case FabricsCommandType.AuthenticationSend:
-                queue.Authentication!.OnSend(dataIn.Span);
-                return new Outcome(NvmeStatus.Success);
+                return new Outcome(queue.Authentication!.OnSend(dataIn.Span)
+                    ? NvmeStatus.Success
+                    : NvmeStatus.Generic(NvmeStatusNames.CommandSequenceError)); // another authentication command is running
 
             case FabricsCommandType.AuthenticationReceive:
                 {
                     int n = queue.Authentication!.OnReceive(dataOut.Span);
-                    return n < 0 ? new Outcome(NvmeStatus.Generic(NvmeStatusNames.InvalidFieldInCommand)) : new Outcome(NvmeStatus.Success, Bytes: dataOut.Length);
+                    return n switch
+                    {
+                        Auth.DhchapControllerAuthenticator.Busy => new Outcome(NvmeStatus.Generic(NvmeStatusNames.CommandSequenceError)),
+                        < 0 => new Outcome(NvmeStatus.Generic(NvmeStatusNames.InvalidFieldInCommand)),
+                        _ => new Outcome(NvmeStatus.Success, Bytes: dataOut.Length),
+                    };
                 }
 
             default:

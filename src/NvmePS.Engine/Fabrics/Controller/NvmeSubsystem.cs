@@ -124,7 +124,17 @@ public sealed class NvmeSubsystem
     /// using <paramref name="key"/> (as nvmet's hosts/&lt;nqn&gt;/dhchap_key); null removes the requirement.</summary>
     public void AllowHost(string hostNqn, Auth.DhchapHostKey? key)
     {
-        AllowHost(hostNqn);
+        if (!NvmePS.Engine.Fabrics.Nqn.IsWellFormed(hostNqn))
+        {
+            throw new ArgumentException("The host NQN is not well-formed.", nameof(hostNqn));
+        }
+
+        if (key is not null && (!Auth.DhchapCrypto.IsKnown(key.Hash) || !Auth.DhchapCrypto.IsKnown(key.Group)))
+        {
+            throw new ArgumentException($"Hash {key.Hash} or DH group {key.Group} is not one DH-HMAC-CHAP defines.", nameof(key));
+        }
+
+        // The key first: a host allowed a moment before its key would get in unauthenticated.
         lock (_lock)
         {
             if (key is null)
@@ -136,6 +146,8 @@ public sealed class NvmeSubsystem
                 _hostKeys[hostNqn] = key;
             }
         }
+
+        AllowHost(hostNqn);
     }
 
     /// <summary>The DH-HMAC-CHAP key <paramref name="hostNqn"/> must authenticate with, or null.</summary>

@@ -198,6 +198,12 @@ public sealed partial class NvmeHostAssociation
             {
                 await AuthenticateQueueAsync(queue, subnqn, p, qid, timeout.Token).ConfigureAwait(false);
             }
+            else if (p.DhchapControllerSecret is not null)
+            {
+                // The host asked the controller to prove its secret; a controller that skips authentication proves
+                // nothing, and an impostor would do exactly that.
+                throw new NvmeAuthenticationException($"The controller did not ask for authentication on queue {qid}, so it cannot prove the controller secret; refusing it.");
+            }
 
             if (cqe.Sqhd == 0xFFFF && !p.DisableSqFlowControl)
             {
@@ -219,6 +225,24 @@ public sealed partial class NvmeHostAssociation
     }
 
     private static int _transactionId;
+
+    /// <summary>Runs a new DH-HMAC-CHAP transaction on every queue, admin first (NVMe Base 2.0 §8.13.4: a host may
+    /// re-authenticate at any time, e.g. after a key change). Commands in flight carry on meanwhile; a failure
+    /// leaves that queue unauthenticated and throws.</summary>
+    /// <exception cref="InvalidOperationException">The controller never asked this association to authenticate.</exception>
+    public async Task ReauthenticateAsync(CancellationToken cancellationToken = default)
+    {
+        if (AdminQueue.Authentication is null)
+        {
+            throw new InvalidOperationException($"{SubsystemNqn}: the controller did not ask for authentication, so there is nothing to renew.");
+        }
+
+        await AuthenticateQueueAsync(AdminQueue, SubsystemNqn, Parameters, 0, cancellationToken).ConfigureAwait(false);
+        foreach (var queue in IoQueues)
+        {
+            await AuthenticateQueueAsync(queue, SubsystemNqn, Parameters, queue.Qid, cancellationToken).ConfigureAwait(false);
+        }
+    }
 
     /// <summary>The DH-HMAC-CHAP transaction of one queue (NVMe Base 2.0 §8.13.4), run right after its Connect.</summary>
     private static async Task AuthenticateQueueAsync(NvmeHostQueue queue, string subnqn, NvmeHostAssociationParameters p, ushort qid, CancellationToken cancellationToken)

@@ -200,6 +200,13 @@ public sealed class DhchapTests
         Assert.Equal(block, back);
         var controller = Assert.Single(sub.Controllers);
         Assert.Equal(3, controller.Queues.Count(q => q is { IsAuthenticated: true, Authentication.Successes: 1 }));
+
+        // Re-authentication, with I/O in flight on the same queues.
+        var io = a.ReadAsync(1, 3, 1, back, CancellationToken.None);
+        await a.ReauthenticateAsync();
+        await io;
+        Assert.Equal(block, back);
+        Assert.Equal(3, controller.Queues.Count(q => q is { IsAuthenticated: true, Authentication.Successes: 2 }));
     }
 
     [Fact]
@@ -227,6 +234,13 @@ public sealed class DhchapTests
         {
             Assert.DoesNotContain(HostSecret.Reveal()[10..^1], e.ToString(), StringComparison.Ordinal);
         }
+
+        // A controller that does not ask for authentication cannot prove the controller secret: refused.
+        sub.AllowHost(HostNqn, null);
+        var silent = await Assert.ThrowsAsync<NvmeAuthenticationException>(() =>
+            NvmeHostAssociation.ConnectAsync(ep, Core.SubNqn, Host(HostSecret, ControllerSecret), CancellationToken.None));
+        Assert.Contains("did not ask for authentication", silent.Message, StringComparison.Ordinal);
+        sub.AllowHost(HostNqn, new DhchapHostKey(HostSecret, ControllerSecret, DhchapHash.Sha256, DhchapGroup.Ffdhe2048));
 
         // And the right key still works afterwards.
         await using var a = await NvmeHostAssociation.ConnectAsync(ep, Core.SubNqn, Host(HostSecret, ControllerSecret), CancellationToken.None);
@@ -292,17 +306,44 @@ public sealed class DhchapTests
 
         foreach (byte[] bad in new[] { new byte[255], DhchapCrypto.Prime(DhchapGroup.Ffdhe2048), new byte[256] })
         {
-            challenge = ChallengeOf(c, tid: 7);
-            c.OnSend(new DhchapReply(7, 0, new byte[32], null, bad).ToArray());
-            Assert.Equal(AuthFailureReason.DhGroupUnusable, Failure1Of(c).Reason);
+            var fresh = Controller();
+            challenge = ChallengeOf(fresh, tid: 7);
+            fresh.OnSend(new DhchapReply(7, 0, new byte[32], null, bad).ToArray());
+            Assert.Equal(AuthFailureReason.DhGroupUnusable, Failure1Of(fresh).Reason);
         }
 
-        // A right DH value with a wrong response: authentication failed, and the next Negotiate starts afresh.
+        // A right DH value with a wrong response: authentication failed (the fourth failure of this queue).
         challenge = ChallengeOf(c, tid: 8);
         c.OnSend(new DhchapReply(8, 0, new byte[32], null, y).ToArray());
         Assert.Equal(AuthFailureReason.AuthenticationFailed, Failure1Of(c).Reason);
-        Assert.Equal(DhchapGroup.Ffdhe2048, ChallengeOf(c, tid: 9).Group);
-        Assert.Equal(7, c.Failures);
+        Assert.Equal(DhchapControllerAuthenticator.MaxFailures, c.Failures);
+
+        // From here every Negotiate fails at once: no more shared secrets computed for this queue.
+        c.OnSend(AuthNegotiate.Offer(9, [DhchapHash.Sha256], [DhchapGroup.Ffdhe2048]).ToArray());
+        Assert.Equal(AuthFailureReason.AuthenticationFailed, Failure1Of(c).Reason);
+    }
+
+    [Fact]
+    public void A_stray_message_does_not_undo_an_authenticated_queue_but_a_failed_reauthentication_does()
+    {
+        var c = Controller(DhchapGroup.Null);
+        var challenge = ChallengeOf(c, tid: 1);
+        byte[] key = HostSecret.KeyFor(HostNqn);
+        byte[] r1 = DhchapCrypto.HostResponse(DhchapHash.Sha256, key, challenge.Challenge, challenge.SequenceNumber, 1, 0, HostNqn, Core.SubNqn);
+        c.OnSend(new DhchapReply(1, 0, r1, null, []).ToArray());
+        byte[] buffer = new byte[4096];
+        Assert.True(DhchapSuccess1.TryRead(buffer.AsSpan(0, c.OnReceive(buffer)), out var success1));
+        Assert.Null(success1.Response);
+        Assert.True(c.Authenticated);
+
+        c.OnSend(new DhchapSuccess2(1).ToArray()); // a unidirectional host that sends Success2 anyway
+        Assert.Equal(AuthFailureReason.IncorrectProtocolMessage, AuthFailure.TryRead(buffer.AsSpan(0, c.OnReceive(buffer)), out var f) ? f.Reason : 0);
+        Assert.True(c.Authenticated);
+
+        challenge = ChallengeOf(c, tid: 2);
+        c.OnSend(new DhchapReply(2, 0, new byte[32], null, []).ToArray());
+        Assert.Equal(AuthFailureReason.AuthenticationFailed, AuthFailure.TryRead(buffer.AsSpan(0, c.OnReceive(buffer)), out f) ? f.Reason : 0);
+        Assert.False(c.Authenticated);
     }
 
     [Fact]
