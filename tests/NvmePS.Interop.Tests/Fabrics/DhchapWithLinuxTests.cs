@@ -176,6 +176,22 @@ public sealed class DhchapWithLinuxTests(ITestOutputHelper output)
         string ctrl = Directory.GetDirectories("/sys/class/nvme").Select(Path.GetFileName).Single(n => File.ReadAllText($"/sys/class/nvme/{n}/subsysnqn").Trim() == nqn)!;
         var dev = await Guest.RunAsync("nvme", ["id-ctrl", "/dev/" + ctrl, "-o", "json"]);
         Assert.Contains("NVMEPSAUTH", dev.StdOut, StringComparison.Ordinal);
+
+        // Data through the authenticated queues: written with dd through the block device, found in our namespace.
+        string block = Directory.GetDirectories("/sys/block", "nvme*n*").Select(Path.GetFileName)
+            .Single(b => File.ReadAllText($"/sys/block/{b}/device/subsysnqn").Trim() == nqn)!;
+        string pattern = Path.GetTempFileName();
+        byte[] data = Enumerable.Range(0, 1 << 16).Select(i => (byte)(i * 7 + 3)).ToArray();
+        await File.WriteAllBytesAsync(pattern, data);
+        await Guest.RunCheckedAsync("dd", $"if={pattern}", $"of=/dev/{block}", "bs=64k", "count=1", "oflag=direct", "conv=fsync", "status=none");
+        byte[] media = new byte[data.Length];
+        await sub.GetNamespace(1)!.Storage.ReadAsync(0, media, CancellationToken.None);
+        Assert.Equal(data, media);
+        string back = Path.GetTempFileName();
+        await Guest.RunCheckedAsync("dd", $"if=/dev/{block}", $"of={back}", "bs=64k", "count=1", "iflag=direct", "status=none");
+        Assert.Equal(data, await File.ReadAllBytesAsync(back));
+        File.Delete(pattern);
+        File.Delete(back);
         await Guest.RunCheckedAsync("nvme", "disconnect", "-n", nqn);
         Assert.True(await Guest.WaitUntilAsync(() => sub.Controllers.Count == 0, TimeSpan.FromSeconds(30)), "the association did not end");
 
@@ -184,7 +200,7 @@ public sealed class DhchapWithLinuxTests(ITestOutputHelper output)
         Assert.NotEqual(0, refused.ExitCode);
         Assert.DoesNotContain(sub.Controllers, c => c.Queues.Any(q => q.IsAuthenticated));
         output.WriteLine($"peer=Linux nvme-tcp host via nvme-cli connect --dhchap-secret/--dhchap-ctrl-secret -> our target (SHA-384, ffdhe2048, bidirectional): " +
-                         $"{queues} queues authenticated, id-ctrl read; a wrong key refused (nvme connect exit {refused.ExitCode})");
+                         $"{queues} queues authenticated, id-ctrl read, 64 KiB written and read back through /dev/nvmeXnY and found on our media; a wrong key refused (nvme connect exit {refused.ExitCode})");
     }
 
     [InteropFact]

@@ -58,6 +58,10 @@ public sealed class DhchapControllerAuthenticator(DhchapHostKey key, string host
 
     public int Failures { get; private set; }
 
+    /// <summary>True once an AUTH_Failure1 went out for a transaction that left the queue unauthenticated: the transport
+    /// closes the queue after that completion (a clean end, as nvmet's fatal error is).</summary>
+    public bool CloseRequested { get; private set; }
+
     /// <summary>The reason of the last failure, if any.</summary>
     public AuthFailureReason? LastFailure { get; private set; }
 
@@ -175,6 +179,11 @@ public sealed class DhchapControllerAuthenticator(DhchapHostKey key, string host
 
             message.CopyTo(destination);
             destination[message.Length..].Clear();
+            if (message[1] == (byte)AuthMessageId.Failure1 && !_authenticated)
+            {
+                CloseRequested = true;
+            }
+
             _step = next;
             if (_step == Step.AwaitNegotiate && message[1] == (byte)AuthMessageId.Success1)
             {

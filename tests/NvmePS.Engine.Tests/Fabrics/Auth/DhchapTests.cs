@@ -220,6 +220,13 @@ public sealed class DhchapTests
         var wrong = await Assert.ThrowsAsync<NvmeAuthenticationException>(() => NvmeHostAssociation.ConnectAsync(ep, Core.SubNqn, Host(DhchapSecret.Generate()), CancellationToken.None));
         Assert.Equal(((byte)AuthFailureReason.AuthenticationFailed, true), (wrong.Reason, wrong.SentByPeer));
         Assert.Equal("NvmeAuthenticationFailed", wrong.ErrorId);
+        // The target closed that association once its AUTH_Failure1 was out.
+        for (int i = 0; i < 500 && sub.Controllers.Count != 0; i++)
+        {
+            await Task.Delay(10);
+        }
+
+        Assert.Empty(sub.Controllers);
 
         var none = await Assert.ThrowsAsync<NvmeAuthenticationException>(() => NvmeHostAssociation.ConnectAsync(ep, Core.SubNqn, Host(null), CancellationToken.None));
         Assert.Contains("-DhchapSecret", none.Message, StringComparison.Ordinal);

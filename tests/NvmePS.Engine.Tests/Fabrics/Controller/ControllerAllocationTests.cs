@@ -28,19 +28,26 @@ public class ControllerAllocationTests
             await io.ProcessAsync(read, default, buffer);
         }
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 1000; i++)
+        // The best of three rounds: a tier-up or on-stack replacement of this method, which the runtime may do on this
+        // thread in the middle of a round when the machine is busy, allocates once; a per-command allocation shows in every round.
+        long allocated = long.MaxValue;
+        for (int round = 0; round < 3 && allocated != 0; round++)
         {
-            write.Cid = (ushort)i;
-            var w = io.ProcessAsync(write, buffer, default);
-            Assert.True(w.IsCompletedSuccessfully);
-            read.Cid = (ushort)i;
-            var r = io.ProcessAsync(read, default, buffer);
-            Assert.True(r.IsCompletedSuccessfully);
-            Assert.True((await r).Completion.IsSuccess); // already complete: no suspension
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 1000; i++)
+            {
+                write.Cid = (ushort)i;
+                var w = io.ProcessAsync(write, buffer, default);
+                Assert.True(w.IsCompletedSuccessfully);
+                read.Cid = (ushort)i;
+                var r = io.ProcessAsync(read, default, buffer);
+                Assert.True(r.IsCompletedSuccessfully);
+                Assert.True((await r).Completion.IsSuccess); // already complete: no suspension
+            }
+
+            allocated = Math.Min(allocated, GC.GetAllocatedBytesForCurrentThread() - before);
         }
 
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
         Assert.Equal(0, allocated);
     }
 }

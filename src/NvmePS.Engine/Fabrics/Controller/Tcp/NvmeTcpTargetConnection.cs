@@ -641,9 +641,10 @@ internal sealed class NvmeTcpTargetConnection
                 await qp.SendCapsuleResponseAsync(result.Completion, ct).ConfigureAwait(false);
             }
 
-            if (NvmeController.IsDisconnect(sqe) && result.Completion.IsSuccess)
+            if ((NvmeController.IsDisconnect(sqe) && result.Completion.IsSuccess) || queue.Authentication?.CloseRequested == true)
             {
-                // Disconnect deletes this I/O queue once its completion is out (the receive thread may have held it back).
+                // Disconnect deletes this I/O queue once its completion is out (the receive thread may have held it back);
+                // so does a failed authentication once its AUTH_Failure1 is out, as nvmet ends such a controller.
                 qp.FlushHeldBack();
                 Abort();
             }
