@@ -1,0 +1,77 @@
+using System.Net;
+using NvmePS.Engine;
+using NvmePS.Engine.Fabrics.Controller;
+using NvmePS.Engine.Fabrics.Controller.Tcp;
+using NvmePS.Engine.Fabrics.Host;
+using NvmePS.Interop.Tests.Infrastructure;
+
+namespace NvmePS.Interop.Tests.Fabrics;
+
+/// <summary>
+/// A file-backed namespace whose disk fills (a 512 KiB tmpfs under a sparse 8 MiB file): the write that meets ENOSPC
+/// completes with Write Fault (SCT 2h, SC 80h), data written before it reads back, and the target keeps serving this
+/// and other associations. Root in the VM mounts the small filesystem; nothing here can run on the build machine.
+/// </summary>
+[Trait("Category", "Interop")]
+public sealed class FileNamespaceFaultTests(ITestOutputHelper output)
+{
+    private const string Nqn = "nqn.2014-08.org.nvmexpress:nvmeps-disk-full";
+    private const string HostNqn = "nqn.2014-08.org.nvmexpress:uuid:6e766d65-7073-4000-8000-0000000000f1";
+
+    [InteropFact]
+    public async Task A_full_disk_gives_write_fault_and_the_target_goes_on()
+    {
+        string mount = "/tmp/nvmeps-full";
+        Directory.CreateDirectory(mount);
+        await Guest.RunCheckedAsync("mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", mount);
+        try
+        {
+            string file = Path.Combine(mount, "ns.img");
+            using var target = new NvmeTarget();
+            var sub = target.AddSubsystem(Nqn, allowAnyHost: true);
+            sub.AddFileNamespace(file, 8 << 20);
+            await using var tcp = new NvmeTcpTarget(target);
+            await tcp.ListenAsync(new IPEndPoint(IPAddress.Loopback, 4483));
+            var p = new NvmeHostAssociationParameters { HostNqn = HostNqn, IoQueueCount = 1 };
+            await using var a = await NvmeHostAssociation.ConnectAsync(tcp.LocalEndPoints[0], Nqn, p, CancellationToken.None);
+
+            byte[] first = Enumerable.Range(0, 64 << 10).Select(i => (byte)(i * 5 + 1)).ToArray();
+            await a.WriteAsync(1, 0, first.Length / 512, first, fua: true, CancellationToken.None);
+
+            // 1 MiB more than the filesystem holds, in 64 KiB writes: one of them meets ENOSPC.
+            NvmeStatusException? fault = null;
+            for (int i = 1; i <= 16 && fault is null; i++)
+            {
+                try
+                {
+                    await a.WriteAsync(1, (ulong)(i * 128), 128, new byte[64 << 10], fua: true, CancellationToken.None);
+                }
+                catch (NvmeStatusException e)
+                {
+                    fault = e;
+                }
+            }
+
+            Assert.NotNull(fault);
+            Assert.Equal((NvmeStatusCodeType.MediaAndDataIntegrity, NvmeStatusNames.WriteFault), (fault.Status.Sct, fault.Status.Sc));
+
+            // What was written before the disk filled is intact, on this association and on a new one.
+            byte[] back = new byte[first.Length];
+            await a.ReadAsync(1, 0, back.Length / 512, back, CancellationToken.None);
+            Assert.Equal(first, back);
+            await using (var b = await NvmeHostAssociation.ConnectAsync(tcp.LocalEndPoints[0], Nqn, p, CancellationToken.None))
+            {
+                Array.Clear(back);
+                await b.ReadAsync(1, 0, back.Length / 512, back, CancellationToken.None);
+                Assert.Equal(first, back);
+            }
+
+            Assert.Null(a.Failure);
+            output.WriteLine($"peer=our controller, file namespace on a full 512 KiB tmpfs: ENOSPC -> {fault.StatusName}; earlier data read back on this and a new association; no association failed");
+        }
+        finally
+        {
+            await Guest.RunAsync("umount", [mount]);
+        }
+    }
+}
