@@ -337,6 +337,33 @@ public class TcpTargetTests
     }
 
     [Fact]
+    public async Task A_host_that_stops_keeping_alive_is_told_by_its_association_and_others_go_on()
+    {
+        var (target, tcp, ep) = await StartAsync();
+        await using var tcpScope = tcp;
+        using var targetScope = target;
+        var p = new NvmePS.Engine.Fabrics.Host.NvmeHostAssociationParameters { HostNqn = Core.HostNqn, HostId = Core.HostId, IoQueueCount = 1 };
+        await using var alive = await NvmePS.Engine.Fabrics.Host.NvmeHostAssociation.ConnectAsync(ep, Core.SubNqn, p, CancellationToken.None);
+        await using var quiet = await NvmePS.Engine.Fabrics.Host.NvmeHostAssociation.ConnectAsync(ep, Core.SubNqn,
+            p with { KeepAliveTimeout = TimeSpan.FromMilliseconds(300), SendKeepAlive = false }, CancellationToken.None);
+
+        // The controller ends the silent association after its KATO; the host learns it from the closed connection.
+        for (int i = 0; i < 1000 && quiet.Failure is null; i++)
+        {
+            await Task.Delay(10);
+        }
+
+        Assert.NotNull(quiet.Failure);
+        var e = await Assert.ThrowsAnyAsync<NvmeException>(() => new NvmeAdminClient(quiet).IdentifyControllerAsync());
+        Assert.Equal(NvmeErrorKind.Connection, e.Kind);
+        Assert.Single(target.GetSubsystem(Core.SubNqn)!.Controllers);
+
+        // The other host's association is untouched.
+        Assert.Null(alive.Failure);
+        Assert.Equal(Core.SubNqn, (await new NvmeAdminClient(alive).IdentifyControllerAsync()).Subnqn);
+    }
+
+    [Fact]
     public async Task Connections_over_the_limit_are_closed_at_once()
     {
         var (target, tcp, ep) = await StartAsync(new NvmeTargetOptions { MaxConnections = 1 });
