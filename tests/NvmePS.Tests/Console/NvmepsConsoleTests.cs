@@ -100,6 +100,76 @@ public sealed partial class NvmepsConsoleTests
     }
 
     [Fact]
+    public async Task Killing_the_target_fails_every_outstanding_command_and_keeps_what_was_acknowledged_durable()
+    {
+        int port = FreePort();
+        string nqn = ModuleSession.NewNqn();
+        string dir = Directory.CreateTempSubdirectory("nvmeps-kill").FullName;
+        string file = Path.Combine(dir, "ns.img");
+        using var p = Start($"target --listen 127.0.0.1:{port} --subsystem-nqn {nqn} --namespace {file},size=16M");
+        try
+        {
+            Assert.StartsWith($"NVMe/TCP target {nqn} listening", await p.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30)));
+            var parameters = new NvmeHostAssociationParameters { IoQueueCount = 1, IoQueueSize = 64, KeepAliveTimeout = TimeSpan.FromSeconds(5) };
+            await using var a = await NvmeHostAssociation.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), nqn, parameters, CancellationToken.None);
+            static byte[] Block(int i) => Enumerable.Range(0, 4096).Select(j => (byte)(i * 31 + j)).ToArray();
+
+            // Durable by the host's definition: FUA writes (LBAs 0..127), then plain writes made durable by a Flush (128..255).
+            for (int i = 0; i < 16; i++)
+            {
+                await a.WriteAsync(1, (ulong)(i * 8), 8, Block(i), fua: true, CancellationToken.None);
+            }
+
+            for (int i = 16; i < 32; i++)
+            {
+                await a.WriteAsync(1, (ulong)(i * 8), 8, Block(i), fua: false, CancellationToken.None);
+            }
+
+            await a.FlushAsync(1, CancellationToken.None);
+
+            // Then 48 writes in flight when the process dies (SIGKILL: no shutdown, no flush).
+            var inflight = Enumerable.Range(32, 48).Select(i => a.WriteAsync(1, (ulong)(i * 8), 8, Block(i), fua: false, CancellationToken.None).AsTask()).ToList();
+            Assert.Equal(0, Kill(p.Id, 9));
+            Assert.True(p.WaitForExit(30_000));
+
+            // Every outstanding command ends, with an engine error if it did not complete first; none hangs.
+            int failed = 0;
+            foreach (var t in inflight)
+            {
+                try
+                {
+                    await t.WaitAsync(TimeSpan.FromSeconds(60));
+                }
+                catch (NvmePS.Engine.NvmeException)
+                {
+                    failed++;
+                }
+            }
+
+            // A new command fails too (the association knows its controller is gone), and says why.
+            await Assert.ThrowsAnyAsync<NvmePS.Engine.NvmeException>(() => a.WriteAsync(1, 0, 8, Block(0), fua: true, CancellationToken.None).AsTask().WaitAsync(TimeSpan.FromSeconds(60)));
+            Assert.NotNull(a.Failure);
+
+            byte[] media = await File.ReadAllBytesAsync(file);
+            for (int i = 0; i < 32; i++)
+            {
+                Assert.True(media.AsSpan(i * 4096, 4096).SequenceEqual(Block(i)), $"acknowledged durable block {i} is not on the file");
+            }
+
+            Assert.True(failed > 0 || inflight.All(t => t.IsCompletedSuccessfully));
+        }
+        finally
+        {
+            if (!p.HasExited)
+            {
+                p.Kill(entireProcessTree: true);
+            }
+
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
     public void Target_rejects_bad_arguments_with_a_message()
     {
         var (code, _, error) = Run("target --listen nowhere --namespace memory:1MB", TimeSpan.FromSeconds(30));
