@@ -105,6 +105,22 @@ public sealed class NvmeMiMprTests
     }
 
     [Fact]
+    public async Task A_response_for_the_other_slot_or_of_another_type_is_a_protocol_error_and_the_endpoint_goes_on()
+    {
+        var (t, ep) = Make(new NvmeMiEndpointOptions { Timeout = TimeSpan.FromSeconds(2) });
+        t.Script.Enqueue((TimeSpan.Zero, Responses.Mi(0, new byte[8], csi: 1)));
+        var slot = await Assert.ThrowsAsync<NvmeProtocolException>(() => ep.PollSubsystemHealthAsync());
+        Assert.Contains("slot", slot.Message, StringComparison.OrdinalIgnoreCase);
+        t.Script.Enqueue((TimeSpan.Zero, Responses.Admin(0, 0, 0)));
+        var type = await Assert.ThrowsAsync<NvmeProtocolException>(() => ep.PollSubsystemHealthAsync());
+        Assert.Contains("NMIMT", type.Message, StringComparison.Ordinal);
+
+        // Nothing is left behind: the next command gets its own answer.
+        t.Script.Enqueue((TimeSpan.Zero, Health));
+        Assert.NotNull(await ep.PollSubsystemHealthAsync());
+    }
+
+    [Fact]
     public async Task Silence_is_a_timeout()
     {
         var (t, ep) = Make(new NvmeMiEndpointOptions { Timeout = TimeSpan.FromSeconds(2) });
