@@ -32,6 +32,11 @@ Describe 'New-NvmeDhchapKey' {
         { Connect-NvmfController 127.0.0.1 nqn.2024-01.io.example:x -ServiceId 9 -DhchapSecret $bad -ErrorAction Stop } |
             Should -Throw -ErrorId 'InvalidDhchapSecret,NvmePS.Commands.ConnectNvmfControllerCommand' -ExpectedMessage '*CRC-32*'
         try { Connect-NvmfController 127.0.0.1 nqn.2024-01.io.example:x -ServiceId 9 -DhchapSecret $bad -ErrorAction Stop } catch { "$_" | Should -Not -Match 'ia7z' }
+        # A secret given where a host NQN belongs is refused without quoting it.
+        $e = { Start-NvmfTarget 127.0.0.1:0 nqn.2024-01.io.nvmeps.pester:leak -AllowedHost $hostNqn, $k.Secret -ErrorAction Stop } |
+            Should -Throw -ErrorId 'InvalidDhchapSecret,*' -PassThru
+        "$e" | Should -BeLike '*not a host NQN*'
+        "$e" | Should -Not -Match ([regex]::Escape($k.Secret.Substring(10, 20)))
     }
 
     It 'makes keys a target and a host authenticate with, both ways, over every queue' {

@@ -36,28 +36,6 @@ public sealed class AddNvmfSubsystemCommand : NvmeCmdlet
     [ValidateNotNullOrEmpty]
     public NvmfAllowedHost[] AllowedHost { get; set; } = Array.Empty<NvmfAllowedHost>();
 
-    /// <summary>Every allowed host NQN, and the keys of those that must authenticate.</summary>
-    private (string[] Hosts, Dictionary<string, Engine.Fabrics.Auth.DhchapHostKey> Keys) ResolveAllowedHosts()
-    {
-        var keys = new Dictionary<string, Engine.Fabrics.Auth.DhchapHostKey>(StringComparer.Ordinal);
-        try
-        {
-            foreach (var h in AllowedHost)
-            {
-                if (h.ToKey() is { } key)
-                {
-                    keys[h.HostNqn] = key;
-                }
-            }
-        }
-        catch (ArgumentException e)
-        {
-            ThrowTerminatingError(new ErrorRecord(e, "InvalidDhchapSecret", ErrorCategory.InvalidArgument, null));
-        }
-
-        return ([.. AllowedHostNqn.Concat(AllowedHost.Select(h => h.HostNqn)).Distinct(StringComparer.Ordinal)], keys);
-    }
-
     /// <summary>Bytes of NVM, held in memory, from which hosts may create namespaces with Namespace Management.
     /// 0, the default, offers no Namespace Management.</summary>
     [Parameter]
@@ -85,7 +63,7 @@ public sealed class AddNvmfSubsystemCommand : NvmeCmdlet
 
         try
         {
-            var (hosts, keys) = ResolveAllowedHosts();
+            var (hosts, keys) = DhchapArguments.ResolveAllowedHosts(this, AllowedHostNqn, AllowedHost);
             InputObject.HostObject.AddSubsystem(SubsystemNqn, specs, hosts, keys).NamespaceCapacity = Capacity;
         }
         catch (Exception e) when (IsReportable(e))

@@ -50,14 +50,8 @@ public sealed class NewNvmeDhchapKeyCommand : PSCmdlet
         try
         {
             key = Secret is null ? [] : Convert.FromHexString(Secret);
-            int hashLength = hh == 0 ? 0 : DhchapCrypto.HashLength((DhchapHash)hh);
-            int length = KeyLength != 0 ? KeyLength : key.Length != 0 ? key.Length : hh == 0 ? 32 : hashLength;
-            if (hh != 0 && (length != hashLength || (key.Length != 0 && key.Length != hashLength)))
-            {
-                // The transform's output is the hash's size, and Linux 6.1 accepts no other length with hh 01-03.
-                throw new ArgumentException($"With -Hash {Hash} the key is {hashLength} bytes; leave -KeyLength out or give {hashLength}.");
-            }
-
+            // The default length; DhchapSecret.Generate refuses one the hash cannot give (as gen-dhchap-key and Linux 6.1 do).
+            int length = KeyLength != 0 ? KeyLength : key.Length != 0 ? key.Length : hh == 0 ? 32 : DhchapCrypto.HashLength((DhchapHash)hh);
             string nqn = hh == 0 ? string.Empty : HostNqn ?? NvmeHostIdentity.Resolve().HostNqn;
             var secret = DhchapSecret.Generate(length, hh, nqn, key);
             WriteObject(new NvmeDhchapKey { Secret = secret.Reveal(), Hash = Hash, KeyLength = secret.KeyLength, HostNqn = nqn });

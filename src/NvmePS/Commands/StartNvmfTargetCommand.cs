@@ -44,28 +44,6 @@ public sealed class StartNvmfTargetCommand : NvmeCmdlet
     [ValidateNotNullOrEmpty]
     public NvmfAllowedHost[] AllowedHost { get; set; } = Array.Empty<NvmfAllowedHost>();
 
-    /// <summary>Every allowed host NQN, and the keys of those that must authenticate.</summary>
-    private (string[] Hosts, Dictionary<string, Engine.Fabrics.Auth.DhchapHostKey> Keys) ResolveAllowedHosts()
-    {
-        var keys = new Dictionary<string, Engine.Fabrics.Auth.DhchapHostKey>(StringComparer.Ordinal);
-        try
-        {
-            foreach (var h in AllowedHost)
-            {
-                if (h.ToKey() is { } key)
-                {
-                    keys[h.HostNqn] = key;
-                }
-            }
-        }
-        catch (ArgumentException e)
-        {
-            ThrowTerminatingError(new ErrorRecord(e, "InvalidDhchapSecret", ErrorCategory.InvalidArgument, null));
-        }
-
-        return ([.. AllowedHostNqn.Concat(AllowedHost.Select(h => h.HostNqn)).Distinct(StringComparer.Ordinal)], keys);
-    }
-
     /// <summary>Bytes of NVM, held in memory, from which hosts may create namespaces with Namespace Management
     /// (New-NvmeNamespace, nvme create-ns). 0, the default, offers no Namespace Management.</summary>
     [Parameter(ParameterSetName = UserspaceSet)]
@@ -175,7 +153,7 @@ public sealed class StartNvmfTargetCommand : NvmeCmdlet
         NvmeTargetHost? host = null;
         try
         {
-            var (hosts, keys) = ResolveAllowedHosts();
+            var (hosts, keys) = DhchapArguments.ResolveAllowedHosts(this, AllowedHostNqn, AllowedHost);
             host = Wait(NvmeTargetHost.StartAsync(listen, nqn, specs, hosts, AllowNonLoopback, hostKeys: keys));
             host.Subsystem.NamespaceCapacity = Capacity;
             if (discovery is not null)
@@ -249,7 +227,7 @@ public sealed class StartNvmfTargetCommand : NvmeCmdlet
         }
 
         string nqn = SubsystemNqn.Length > 0 ? SubsystemNqn : NvmeTargetHost.NewSubsystemNqn();
-        var (allowedHosts, hostKeys) = ResolveAllowedHosts();
+        var (allowedHosts, hostKeys) = DhchapArguments.ResolveAllowedHosts(this, AllowedHostNqn, AllowedHost);
         var subsystem = new NvmetSubsystemSpec
         {
             Nqn = nqn,

@@ -30,6 +30,35 @@ internal static class DhchapArguments
         return DhchapSecret.TryParse(text, out var parsed, out string error) ? parsed : throw new ArgumentException($"-{parameterName}: {error}");
     }
 
+    /// <summary>-AllowedHostNqn and -AllowedHost together: every allowed host NQN, and the keys of those that must
+    /// authenticate. A bad secret ends the cmdlet with InvalidDhchapSecret.</summary>
+    public static (string[] Hosts, Dictionary<string, DhchapHostKey> Keys) ResolveAllowedHosts(Cmdlet cmdlet, string[] nqns, NvmfAllowedHost[] hosts)
+    {
+        var keys = new Dictionary<string, DhchapHostKey>(StringComparer.Ordinal);
+        try
+        {
+            if (nqns.Concat(hosts.Select(h => h.HostNqn)).Any(n => n.StartsWith("DHHC-1:", StringComparison.Ordinal)))
+            {
+                // Said without the value, which is a secret.
+                throw new ArgumentException("An allowed host is a DH-HMAC-CHAP secret, not a host NQN: pair them as @{ HostNqn = ...; DhchapSecret = ... }.");
+            }
+
+            foreach (var h in hosts)
+            {
+                if (h.ToKey() is { } key)
+                {
+                    keys[h.HostNqn] = key;
+                }
+            }
+        }
+        catch (ArgumentException e)
+        {
+            cmdlet.ThrowTerminatingError(new ErrorRecord(e, "InvalidDhchapSecret", ErrorCategory.InvalidArgument, null));
+        }
+
+        return ([.. nqns.Concat(hosts.Select(h => h.HostNqn)).Distinct(StringComparer.Ordinal)], keys);
+    }
+
     /// <summary>Reads a secret file (first non-empty line), as nvme-cli's --dhchap-secret accepts a key file's text.</summary>
     public static DhchapSecret ReadFile(string path, string parameterName)
     {

@@ -412,9 +412,9 @@ public sealed class NvmfAllowedHost
     /// <summary>The DH group the controller requires (nvmet dhchap_dhgroup): Null or Ffdhe2048 to Ffdhe8192.</summary>
     public NvmePS.Engine.Fabrics.Auth.DhchapGroup DhchapGroup { get; set; } = NvmePS.Engine.Fabrics.Auth.DhchapGroup.Null;
 
-    public static implicit operator NvmfAllowedHost(string hostNqn) => hostNqn.StartsWith("DHHC-1:", StringComparison.Ordinal)
-        ? throw new ArgumentException("An -AllowedHost entry is a DH-HMAC-CHAP secret, not a host NQN: pair them as @{ HostNqn = ...; DhchapSecret = ... }.")
-        : new() { HostNqn = hostNqn };
+    // A secret given where an NQN belongs is refused by DhchapArguments.ResolveAllowedHosts, not here: PowerShell's
+    // binding error would quote the value.
+    public static implicit operator NvmfAllowedHost(string hostNqn) => new() { HostNqn = hostNqn };
 
     public override string ToString() => DhchapSecret is null ? HostNqn : $"{HostNqn} (DH-HMAC-CHAP)";
 

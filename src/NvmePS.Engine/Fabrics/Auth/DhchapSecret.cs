@@ -99,7 +99,7 @@ public sealed class DhchapSecret
         if (transformHash != 0 && keyLength != DhchapCrypto.HashLength((DhchapHash)transformHash))
         {
             // The transform's output is the hash's length (as nvme gen-dhchap-key insists).
-            throw new ArgumentException($"A key transformed with hash {transformHash} is {DhchapCrypto.HashLength((DhchapHash)transformHash)} bytes, not {keyLength}.", nameof(keyLength));
+            throw new ArgumentException($"A key transformed with {(DhchapHash)transformHash} is {DhchapCrypto.HashLength((DhchapHash)transformHash)} bytes, not {keyLength}.");
         }
 
         byte[] bytes = key.IsEmpty ? RandomNumberGenerator.GetBytes(keyLength) : key.ToArray();
