@@ -178,8 +178,12 @@ public sealed class DhchapWithLinuxTests(ITestOutputHelper output)
         Assert.Contains("NVMEPSAUTH", dev.StdOut, StringComparison.Ordinal);
 
         // Data through the authenticated queues: written with dd through the block device, found in our namespace.
-        string block = Directory.GetDirectories("/sys/block", "nvme*n*").Select(Path.GetFileName)
-            .Single(b => File.ReadAllText($"/sys/block/{b}/device/subsysnqn").Trim() == nqn)!;
+        // The kernel scans namespaces after `nvme connect` returns: the block device may come a moment later.
+        string[] ours = [];
+        Assert.True(await Guest.WaitUntilAsync(() => (ours = Directory.GetDirectories("/sys/block", "nvme*n*").Select(Path.GetFileName)
+            .Where(b => File.ReadAllText($"/sys/block/{b}/device/subsysnqn").Trim() == nqn && File.Exists($"/dev/{b}")).ToArray()!).Length == 1, TimeSpan.FromSeconds(30)),
+            "no block device for our namespace");
+        string block = ours[0];
         string pattern = Path.GetTempFileName();
         byte[] data = Enumerable.Range(0, 1 << 16).Select(i => (byte)(i * 7 + 3)).ToArray();
         await File.WriteAllBytesAsync(pattern, data);
