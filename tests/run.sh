@@ -6,7 +6,9 @@
 #   2. unit tests: `dotnet test NvmePS.sln` without the interop tests (trait Category=Interop); the cmdlet tests
 #      run in real PowerShell runspaces (Microsoft.PowerShell.SDK)
 #   3. Pester tier: every tests/Pester/*.Tests.ps1 in real pwsh (`dotnet pwsh`) against out/NvmePS
-#   4. interop tier: tests/interop/run-interop.sh boots a VM with a real Linux kernel (nvmet-tcp, nvme-tcp,
+#   4. fuzz tier: tests/fuzz/run-fuzz.sh runs every fuzz target briefly under libFuzzer (NVMEPS_FUZZ_RUNS inputs,
+#      default 20000), from the corpora in tests/fuzz/corpus; a crash or a hang fails it
+#   5. interop tier: tests/interop/run-interop.sh boots a VM with a real Linux kernel (nvmet-tcp, nvme-tcp,
 #      AF_MCTP) and runs the kernel sanity checks and tests/NvmePS.Interop.Tests inside it.
 #      --unit-only (or NVMEPS_SKIP_INTEROP=1) leaves it out, and says so.
 set -uo pipefail
@@ -60,6 +62,19 @@ if [ "$prc" -ne 0 ] && [ "$pf" -eq 0 ]; then pf=1; fi
 echo "pester: $pp passed, $pf failed"
 passed=$((passed + pp)) failed=$((failed + pf))
 [ "$prc" -ne 0 ] && rc=1
+
+echo "==== fuzz tier (libFuzzer driving the SharpFuzz-instrumented engine: a short run of every target)"
+# Each target starts from its corpus in tests/fuzz/corpus, so every input once found there is replayed too. The long
+# runs (10 million inputs a target) are a command, not a test: see the README's reliability section.
+fuzz_runs=${NVMEPS_FUZZ_RUNS:-20000}
+bash tests/fuzz/run-fuzz.sh --runs "$fuzz_runs" all 2>&1 | tee "$log"
+zrc=${PIPESTATUS[0]}
+zp=$(awk -v runs="$fuzz_runs" 'NR > 1 && $2 == runs && $4 == 0 && $5 == 0 && NF == 7' "$log" | wc -l)
+zf=$(awk -v runs="$fuzz_runs" 'NF == 7 && $1 != "target" && !($2 == runs && $4 == 0 && $5 == 0)' "$log" | wc -l)
+if [ "$zrc" -ne 0 ] && [ "$zf" -eq 0 ]; then zf=1; fi
+echo "fuzz: $zp passed, $zf failed"
+passed=$((passed + zp)) failed=$((failed + zf))
+[ "$zrc" -ne 0 ] && rc=1
 
 if [ "$unit_only" = 1 ]; then
   echo "NOTE: interop tier (VM with real kernel peers) not requested; run tests/interop/run-interop.sh"

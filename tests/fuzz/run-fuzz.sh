@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Coverage-guided fuzzing of the engine (issue 15 §1): SharpFuzz instruments NvmePS.Engine.dll, libFuzzer drives it
+# through tests/fuzz/libfuzzer-dotnet.c, starting from the corpora kept in tests/fuzz/corpus/<target>.
+#   usage: run-fuzz.sh [--runs N | --time SECONDS] [--merge] [--out DIR] <target>... | all
+#   --runs N       inputs per target (default 100000); --time stops each target after SECONDS instead
+#   --merge        afterwards, minimise the corpus (libFuzzer -merge=1) back into tests/fuzz/corpus/<target>
+# Prints one line per target: inputs, edges of the .NET code reached, crashes, hangs, peak memory of the target
+# process, inputs per second. Exit status 1 when any target found a crash or a hang (the input is kept under
+# <out>/findings/<target>/ and replays with: dotnet <out>/bin/NvmePS.Fuzz.dll replay <target> <file>).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+runs=100000 seconds= merge=0 out="$root/out/fuzz" targets=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --runs) runs=$2; shift 2 ;;
+    --time) seconds=$2; shift 2 ;;
+    --merge) merge=1; shift ;;
+    --out) out=$2; shift 2 ;;
+    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    *) targets+=("$1"); shift ;;
+  esac
+done
+[ ${#targets[@]} -gt 0 ] || { sed -n '2,9p' "$0" >&2; exit 2; }
+
+log() { echo "[fuzz] $*" >&2; }
+command -v clang-14 >/dev/null || { echo "[fuzz] FATAL: clang-14 missing (apt-get install clang-14 libclang-rt-14-dev)" >&2; exit 1; }
+
+mkdir -p "$out"
+# The driver, rebuilt when its source changes.
+driver="$out/libfuzzer-dotnet-$(sha256sum "$here/libfuzzer-dotnet.c" | cut -c1-12)"
+if [ ! -x "$driver" ]; then
+  log "building the libFuzzer driver"
+  clang-14 -O2 -Wall -Wextra -Werror -fsanitize=fuzzer "$here/libfuzzer-dotnet.c" -o "$driver"
+fi
+
+# The targets, with the engine instrumented in place (a fresh copy each run: SharpFuzz refuses to instrument twice).
+cd "$root"
+dotnet tool restore >/dev/null
+rm -rf "$out/bin"
+dotnet publish tests/fuzz/NvmePS.Fuzz -c Release -o "$out/bin" -nologo -v quiet >/dev/null
+dotnet sharpfuzz "$out/bin/NvmePS.Engine.dll" >/dev/null
+fuzz=(dotnet "$out/bin/NvmePS.Fuzz.dll")
+if [ "${targets[0]}" = all ]; then
+  mapfile -t targets < <("${fuzz[@]}" list | cut -f1)
+fi
+
+status=0
+printf '%-18s %12s %7s %7s %6s %10s %10s\n' target inputs edges crashes hangs peak_MiB inputs/s
+for t in "${targets[@]}"; do
+  max_len=$("${fuzz[@]}" list | awk -F'\t' -v t="$t" '$1 == t { print $2 }')
+  [ -n "$max_len" ] || { echo "[fuzz] no target '$t'" >&2; exit 2; }
+  work="$out/corpus/$t" findings="$out/findings/$t"
+  rm -rf "$work" "$findings"; mkdir -p "$work" "$findings"
+  [ -d "$here/corpus/$t" ] && cp "$here/corpus/$t"/* "$work"/ 2>/dev/null || true
+  limit=(-runs="$runs")
+  [ -n "$seconds" ] && limit=(-max_total_time="$seconds")
+  started=$(date +%s.%N)
+  set +e
+  NVMEPS_FUZZ_COMMAND="dotnet $out/bin/NvmePS.Fuzz.dll run $t" "$driver" "${limit[@]}" -max_len="$max_len" -timeout=30 \
+    -rss_limit_mb=4096 -print_final_stats=1 -artifact_prefix="$findings/" "$work" >"$out/$t.log" 2>&1
+  rc=$?
+  set -e
+  elapsed=$(echo "$(date +%s.%N) - $started" | bc)
+  stats=$(grep -a '^NVMEPS-FUZZ ' "$out/$t.log" | tail -1)
+  inputs=$(sed -n 's/.*inputs=\([0-9]*\).*/\1/p' <<<"$stats")
+  edges=$(sed -n 's/.*edges=\([0-9]*\).*/\1/p' <<<"$stats")
+  peak=$(sed -n 's/.*child_peak_rss_kib=\(-\?[0-9]*\).*/\1/p' <<<"$stats")
+  # A hang the target itself bounds (FuzzHangException) reaches libFuzzer as a crash; libFuzzer's own -timeout as one.
+  crashes=$(find "$findings" -name 'crash-*' | wc -l)
+  hangs=$(find "$findings" -name 'timeout-*' | wc -l)
+  if grep -aq 'FuzzHangException' "$out/$t.log" && [ "$crashes" -gt 0 ]; then crashes=$((crashes - 1)); hangs=$((hangs + 1)); fi
+  printf '%-18s %12s %7s %7s %6s %10s %10.0f\n' "$t" "${inputs:-0}" "${edges:-0}" "$crashes" "$hangs" "$(( ${peak:-0} / 1024 ))" \
+    "$(echo "${inputs:-0} / $elapsed" | bc -l)"
+  if [ $rc -ne 0 ] || [ "$crashes" -gt 0 ] || [ "$hangs" -gt 0 ]; then
+    status=1
+    log "$t: libFuzzer exit $rc; log $out/$t.log; findings in $findings"
+    grep -a -m3 -E 'Exception|ERROR' "$out/$t.log" >&2 || true
+  fi
+  if [ $merge = 1 ] && [ $rc -eq 0 ]; then
+    mkdir -p "$here/corpus/$t.new"
+    NVMEPS_FUZZ_COMMAND="dotnet $out/bin/NvmePS.Fuzz.dll run $t" "$driver" -merge=1 -max_len="$max_len" -timeout=30 \
+      "$here/corpus/$t.new" "$work" >"$out/$t.merge.log" 2>&1
+    rm -rf "$here/corpus/$t"; mv "$here/corpus/$t.new" "$here/corpus/$t"
+    log "$t: corpus minimised to $(ls "$here/corpus/$t" | wc -l) inputs"
+  fi
+done
+exit $status
