@@ -9,6 +9,11 @@ public sealed class NvmeTargetOptions
     /// <summary>Most TCP connections (queues of all associations) served at once; further connections are closed at once.</summary>
     public int MaxConnections { get; set; } = 256;
 
+    /// <summary>Most TCP connections served at once from one remote address (a host), so one host cannot take all of
+    /// <see cref="MaxConnections"/>; further connections from it are closed at once. Counted before any byte is read:
+    /// the host NQN is not known until Connect, and an address is what a peer cannot choose freely on a TCP connection.</summary>
+    public int MaxConnectionsPerHost { get; set; } = 128;
+
     /// <summary>Most controllers (associations) per subsystem; a further admin Connect gets Controller Busy.</summary>
     public int MaxControllersPerSubsystem { get; set; } = 64;
 
@@ -78,6 +83,7 @@ public sealed class NvmeTargetOptions
     public void Validate()
     {
         Require(MaxConnections is >= 1 and <= 65536, nameof(MaxConnections), "1..65536");
+        Require(MaxConnectionsPerHost is >= 1 and <= 65536, nameof(MaxConnectionsPerHost), "1..65536");
         Require(MaxControllersPerSubsystem is >= 1 and <= 0xFFEF, nameof(MaxControllersPerSubsystem), "1..65519");
         Require(MaxQueueSize is >= 32 and <= 65536, nameof(MaxQueueSize), "32..65536");
         Require(MaxIoQueues is >= 1 and <= 65535, nameof(MaxIoQueues), "1..65535");

@@ -388,6 +388,47 @@ public class TcpTargetTests
     }
 
     [Fact]
+    public async Task One_host_cannot_take_more_than_its_share_of_connections_and_another_host_still_gets_in()
+    {
+        var (target, tcp, ep) = await StartAsync(new NvmeTargetOptions { MaxConnections = 8, MaxConnectionsPerHost = 2 });
+        await using var tcpScope = tcp;
+        using var targetScope = target;
+        var hostA = IPAddress.Loopback;
+        var hostB = IPAddress.Parse("127.0.0.2");
+        using var a1 = await RawPeer.OpenAsync(ep, from: hostA);
+        using var a2 = await RawPeer.OpenAsync(ep, from: hostA);
+        Assert.Equal(2, tcp.ConnectionsFrom(hostA));
+
+        // A third connection from the same address is closed before the target reads a byte of it.
+        bool closed;
+        try
+        {
+            using var a3 = await RawPeer.OpenAsync(ep, initialize: false, from: hostA);
+            closed = await a3.ClosedByPeerAsync();
+        }
+        catch (System.Net.Sockets.SocketException)
+        {
+            closed = true;
+        }
+
+        Assert.True(closed);
+        Assert.Equal(1, tcp.RefusedConnections);
+        Assert.Equal(2, tcp.ConnectionsFrom(hostA));
+
+        // Another host is served in full while the first one sits at its limit.
+        using var b1 = await RawPeer.OpenAsync(ep, from: hostB);
+        Assert.Equal(1, tcp.ConnectionsFrom(hostB));
+
+        // A connection that ends gives its place back.
+        a1.Dispose();
+        Assert.True(SpinWait.SpinUntil(() => tcp.ConnectionsFrom(hostA) == 1, TimeSpan.FromSeconds(10)));
+        using var a4 = await RawPeer.OpenAsync(ep, from: hostA);
+        Assert.Equal(2, tcp.ConnectionsFrom(hostA));
+        Assert.Equal(1, tcp.RefusedConnections);
+        Assert.Throws<ArgumentException>(() => new NvmeTargetOptions { MaxConnectionsPerHost = 0 }.Validate());
+    }
+
+    [Fact]
     public async Task Connections_that_never_initialize_or_never_connect_are_closed()
     {
         var (target, tcp, ep) = await StartAsync();

@@ -192,9 +192,15 @@ internal sealed class RawPeer : IDisposable
 
     public Socket Socket { get; }
 
-    public static async Task<RawPeer> OpenAsync(IPEndPoint endpoint, bool initialize = true, bool headerDigest = false, bool dataDigest = false)
+    public static async Task<RawPeer> OpenAsync(IPEndPoint endpoint, bool initialize = true, bool headerDigest = false, bool dataDigest = false, IPAddress? from = null)
     {
         var s = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        if (from is not null)
+        {
+            // Another loopback address stands for another host.
+            s.Bind(new IPEndPoint(from, 0));
+        }
+
         await s.ConnectAsync(endpoint);
         var peer = new RawPeer(s);
         if (initialize)

@@ -24,6 +24,7 @@ namespace NvmePS.Engine.Fabrics.Controller.Tcp;
 public sealed class NvmeTcpTarget : IAsyncDisposable
 {
     private readonly ConcurrentDictionary<long, NvmeTcpTargetConnection> _connections = new();
+    private readonly Dictionary<IPAddress, int> _perHost = [];
     private readonly List<(Socket Listener, NvmeTargetPort Port, Task AcceptLoop)> _listeners = [];
     private readonly CancellationTokenSource _stopping = new();
     private readonly object _lock = new();
@@ -61,7 +62,8 @@ public sealed class NvmeTcpTarget : IAsyncDisposable
     /// <summary>Connections accepted since start.</summary>
     public long AcceptedConnections => Interlocked.Read(ref _acceptedTotal);
 
-    /// <summary>Connections closed at once because <see cref="NvmeTargetOptions.MaxConnections"/> was reached.</summary>
+    /// <summary>Connections closed at once because <see cref="NvmeTargetOptions.MaxConnections"/> or
+    /// <see cref="NvmeTargetOptions.MaxConnectionsPerHost"/> was reached.</summary>
     public long RefusedConnections => Interlocked.Read(ref _refusedTotal);
 
     /// <summary>Connections ended by a protocol violation (after a C2HTermReq).</summary>
@@ -162,7 +164,8 @@ public sealed class NvmeTcpTarget : IAsyncDisposable
                 continue;
             }
 
-            if (_connections.Count >= Target.Options.MaxConnections)
+            var address = (socket.RemoteEndPoint as IPEndPoint)?.Address ?? IPAddress.None;
+            if (_connections.Count >= Target.Options.MaxConnections || !TryCountHost(address))
             {
                 Interlocked.Increment(ref _refusedTotal);
                 socket.Close(0);
@@ -173,11 +176,52 @@ public sealed class NvmeTcpTarget : IAsyncDisposable
             long id = Interlocked.Increment(ref _nextConnectionId);
             var connection = new NvmeTcpTargetConnection(this, socket, port, _stopping.Token);
             _connections[id] = connection;
-            _ = RunConnectionAsync(id, connection);
+            _ = RunConnectionAsync(id, connection, address);
         }
     }
 
-    private async Task RunConnectionAsync(long id, NvmeTcpTargetConnection connection)
+    /// <summary>Counts one more connection from <paramref name="address"/>, unless it holds
+    /// <see cref="NvmeTargetOptions.MaxConnectionsPerHost"/> already.</summary>
+    private bool TryCountHost(IPAddress address)
+    {
+        lock (_perHost)
+        {
+            _perHost.TryGetValue(address, out int open);
+            if (open >= Target.Options.MaxConnectionsPerHost)
+            {
+                return false;
+            }
+
+            _perHost[address] = open + 1;
+            return true;
+        }
+    }
+
+    private void UncountHost(IPAddress address)
+    {
+        lock (_perHost)
+        {
+            if (_perHost.TryGetValue(address, out int open) && open > 1)
+            {
+                _perHost[address] = open - 1;
+            }
+            else
+            {
+                _perHost.Remove(address);
+            }
+        }
+    }
+
+    /// <summary>Connections open at once from <paramref name="address"/>.</summary>
+    public int ConnectionsFrom(IPAddress address)
+    {
+        lock (_perHost)
+        {
+            return _perHost.TryGetValue(address, out int open) ? open : 0;
+        }
+    }
+
+    private async Task RunConnectionAsync(long id, NvmeTcpTargetConnection connection, IPAddress address)
     {
         try
         {
@@ -196,6 +240,7 @@ public sealed class NvmeTcpTarget : IAsyncDisposable
         finally
         {
             _connections.TryRemove(id, out _);
+            UncountHost(address);
         }
     }
 
