@@ -22,8 +22,9 @@
 
 enum { EDGE_MAP = 1 << 16, MAX_INPUT = 1 << 20, CONTROL_FD = 198, STATUS_FD = 199 };
 
-// libFuzzer treats every byte of this section as a coverage counter.
-__attribute__((section("__libfuzzer_extra_counters"))) static uint8_t edge_counters[EDGE_MAP];
+// libFuzzer treats every byte of this section as a coverage counter. Not static, and kept: the program itself never
+// reads it, so a static array's stores (and the section with them) would be optimised away.
+__attribute__((used, section("__libfuzzer_extra_counters"))) uint8_t edge_counters[EDGE_MAP];
 
 static uint8_t *shared;        // edge map, then the input
 static int shm_id = -1;

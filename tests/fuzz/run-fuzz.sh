@@ -2,7 +2,7 @@
 # Coverage-guided fuzzing of the engine (issue 15 §1): SharpFuzz instruments NvmePS.Engine.dll, libFuzzer drives it
 # through tests/fuzz/libfuzzer-dotnet.c, starting from the corpora kept in tests/fuzz/corpus/<target>.
 #   usage: run-fuzz.sh [--runs N | --time SECONDS] [--merge] [--out DIR] <target>... | all
-#   --runs N       inputs per target (default 100000); --time stops each target after SECONDS instead
+#   --runs N       inputs per target (default 100000); --time SECONDS stops a target earlier (both may be given)
 #   --merge        afterwards, minimise the corpus (libFuzzer -merge=1) back into tests/fuzz/corpus/<target>
 # Prints one line per target: inputs, edges of the .NET code reached, crashes, hangs, peak memory of the target
 # process, inputs per second. Exit status 1 when any target found a crash or a hang (the input is kept under
@@ -54,7 +54,7 @@ for t in "${targets[@]}"; do
   rm -rf "$work" "$findings"; mkdir -p "$work" "$findings"
   [ -d "$here/corpus/$t" ] && cp "$here/corpus/$t"/* "$work"/ 2>/dev/null || true
   limit=(-runs="$runs")
-  [ -n "$seconds" ] && limit=(-max_total_time="$seconds")
+  [ -n "$seconds" ] && limit+=(-max_total_time="$seconds")
   started=$(date +%s.%N)
   set +e
   NVMEPS_FUZZ_COMMAND="dotnet $out/bin/NvmePS.Fuzz.dll run $t" "$driver" "${limit[@]}" -max_len="$max_len" -timeout=30 \

@@ -42,7 +42,13 @@ switch (args[0])
             {
                 try
                 {
+                    long started = Environment.TickCount64;
                     target.Run(File.ReadAllBytes(file));
+                    long ms = Environment.TickCount64 - started;
+                    if (FuzzTarget.Verbose && ms >= 100)
+                    {
+                        Console.Error.WriteLine($"  slow: {file} took {ms} ms");
+                    }
                 }
                 catch (Exception e)
                 {
