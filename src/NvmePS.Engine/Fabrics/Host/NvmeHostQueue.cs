@@ -34,6 +34,8 @@ public sealed partial class NvmeHostQueue : IAsyncDisposable
     private int _sqHead;
     private Exception? _failure;
     private bool _connectPending = true;
+    private long _staleSqhd;
+    private long _sqAdvanced;
 
     /// <param name="queuePair">A connected queue pair (after ICReq/ICResp).</param>
     /// <param name="qid">Queue identifier (0 = admin).</param>
@@ -76,6 +78,19 @@ public sealed partial class NvmeHostQueue : IAsyncDisposable
 
     /// <summary>True while SQHD from completions gates submission (Connect did not disable SQ flow control).</summary>
     public bool SqFlowControl { get; private set; } = true;
+
+    /// <summary>Completions whose SQHD was behind the head already reported (out-of-order completion); they free no
+    /// submission queue entries.</summary>
+    public long StaleSqhdCompletions
+    {
+        get
+        {
+            lock (_sqLock)
+            {
+                return _staleSqhd;
+            }
+        }
+    }
 
     /// <summary>Largest write data sent in the capsule; larger writes wait for R2T. Fabrics commands always go in-capsule up to 8 KiB.</summary>
     public int MaxInCapsuleData { get; set; }
@@ -300,15 +315,28 @@ public sealed partial class NvmeHostQueue : IAsyncDisposable
 
         if (SqFlowControl)
         {
-            int released;
+            // SQHD only ever moves the head forward. A controller that completes commands out of order may send a
+            // completion carrying the head it read before one it already sent: a value the head has already passed is
+            // stale and frees nothing. A value past the tail, or one the head never reached, is a violation.
+            int released = 0;
             lock (_sqLock)
             {
                 int inSq = (_sqTail - _sqHead + QueueSize) % QueueSize;
                 int advance = (cqe.Sqhd - _sqHead + QueueSize) % QueueSize;
-                released = cqe.Sqhd < QueueSize && advance <= inSq ? advance : -1;
-                if (released >= 0)
+                int behind = (_sqHead - cqe.Sqhd + QueueSize) % QueueSize;
+                if (cqe.Sqhd < QueueSize && advance <= inSq)
                 {
+                    released = advance;
                     _sqHead = cqe.Sqhd;
+                    _sqAdvanced += advance;
+                }
+                else if (cqe.Sqhd < QueueSize && behind <= _sqAdvanced)
+                {
+                    _staleSqhd++;
+                }
+                else
+                {
+                    released = -1;
                 }
             }
 

@@ -57,6 +57,37 @@ public sealed class HostileControllerTests
     }
 
     [Fact]
+    public async Task Completions_out_of_order_with_an_older_SQHD_complete_and_free_nothing_twice_but_an_impossible_SQHD_is_a_violation()
+    {
+        var (q, fake) = await HostMalformedInputTests.ConnectAsync();
+        using var _ = fake;
+        var first = q.ExecuteAsync(NvmeAdminCommands.KeepAlive(), default, default, CancellationToken.None).AsTask();
+        ushort c1 = await HostMalformedInputTests.ReadCapsuleAsync(fake);
+        await Loopback.SendAsync(fake, HostMalformedInputTests.Resp(c1, sqhd: 1));
+        await first;
+        var second = q.ExecuteAsync(NvmeAdminCommands.KeepAlive(), default, default, CancellationToken.None).AsTask();
+        var third = q.ExecuteAsync(NvmeAdminCommands.KeepAlive(), default, default, CancellationToken.None).AsTask();
+        ushort c2 = await HostMalformedInputTests.ReadCapsuleAsync(fake);
+        ushort c3 = await HostMalformedInputTests.ReadCapsuleAsync(fake);
+
+        // The third finishes first and reports the head past both; the second's completion then carries the head as
+        // it was when the second finished executing: behind. Both are completions the host must take.
+        await Loopback.SendAsync(fake, HostMalformedInputTests.Resp(c3, sqhd: 3).Concat(HostMalformedInputTests.Resp(c2, sqhd: 2)).ToArray());
+        Assert.True((await third).Completion.IsSuccess);
+        Assert.True((await second).Completion.IsSuccess);
+        Assert.Equal(1, q.StaleSqhdCompletions);
+        Assert.Null(q.Failure);
+
+        // An SQHD no queue of this size has is still a violation.
+        var fourth = q.ExecuteAsync(NvmeAdminCommands.KeepAlive(), default, default, CancellationToken.None).AsTask();
+        ushort c4 = await HostMalformedInputTests.ReadCapsuleAsync(fake);
+        byte[] bad = HostMalformedInputTests.Resp(c4, sqhd: 32);
+        await Loopback.SendAsync(fake, bad);
+        await HostMalformedInputTests.AssertTerminatedAsync(fake, fourth, q, (byte)NvmeTcpFatalErrorStatus.InvalidPduHeaderField,
+            CapsuleRespPdu.CqeOffset + NvmeCompletion.SqhdOffset, CapsuleRespPdu.CqeOffset + NvmeCompletion.SqhdOffset, bad);
+    }
+
+    [Fact]
     public async Task CVE_2025_21927_a_header_length_of_255_with_header_digests_is_an_invalid_header_field()
     {
         var (q, fake) = await HostMalformedInputTests.ConnectAsync(digests: true);
