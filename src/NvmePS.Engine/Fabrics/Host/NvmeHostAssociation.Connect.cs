@@ -150,11 +150,16 @@ public sealed partial class NvmeHostAssociation
         {
             try
             {
+                if (p.HostTransportAddress is { } local)
+                {
+                    socket.Bind(new IPEndPoint(local, 0));
+                }
+
                 await socket.ConnectAsync(endPoint, timeout.Token).ConfigureAwait(false);
             }
             catch (SocketException e)
             {
-                throw new NvmeConnectionException($"Cannot connect to {endPoint}: {e.SocketErrorCode}", e);
+                throw new NvmeConnectionException($"Cannot connect to {endPoint}{(p.HostTransportAddress is { } from ? $" from {from}" : "")}: {e.SocketErrorCode}", e);
             }
 
             var options = new NvmeTcpQueueOptions

@@ -39,6 +39,10 @@ public sealed record NvmeHostAssociationParameters
     /// <summary>Ask for header digests (ICReq HDGST_ENABLE).</summary>
     public bool HeaderDigest { get; init; }
 
+    /// <summary>The local address every connection of the association leaves from (nvme-cli's --host-traddr); null lets
+    /// the system choose.</summary>
+    public System.Net.IPAddress? HostTransportAddress { get; init; }
+
     /// <summary>Ask for data digests (ICReq DDGST_ENABLE).</summary>
     public bool DataDigest { get; init; }
 

@@ -429,6 +429,25 @@ public class TcpTargetTests
     }
 
     [Fact]
+    public async Task A_host_transport_address_is_where_every_queue_of_the_association_comes_from()
+    {
+        var (target, tcp, ep) = await StartAsync();
+        await using var tcpScope = tcp;
+        using var targetScope = target;
+        var from = IPAddress.Parse("127.0.0.3");
+        await using var a = await NvmePS.Engine.Fabrics.Host.NvmeHostAssociation.ConnectAsync(ep, Core.SubNqn,
+            new NvmePS.Engine.Fabrics.Host.NvmeHostAssociationParameters { HostNqn = Core.HostNqn, HostTransportAddress = from, IoQueueCount = 2 }, CancellationToken.None);
+        Assert.Equal(2, a.IoQueues.Count);
+        Assert.Equal(3, tcp.ConnectionsFrom(from));
+        Assert.Equal(0, tcp.ConnectionsFrom(IPAddress.Loopback));
+
+        // An address this machine does not have is a clear connection error naming it.
+        var ex = await Assert.ThrowsAsync<NvmeConnectionException>(() => NvmePS.Engine.Fabrics.Host.NvmeHostAssociation.ConnectAsync(ep, Core.SubNqn,
+            new NvmePS.Engine.Fabrics.Host.NvmeHostAssociationParameters { HostNqn = Core.HostNqn, HostTransportAddress = IPAddress.Parse("192.0.2.1") }, CancellationToken.None));
+        Assert.Contains("from 192.0.2.1", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Connections_that_never_initialize_or_never_connect_are_closed()
     {
         var (target, tcp, ep) = await StartAsync();

@@ -1,0 +1,112 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using NvmePS.Engine;
+using NvmePS.Engine.Fabrics.Controller;
+using NvmePS.Engine.Fabrics.Controller.Tcp;
+using NvmePS.Engine.Fabrics.Host;
+
+namespace NvmePS.Load;
+
+/// <summary>
+/// The load run (issue 15 §5): many hosts write random blocks stamped with host, LBA, sequence number and CRC, and
+/// read them back, against one controller over loopback; at the end every block is read and checked. Prints IOPS,
+/// latency percentiles, errors, lost and corrupt blocks (both must be 0) and the controller's memory. With --file and
+/// --restart-at, the controller (a child process) is killed with writes in flight halfway and started again on the
+/// same file: every block acknowledged before a Flush must come back.
+/// Run: dotnet run -c Release --project bench/NvmePS.Load [-- --hosts 64 --depth 32 --seconds 60 --mib 256
+///      --file PATH --restart-at SECONDS]
+/// </summary>
+internal static class Program
+{
+    public const string Subsystem = "nqn.2026-01.io.nvmeps:load";
+
+    private static async Task<int> Main(string[] args)
+    {
+        var o = LoadOptions.Parse(args);
+        if (o.Serve)
+        {
+            return await ServeAsync(o).ConfigureAwait(false);
+        }
+
+        Console.WriteLine($"NvmePS load run: {o.Hosts} hosts × QD {o.Depth}, {o.IoBlocks * BlockStamp.BlockSize / 1024} KiB random I/O (half writes, half read-back checks), " +
+                          $"{o.Seconds:0} s, namespace {o.Mib} MiB {(o.File is null ? "in memory" : $"in {o.File}")}{(o.RestartAt > 0 ? $", controller killed and restarted at {o.RestartAt:0} s" : "")}; " +
+                          $"{Environment.ProcessorCount} cores, .NET {Environment.Version}");
+        await using var run = new LoadRun(o);
+        return await run.RunAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>The controller process: one subsystem, one namespace, open to any host, until stdin closes.</summary>
+    private static async Task<int> ServeAsync(LoadOptions o)
+    {
+        using var target = new NvmeTarget(new NvmeTargetOptions
+        {
+            MaxConnections = Math.Max(256, o.Hosts * 2 + 16),
+            MaxControllersPerSubsystem = Math.Max(64, o.Hosts + 8),
+            MaxQueueSize = 128,
+        });
+        var subsystem = target.AddSubsystem(Subsystem, allowAnyHost: true);
+        long bytes = (long)o.Mib << 20;
+        if (o.File is null)
+        {
+            subsystem.AddMemoryNamespace(bytes, BlockStamp.BlockSize);
+        }
+        else
+        {
+            subsystem.AddFileNamespace(o.File, bytes, BlockStamp.BlockSize);
+        }
+
+        await using var tcp = new NvmeTcpTarget(target);
+        var port = await tcp.ListenAsync(new IPEndPoint(IPAddress.Loopback, o.Port)).ConfigureAwait(false);
+        Console.WriteLine($"PORT {port.Trsvcid}");
+        Console.Out.Flush();
+        await Console.In.ReadToEndAsync().ConfigureAwait(false);
+        return 0;
+    }
+}
+
+internal sealed record LoadOptions
+{
+    public bool Serve { get; init; }
+    public int Hosts { get; init; } = 64;
+    public int Depth { get; init; } = 32;
+    public double Seconds { get; init; } = 60;
+    public int Mib { get; init; } = 256;
+    public string? File { get; init; }
+    public double RestartAt { get; init; }
+    public int Port { get; init; }
+    public int IoBlocks { get; init; } = 8;
+
+    public static LoadOptions Parse(string[] args)
+    {
+        var o = new LoadOptions();
+        for (int i = 0; i < args.Length; i++)
+        {
+            string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
+            o = args[i] switch
+            {
+                "--serve" => o with { Serve = true },
+                "--hosts" => o with { Hosts = int.Parse(Next(), CultureInfo.InvariantCulture) },
+                "--depth" => o with { Depth = int.Parse(Next(), CultureInfo.InvariantCulture) },
+                "--seconds" => o with { Seconds = double.Parse(Next(), CultureInfo.InvariantCulture) },
+                "--mib" => o with { Mib = int.Parse(Next(), CultureInfo.InvariantCulture) },
+                "--file" => o with { File = Path.GetFullPath(Next()) },
+                "--restart-at" => o with { RestartAt = double.Parse(Next(), CultureInfo.InvariantCulture) },
+                "--port" => o with { Port = int.Parse(Next(), CultureInfo.InvariantCulture) },
+                _ => throw new ArgumentException($"unknown argument {args[i]}"),
+            };
+        }
+
+        if (o.Hosts is < 1 or > 250 || o.Depth is < 1 or > 127 || o.Seconds <= 0)
+        {
+            throw new ArgumentException("--hosts 1..250, --depth 1..127, --seconds > 0");
+        }
+
+        if (o.RestartAt > 0 && o.File is null)
+        {
+            throw new ArgumentException("--restart-at needs --file: a memory namespace does not survive its process");
+        }
+
+        return o;
+    }
+}
