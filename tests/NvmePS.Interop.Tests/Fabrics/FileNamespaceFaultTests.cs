@@ -74,4 +74,65 @@ public sealed class FileNamespaceFaultTests(ITestOutputHelper output)
             await Guest.RunAsync("umount", [mount]);
         }
     }
+    [InteropFact]
+    public async Task A_device_that_fails_reads_gives_unrecovered_read_error_and_the_target_goes_on()
+    {
+        // null_blk from configfs, backed by memory, with a range of sectors marked bad: the kernel fails I/O there with
+        // EIO, as a disk with unreadable sectors does.
+        string config = "/sys/kernel/config/nullb/nvmeps-bad";
+        Directory.CreateDirectory(config);
+        try
+        {
+            File.WriteAllText(Path.Combine(config, "size"), "16");
+            File.WriteAllText(Path.Combine(config, "memory_backed"), "1");
+            File.WriteAllText(Path.Combine(config, "blocksize"), "512");
+            File.WriteAllText(Path.Combine(config, "power"), "1");
+            // Linux 6.1 names a null_blk made in configfs after its directory.
+            string device = "/dev/" + Path.GetFileName(config);
+            Assert.True(await Guest.WaitUntilAsync(() => File.Exists(device), TimeSpan.FromSeconds(10)),
+                $"{device} did not appear; power={File.ReadAllText(Path.Combine(config, "power")).Trim()}, block devices: {string.Join(' ', Directory.GetDirectories("/sys/block").Select(Path.GetFileName))}, /dev: {string.Join(' ', Directory.GetFiles("/dev", "nullb*").Select(Path.GetFileName))}");
+
+            using var target = new NvmeTarget();
+            var sub = target.AddSubsystem(Nqn + "-eio", allowAnyHost: true);
+            var ns = sub.AddFileNamespace(device);
+            Assert.Equal(16L << 20, ns.Storage.Length);
+            await using var tcp = new NvmeTcpTarget(target);
+            await tcp.ListenAsync(new IPEndPoint(IPAddress.Loopback, 4484));
+            var p = new NvmeHostAssociationParameters { HostNqn = HostNqn, IoQueueCount = 1 };
+            await using var a = await NvmeHostAssociation.ConnectAsync(tcp.LocalEndPoints[0], Nqn + "-eio", p, CancellationToken.None);
+            byte[] good = Enumerable.Range(0, 64 << 10).Select(i => (byte)(i * 11 + 7)).ToArray();
+            await a.WriteAsync(1, 0, good.Length / 512, good, fua: true, CancellationToken.None);
+
+            // Sectors 16384..16511 (8 MiB in, never read or written, so nothing of them is cached) become unreadable.
+            File.WriteAllText(Path.Combine(config, "badblocks"), "+16384-16511");
+            var fault = await Assert.ThrowsAsync<NvmeStatusException>(() => a.ReadAsync(1, 16384, 128, new byte[64 << 10], CancellationToken.None).AsTask());
+            Assert.Equal((NvmeStatusCodeType.MediaAndDataIntegrity, NvmeStatusNames.UnrecoveredReadError), (fault.Status.Sct, fault.Status.Sc));
+
+            // The rest of the namespace reads as it was written, on this association and on a new one.
+            byte[] back = new byte[good.Length];
+            await a.ReadAsync(1, 0, back.Length / 512, back, CancellationToken.None);
+            Assert.Equal(good, back);
+            await using (var b = await NvmeHostAssociation.ConnectAsync(tcp.LocalEndPoints[0], Nqn + "-eio", p, CancellationToken.None))
+            {
+                Array.Clear(back);
+                await b.ReadAsync(1, 0, back.Length / 512, back, CancellationToken.None);
+                Assert.Equal(good, back);
+            }
+
+            Assert.Null(a.Failure);
+            output.WriteLine($"peer=our controller, file namespace on {device} (null_blk, badblocks 16384-16511): EIO -> {fault.StatusName}; the rest read back on this and a new association; no association failed");
+        }
+        finally
+        {
+            try
+            {
+                File.WriteAllText(Path.Combine(config, "power"), "0");
+            }
+            catch (IOException)
+            {
+            }
+
+            Directory.Delete(config);
+        }
+    }
 }

@@ -200,16 +200,26 @@ public sealed class FileNamespaceStorage : INvmeNamespaceStorage
         _stream = new FileStream(path, length is null ? FileMode.Open : FileMode.OpenOrCreate,
             readOnly ? FileAccess.Read : FileAccess.ReadWrite, FileShare.Read, bufferSize: 0, FileOptions.Asynchronous | FileOptions.RandomAccess);
         _handle = _stream.SafeFileHandle;
+        long? device = BlockDeviceLength(path);
         if (length is { } l)
         {
             ArgumentOutOfRangeException.ThrowIfLessThan(l, 4096);
-            if (RandomAccess.GetLength(_handle) < l)
+            if (device is { } d)
+            {
+                // A block device has the size it has: the namespace may use less of it, never more.
+                if (d < l)
+                {
+                    _stream.Dispose();
+                    throw new ArgumentOutOfRangeException(nameof(length), $"{path} holds {d} bytes, less than the {l} asked for.");
+                }
+            }
+            else if (RandomAccess.GetLength(_handle) < l)
             {
                 _stream.SetLength(l);
             }
         }
 
-        Length = RandomAccess.GetLength(_handle);
+        Length = length ?? device ?? RandomAccess.GetLength(_handle);
         ReadOnly = readOnly;
         Path = path;
     }
@@ -221,6 +231,17 @@ public sealed class FileNamespaceStorage : INvmeNamespaceStorage
     public long Length { get; }
 
     public long? AllocatedBytes => null;
+
+    /// <summary>The size of a block device (a file's length says 0 for one), from sysfs; null for anything else.</summary>
+    private static long? BlockDeviceLength(string path)
+    {
+        string name = System.IO.Path.GetFileName(new FileInfo(path).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? System.IO.Path.GetFullPath(path));
+        string sectors = $"/sys/class/block/{name}/size";
+        return path.StartsWith("/dev/", StringComparison.Ordinal) && File.Exists(sectors)
+            && long.TryParse(File.ReadAllText(sectors).Trim(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long n)
+            ? n * 512
+            : null;
+    }
 
     public ValueTask ReadAsync(long offset, Memory<byte> destination, CancellationToken cancellationToken) =>
         ReadFullyAsync(offset, destination, cancellationToken);
