@@ -185,10 +185,12 @@ public static class NvmeTcpPduValidator
                 return Fatal(ch, NvmeTcpFatalErrorStatus.InvalidPduHeaderField, NvmeTcpCommonHeader.PdoOffset, $"PDO {ch.Pdo} for a PDU without data");
             }
         }
-        else if (ch.Pdo < fullHlen || ch.Pdo > ch.Plen || ch.Pdo % limits.RxPdaBytes != 0)
+        else if (ch.Pdo < fullHlen || ch.Pdo >= ch.Plen || ch.Pdo % limits.RxPdaBytes != 0)
         {
+            // PDO = PLEN with PLEN past the header would be padding with no data after it (found by the tcp-pdu fuzz
+            // target): the PDU would not be what its layout says.
             return Fatal(ch, NvmeTcpFatalErrorStatus.InvalidPduHeaderField, NvmeTcpCommonHeader.PdoOffset,
-                $"PDO {ch.Pdo} outside header end {fullHlen}..PLEN {ch.Plen} or not a multiple of {limits.RxPdaBytes}");
+                $"PDO {ch.Pdo} outside header end {fullHlen}..PLEN {ch.Plen} - 1 or not a multiple of {limits.RxPdaBytes}");
         }
 
         // PLEN.

@@ -119,6 +119,22 @@ public class ValidatorTests
         AssertFatal(NvmeTcpPduValidator.Validate(r.AsSpan(0, n), Host), NvmeTcpFatalErrorStatus.InvalidPduHeaderField, 3);
     }
 
+    /// <summary>Regression for tests/fuzz/corpus/tcp-pdu/crash-6896997a504e3ceb512d90e2ead9878f5b43b748: a CapsuleCmd with
+    /// PLEN past its header and PDO = PLEN carries padding and no data; it passed, with a layout shorter than PLEN.</summary>
+    [Fact]
+    public void Pdo_at_plen_past_the_header_is_padding_without_data_and_invalid_at_the_pdo()
+    {
+        byte[] b = Cmd();
+        b[3] = 184; // PDO
+        BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan(4), 184); // PLEN
+        AssertFatal(NvmeTcpPduValidator.Validate(b, Controller), NvmeTcpFatalErrorStatus.InvalidPduHeaderField, 3);
+
+        // PDO = PLEN for a PDU of header only is still the "no data" form, and valid.
+        byte[] empty = Cmd();
+        empty[3] = 72;
+        Assert.True(NvmeTcpPduValidator.Validate(empty, Controller).IsValid);
+    }
+
     [Fact]
     public void Plen_over_the_limit_is_refused_from_the_common_header_alone()
     {
