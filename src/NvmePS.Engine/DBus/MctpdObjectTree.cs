@@ -171,7 +171,9 @@ public static class MctpdObjectTree
         return true;
     }
 
-    private static bool IsByteArray(VariantValue v) => v.Type == VariantValueType.Array && (v.Count == 0 || v.ItemType == VariantValueType.Byte);
+    // The item type, even of an empty array: an empty au is not an ay, and reading it as one throws (found by the
+    // dbus-tree fuzz target).
+    private static bool IsByteArray(VariantValue v) => v.Type == VariantValueType.Array && v.ItemType == VariantValueType.Byte;
 
     private static string Describe(VariantValue v) => v.Type == VariantValueType.Array ? $"an array of {v.ItemType}" : v.Type.ToString();
 

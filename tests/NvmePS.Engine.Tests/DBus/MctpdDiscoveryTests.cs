@@ -148,3 +148,36 @@ public sealed class MctpdDiscoveryTests
         Assert.Contains("need root or membership of the mctp-admin group", denied.Message, StringComparison.Ordinal);
     }
 }
+
+/// <summary>The object-tree parser on trees built in memory, for what a daemon's wire format can carry but the fake
+/// mctpd does not publish.</summary>
+public sealed class MctpdObjectTreeTests
+{
+    /// <summary>Regression for tests/fuzz/corpus/dbus-tree/crash-0e9932d6bcb96e2c88eb13a73cdd5eb6e08dc0c9: an empty au
+    /// where ay belongs passed the byte-array check (it looked only at non-empty arrays) and then threw.</summary>
+    [Fact]
+    public void An_empty_array_of_the_wrong_type_is_named_not_read()
+    {
+        var objects = new Dictionary<string, Dictionary<string, Dictionary<string, Tmds.DBus.Protocol.VariantValue>>>
+        {
+            ["/au/com/codeconstruct/mctp1/networks/1"] = new()
+            {
+                [MctpdObjectTree.NetworkInterface] = new() { ["LocalEIDs"] = Tmds.DBus.Protocol.VariantValue.Array(Array.Empty<uint>()) },
+            },
+            ["/au/com/codeconstruct/mctp1/networks/1/endpoints/12"] = new()
+            {
+                [MctpdObjectTree.EndpointInterface] = new()
+                {
+                    ["EID"] = Tmds.DBus.Protocol.VariantValue.Byte(12),
+                    ["NetworkId"] = Tmds.DBus.Protocol.VariantValue.UInt32(1),
+                    ["SupportedMessageTypes"] = Tmds.DBus.Protocol.VariantValue.Array(Array.Empty<uint>()),
+                },
+            },
+        };
+
+        var tree = MctpdObjectTree.Parse(objects, MctpdLayout.V2);
+        Assert.Empty(tree.Endpoints);
+        Assert.Contains("SupportedMessageTypes", Assert.Single(tree.Skipped), StringComparison.Ordinal);
+        Assert.Contains("UInt32", tree.Skipped[0], StringComparison.Ordinal);
+    }
+}
