@@ -62,8 +62,10 @@ for t in "${targets[@]}"; do
   rc=$?
   set -e
   elapsed=$(echo "$(date +%s.%N) - $started" | bc)
-  stats=$(grep -a '^NVMEPS-FUZZ ' "$out/$t.log" | tail -1)
+  # After a finding the bridge ends without its own line: libFuzzer's count stands in for it.
+  stats=$(grep -a '^NVMEPS-FUZZ ' "$out/$t.log" | tail -1 || true)
   inputs=$(sed -n 's/.*inputs=\([0-9]*\).*/\1/p' <<<"$stats")
+  [ -n "$inputs" ] || inputs=$(grep -a 'stat::number_of_executed_units' "$out/$t.log" | tail -1 | awk '{print $2}' || true)
   edges=$(sed -n 's/.*edges=\([0-9]*\).*/\1/p' <<<"$stats")
   peak=$(sed -n 's/.*child_peak_rss_kib=\(-\?[0-9]*\).*/\1/p' <<<"$stats")
   # A hang the target itself bounds (FuzzHangException) reaches libFuzzer as a crash; libFuzzer's own -timeout as one.
@@ -81,6 +83,8 @@ for t in "${targets[@]}"; do
     mkdir -p "$here/corpus/$t.new"
     NVMEPS_FUZZ_COMMAND="dotnet $out/bin/NvmePS.Fuzz.dll run $t" "$driver" -merge=1 -max_len="$max_len" -timeout=30 \
       "$here/corpus/$t.new" "$work" >"$out/$t.merge.log" 2>&1
+    # Inputs that once were findings stay, whatever the merge thinks of their coverage: they are regression tests.
+    find "$here/corpus/$t" -maxdepth 1 -name 'crash-*' -exec cp {} "$here/corpus/$t.new"/ \; 2>/dev/null || true
     rm -rf "$here/corpus/$t"; mv "$here/corpus/$t.new" "$here/corpus/$t"
     log "$t: corpus minimised to $(ls "$here/corpus/$t" | wc -l) inputs"
   fi

@@ -225,30 +225,67 @@ public sealed class MctpDemuxTarget : FuzzTarget
     private async Task RunAsync(List<byte[]> packets)
     {
         var accept = _listener.AcceptAsync();
+        Trace("connect");
         await using var transport = await MctpDemuxTransport.ConnectAsync(_socketName).ConfigureAwait(false);
+        Trace("connected");
         using var daemon = await accept.ConfigureAwait(false);
         var registration = new byte[16];
         await daemon.ReceiveAsync(registration, SocketFlags.None).ConfigureAwait(false);
-        await using var endpoint = new NvmeMiEndpoint(transport, new MctpEndpointAddress(0, 9), new NvmeMiEndpointOptions { Timeout = TimeSpan.FromMilliseconds(200) });
+        await using var endpoint = new NvmeMiEndpoint(transport, new MctpEndpointAddress(0, 9), new NvmeMiEndpointOptions { Timeout = TimeSpan.FromMilliseconds(200), MaxMprWait = TimeSpan.FromMilliseconds(50) });
         var poll = endpoint.PollSubsystemHealthAsync();
-        var request = new byte[MctpDemuxProtocol.MaxPacket];
-        await daemon.ReceiveAsync(request, SocketFlags.None).ConfigureAwait(false);
-        foreach (var packet in packets)
+        var request = daemon.ReceiveAsync(new byte[MctpDemuxProtocol.MaxPacket], SocketFlags.None);
+
+        // The daemon answers once the request is out; a poll that ended before sending one is not waited for.
+        if (await Task.WhenAny(request, poll).ConfigureAwait(false) == request)
         {
-            if (packet.Length > 0)
+            // Once the requester is done it reads no more, and a full socket would block the rest of the packets.
+            using var done = new CancellationTokenSource();
+            _ = poll.ContinueWith(
+                static (_, state) =>
+                {
+                    try
+                    {
+                        ((CancellationTokenSource)state!).Cancel();
+                    }
+                    catch (ObjectDisposedException)
+                    {
+                        // The packets were all sent first.
+                    }
+                },
+                done, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            try
             {
-                await daemon.SendAsync(packet, SocketFlags.None).ConfigureAwait(false);
+                foreach (var packet in packets)
+                {
+                    if (packet.Length > 0)
+                    {
+                        await daemon.SendAsync(packet, SocketFlags.None, done.Token).ConfigureAwait(false);
+                    }
+                }
+            }
+            catch (OperationCanceledException)
+            {
             }
         }
 
+        Trace("packets sent");
         daemon.Shutdown(SocketShutdown.Both);
         try
         {
             await poll.ConfigureAwait(false);
+            Trace("poll done");
         }
         catch (NvmeException e)
         {
             Refused(e);
+        }
+    }
+
+    private static void Trace(string what)
+    {
+        if (Verbose)
+        {
+            Console.Error.WriteLine($"  demux: {what}");
         }
     }
 
