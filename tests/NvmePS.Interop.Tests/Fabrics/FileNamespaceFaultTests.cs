@@ -56,17 +56,7 @@ public sealed class FileNamespaceFaultTests(ITestOutputHelper output)
             Assert.Equal((NvmeStatusCodeType.MediaAndDataIntegrity, NvmeStatusNames.WriteFault), (fault.Status.Sct, fault.Status.Sc));
 
             // What was written before the disk filled is intact, on this association and on a new one.
-            byte[] back = new byte[first.Length];
-            await a.ReadAsync(1, 0, back.Length / 512, back, CancellationToken.None);
-            Assert.Equal(first, back);
-            await using (var b = await NvmeHostAssociation.ConnectAsync(tcp.LocalEndPoints[0], Nqn, p, CancellationToken.None))
-            {
-                Array.Clear(back);
-                await b.ReadAsync(1, 0, back.Length / 512, back, CancellationToken.None);
-                Assert.Equal(first, back);
-            }
-
-            Assert.Null(a.Failure);
+            await AssertReadsBackAsync(a, tcp, Nqn, p, first);
             output.WriteLine($"peer=our controller, file namespace on a full 512 KiB tmpfs: ENOSPC -> {fault.StatusName}; earlier data read back on this and a new association; no association failed");
         }
         finally
@@ -74,6 +64,23 @@ public sealed class FileNamespaceFaultTests(ITestOutputHelper output)
             await Guest.RunAsync("umount", [mount]);
         }
     }
+    /// <summary>After a fault: LBA 0 onwards holds <paramref name="expected"/> on <paramref name="a"/> and on a new
+    /// association, and <paramref name="a"/> did not fail.</summary>
+    private static async Task AssertReadsBackAsync(NvmeHostAssociation a, NvmeTcpTarget tcp, string nqn, NvmeHostAssociationParameters p, byte[] expected)
+    {
+        byte[] back = new byte[expected.Length];
+        await a.ReadAsync(1, 0, back.Length / 512, back, CancellationToken.None);
+        Assert.Equal(expected, back);
+        await using (var b = await NvmeHostAssociation.ConnectAsync(tcp.LocalEndPoints[0], nqn, p, CancellationToken.None))
+        {
+            Array.Clear(back);
+            await b.ReadAsync(1, 0, back.Length / 512, back, CancellationToken.None);
+            Assert.Equal(expected, back);
+        }
+
+        Assert.Null(a.Failure);
+    }
+
     [InteropFact]
     public async Task A_device_that_fails_reads_gives_unrecovered_read_error_and_the_target_goes_on()
     {
@@ -109,17 +116,7 @@ public sealed class FileNamespaceFaultTests(ITestOutputHelper output)
             Assert.Equal((NvmeStatusCodeType.MediaAndDataIntegrity, NvmeStatusNames.UnrecoveredReadError), (fault.Status.Sct, fault.Status.Sc));
 
             // The rest of the namespace reads as it was written, on this association and on a new one.
-            byte[] back = new byte[good.Length];
-            await a.ReadAsync(1, 0, back.Length / 512, back, CancellationToken.None);
-            Assert.Equal(good, back);
-            await using (var b = await NvmeHostAssociation.ConnectAsync(tcp.LocalEndPoints[0], Nqn + "-eio", p, CancellationToken.None))
-            {
-                Array.Clear(back);
-                await b.ReadAsync(1, 0, back.Length / 512, back, CancellationToken.None);
-                Assert.Equal(good, back);
-            }
-
-            Assert.Null(a.Failure);
+            await AssertReadsBackAsync(a, tcp, Nqn + "-eio", p, good);
             output.WriteLine($"peer=our controller, file namespace on {device} (null_blk, badblocks 16384-16511): EIO -> {fault.StatusName}; the rest read back on this and a new association; no association failed");
         }
         finally

@@ -235,9 +235,14 @@ public sealed class FileNamespaceStorage : INvmeNamespaceStorage
     /// <summary>The size of a block device (a file's length says 0 for one), from sysfs; null for anything else.</summary>
     private static long? BlockDeviceLength(string path)
     {
-        string name = System.IO.Path.GetFileName(new FileInfo(path).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? System.IO.Path.GetFullPath(path));
+        if (!path.StartsWith("/dev/", StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        string name = System.IO.Path.GetFileName(new FileInfo(path).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? path);
         string sectors = $"/sys/class/block/{name}/size";
-        return path.StartsWith("/dev/", StringComparison.Ordinal) && File.Exists(sectors)
+        return File.Exists(sectors)
             && long.TryParse(File.ReadAllText(sectors).Trim(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long n)
             ? n * 512
             : null;
