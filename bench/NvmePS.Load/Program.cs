@@ -23,7 +23,18 @@ internal static class Program
 
     private static async Task<int> Main(string[] args)
     {
-        var o = LoadOptions.Parse(args);
+        LoadOptions o;
+        try
+        {
+            o = LoadOptions.Parse(args);
+        }
+        catch (Exception e) when (e is ArgumentException or FormatException or OverflowException)
+        {
+            Console.Error.WriteLine($"NvmePS.Load: {e.Message}");
+            Console.Error.WriteLine("usage: NvmePS.Load [--hosts 1..250] [--depth 1..127] [--seconds S] [--mib M] [--file PATH [--restart-at S]]");
+            return 2;
+        }
+
         if (o.Serve)
         {
             return await ServeAsync(o).ConfigureAwait(false);
