@@ -27,6 +27,20 @@ Describe 'Connect-NvmfController' {
         $c | Disconnect-NvmfController
     }
 
+    It 'connects from the local address -HostTransportAddress names, on every queue' {
+        $c = Connect-TestController $t -Extra @{ IoQueueCount = 2; HostTransportAddress = '127.0.1.23' }
+        $c.HostTransportAddress | Should -Be '127.0.1.23'
+        # The kernel's table of established connections to the target: all three queues come from 127.0.1.23
+        # (1701007F is that address as /proc/net/tcp prints it, in the host's byte order).
+        $toTarget = "0100007F:{0:X4}" -f $t.Port
+        $fromHost = @(Get-Content /proc/net/tcp | ForEach-Object { , ($_.Trim() -split '\s+') } |
+            Where-Object { $_[1] -eq $toTarget -and $_[3] -eq '01' } | ForEach-Object { $_[2].Split(':')[0] })
+        @($fromHost | Where-Object { $_ -eq '1701007F' }).Count | Should -Be 3
+        $c | Disconnect-NvmfController
+        Connect-NvmfController 127.0.0.1 $t.SubsystemNqn -ServiceId $t.Port -HostTransportAddress 'not-an-address' -ErrorVariable err -ErrorAction SilentlyContinue
+        $err[0].FullyQualifiedErrorId | Should -Be 'InvalidHostTransportAddress,NvmePS.Commands.ConnectNvmfControllerCommand'
+    }
+
     It 'takes discovery log entries from the pipeline' {
         $c = Get-NvmfDiscoveryLog 127.0.0.1 -ServiceId $t.Port | Where-Object Subtype -eq 'nvme subsystem' | Connect-NvmfController
         $c.SubsystemNqn | Should -Be $t.SubsystemNqn

@@ -87,8 +87,9 @@ public sealed class ConnectNvmfControllerCommand : NvmeCmdlet
     [ValidateRange(1, 1_000_000)]
     public int ReconnectDelaySec { get; set; } = int.MinValue;
 
-    /// <summary>host_traddr: the local address the kernel connects from.</summary>
-    [Parameter(ParameterSetName = KernelSet)]
+    /// <summary>The local address the connection comes from (nvme-cli's --host-traddr): this session's sockets bind
+    /// to it, or the kernel gets it as host_traddr.</summary>
+    [Parameter]
     [ValidateNotNullOrEmpty]
     public string? HostTransportAddress { get; set; }
 
@@ -163,8 +164,17 @@ public sealed class ConnectNvmfControllerCommand : NvmeCmdlet
             return;
         }
 
+        IPAddress? from = null;
+        if (HostTransportAddress is not null && !IPAddress.TryParse(HostTransportAddress, out from))
+        {
+            WriteError(new ErrorRecord(new ArgumentException($"-HostTransportAddress '{HostTransportAddress}' is not an IP address."),
+                "InvalidHostTransportAddress", ErrorCategory.InvalidArgument, HostTransportAddress));
+            return;
+        }
+
         var parameters = identity.ApplyTo(new NvmeHostAssociationParameters
         {
+            HostTransportAddress = from,
             IoQueueCount = discovery ? 0 : IoQueueCount,
             IoQueueSize = QueueSize,
             HeaderDigest = HeaderDigest,

@@ -40,6 +40,9 @@ public sealed class NvmfController : NvmeAdminConnection
     /// <summary>TransportAddress:ServiceId, an IPv6 address in brackets.</summary>
     public string Address => NvmeEndpoint.Format(TransportAddress, ServiceId);
 
+    /// <summary>The local address the admin queue connects from (-HostTransportAddress, else the one the system chose).</summary>
+    public string HostTransportAddress => (Host.AdminQueue.Transport.LocalEndPoint as System.Net.IPEndPoint)?.Address.ToString() ?? string.Empty;
+
     public string SubsystemNqn => Host.SubsystemNqn;
 
     public string HostNqn => Host.Parameters.EffectiveHostNqn;

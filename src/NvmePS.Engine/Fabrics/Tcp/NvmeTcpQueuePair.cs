@@ -55,6 +55,7 @@ public sealed partial class NvmeTcpQueuePair : IAsyncDisposable, IDisposable
         // connects and never initializes costs a few KiB, not the connection's buffers.
         _rx = GC.AllocateUninitializedArray<byte>(InitialReceiveBufferSize);
         RemoteEndPoint = socket.RemoteEndPoint;
+        LocalEndPoint = socket.LocalEndPoint;
         _sender = new NvmeTcpPduSender(socket, this, options.CoalesceLimit);
         if (options.PduTimeout > TimeSpan.Zero && options.PduTimeout != Timeout.InfiniteTimeSpan)
         {
@@ -126,6 +127,9 @@ public sealed partial class NvmeTcpQueuePair : IAsyncDisposable, IDisposable
 
     /// <summary>The peer's address.</summary>
     public EndPoint? RemoteEndPoint { get; }
+
+    /// <summary>This side's address and port, as bound when the connection was made.</summary>
+    public EndPoint? LocalEndPoint { get; }
 
     /// <summary>Largest in-capsule data accepted per CapsuleCmd (controller). The controller may raise it for I/O queues ((IOCCSZ − 4) × 16).</summary>
     public int MaxInCapsuleData
