@@ -73,6 +73,7 @@
         PSData = @{
             Tags         = @('NVMe', 'NVMeoF', 'MCTP', 'PSEdition_Core', 'Linux', 'Storage', 'NVMe-MI')
             ProjectUri   = 'https://github.com/nvmeps/NvmePS'
+            LicenseUri   = 'https://github.com/nvmeps/NvmePS/blob/main/LICENSE'
             ReleaseNotes = 'https://github.com/nvmeps/NvmePS/blob/main/README.md'
         }
     }

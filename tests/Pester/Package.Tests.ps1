@@ -36,12 +36,20 @@ Describe 'NvmePS as an installable module' {
 Register-PSResourceRepository -Name NvmePSLocal -Uri '$repo' -Trusted
 `$found = Find-PSResource NvmePS -Repository NvmePSLocal
 "FOUND `$(`$found.Version) `$(`$found.ProjectUri) `$(`$found.Tags -join ',')"
+"LICENSE `$(`$found.LicenseUri)"
+"NOTES `$(`$found.ReleaseNotes)"
 Install-PSResource NvmePS -Repository NvmePSLocal -Scope CurrentUser
 "INSTALLED `$((Get-InstalledPSResource NvmePS).InstalledLocation)"
+"LICENSEFILE `$((Get-Content (Join-Path (Get-Module NvmePS -ListAvailable).ModuleBase 'LICENSE') -TotalCount 1))"
 "@
         $r.ExitCode | Should -Be 0 -Because ($r.Output -join "`n")
         $r.Output | Should -Contain "FOUND $($manifest.ModuleVersion) $($manifest.PrivateData.PSData.ProjectUri) $($manifest.PrivateData.PSData.Tags -join ',')"
         ($r.Output | Where-Object { $_ -like 'INSTALLED *' }) | Should -BeLike "INSTALLED $home2*"
+        # What PSResourceGet shows of the manifest's metadata, and the license file installed with the module.
+        $r.Output | Should -Contain "LICENSE $($manifest.PrivateData.PSData.LicenseUri)"
+        $manifest.PrivateData.PSData.LicenseUri | Should -Match '/LICENSE$'
+        $r.Output | Should -Contain "NOTES $($manifest.PrivateData.PSData.ReleaseNotes)"
+        $r.Output | Should -Contain 'LICENSEFILE MIT License'
 
         # A fresh pwsh, the module by name only: every cmdlet, the views, and the MAML help without Update-Help.
         $r = Invoke-IsolatedPwsh @'

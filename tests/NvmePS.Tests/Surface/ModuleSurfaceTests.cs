@@ -45,6 +45,10 @@ public sealed class ModuleSurfaceTests
             Assert.False(psData.ContainsKey("LicenseUri"), "The manifest claims a LicenseUri but the repository has no LICENSE file.");
             Assert.DoesNotContain("LicenseUri", File.ReadAllText(Path.Combine(ModuleUnderTest.RepoRoot, "NvmePS.psd1")), StringComparison.Ordinal);
         }
+        else
+        {
+            Assert.Equal((string)psData["ProjectUri"]! + "/blob/main/LICENSE", (string)psData["LicenseUri"]!);
+        }
     }
 
     [Fact]
@@ -63,7 +67,8 @@ public sealed class ModuleSurfaceTests
             .Where(f => !f.EndsWith(".pdb", StringComparison.Ordinal))
             .OrderBy(f => f, StringComparer.Ordinal).ToList();
         // Tmds.DBus.Protocol (mctpd discovery) and the System.IO.Pipelines it needs, which .NET 8 (pwsh 7.4) lacks.
-        Assert.Equal(new[] { "NvmePS.Engine.dll", "NvmePS.Format.ps1xml", "NvmePS.Types.ps1xml", "NvmePS.dll", "NvmePS.psd1", "System.IO.Pipelines.dll", "Tmds.DBus.Protocol.dll", "en-US/NvmePS.dll-Help.xml", "en-US/about_NvmePS.help.txt" }, files);
+        // The LICENSE travels with the module (LicenseUri names it).
+        Assert.Equal(new[] { "LICENSE", "NvmePS.Engine.dll", "NvmePS.Format.ps1xml", "NvmePS.Types.ps1xml", "NvmePS.dll", "NvmePS.psd1", "System.IO.Pipelines.dll", "Tmds.DBus.Protocol.dll", "en-US/NvmePS.dll-Help.xml", "en-US/about_NvmePS.help.txt" }, files);
     }
 
     [Fact]
