@@ -22,7 +22,9 @@ Describe 'NvmePS module' {
         $help = Get-Help $_ -Full
         $help.Synopsis | Should -Not -BeNullOrEmpty
         @($help.Examples.Example).Count | Should -BeGreaterOrEqual 2
-        foreach ($p in (Get-Command $_).Parameters.Values | Where-Object { $_.Name -notin [System.Management.Automation.Cmdlet]::CommonParameters }) {
+        # Hidden parameters (DontShow, such as the PSComputerName remoting output binds to) are not documented.
+        $shown = (Get-Command $_).Parameters.Values | Where-Object { $_.Name -notin [System.Management.Automation.Cmdlet]::CommonParameters -and -not ($_.Attributes | Where-Object { $_ -is [System.Management.Automation.ParameterAttribute] -and $_.DontShow }) }
+        foreach ($p in $shown) {
             ($help.Parameters.Parameter | Where-Object Name -eq $p.Name).Description | Should -Not -BeNullOrEmpty -Because "-$($p.Name) of $_ needs help"
         }
     }

@@ -68,7 +68,8 @@ internal static class CmdletReflector
                         Named(a, "Position") is int pos ? pos : null,
                         Named(a, "ValueFromPipeline") is true,
                         Named(a, "ValueFromPipelineByPropertyName") is true)).ToList();
-                if (sets.Count == 0)
+                // Hidden parameters (DontShow) are plumbing, not part of the documented syntax.
+                if (sets.Count == 0 || attrs.Any(a => a.AttributeType.FullName == "System.Management.Automation.ParameterAttribute" && Named(a, "DontShow") is true))
                 {
                     continue;
                 }

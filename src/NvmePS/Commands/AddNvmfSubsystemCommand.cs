@@ -13,6 +13,7 @@ public sealed class AddNvmfSubsystemCommand : NvmeCmdlet
     [Parameter(Mandatory = true, ValueFromPipeline = true)]
     [Alias("Target")]
     [ValidateNotNull]
+    [LiveObject]
     public NvmfTarget InputObject { get; set; } = null!;
 
     /// <summary>The new subsystem's NQN; unique in the session.</summary>

@@ -44,6 +44,11 @@ public sealed class ConnectNvmeMiEndpointCommand : NvmeCmdlet
 
     protected override void ProcessRecord()
     {
+        if (RefuseRemotedInput("MCTP network and EID", $"net {Network} eid {Eid}"))
+        {
+            return;
+        }
+
         var options = new NvmeMiEndpointOptions
         {
             Timeout = TimeSpan.FromSeconds(TimeoutSec),

@@ -9,6 +9,7 @@ public sealed class DisconnectNvmeMiEndpointCommand : NvmeCmdlet
 {
     /// <summary>The connection to close.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true)]
+    [LiveObject]
     public NvmeMiConnection InputObject { get; set; } = null!;
 
     /// <summary>Write the closed connection to the pipeline.</summary>

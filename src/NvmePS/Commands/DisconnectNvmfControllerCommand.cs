@@ -16,6 +16,7 @@ public sealed class DisconnectNvmfControllerCommand : NvmeCmdlet
 
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = InputSet)]
     [ValidateNotNull]
+    [LiveObject]
     public NvmfController[] InputObject { get; set; } = Array.Empty<NvmfController>();
 
     /// <summary>Disconnects every controller of this session connected to these subsystems (wildcards allowed).</summary>
@@ -43,6 +44,11 @@ public sealed class DisconnectNvmfControllerCommand : NvmeCmdlet
 
     protected override void ProcessRecord()
     {
+        if (RefuseRemotedInput("subsystem NQN", string.Join(", ", SubsystemNqn)))
+        {
+            return;
+        }
+
         if (ParameterSetName == KernelSet)
         {
             foreach (NvmeKernelController k in KernelController)

@@ -12,6 +12,7 @@ public sealed class FormatNvmeNamespaceCommand : NvmeCmdlet
 {
     [Parameter(Mandatory = true, Position = 0)]
     [ValidateNotNull]
+    [LiveObject]
     public NvmeAdminConnection Controller { get; set; } = null!;
 
     /// <summary>The namespace; FFFFFFFFh (4294967295) formats every namespace attached to the controller.</summary>
@@ -38,6 +39,11 @@ public sealed class FormatNvmeNamespaceCommand : NvmeCmdlet
 
     protected override void ProcessRecord()
     {
+        if (RefuseRemotedInput("namespace ID", Controller))
+        {
+            return;
+        }
+
         if (!AdminCmdlets.CheckConnected(this, Controller))
         {
             return;

@@ -23,6 +23,11 @@ public sealed class GetNvmeDeviceCommand : NvmeCmdlet
 
     protected override void ProcessRecord()
     {
+        if (RefuseRemotedInput("device name", string.Join(", ", Name)))
+        {
+            return;
+        }
+
         var sysfs = NvmeKernelSysfs.Default;
         var all = sysfs.List();
         if (all.Count == 0)

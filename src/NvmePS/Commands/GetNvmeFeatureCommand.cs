@@ -10,6 +10,7 @@ public sealed class GetNvmeFeatureCommand : NvmeCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true)]
     [ValidateNotNull]
+    [LiveObject]
     public NvmeAdminConnection Controller { get; set; } = null!;
 
     /// <summary>Feature names (NumberOfQueues, KeepAliveTimer, …) or numbers.</summary>

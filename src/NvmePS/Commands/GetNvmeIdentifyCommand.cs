@@ -16,6 +16,7 @@ public sealed class GetNvmeIdentifyCommand : NvmeCmdlet
 
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNull]
+    [LiveObject]
     public NvmeAdminConnection Controller { get; set; } = null!;
 
     // By property name too, so `Get-NvmeIdentify $c -ActiveNamespaces | Get-NvmeIdentify $c` identifies each one.
@@ -32,6 +33,11 @@ public sealed class GetNvmeIdentifyCommand : NvmeCmdlet
 
     protected override void ProcessRecord()
     {
+        if (RefuseRemotedInput("namespace ID", Controller))
+        {
+            return;
+        }
+
         if (!AdminCmdlets.CheckConnected(this, Controller))
         {
             return;

@@ -11,6 +11,7 @@ public sealed class GetNvmeLogCommand : NvmeCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true)]
     [ValidateNotNull]
+    [LiveObject]
     public NvmeAdminConnection Controller { get; set; } = null!;
 
     /// <summary>Smart, Error, FirmwareSlot, ChangedNamespaces, DeviceSelfTest, SanitizeStatus, Discovery, another name, or a number.</summary>

@@ -9,6 +9,7 @@ public sealed class GetNvmeSelfTestCommand : NvmeCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true)]
     [ValidateNotNull]
+    [LiveObject]
     public NvmeAdminConnection Controller { get; set; } = null!;
 
     /// <summary>Only the running test, or nothing when none runs.</summary>

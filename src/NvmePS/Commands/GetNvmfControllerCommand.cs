@@ -20,6 +20,11 @@ public sealed class GetNvmfControllerCommand : NvmeCmdlet
 
     protected override void ProcessRecord()
     {
+        if (RefuseRemotedInput("subsystem NQN", string.Join(", ", SubsystemNqn)))
+        {
+            return;
+        }
+
         var nqns = SubsystemNqn.Select(p => new WildcardPattern(p, WildcardOptions.IgnoreCase)).ToList();
         var addresses = TransportAddress.Select(p => new WildcardPattern(p, WildcardOptions.IgnoreCase)).ToList();
         var found = NvmfSession.Current.Controllers

@@ -35,6 +35,7 @@ public sealed class GetNvmfDiscoveryLogCommand : NvmeCmdlet
     /// <summary>An existing connection to a discovery controller (Connect-NvmfController without -SubsystemNqn).</summary>
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = ControllerSet, ValueFromPipeline = true)]
     [ValidateNotNull]
+    [LiveObject]
     public NvmfController Controller { get; set; } = null!;
 
     [Parameter]

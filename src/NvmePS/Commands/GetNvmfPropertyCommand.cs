@@ -10,6 +10,7 @@ public sealed class GetNvmfPropertyCommand : NvmeCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true)]
     [ValidateNotNull]
+    [LiveObject]
     public NvmfController Controller { get; set; } = null!;
 
     [Parameter(Position = 1)]

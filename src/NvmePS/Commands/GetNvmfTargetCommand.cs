@@ -25,6 +25,11 @@ public sealed class GetNvmfTargetCommand : NvmeCmdlet
 
     protected override void ProcessRecord()
     {
+        if (RefuseRemotedInput("subsystem NQN", string.Join(", ", SubsystemNqn)))
+        {
+            return;
+        }
+
         if (ParameterSetName == KernelSet)
         {
             WriteKernel();

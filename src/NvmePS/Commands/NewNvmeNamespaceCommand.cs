@@ -12,6 +12,7 @@ public sealed class NewNvmeNamespaceCommand : NvmeCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true)]
     [ValidateNotNull]
+    [LiveObject]
     public NvmeAdminConnection Controller { get; set; } = null!;
 
     /// <summary>Size in bytes (1GB, 64MB...): a whole number of blocks.</summary>

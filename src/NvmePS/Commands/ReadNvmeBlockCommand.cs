@@ -13,6 +13,7 @@ public sealed class ReadNvmeBlockCommand : NvmeCmdlet
 
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true)]
     [ValidateNotNull]
+    [LiveObject]
     public NvmfController Controller { get; set; } = null!;
 
     [Parameter]

@@ -12,6 +12,7 @@ public sealed class RemoveNvmeNamespaceCommand : NvmeCmdlet
 {
     [Parameter(Mandatory = true, Position = 0)]
     [ValidateNotNull]
+    [LiveObject]
     public NvmeAdminConnection Controller { get; set; } = null!;
 
     /// <summary>The namespace to delete; FFFFFFFFh (4294967295) deletes every namespace of the subsystem.</summary>
@@ -33,6 +34,11 @@ public sealed class RemoveNvmeNamespaceCommand : NvmeCmdlet
 
     protected override void ProcessRecord()
     {
+        if (RefuseRemotedInput("namespace ID", Controller))
+        {
+            return;
+        }
+
         if (!AdminCmdlets.CheckConnected(this, Controller))
         {
             return;

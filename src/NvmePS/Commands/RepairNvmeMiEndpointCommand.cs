@@ -29,6 +29,11 @@ public sealed class RepairNvmeMiEndpointCommand : NvmeCmdlet
 
     protected override void ProcessRecord()
     {
+        if (RefuseRemotedInput("MCTP network and EID", $"net {Network} eid {Eid}"))
+        {
+            return;
+        }
+
         string target = $"MCTP endpoint net {Network} eid {Eid}";
         try
         {

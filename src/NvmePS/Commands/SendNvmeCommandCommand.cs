@@ -20,6 +20,7 @@ public sealed class SendNvmeCommandCommand : NvmeCmdlet
     /// <summary>The controller whose admin queue takes the command.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = AdminSet)]
     [ValidateNotNull]
+    [LiveObject]
     public NvmeAdminConnection Controller { get; set; } = null!;
 
     /// <summary>A kernel namespace (Get-NvmeDevice's Namespaces): the I/O command goes to its block device.</summary>

@@ -24,6 +24,7 @@ public sealed class SendNvmfCommandCommand : NvmeCmdlet
 
     [Parameter(Mandatory = true, Position = 0)]
     [ValidateNotNull]
+    [LiveObject]
     public NvmfController Controller { get; set; } = null!;
 
     [Parameter(Mandatory = true, Position = 1, ParameterSetName = FieldsSet, ValueFromPipelineByPropertyName = true)]

@@ -11,6 +11,7 @@ public sealed class SetNvmeFeatureCommand : NvmeCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true)]
     [ValidateNotNull]
+    [LiveObject]
     public NvmeAdminConnection Controller { get; set; } = null!;
 
     [Parameter(Mandatory = true, Position = 1)]

@@ -11,6 +11,7 @@ public sealed class SetNvmfPropertyCommand : NvmeCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true)]
     [ValidateNotNull]
+    [LiveObject]
     public NvmfController Controller { get; set; } = null!;
 
     /// <summary>CC (controller configuration) or NSSR (NVM subsystem reset); the others are read-only.</summary>

@@ -12,6 +12,7 @@ public sealed class StartNvmeSanitizeCommand : NvmeCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true)]
     [ValidateNotNull]
+    [LiveObject]
     public NvmeAdminConnection Controller { get; set; } = null!;
 
     /// <summary>BlockErase, Overwrite, CryptoErase, or ExitFailureMode (after a failed sanitize).</summary>

@@ -12,6 +12,7 @@ public sealed class StartNvmeSelfTestCommand : NvmeCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true)]
     [ValidateNotNull]
+    [LiveObject]
     public NvmeAdminConnection Controller { get; set; } = null!;
 
     /// <summary>The extended test (every block) instead of the short one.</summary>
@@ -34,6 +35,11 @@ public sealed class StartNvmeSelfTestCommand : NvmeCmdlet
 
     protected override void ProcessRecord()
     {
+        if (RefuseRemotedInput("namespace ID", Controller))
+        {
+            return;
+        }
+
         if (!AdminCmdlets.CheckConnected(this, Controller))
         {
             return;

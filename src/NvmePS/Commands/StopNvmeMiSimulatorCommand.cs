@@ -9,6 +9,7 @@ public sealed class StopNvmeMiSimulatorCommand : NvmeCmdlet
 {
     /// <summary>The simulator to stop (from Start-NvmeMiSimulator); without it, every simulator of the session.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = "InputObject")]
+    [LiveObject]
     public NvmeMiSimulator InputObject { get; set; } = null!;
 
     /// <summary>Write the stopped simulators to the pipeline.</summary>

@@ -17,6 +17,7 @@ public sealed class StopNvmfTargetCommand : NvmeCmdlet
 
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = InputSet)]
     [ValidateNotNull]
+    [LiveObject]
     public NvmfTarget[] InputObject { get; set; } = Array.Empty<NvmfTarget>();
 
     [Parameter(Mandatory = true, ParameterSetName = NqnSet, ValueFromPipelineByPropertyName = true)]
@@ -45,6 +46,11 @@ public sealed class StopNvmfTargetCommand : NvmeCmdlet
 
     protected override void ProcessRecord()
     {
+        if (RefuseRemotedInput("subsystem NQN", string.Join(", ", SubsystemNqn)))
+        {
+            return;
+        }
+
         if (ParameterSetName is KernelSet or KernelNqnSet)
         {
             StopKernel();

@@ -28,6 +28,7 @@ public sealed class UpdateNvmeFirmwareCommand : NvmeCmdlet
 
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true)]
     [ValidateNotNull]
+    [LiveObject]
     public NvmeAdminConnection Controller { get; set; } = null!;
 
     /// <summary>The firmware image file.</summary>

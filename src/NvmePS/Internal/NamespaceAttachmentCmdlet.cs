@@ -9,6 +9,7 @@ public abstract class NamespaceAttachmentCmdlet : NvmeCmdlet
 {
     [Parameter(Mandatory = true, Position = 0)]
     [ValidateNotNull]
+    [LiveObject]
     public NvmeAdminConnection Controller { get; set; } = null!;
 
     [Parameter(Mandatory = true, Position = 1, ValueFromPipelineByPropertyName = true)]
@@ -29,6 +30,11 @@ public abstract class NamespaceAttachmentCmdlet : NvmeCmdlet
 
     protected override void ProcessRecord()
     {
+        if (RefuseRemotedInput("namespace ID", Controller))
+        {
+            return;
+        }
+
         if (!AdminCmdlets.CheckConnected(this, Controller))
         {
             return;

@@ -11,6 +11,7 @@ public abstract class NvmeMiEndpointCmdlet : NvmeCmdlet
 
     /// <summary>A connected endpoint (Connect-NvmeMiEndpoint).</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = ConnectionSet)]
+    [LiveObject]
     public NvmeMiConnection InputObject { get; set; } = null!;
 
     /// <summary>MCTP network id of the endpoint.</summary>
@@ -48,6 +49,11 @@ public abstract class NvmeMiEndpointCmdlet : NvmeCmdlet
             }
 
             return InputObject;
+        }
+
+        if (RefuseRemotedInput("MCTP network and EID", $"net {Network} eid {Eid}"))
+        {
+            return null;
         }
 
         try

@@ -38,6 +38,13 @@ public static class ModuleUnderTest
 
     public static Assembly Module => typeof(NvmePS.Commands.NvmeCmdlet).Assembly;
 
+    /// <summary>True for a parameter users see and the help documents: not a common parameter, not hidden (DontShow,
+    /// such as the PSComputerName every cmdlet binds from remoting output).</summary>
+    public static bool IsDocumented(System.Management.Automation.CommandInfo command, string parameter) =>
+        !System.Management.Automation.Cmdlet.CommonParameters.Contains(parameter)
+        && !System.Management.Automation.Cmdlet.OptionalCommonParameters.Contains(parameter)
+        && !command.Parameters[parameter].Attributes.OfType<System.Management.Automation.ParameterAttribute>().Any(a => a.DontShow);
+
     public static Assembly Engine => typeof(NvmePS.Engine.NvmeException).Assembly;
 
     /// <summary>System.Management.Automation as loaded in this process: the real PowerShell from Microsoft.PowerShell.SDK.</summary>

@@ -75,7 +75,7 @@ public sealed class RealPowerShellTests
         }
 
         CmdletInfo cmd = ModuleUnderTest.Cmdlets.Single(c => c.Name == name);
-        foreach (string p in cmd.Parameters.Keys.Where(k => !Cmdlet.CommonParameters.Contains(k) && !Cmdlet.OptionalCommonParameters.Contains(k)))
+        foreach (string p in cmd.Parameters.Keys.Where(k => ModuleUnderTest.IsDocumented(cmd, k)))
         {
             string text = string.Join("\n", _s.Host.Script("(Get-Help $args[0] -Parameter $args[1]).description.Text", name, p).ThrowIfFailed());
             Assert.False(string.IsNullOrWhiteSpace(text), $"{name} -{p} has no description in Get-Help");
@@ -84,7 +84,7 @@ public sealed class RealPowerShellTests
         // SYNTAX lists each set's parameters as PowerShell would: by position, then mandatory, then by name.
         foreach (var set in cmd.ParameterSets)
         {
-            var expected = set.Parameters.Where(p => !Cmdlet.CommonParameters.Contains(p.Name) && !Cmdlet.OptionalCommonParameters.Contains(p.Name))
+            var expected = set.Parameters.Where(p => ModuleUnderTest.IsDocumented(cmd, p.Name))
                 .OrderBy(p => p.Position < 0 ? int.MaxValue : p.Position).ThenBy(p => p.IsMandatory ? 0 : 1).ThenBy(p => p.Name, StringComparer.Ordinal)
                 .Select(p => p.Name).ToList();
             expected.AddRange(new[] { "WhatIf", "Confirm" }.Where(r => set.Parameters.Any(p => p.Name == r)));
