@@ -61,6 +61,7 @@ $max = ($HostCount | Measure-Object -Maximum).Maximum
 $fleet = New-SshFleet -Count $max -RepositoryPath $repo
 $results = [Collections.Generic.List[object]]::new()
 $memory = $null
+$concurrency = $null
 try {
     $ssh = @{ Port = $fleet.Port; UserName = $fleet.UserName; KeyFilePath = $fleet.KeyFilePath; Options = $fleet.Options }
     foreach ($n in $HostCount) {
@@ -87,6 +88,22 @@ try {
             }
         }
         finally { $open | Remove-PSSession }
+        if ($n -eq $max) {
+            # How many hosts Invoke-Command -HostName runs at once when nothing limits it: each host marks itself
+            # running for a second and records the most markers it saw.
+            $dir = Join-Path $fleet.Root 'concurrency'
+            $null = New-Item -ItemType Directory $dir
+            $seen = @(Invoke-Command -HostName $names @ssh -ArgumentList $dir {
+                    param($dir)
+                    $mark = Join-Path $dir ((($env:SSH_CONNECTION -split ' ')[2]) + '.running')
+                    $null = New-Item -ItemType File $mark
+                    $most = 0
+                    foreach ($i in 1..20) { $most = [Math]::Max($most, @(Get-ChildItem $dir).Count); Start-Sleep -Milliseconds 50 }
+                    Remove-Item $mark
+                    $most
+                })
+            $concurrency = ($seen | Measure-Object -Maximum).Maximum
+        }
         foreach ($m in @(@{ Mode = 'fresh'; S = $fresh }, @{ Mode = 'sessions'; S = $sessions }, @{ Mode = 'warm'; S = $warm })) {
             $results.Add([pscustomobject]@{ Hosts = $n; Mode = $m.Mode; ThrottleLimit = $(if ($m.Mode -eq 'fresh') { 'n/a' } else { $ThrottleLimit }); Seconds = [Math]::Round($m.S, 2); SecondsPerHost = [Math]::Round($m.S / $n, 3) })
         }
@@ -104,4 +121,5 @@ foreach ($r in $results) {
 }
 "Fleet over SSH remoting: $([Environment]::ProcessorCount) cores, PowerShell $($PSVersionTable.PSVersion), median of $Repeat runs, every host on this machine"
 $results | Format-Table -AutoSize | Out-String -Width 200
+if ($null -ne $concurrency) { "Invoke-Command -HostName with $max hosts and no limit: at most $concurrency hosts running the script block at once." }
 if ($memory) { "Memory of one open session on its host (the remote pwsh process, NvmePS imported, after a run):"; $memory | Format-Table -AutoSize | Out-String }
