@@ -102,7 +102,7 @@ Describe 'Remoting over SSH to a fleet of stand-in hosts' -Skip:$noSsh {
         }
     }
 
-    It "keeps the properties a runbook reads, and renders remote results with the module's views" {
+    It "keeps the properties a runbook reads, and the module's alias properties" {
         $ids = @(Invoke-Command -Session $sessions { Get-NvmeIdentify -Controller $global:neighbour })
         $ids[0].PSObject.TypeNames[0] | Should -Be 'Deserialized.NvmePS.NvmeControllerIdentity'
         foreach ($p in 'ModelNumber', 'SerialNumber', 'FirmwareRevision', 'ControllerId', 'WarningTemperatureCelsius') {
@@ -110,19 +110,30 @@ Describe 'Remoting over SSH to a fleet of stand-in hosts' -Skip:$noSsh {
         }
         # The Types.ps1xml alias members apply to the deserialized type too.
         $ids[0].Model | Should -Be $ids[0].ModelNumber
+    }
 
-        # The same view as a live object of this session, plus the PSComputerName column remoting adds.
+    # Each type's table on the client has the labels the same type has live in this session (the module's view, not
+    # PowerShell's default list of every property), and PSComputerName.
+    It 'renders a remote <Type> with the same view as a live one' -ForEach @(
+        @{ Type = 'NvmeControllerIdentity'; Remote = { Get-NvmeIdentify -Controller $global:neighbour }; Local = { param($c) Get-NvmeIdentify -Controller $c } }
+        @{ Type = 'NvmeSmartHealth'; Remote = { Get-NvmeLog -Controller $global:neighbour -LogId Smart }; Local = { param($c) Get-NvmeLog -Controller $c -LogId Smart } }
+        @{ Type = 'NvmfController'; Remote = { $global:neighbour }; Local = { param($c) $c } }
+        @{ Type = 'NvmfTarget'; Remote = { Get-NvmfTarget }; Local = { param($c, $t) $t } }
+        @{ Type = 'NvmeMiSubsystemHealth'; Remote = { Get-NvmeMiHealth -Network 1 -Eid 29 }; Local = { param($c, $t, $sim) $sim | Get-NvmeMiHealth } }
+    ) {
+        function Get-Header($objects) { (((@($objects) | Format-Table | Out-String -Width 200 -Stream) -match '\S')[0]).Trim() -split '\s+' }
+        $remote = @(Invoke-Command -Session $sessions $Remote)
+        $remote[0].PSObject.TypeNames[0] | Should -Be "Deserialized.NvmePS.$Type"
         $t = Start-TestTarget
         $c = Connect-TestController $t
-        try {
-            $liveHeader = ((Get-NvmeIdentify -Controller $c | Format-Table | Out-String -Stream) -match '\S')[0].Trim()
-        }
-        finally { $c | Disconnect-NvmfController; $t | Stop-NvmfTarget }
-        $remoteHeader = ((($ids | Format-Table | Out-String -Stream) -match '\S')[0]).Trim()
-        $liveLabels = $liveHeader -split '\s+'
-        $remoteLabels = $remoteHeader -split '\s+'
+        $sim = Start-NvmeMiSimulator -Eid 31
+        try { $live = & $Local $c $t $sim }
+        finally { $c | Disconnect-NvmfController; $t | Stop-NvmfTarget; $sim | Stop-NvmeMiSimulator }
+        $live.PSObject.TypeNames[0] | Should -Be "NvmePS.$Type"
+        $liveLabels = Get-Header $live
         $liveLabels.Count | Should -BeGreaterThan 2
-        $remoteLabels | Should -Be $liveLabels
+        # Remoting adds the column that says which host each row came from.
+        Get-Header $remote | Should -Be (@($liveLabels) + 'PSComputerName')
     }
 
     It 'reports an error on one host as an ErrorRecord with its PSComputerName, and the others go on' {
