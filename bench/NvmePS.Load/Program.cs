@@ -15,7 +15,7 @@ namespace NvmePS.Load;
 /// --restart-at, the controller (a child process) is killed with writes in flight halfway and started again on the
 /// same file: every block acknowledged before a Flush must come back.
 /// Run: dotnet run -c Release --project bench/NvmePS.Load [-- --hosts 64 --depth 32 --seconds 60 --mib 256
-///      --file PATH --restart-at SECONDS]
+///      --file PATH --restart-at SECONDS]; with --idle N it measures what N idle associations cost instead (IdleRun).
 /// </summary>
 internal static class Program
 {
@@ -31,13 +31,23 @@ internal static class Program
         catch (Exception e) when (e is ArgumentException or FormatException or OverflowException)
         {
             Console.Error.WriteLine($"NvmePS.Load: {e.Message}");
-            Console.Error.WriteLine("usage: NvmePS.Load [--hosts 1..250] [--depth 1..127] [--seconds S] [--mib M] [--file PATH [--restart-at S]]");
+            Console.Error.WriteLine("usage: NvmePS.Load [--hosts 1..250] [--depth 1..127] [--seconds S] [--mib M] [--file PATH [--restart-at S]] | --idle ASSOCIATIONS");
             return 2;
         }
 
         if (o.Serve)
         {
             return await ServeAsync(o).ConfigureAwait(false);
+        }
+
+        if (o.IdleChild > 0)
+        {
+            return await IdleRun.ChildAsync(o.IdleChild, o.IdleTrimMilliseconds).ConfigureAwait(false);
+        }
+
+        if (o.Idle > 0)
+        {
+            return await IdleRun.RunAsync(o.Idle).ConfigureAwait(false);
         }
 
         Console.WriteLine($"NvmePS load run: {o.Hosts} hosts × QD {o.Depth}, {o.IoBlocks * BlockStamp.BlockSize / 1024} KiB random I/O (half writes, half read-back checks), " +
@@ -87,6 +97,9 @@ internal sealed record LoadOptions
     public double RestartAt { get; init; }
     public int Port { get; init; }
     public int IoBlocks { get; init; } = 8;
+    public int Idle { get; init; }
+    public int IdleChild { get; init; }
+    public int IdleTrimMilliseconds { get; init; }
 
     public static LoadOptions Parse(string[] args)
     {
@@ -104,13 +117,15 @@ internal sealed record LoadOptions
                 "--file" => o with { File = Path.GetFullPath(Next()) },
                 "--restart-at" => o with { RestartAt = double.Parse(Next(), CultureInfo.InvariantCulture) },
                 "--port" => o with { Port = int.Parse(Next(), CultureInfo.InvariantCulture) },
+                "--idle" => o with { Idle = int.Parse(Next(), CultureInfo.InvariantCulture) },
+                "--idle-child" => o with { IdleChild = int.Parse(Next(), CultureInfo.InvariantCulture), IdleTrimMilliseconds = int.Parse(Next(), CultureInfo.InvariantCulture) },
                 _ => throw new ArgumentException($"unknown argument {args[i]}"),
             };
         }
 
-        if (o.Hosts is < 1 or > 250 || o.Depth is < 1 or > 127 || o.Seconds <= 0)
+        if (o.Hosts is < 1 or > 250 || o.Depth is < 1 or > 127 || o.Seconds <= 0 || o.Idle is < 0 or > 4000)
         {
-            throw new ArgumentException("--hosts 1..250, --depth 1..127, --seconds > 0");
+            throw new ArgumentException("--hosts 1..250, --depth 1..127, --seconds > 0, --idle 1..4000");
         }
 
         if (o.RestartAt > 0 && o.File is null)

@@ -73,6 +73,10 @@ public sealed class NvmeTargetOptions
     /// <summary>Least time a sanitize takes (it erases every namespace of the subsystem, paced to take this long).</summary>
     public TimeSpan SanitizeTime { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>After this long with nothing received, a connection gives its buffers back until its next PDU, so idle
+    /// connections cost a few KiB each (<see cref="NvmePS.Engine.Fabrics.Tcp.NvmeTcpQueueOptions.IdleTrimAfter"/>). Infinite keeps them.</summary>
+    public TimeSpan IdleTrimAfter { get; set; } = NvmePS.Engine.Fabrics.Tcp.NvmeTcpQueueOptions.DefaultIdleTrimAfter;
+
     /// <summary>MDTS as Identify Controller reports it.</summary>
     public byte Mdts => (byte)(System.Numerics.BitOperations.Log2((uint)MaxDataTransferSize) - 12);
 
@@ -98,6 +102,7 @@ public sealed class NvmeTargetOptions
         Require(KeepAliveGranularity >= 1, nameof(KeepAliveGranularity), "at least 1 (100 ms)");
         Require(MaxNamespaces is >= 1 and <= 0xFFFFFFFE, nameof(MaxNamespaces), "1..FFFFFFFEh");
         Require(Cpda <= 31, nameof(Cpda), "0..31");
+        Require(IdleTrimAfter > TimeSpan.Zero || IdleTrimAfter == Timeout.InfiniteTimeSpan, nameof(IdleTrimAfter), "a positive time, or Timeout.InfiniteTimeSpan");
         Require(SelfTestShortTime >= TimeSpan.Zero && SelfTestExtendedTime >= SelfTestShortTime && SelfTestExtendedTime <= TimeSpan.FromHours(24),
             nameof(SelfTestExtendedTime), "at least SelfTestShortTime and at most a day");
         Require(SanitizeTime >= TimeSpan.Zero && SanitizeTime <= TimeSpan.FromHours(24), nameof(SanitizeTime), "0..24 hours");

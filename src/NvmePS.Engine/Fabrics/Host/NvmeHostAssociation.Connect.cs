@@ -170,6 +170,7 @@ public sealed partial class NvmeHostAssociation
                 MaxR2T = p.MaxR2T,
                 MaxC2HData = p.MaxC2HData,
                 PduTimeout = p.PduTimeout,
+                IdleTrimAfter = p.IdleTrimAfter,
             };
             var qp = await NvmeTcpQueuePair.ConnectAsync(socket, options, timeout.Token).ConfigureAwait(false);
             queue = new NvmeHostQueue(qp, qid, size);

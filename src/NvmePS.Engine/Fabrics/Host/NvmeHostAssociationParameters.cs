@@ -77,6 +77,10 @@ public sealed record NvmeHostAssociationParameters
     /// (a controller that stalls or drips a PDU cannot hold a queue forever). Infinite turns the check off.</summary>
     public TimeSpan PduTimeout { get; init; } = NvmeTcpQueueOptions.DefaultPduTimeout;
 
+    /// <summary>After this long with nothing received, a queue gives its buffers back until the next PDU
+    /// (<see cref="NvmeTcpQueueOptions.IdleTrimAfter"/>). Infinite keeps them.</summary>
+    public TimeSpan IdleTrimAfter { get; init; } = NvmeTcpQueueOptions.DefaultIdleTrimAfter;
+
     /// <summary>Limit for the TCP connect plus ICReq/ICResp plus Fabrics Connect of each queue.</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
@@ -114,6 +118,11 @@ public sealed record NvmeHostAssociationParameters
         if (PduTimeout <= TimeSpan.Zero && PduTimeout != Timeout.InfiniteTimeSpan)
         {
             throw new ArgumentOutOfRangeException(nameof(PduTimeout), PduTimeout, "A positive time, or Timeout.InfiniteTimeSpan.");
+        }
+
+        if (IdleTrimAfter <= TimeSpan.Zero && IdleTrimAfter != Timeout.InfiniteTimeSpan)
+        {
+            throw new ArgumentOutOfRangeException(nameof(IdleTrimAfter), IdleTrimAfter, "A positive time, or Timeout.InfiniteTimeSpan.");
         }
 
         if (KeepAliveTimeout < TimeSpan.Zero || KeepAliveTimeout.TotalMilliseconds > uint.MaxValue)

@@ -29,6 +29,12 @@ internal sealed class NvmeTcpPduSender
     private int _pendingLength;
     private TaskCompletionSource? _pendingWritten;
     private byte[] _tx = [];
+    // Environment.TickCount64 at the last PDU submitted: TrimIfIdleAsync leaves a sender that is in use alone.
+    private long _lastSendTick;
+    // After a trim the buffers come back small (a keep-alive or a completion needs no more), and full size with the
+    // first PDU that does not fit: an idle association's keep-alives do not reallocate 200 KiB each time.
+    private bool _small;
+    private const int SmallBufferSize = 4096;
     private readonly int _coalesceLimit;
     // Bytes of large data copied next to the header and next to the data digest.
     private const int RideAlong = 4096;
@@ -57,9 +63,66 @@ internal sealed class NvmeTcpPduSender
 
         // Connection-lifetime buffers are plain arrays: an aborted socket call may still touch them after Dispose,
         // so they must never go back to a pool another connection draws from.
+        if (_small)
+        {
+            _pending = GC.AllocateUninitializedArray<byte>(SmallBufferSize);
+            _flushing = GC.AllocateUninitializedArray<byte>(SmallBufferSize);
+            _tx = GC.AllocateUninitializedArray<byte>(SmallBufferSize + 256);
+            return;
+        }
+
         _pending = GC.AllocateUninitializedArray<byte>(Math.Max(_coalesceLimit, AppendLimit));
         _flushing = GC.AllocateUninitializedArray<byte>(_pending.Length);
         _tx = GC.AllocateUninitializedArray<byte>(Math.Max(_coalesceLimit, 4096) + 256);
+    }
+
+    /// <summary>With the send lock held, under <see cref="_pendingLock"/>: small buffers become full ones, keeping what
+    /// is queued. Nobody else touches <see cref="_tx"/> or <see cref="_flushing"/> while the send lock is held.</summary>
+    private void GrowLocked()
+    {
+        byte[] queued = _pending;
+        _small = false;
+        _tx = [];
+        EnsureBuffersLocked();
+        queued.AsSpan(0, _pendingLength).CopyTo(_pending);
+    }
+
+    /// <summary>True after a trim until a large PDU brings full-size buffers back.</summary>
+    internal bool Trimmed => Volatile.Read(ref _small);
+
+    /// <summary>Bytes of send buffers the connection holds now (0 before the first PDU and right after a trim).</summary>
+    internal int BufferBytes
+    {
+        get
+        {
+            lock (_pendingLock)
+            {
+                return _pending.Length + _flushing.Length + _tx.Length;
+            }
+        }
+    }
+
+    /// <summary>Gives the send buffers back when nothing has been sent for <paramref name="idleMilliseconds"/> and nothing is
+    /// queued; the next PDU allocates small ones, and the first large PDU full ones. Dropped, not pooled: an aborted
+    /// socket call may still touch them. Leaves a sender that is in use, or already trimmed, alone.</summary>
+    internal async ValueTask TrimIfIdleAsync(long idleMilliseconds)
+    {
+        if (Volatile.Read(ref _tx).Length == 0 || Volatile.Read(ref _small) || !_sendLock.Wait(0))
+        {
+            return;
+        }
+
+        lock (_pendingLock)
+        {
+            if (!_small && _pendingLength == 0 && Environment.TickCount64 - Volatile.Read(ref _lastSendTick) >= idleMilliseconds)
+            {
+                _pending = _flushing = _tx = [];
+                _small = true;
+            }
+        }
+
+        // PDUs queued while this held the socket are written before it lets go, as for any owner.
+        await ReleaseSendAsync().ConfigureAwait(false);
     }
 
     /// <summary>Sends one PDU; completes when its bytes are written (alone, or in the batch it joined).</summary>
@@ -69,6 +132,8 @@ internal sealed class NvmeTcpPduSender
         {
             return ValueTask.FromCanceled(cancellationToken);
         }
+
+        Volatile.Write(ref _lastSendTick, Environment.TickCount64);
 
         bool owner;
         lock (_pendingLock)
@@ -294,6 +359,22 @@ internal sealed class NvmeTcpPduSender
             }
 
             await WriteHeldBackAsync().ConfigureAwait(false);
+            if (_tx.Length == 0 || (_small && layout.Plen > SmallBufferSize))
+            {
+                // Trimmed after this PDU was submitted (it waited for the socket), or busy again after a trim.
+                lock (_pendingLock)
+                {
+                    if (_small && layout.Plen > SmallBufferSize)
+                    {
+                        GrowLocked();
+                    }
+                    else
+                    {
+                        EnsureBuffersLocked();
+                    }
+                }
+            }
+
             int plen = layout.Plen;
             if (plen <= _tx.Length)
             {

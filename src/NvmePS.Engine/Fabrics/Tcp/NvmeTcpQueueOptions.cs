@@ -37,6 +37,14 @@ public sealed record NvmeTcpQueueOptions
     /// <see cref="Timeout.InfiniteTimeSpan"/> turns the check off.</summary>
     public TimeSpan PduTimeout { get; init; } = DefaultPduTimeout;
 
+    /// <summary>After this long with nothing received and nothing buffered, a connection on its own receive thread gives
+    /// its receive and send buffers back (they come back with the next bytes), so an idle connection holds a few KiB
+    /// instead of about 256 KiB. <see cref="Timeout.InfiniteTimeSpan"/> keeps them for the connection's life.</summary>
+    public TimeSpan IdleTrimAfter { get; init; } = DefaultIdleTrimAfter;
+
+    /// <summary>5 s: long enough that a connection in use never pays for it, short enough that idle ones cost little.</summary>
+    public static readonly TimeSpan DefaultIdleTrimAfter = TimeSpan.FromSeconds(5);
+
     /// <summary>30 s: far above what a whole MAXH2CDATA or C2HData PDU takes on any working link.</summary>
     public static readonly TimeSpan DefaultPduTimeout = TimeSpan.FromSeconds(30);
 }

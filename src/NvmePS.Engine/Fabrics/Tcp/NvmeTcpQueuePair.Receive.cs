@@ -27,7 +27,7 @@ public sealed partial class NvmeTcpQueuePair
             if (_rxEnd == _rxStart)
             {
                 // Idle between PDUs: not bounded by the PDU deadline.
-                await FillAsync(1, cancellationToken).ConfigureAwait(false);
+                await FillBetweenPdusAsync(cancellationToken).ConfigureAwait(false);
             }
 
             MarkPduStart();
@@ -238,6 +238,50 @@ public sealed partial class NvmeTcpQueuePair
         return received == Crc32C.Compute(data.Span);
     }
 
+    /// <summary>Waits for the next PDU's first bytes with nothing buffered. On the connection's own receive thread, a
+    /// spell of <see cref="NvmeTcpQueueOptions.IdleTrimAfter"/> with nothing received gives the receive and send buffers
+    /// back (about 256 KiB), so an idle connection holds a few KiB. Small ones serve keep-alives and lone commands; the
+    /// full ones come back when more arrives, or is sent, than the small ones hold.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask FillBetweenPdusAsync(CancellationToken cancellationToken)
+    {
+        _rxStart = _rxEnd = 0;
+        if (!OnReceiveThread || _idleTrimMilliseconds <= 0)
+        {
+            _rxEnd = await ReceiveSomeAsync(_rx, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        while (true)
+        {
+            // Only while something is left to give back: a trimmed connection waits with no bound.
+            bool trimmable = !_rxTrimmed || !_sender.Trimmed;
+            int n = ReceiveOnOwnThread(_rx, cancellationToken, trimmable ? _idleTrimMilliseconds : 0);
+            if (n > 0)
+            {
+                _rxEnd = n;
+                if (_rxTrimmed && n == _rx.Length)
+                {
+                    // More than the small buffer holds arrived at once: busy again, so the full buffer comes back. A
+                    // keep-alive or a lone command fits the small one and leaves the connection trimmed.
+                    _rxTrimmed = false;
+                    GrowReceiveBuffer();
+                }
+
+                return;
+            }
+
+            // Idle: nothing has arrived for IdleTrimAfter, and nothing is buffered.
+            if (!_rxTrimmed)
+            {
+                _rx = GC.AllocateUninitializedArray<byte>(InitialReceiveBufferSize);
+                _rxTrimmed = true;
+            }
+
+            await _sender.TrimIfIdleAsync(_idleTrimMilliseconds).ConfigureAwait(false);
+        }
+    }
+
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask FillAsync(int count, CancellationToken cancellationToken)
     {
@@ -424,8 +468,12 @@ public sealed partial class NvmeTcpQueuePair
     /// <summary>Writes the PDUs the receive thread held back; called on that thread before it waits for anything.</summary>
     internal void FlushHeldBack() => _sender.FlushHeldBack();
 
-    private unsafe int ReceiveOnOwnThread(Span<byte> buffer, CancellationToken cancellationToken)
+    /// <summary>One receive on the connection's own thread: the bytes read (at least one). With
+    /// <paramref name="idleReturnMilliseconds"/> above 0 it returns 0 instead once that long has passed with nothing to
+    /// read.</summary>
+    private unsafe int ReceiveOnOwnThread(Span<byte> buffer, CancellationToken cancellationToken, int idleReturnMilliseconds = 0)
     {
+        long idleSince = 0;
         if (cancellationToken.CanBeCanceled && cancellationToken != _ownThreadToken)
         {
             // A reader passes the same connection-lifetime token every time: register it once, not once per receive.
@@ -440,7 +488,7 @@ public sealed partial class NvmeTcpQueuePair
         {
             while (true)
             {
-                (n, errno) = WithHandle(buffer, static (fd, b) =>
+                (n, errno) = WithHandle(buffer, 0, static (fd, b, _) =>
                 {
                     fixed (byte* p = b)
                     {
@@ -466,11 +514,27 @@ public sealed partial class NvmeTcpQueuePair
                 // Nothing more to read for now: what this thread answered goes out before it waits. Not while holding
                 // the handle: a failed send closes the socket, and closing waits for every reference to the handle.
                 _sender.FlushHeldBack();
-                WithHandle(default, static (fd, _) =>
+                int waitMilliseconds = 1000;
+                if (idleReturnMilliseconds > 0)
+                {
+                    long now = Environment.TickCount64;
+                    if (idleSince == 0)
+                    {
+                        idleSince = now;
+                    }
+                    else if (now - idleSince >= idleReturnMilliseconds)
+                    {
+                        return 0;
+                    }
+
+                    waitMilliseconds = (int)Math.Clamp(idleReturnMilliseconds - (now - idleSince), 1, 1000);
+                }
+
+                WithHandle(default, waitMilliseconds, static (fd, _, wait) =>
                 {
                     var pfd = new NvmeTcpNative.PollFd { Fd = fd, Events = NvmeTcpNative.PollIn };
                     // Abort's shutdown wakes the poll; the bound is only a backstop against a missed wake-up.
-                    return ((nint)NvmeTcpNative.Poll(&pfd, 1, 1000), 0);
+                    return ((nint)NvmeTcpNative.Poll(&pfd, 1, wait), 0);
                 });
             }
         }
@@ -507,7 +571,7 @@ public sealed partial class NvmeTcpQueuePair
         {
             while (true)
             {
-                var (n, errno) = WithHandle(span, static (fd, b) =>
+                var (n, errno) = WithHandle(span, 0, static (fd, b, _) =>
                 {
                     fixed (byte* p = b)
                     {
@@ -582,18 +646,18 @@ public sealed partial class NvmeTcpQueuePair
         }
     }
 
-    private delegate (nint Result, int Errno) HandleCall(int fd, Span<byte> buffer);
+    private delegate (nint Result, int Errno) HandleCall(int fd, Span<byte> buffer, int argument);
 
     /// <summary>Runs one system call on the socket's descriptor, holding a reference so the descriptor cannot be closed
     /// (and its number reused) meanwhile. Nothing that may close the socket runs inside.</summary>
-    private (nint Result, int Errno) WithHandle(Span<byte> buffer, HandleCall call)
+    private (nint Result, int Errno) WithHandle(Span<byte> buffer, int argument, HandleCall call)
     {
         var handle = _receiveHandle!;
         bool added = false;
         try
         {
             handle.DangerousAddRef(ref added);
-            return call((int)handle.DangerousGetHandle(), buffer);
+            return call((int)handle.DangerousGetHandle(), buffer, argument);
         }
         finally
         {

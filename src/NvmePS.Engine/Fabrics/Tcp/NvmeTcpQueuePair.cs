@@ -25,6 +25,9 @@ public sealed partial class NvmeTcpQueuePair : IAsyncDisposable, IDisposable
     private int _rxEnd;
     private NvmeTcpNegotiated _negotiated;
     private NvmeTcpReceiveLimits _limits;
+    // IdleTrimAfter in milliseconds (0: never), and whether the receive buffer is the small one an idle spell left.
+    private readonly int _idleTrimMilliseconds;
+    private bool _rxTrimmed;
     private int _pendingPadding;
     private int _pendingData;
     private bool _pendingDigest;
@@ -56,6 +59,9 @@ public sealed partial class NvmeTcpQueuePair : IAsyncDisposable, IDisposable
         _rx = GC.AllocateUninitializedArray<byte>(InitialReceiveBufferSize);
         RemoteEndPoint = socket.RemoteEndPoint;
         LocalEndPoint = socket.LocalEndPoint;
+        _idleTrimMilliseconds = options.IdleTrimAfter == Timeout.InfiniteTimeSpan || options.IdleTrimAfter <= TimeSpan.Zero
+            ? 0
+            : (int)Math.Clamp(options.IdleTrimAfter.TotalMilliseconds, 1, int.MaxValue);
         _sender = new NvmeTcpPduSender(socket, this, options.CoalesceLimit);
         if (options.PduTimeout > TimeSpan.Zero && options.PduTimeout != Timeout.InfiniteTimeSpan)
         {
@@ -80,6 +86,10 @@ public sealed partial class NvmeTcpQueuePair : IAsyncDisposable, IDisposable
         _rxStart = 0;
         _rx = grown;
     }
+
+    /// <summary>Bytes of receive and send buffers the connection holds now: about 256 KiB while in use, a few KiB before
+    /// initialization and after <see cref="NvmeTcpQueueOptions.IdleTrimAfter"/> with nothing received.</summary>
+    internal int BufferBytes => _rx.Length + _sender.BufferBytes;
 
     /// <summary>How long the PDU being received has been arriving; zero between PDUs.</summary>
     public TimeSpan ReceivingPduFor

@@ -429,6 +429,45 @@ public class TcpTargetTests
     }
 
     [Fact]
+    public async Task Idle_connections_give_their_buffers_back_on_both_sides_and_take_them_again_with_the_next_PDU()
+    {
+        var idle = TimeSpan.FromMilliseconds(200);
+        var (target, tcp, ep) = await StartAsync(new NvmeTargetOptions { MaxH2CData = 16 * 1024, IdleTrimAfter = idle });
+        await using var tcpScope = tcp;
+        using var targetScope = target;
+        await using var a = await NvmePS.Engine.Fabrics.Host.NvmeHostAssociation.ConnectAsync(ep, Core.SubNqn,
+            new NvmePS.Engine.Fabrics.Host.NvmeHostAssociationParameters { HostNqn = Core.HostNqn, IoQueueCount = 1, IdleTrimAfter = idle, KeepAliveTimeout = TimeSpan.Zero }, CancellationToken.None);
+        var io = a.IoQueues[0].Transport;
+        byte[] block = Random(8 * 512, 11);
+        await a.WriteAsync(1, 100, 8, block, fua: false, CancellationToken.None);
+        // The completion resumed this method on the queue's receive thread: leave it, so it can go back to waiting.
+        await Task.Yield();
+
+        // In use: a 64 KiB receive buffer and three 64 KiB send buffers, on the controller's side and the host's.
+        Assert.True(io.BufferBytes >= 256 * 1024, $"host queue holds {io.BufferBytes} bytes");
+        Assert.True(tcp.ConnectionBufferBytes >= 2 * 256 * 1024, $"controller holds {tcp.ConnectionBufferBytes} bytes");
+
+        // Idle (no keep-alive either): every connection is down to the small receive buffer, with no send buffers.
+        Assert.True(SpinWait.SpinUntil(() => tcp.ConnectionBufferBytes == 2 * 4096 && io.BufferBytes == 4096 && a.AdminQueue.Transport.BufferBytes == 4096, TimeSpan.FromSeconds(20)),
+            $"controller {tcp.ConnectionBufferBytes}, host I/O queue {io.BufferBytes}, host admin queue {a.AdminQueue.Transport.BufferBytes} bytes");
+
+        // A small command is served from small buffers, and the data is intact.
+        byte[] back = new byte[block.Length];
+        await a.ReadAsync(1, 100, 8, back, CancellationToken.None);
+        Assert.Equal(block, back);
+        Assert.True(io.BufferBytes < 128 * 1024, $"host queue holds {io.BufferBytes} bytes after one small read");
+
+        // Large transfers bring the full buffers back on both sides, and the data is intact both ways.
+        byte[] large = Random(128 * 1024, 12);
+        await a.WriteAsync(1, 1000, 256, large, fua: false, CancellationToken.None);
+        byte[] largeBack = new byte[large.Length];
+        await a.ReadAsync(1, 1000, 256, largeBack, CancellationToken.None);
+        Assert.Equal(large, largeBack);
+        Assert.True(io.BufferBytes >= 256 * 1024, $"host queue holds {io.BufferBytes} bytes after large transfers");
+        Assert.Throws<ArgumentException>(() => new NvmeTargetOptions { IdleTrimAfter = TimeSpan.Zero }.Validate());
+    }
+
+    [Fact]
     public async Task A_host_transport_address_is_where_every_queue_of_the_association_comes_from()
     {
         var (target, tcp, ep) = await StartAsync();

@@ -212,6 +212,9 @@ public sealed class NvmeTcpTarget : IAsyncDisposable
         }
     }
 
+    /// <summary>Bytes of receive and send buffers the open connections hold now (idle ones give theirs back).</summary>
+    internal long ConnectionBufferBytes => _connections.Values.Sum(c => (long)c.BufferBytes);
+
     /// <summary>Connections open at once from <paramref name="address"/>.</summary>
     public int ConnectionsFrom(IPAddress address)
     {

@@ -41,6 +41,9 @@ internal sealed class NvmeTcpTargetConnection
     private int _deferredCount;
     private bool _closing;
     private NvmeTcpQueuePair? _qp;
+
+    /// <summary>Bytes of receive and send buffers the connection holds now.</summary>
+    internal int BufferBytes => Volatile.Read(ref _qp)?.BufferBytes ?? 0;
     private NvmeControllerQueue? _queue;
     private int _running;
     private CancellationTokenRegistration _queueClosedRegistration;
@@ -115,6 +118,7 @@ internal sealed class NvmeTcpTargetConnection
                 Pda = Options.Cpda,
                 MaxH2CData = (uint)Options.MaxH2CData,
                 MaxInCapsuleData = Math.Max(AdminInCapsuleData, Options.InCapsuleDataSize),
+                IdleTrimAfter = Options.IdleTrimAfter,
             };
 
             using (var init = CancellationTokenSource.CreateLinkedTokenSource(_cts.Token))
