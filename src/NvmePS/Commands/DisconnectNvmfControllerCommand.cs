@@ -14,6 +14,10 @@ public sealed class DisconnectNvmfControllerCommand : NvmeCmdlet
     private const string NqnSet = "SubsystemNqn";
     private const string KernelSet = "Kernel";
 
+    /// <summary>Remoting's PSComputerName of piped input (hidden; <see cref="NvmeCmdlet.RefuseRemotedInput"/>).</summary>
+    [Parameter(ParameterSetName = NqnSet, ValueFromPipelineByPropertyName = true, DontShow = true)]
+    public string? PSComputerName { get => RemotedFrom; set => RemotedFrom = value; }
+
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = InputSet)]
     [ValidateNotNull]
     [LiveObject]

@@ -10,6 +10,10 @@ namespace NvmePS.Commands;
 [OutputType(typeof(NvmeKernelController))]
 public sealed class GetNvmeDeviceCommand : NvmeCmdlet
 {
+    /// <summary>Remoting's PSComputerName of piped input (hidden; <see cref="NvmeCmdlet.RefuseRemotedInput"/>).</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true, DontShow = true)]
+    public string? PSComputerName { get => RemotedFrom; set => RemotedFrom = value; }
+
     /// <summary>Controller names (nvme0, nvme1, ...); wildcards allowed.</summary>
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(KernelControllerCompleter))]

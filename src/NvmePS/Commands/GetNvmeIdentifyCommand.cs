@@ -14,6 +14,10 @@ public sealed class GetNvmeIdentifyCommand : NvmeCmdlet
     private const string NamespaceSet = "Namespace";
     private const string ActiveSet = "ActiveNamespaces";
 
+    /// <summary>Remoting's PSComputerName of piped input (hidden; <see cref="NvmeCmdlet.RefuseRemotedInput"/>).</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true, DontShow = true)]
+    public string? PSComputerName { get => RemotedFrom; set => RemotedFrom = value; }
+
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNull]
     [LiveObject]

@@ -7,6 +7,10 @@ namespace NvmePS.Commands;
 [OutputType(typeof(NvmfController))]
 public sealed class GetNvmfControllerCommand : NvmeCmdlet
 {
+    /// <summary>Remoting's PSComputerName of piped input (hidden; <see cref="NvmeCmdlet.RefuseRemotedInput"/>).</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true, DontShow = true)]
+    public string? PSComputerName { get => RemotedFrom; set => RemotedFrom = value; }
+
     /// <summary>Only controllers of these subsystem NQNs (wildcards allowed).</summary>
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(ConnectedNqnCompleter))]

@@ -13,6 +13,10 @@ public sealed class GetNvmfTargetCommand : NvmeCmdlet
     private const string UserspaceSet = "Userspace";
     private const string KernelSet = "Kernel";
 
+    /// <summary>Remoting's PSComputerName of piped input (hidden; <see cref="NvmeCmdlet.RefuseRemotedInput"/>).</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true, DontShow = true)]
+    public string? PSComputerName { get => RemotedFrom; set => RemotedFrom = value; }
+
     /// <summary>List the kernel target's (nvmet's) subsystems from configfs.</summary>
     [Parameter(Mandatory = true, ParameterSetName = KernelSet)]
     public SwitchParameter Kernel { get; set; }

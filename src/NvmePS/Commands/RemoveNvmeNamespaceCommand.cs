@@ -10,6 +10,10 @@ namespace NvmePS.Commands;
 [OutputType(typeof(NvmeNamespaceId))]
 public sealed class RemoveNvmeNamespaceCommand : NvmeCmdlet
 {
+    /// <summary>Remoting's PSComputerName of piped input (hidden; <see cref="NvmeCmdlet.RefuseRemotedInput"/>).</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true, DontShow = true)]
+    public string? PSComputerName { get => RemotedFrom; set => RemotedFrom = value; }
+
     [Parameter(Mandatory = true, Position = 0)]
     [ValidateNotNull]
     [LiveObject]

@@ -9,6 +9,10 @@ namespace NvmePS.Commands;
 [OutputType(typeof(MctpEndpointInfo))]
 public sealed class RepairNvmeMiEndpointCommand : NvmeCmdlet
 {
+    /// <summary>Remoting's PSComputerName of piped input (hidden; <see cref="NvmeCmdlet.RefuseRemotedInput"/>).</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true, DontShow = true)]
+    public string? PSComputerName { get => RemotedFrom; set => RemotedFrom = value; }
+
     /// <summary>MCTP network id.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     public uint Network { get; set; }

@@ -10,6 +10,10 @@ namespace NvmePS.Commands;
 [OutputType(typeof(NvmeSelfTest))]
 public sealed class StartNvmeSelfTestCommand : NvmeCmdlet
 {
+    /// <summary>Remoting's PSComputerName of piped input (hidden; <see cref="NvmeCmdlet.RefuseRemotedInput"/>).</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true, DontShow = true)]
+    public string? PSComputerName { get => RemotedFrom; set => RemotedFrom = value; }
+
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true)]
     [ValidateNotNull]
     [LiveObject]

@@ -15,6 +15,11 @@ public sealed class StopNvmfTargetCommand : NvmeCmdlet
     private const string KernelSet = "Kernel";
     private const string KernelNqnSet = "KernelSubsystemNqn";
 
+    /// <summary>Remoting's PSComputerName of piped input (hidden; <see cref="NvmeCmdlet.RefuseRemotedInput"/>).</summary>
+    [Parameter(ParameterSetName = NqnSet, ValueFromPipelineByPropertyName = true, DontShow = true)]
+    [Parameter(ParameterSetName = KernelNqnSet, ValueFromPipelineByPropertyName = true, DontShow = true)]
+    public string? PSComputerName { get => RemotedFrom; set => RemotedFrom = value; }
+
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = InputSet)]
     [ValidateNotNull]
     [LiveObject]

@@ -7,6 +7,10 @@ namespace NvmePS.Commands;
 /// controller of -Controller itself), then the namespace's attachment as Identify CNS 12h reports it.</summary>
 public abstract class NamespaceAttachmentCmdlet : NvmeCmdlet
 {
+    /// <summary>Remoting's PSComputerName of piped input (hidden; <see cref="NvmeCmdlet.RefuseRemotedInput"/>).</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true, DontShow = true)]
+    public string? PSComputerName { get => RemotedFrom; set => RemotedFrom = value; }
+
     [Parameter(Mandatory = true, Position = 0)]
     [ValidateNotNull]
     [LiveObject]

@@ -14,11 +14,11 @@ public abstract class NvmeCmdlet : PSCmdlet, IDisposable
     private readonly CancellationTokenSource _stop = new();
     private bool _disposed;
 
-    /// <summary>The PSComputerName of a piped object that came through remoting. Hidden: it lets cmdlets whose
-    /// identities bind by property name (NQNs of this session's objects, MI network and EID, kernel device names)
-    /// refuse input from another computer, whose names mean something there, not here (<see cref="RefuseRemotedInput"/>).</summary>
-    [Parameter(ValueFromPipelineByPropertyName = true, DontShow = true)]
-    public string? PSComputerName { get; set; }
+    /// <summary>The PSComputerName of a piped object that came through remoting. Cmdlets whose identities bind by property
+    /// name (NQNs of this session's objects, MI network and EID, kernel device names, namespace IDs) bind it with a
+    /// hidden PSComputerName parameter in those parameter sets only, and refuse input from another computer, whose
+    /// names mean something there, not here (<see cref="RefuseRemotedInput"/>).</summary>
+    protected string? RemotedFrom { get; set; }
 
     /// <summary>Cancelled when the pipeline stops.</summary>
     protected CancellationToken StopToken => _stop.Token;
@@ -76,13 +76,14 @@ public abstract class NvmeCmdlet : PSCmdlet, IDisposable
     /// <paramref name="what"/> names something on that computer, and must not act on this one's.</summary>
     protected bool RefuseRemotedInput(string what, object? target)
     {
-        if (!RemotedInput.IsAnotherComputer(PSComputerName))
+        string? from = RemotedFrom;
+        if (!RemotedInput.IsAnotherComputer(from))
         {
             return false;
         }
 
         WriteError(new ErrorRecord(
-            new ArgumentException($"This input came from {PSComputerName} through remoting: its {what} names something on {PSComputerName}, not on this computer, so {MyInvocation.MyCommand.Name} does not act on it here. Run the command there, for example Invoke-Command -Session $session {{ ... }} with a session to {PSComputerName}."),
+            new ArgumentException($"This input came from {from} through remoting: its {what} names something on {from}, not on this computer, so {MyInvocation.MyCommand.Name} does not act on it here. Run the command there, for example Invoke-Command -Session $session {{ ... }} with a session to {from}."),
             "RemotedInput", ErrorCategory.InvalidArgument, target));
         return true;
     }

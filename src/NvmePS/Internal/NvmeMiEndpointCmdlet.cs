@@ -9,6 +9,10 @@ public abstract class NvmeMiEndpointCmdlet : NvmeCmdlet
     protected const string ConnectionSet = "Connection";
     protected const string AddressSet = "Address";
 
+    /// <summary>Remoting's PSComputerName of piped input (hidden; <see cref="NvmeCmdlet.RefuseRemotedInput"/>).</summary>
+    [Parameter(ParameterSetName = AddressSet, ValueFromPipelineByPropertyName = true, DontShow = true)]
+    public string? PSComputerName { get => RemotedFrom; set => RemotedFrom = value; }
+
     /// <summary>A connected endpoint (Connect-NvmeMiEndpoint).</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = ConnectionSet)]
     [LiveObject]
