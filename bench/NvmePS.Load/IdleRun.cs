@@ -41,16 +41,8 @@ internal static class IdleRun
 
     private static async Task<(long Heap, long Buffers, long Rss)> MeasureInChildAsync(int associations, TimeSpan idleTrim)
     {
-        var psi = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true, UseShellExecute = false };
-        string? entry = System.Reflection.Assembly.GetEntryAssembly()?.Location;
-        if (Path.GetFileNameWithoutExtension(Environment.ProcessPath!) == "dotnet" && entry is not null)
-        {
-            psi.ArgumentList.Add(entry);
-        }
-
-        psi.ArgumentList.Add("--idle-child");
-        psi.ArgumentList.Add(associations.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        psi.ArgumentList.Add(idleTrim == Timeout.InfiniteTimeSpan ? "-1" : ((int)idleTrim.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture));
+        var psi = Program.ChildStartInfo("--idle-child", associations.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            idleTrim == Timeout.InfiniteTimeSpan ? "-1" : ((int)idleTrim.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture));
         using var child = Process.Start(psi) ?? throw new InvalidOperationException("Cannot start the measuring process.");
         string output = await child.StandardOutput.ReadToEndAsync().ConfigureAwait(false);
         await child.WaitForExitAsync().ConfigureAwait(false);

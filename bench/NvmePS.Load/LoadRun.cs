@@ -137,20 +137,10 @@ internal sealed class LoadRun(LoadOptions options) : IAsyncDisposable
 
     private void StartController()
     {
-        var psi = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false };
-        string? entry = System.Reflection.Assembly.GetEntryAssembly()?.Location;
-        if (Path.GetFileNameWithoutExtension(Environment.ProcessPath!) == "dotnet" && entry is not null)
-        {
-            psi.ArgumentList.Add(entry);
-        }
-
-        psi.ArgumentList.Add("--serve");
-        psi.ArgumentList.Add("--hosts");
-        psi.ArgumentList.Add(options.Hosts.ToString(CultureInfo.InvariantCulture));
-        psi.ArgumentList.Add("--mib");
-        psi.ArgumentList.Add(options.Mib.ToString(CultureInfo.InvariantCulture));
-        psi.ArgumentList.Add("--port");
-        psi.ArgumentList.Add(_endpoint.Port.ToString(CultureInfo.InvariantCulture));
+        var psi = Program.ChildStartInfo("--serve", "--hosts", options.Hosts.ToString(CultureInfo.InvariantCulture), "--mib", options.Mib.ToString(CultureInfo.InvariantCulture),
+            "--port", _endpoint.Port.ToString(CultureInfo.InvariantCulture));
+        // The controller runs until its standard input closes.
+        psi.RedirectStandardInput = true;
         if (options.File is not null)
         {
             psi.ArgumentList.Add("--file");

@@ -57,6 +57,25 @@ internal static class Program
         return await run.RunAsync().ConfigureAwait(false);
     }
 
+    /// <summary>This program again, as a child process with <paramref name="arguments"/>: its apphost, or its dll under
+    /// dotnet when it was started that way. Standard output is redirected.</summary>
+    internal static ProcessStartInfo ChildStartInfo(params string[] arguments)
+    {
+        var psi = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true, UseShellExecute = false };
+        string? entry = System.Reflection.Assembly.GetEntryAssembly()?.Location;
+        if (Path.GetFileNameWithoutExtension(Environment.ProcessPath!) == "dotnet" && entry is not null)
+        {
+            psi.ArgumentList.Add(entry);
+        }
+
+        foreach (string a in arguments)
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        return psi;
+    }
+
     /// <summary>The controller process: one subsystem, one namespace, open to any host, until stdin closes.</summary>
     private static async Task<int> ServeAsync(LoadOptions o)
     {
