@@ -92,12 +92,17 @@ $onHost = {
     param([int] $DiscoveryPort, [hashtable[]] $MiEndpoint)
     Import-Module NvmePS -ErrorAction Stop
 
-    function Measure-Drive([string] $Source, [string] $Device, $Controller) {
-        $row = [ordered]@{
+    # One row per drive, Unreachable until its figures are read.
+    function New-HealthRow([string] $Source, [string] $Device, [string] $Problem = '') {
+        [ordered]@{
             PSTypeName = 'NvmePS.FleetHealth'; Source = $Source; Device = $Device; Model = ''; SerialNumber = ''
             Severity = 'Unreachable'; CriticalWarning = ''; TemperatureCelsius = $null; WarningTemperatureCelsius = $null
-            PercentageUsed = $null; AvailableSparePercent = $null; Problem = ''
+            PercentageUsed = $null; AvailableSparePercent = $null; Problem = $Problem
         }
+    }
+
+    function Measure-Drive([string] $Source, [string] $Device, $Controller) {
+        $row = New-HealthRow $Source $Device
         try {
             $id = Get-NvmeIdentify -Controller $Controller -ErrorAction Stop
             $smart = Get-NvmeLog -Controller $Controller -LogId Smart -ErrorAction Stop
@@ -135,7 +140,7 @@ $onHost = {
             Measure-Drive 'Fabrics' "$($e.SubNqn) at $($e.Traddr):$($e.Trsvcid)" $c
         }
         catch {
-            [pscustomobject]@{ PSTypeName = 'NvmePS.FleetHealth'; Source = 'Fabrics'; Device = "$($e.SubNqn) at $($e.Traddr):$($e.Trsvcid)"; Severity = 'Unreachable'; Problem = $_.Exception.Message }
+            [pscustomobject](New-HealthRow 'Fabrics' "$($e.SubNqn) at $($e.Traddr):$($e.Trsvcid)" $_.Exception.Message)
         }
         finally { if ($c) { $c | Disconnect-NvmfController } }
     }
@@ -152,7 +157,7 @@ $onHost = {
     foreach ($ep in $endpoints) {
         $controllers = @(Get-NvmeMiController -Network $ep.Network -Eid $ep.Eid -ErrorAction SilentlyContinue -ErrorVariable miError)
         if ($controllers.Count -eq 0) {
-            [pscustomobject]@{ PSTypeName = 'NvmePS.FleetHealth'; Source = 'MI'; Device = "net $($ep.Network) eid $($ep.Eid)"; Severity = 'Unreachable'; Problem = "$($miError | Select-Object -First 1)" }
+            [pscustomobject](New-HealthRow 'MI' "net $($ep.Network) eid $($ep.Eid)" "$($miError | Select-Object -First 1)")
         }
         foreach ($mc in $controllers) {
             Measure-Drive 'MI' "net $($ep.Network) eid $($ep.Eid) controller $($mc.ControllerId)" $mc
