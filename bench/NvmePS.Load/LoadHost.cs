@@ -15,7 +15,7 @@ internal sealed class LoadHost(int index, ulong firstLba, int blocks, LoadOption
     private readonly List<LatencyHistogram> _latencies = [];
     private NvmeHostAssociation? _association;
     private long _nextSequence;
-    private long _completed, _writes, _reads, _errors, _lost, _corrupt, _checked, _failedAtRestart;
+    private long _completed, _writes, _reads, _errors, _lost, _corrupt, _checked, _failedAtRestart, _staleSqhdBefore;
 
     /// <summary>While the controller is being killed: I/O failures are what the kill causes, counted apart.</summary>
     public bool ExpectFailures { get; set; }
@@ -30,6 +30,12 @@ internal sealed class LoadHost(int index, ulong firstLba, int blocks, LoadOption
     public long Lost => Interlocked.Read(ref _lost);
     public long Corrupt => Interlocked.Read(ref _corrupt);
     public long BlocksChecked => Interlocked.Read(ref _checked);
+
+    /// <summary>Completions whose SQHD was behind one the host had already seen, over every association this host had.</summary>
+    public long StaleSqhd => Interlocked.Read(ref _staleSqhdBefore) + StaleSqhdOf(Volatile.Read(ref _association));
+
+    private static long StaleSqhdOf(NvmeHostAssociation? a) =>
+        a is null ? 0 : a.AdminQueue.StaleSqhdCompletions + a.IoQueues.Sum(q => q.StaleSqhdCompletions);
 
     public LatencyHistogram Latency
     {
@@ -66,6 +72,7 @@ internal sealed class LoadHost(int index, ulong firstLba, int blocks, LoadOption
     public async Task DisconnectAsync()
     {
         var a = Interlocked.Exchange(ref _association, null);
+        Interlocked.Add(ref _staleSqhdBefore, StaleSqhdOf(a));
         if (a is not null)
         {
             try

@@ -57,6 +57,8 @@ internal sealed class LoadRun(LoadOptions options) : IAsyncDisposable
         Console.WriteLine($"I/O: {ios:N0} in {seconds:0.0} s = {ios / seconds:N0} IOPS ({writes:N0} writes, {reads:N0} read-back checks)");
         Console.WriteLine($"latency: p50 {latency.Percentile(0.50):0} µs, p99 {latency.Percentile(0.99):0} µs, p99.9 {latency.Percentile(0.999):0} µs");
         Console.WriteLine($"errors: {errors}");
+        // A controller that completes out of order must still report SQHD values that never go back on the wire.
+        Console.WriteLine($"stale SQHD completions seen by the hosts: {_hosts.Sum(h => h.StaleSqhd):N0}");
         Console.WriteLine($"blocks checked: {checkedBlocks:N0} (the final pass read all {_hosts.Sum(h => (long)h.Blocks):N0} blocks in {verify.Elapsed.TotalSeconds:0.0} s)");
         Console.WriteLine($"lost blocks: {lost}, corrupt blocks: {corrupt}");
         Console.WriteLine($"controller memory (RSS): peak {_peakRssKib / 1024.0:0} MiB; peak in the first quarter {_firstQuarterPeakKib / 1024.0:0} MiB, in the last quarter {_lastQuarterPeakKib / 1024.0:0} MiB" +

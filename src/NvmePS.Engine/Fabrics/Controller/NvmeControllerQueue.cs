@@ -9,7 +9,7 @@ namespace NvmePS.Engine.Fabrics.Controller;
 /// <see cref="Begin"/> when a capsule arrives, then (after fetching data) <see cref="ExecuteAsync"/>, or
 /// <see cref="Reject"/> when Begin refused the command.
 /// </summary>
-public sealed class NvmeControllerQueue : IDisposable
+public sealed class NvmeControllerQueue : IDisposable, INvmeSqHeadSource
 {
     private readonly ulong[] _cidsInFlight = new ulong[65536 / 64];
     private readonly CancellationTokenSource _closed = new();

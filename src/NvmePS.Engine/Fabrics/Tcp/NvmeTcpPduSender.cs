@@ -147,7 +147,7 @@ internal sealed class NvmeTcpPduSender
             if (_owner.OnReceiveThread && layout.Plen <= AppendLimit && _pending.Length - _pendingLength >= layout.Plen)
             {
                 // Corked: the receive thread flushes before it waits (FlushHeldBack), or the next owner writes it first.
-                NvmeTcpPduWriter.WritePdu(_pending.AsSpan(_pendingLength), h, layout, data.Span);
+                NvmeTcpPduWriter.WritePdu(_pending.AsSpan(_pendingLength), StampLocked(h), layout, data.Span);
                 _pendingLength += layout.Plen;
                 return ValueTask.CompletedTask;
             }
@@ -157,7 +157,7 @@ internal sealed class NvmeTcpPduSender
             {
                 // The owner writes it before releasing the socket (release happens under this lock). The caller's send
                 // completes when that write did, as a direct send would: one shared completion per batch.
-                NvmeTcpPduWriter.WritePdu(_pending.AsSpan(_pendingLength), h, layout, data.Span);
+                NvmeTcpPduWriter.WritePdu(_pending.AsSpan(_pendingLength), StampLocked(h), layout, data.Span);
                 _pendingLength += layout.Plen;
                 _pendingWritten ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                 return new ValueTask(_pendingWritten.Task);
@@ -262,16 +262,22 @@ internal sealed class NvmeTcpPduSender
     }
 
     /// <summary>With the send lock held: writes PDUs held back by the receive thread before the owner's own, which are later.</summary>
-    private async ValueTask WriteHeldBackAsync()
+    private async ValueTask WriteHeldBackAsync() => await WriteHeldBackAsync(default).ConfigureAwait(false);
+
+    /// <summary>With the send lock held: writes the PDUs queued so far, which go before the owner's <paramref name="h"/>.
+    /// Its place on the wire is fixed here, under the same lock as every queued PDU's, so it returns
+    /// <paramref name="h"/> stamped (<see cref="StampLocked"/>): anything queued later is stamped later and leaves after it.</summary>
+    private async ValueTask<NvmeTcpPduHeader> WriteHeldBackAsync(NvmeTcpPduHeader h)
     {
         byte[] buffer;
         int length;
         TaskCompletionSource? written;
         lock (_pendingLock)
         {
+            h = StampLocked(h);
             if (_pendingLength == 0)
             {
-                return;
+                return h;
             }
 
             (buffer, length, written) = TakePendingLocked();
@@ -281,6 +287,7 @@ internal sealed class NvmeTcpPduSender
         {
             await SendAllAsync(buffer.AsMemory(0, length), CancellationToken.None).ConfigureAwait(false);
             written?.TrySetResult();
+            return h;
         }
         catch (Exception e)
         {
@@ -288,6 +295,14 @@ internal sealed class NvmeTcpPduSender
             throw;
         }
     }
+
+    /// <summary>Under <see cref="_pendingLock"/>, where a PDU's place on the wire is fixed: a controller's CapsuleResp
+    /// reports the queue's head of this moment. Every PDU takes its place under this lock in the order it leaves, and
+    /// the head only moves forward, so the SQHD values on the wire never go back.</summary>
+    private NvmeTcpPduHeader StampLocked(in NvmeTcpPduHeader h) =>
+        h.Type == NvmeTcpPduType.CapsuleResp && _owner.SqHead is { } head
+            ? h with { Completion = h.Completion with { Sqhd = head.Sqhd } }
+            : h;
 
     /// <summary>Writes what other tasks queued meanwhile, then gives up the socket.</summary>
     private async ValueTask ReleaseSendAsync()
@@ -358,7 +373,7 @@ internal sealed class NvmeTcpPduSender
                 reg = cancellationToken.UnsafeRegister(static s => ((NvmeTcpQueuePair)s!).Abort(), _owner);
             }
 
-            await WriteHeldBackAsync().ConfigureAwait(false);
+            h = await WriteHeldBackAsync(h).ConfigureAwait(false);
             if (_tx.Length == 0 || (_small && layout.Plen > SmallBufferSize))
             {
                 // Trimmed after this PDU was submitted (it waited for the socket), or busy again after a trim.

@@ -148,6 +148,10 @@ public sealed partial class NvmeTcpQueuePair : IAsyncDisposable, IDisposable
         set => _limits = _limits with { MaxInCapsuleData = value };
     }
 
+    /// <summary>Controller: the queue whose head each CapsuleResp reports, stamped as the PDU takes its place on the wire
+    /// (completions built out of order would otherwise carry SQHD values that go backwards). Null on a host.</summary>
+    internal INvmeSqHeadSource? SqHead { get; set; }
+
     /// <summary>Largest data accepted per C2HData PDU (host).</summary>
     public int MaxC2HData
     {

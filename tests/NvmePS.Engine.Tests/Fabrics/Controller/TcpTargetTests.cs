@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Net;
 using NvmePS.Engine;
 using NvmePS.Engine.Admin;
@@ -125,6 +126,104 @@ public class TcpTargetTests
             await io.DisposeAsync();
             await a.DisposeAsync();
         }
+    }
+
+    [Fact]
+    public async Task Sqhd_on_the_wire_never_goes_back_while_completions_race()
+    {
+        // Completions are built by commands running at once and leave in another order; each must report the head as
+        // it is when its PDU takes its place on the wire, or a later PDU carries an older SQHD (found by the load run).
+        // Storage that finishes some operations later, on another thread, as a file does.
+        var target = new NvmeTarget(new NvmeTargetOptions());
+        using var targetScope = target;
+        var sub = target.AddSubsystem(Core.SubNqn);
+        sub.AllowHost(Core.HostNqn);
+        sub.AddNamespace(new UnevenStorage(new MemoryNamespaceStorage(1 << 20)), ownsStorage: true);
+        var tcp = new NvmeTcpTarget(target);
+        await using var tcpScope = tcp;
+        await tcp.ListenAsync(new IPEndPoint(IPAddress.Loopback, 0));
+        var ep = tcp.LocalEndPoints[0];
+        var admin = await TestHost.AdminAsync(ep, Core.SubNqn);
+        await using var adminScope = admin;
+        using var io = await RawPeer.OpenAsync(ep);
+        await io.SendAsync(RawPeer.ConnectCapsule(1, admin.Cntlid)); // SQSIZE 63: 64 entries
+        var connected = await io.ReadPduAsync();
+        Assert.Equal(1, BinaryPrimitives.ReadUInt16LittleEndian(connected.AsSpan(16)));
+
+        // At most 16 commands in flight, and none sent while the oldest in flight is 48 or more behind: the true head a
+        // response to command j reports lies in [j, j + 63], so its value modulo 64 unwraps without doubt. Reads of
+        // 512 B to 64 KiB (C2HData), 4 KiB in-capsule writes and flushes mix.
+        const int Commands = 3000, Window = 16, Entries = 64, Reach = 48;
+        var gate = new object();
+        var inFlight = new SortedSet<int>();
+        var sentAt = new int[65536];
+        int sent = 1; // the Connect
+        var rng = new Random(77);
+        var payload = Random(4096, 5);
+        byte[] ReadOf(ushort cid, int blocks) =>
+            RawPeer.Capsule(RawPeer.Sgl(NvmeIoCommands.Read(1, (ulong)rng.Next(0, 1024), blocks), cid, SglDescriptor.Transport((uint)blocks * 512)));
+        var sender = Task.Run(async () =>
+        {
+            for (int i = 0; i < Commands; i++)
+            {
+                ushort cid = (ushort)(100 + (i % 1000));
+                lock (gate)
+                {
+                    while (inFlight.Count >= Window || (inFlight.Count > 0 && sent + 1 - inFlight.Min > Reach))
+                    {
+                        Monitor.Wait(gate);
+                    }
+
+                    sentAt[cid] = ++sent;
+                    inFlight.Add(sent);
+                }
+
+                var pdu = (i % 3) switch
+                {
+                    0 => ReadOf(cid, 128 >> rng.Next(0, 8)),
+                    1 => RawPeer.Capsule(RawPeer.Sgl(NvmeIoCommands.Write(1, (ulong)rng.Next(0, 1024), 8), cid, SglDescriptor.InCapsule(4096)), payload),
+                    _ => RawPeer.Capsule(RawPeer.Sgl(NvmeIoCommands.Flush(1), cid, SglDescriptor.Transport(0))),
+                };
+                await io.SendAsync(pdu);
+            }
+        });
+
+        long previous = 1;
+        var wentBack = new List<string>();
+        for (int answered = 0; answered < Commands;)
+        {
+            var pdu = await io.ReadPduAsync();
+            if (pdu[0] == 0x07)
+            {
+                continue; // C2HData
+            }
+
+            Assert.Equal(0x05, pdu[0]);
+            Assert.True(NvmeCompletion.TryRead(pdu.AsSpan(8), out var cqe));
+            Assert.Equal(NvmeStatus.Success, cqe.Status);
+            int index, sentNow;
+            lock (gate)
+            {
+                index = sentAt[cqe.Cid];
+                sentNow = sent;
+                inFlight.Remove(index);
+                Monitor.PulseAll(gate);
+            }
+
+            long head = index + ((((cqe.Sqhd - index) % Entries) + Entries) % Entries);
+            Assert.InRange(head, index, sentNow);
+            if (head < previous)
+            {
+                wentBack.Add($"CID {cqe.Cid}: head {head} after {previous}");
+            }
+
+            previous = Math.Max(previous, head);
+            answered++;
+        }
+
+        await sender;
+        Assert.Empty(wentBack);
+        Assert.Equal(Commands + 1, previous);
     }
 
     [Fact]
@@ -547,5 +646,51 @@ public class TcpTargetTests
         await using var tcp3 = new NvmeTcpTarget(third);
         await tcp3.ListenAsync(ep); // freed by the first target's stop
         Assert.Equal(ep.Port, tcp3.LocalEndPoints[0].Port);
+    }
+
+    /// <summary>A store whose reads and writes finish at once, after a yield, or after up to 2 ms, picked at random.</summary>
+    private sealed class UnevenStorage(MemoryNamespaceStorage inner) : INvmeNamespaceStorage
+    {
+        public long Length => inner.Length;
+
+        public long? AllocatedBytes => inner.AllocatedBytes;
+
+        public async ValueTask ReadAsync(long offset, Memory<byte> destination, CancellationToken cancellationToken)
+        {
+            await LaterAsync();
+            await inner.ReadAsync(offset, destination, cancellationToken);
+        }
+
+        public async ValueTask WriteAsync(long offset, ReadOnlyMemory<byte> source, CancellationToken cancellationToken)
+        {
+            await LaterAsync();
+            await inner.WriteAsync(offset, source, cancellationToken);
+        }
+
+        public async ValueTask FlushAsync(CancellationToken cancellationToken)
+        {
+            await LaterAsync();
+            await inner.FlushAsync(cancellationToken);
+        }
+
+        public ValueTask WriteZeroesAsync(long offset, long length, bool deallocate, CancellationToken cancellationToken) =>
+            inner.WriteZeroesAsync(offset, length, deallocate, cancellationToken);
+
+        public void Dispose() => inner.Dispose();
+
+        private static async Task LaterAsync()
+        {
+            switch (System.Random.Shared.Next(3))
+            {
+                case 0:
+                    return;
+                case 1:
+                    await Task.Yield();
+                    return;
+                default:
+                    await Task.Delay(System.Random.Shared.Next(1, 3));
+                    return;
+            }
+        }
     }
 }

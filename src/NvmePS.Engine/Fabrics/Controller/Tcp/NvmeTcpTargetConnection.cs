@@ -269,6 +269,7 @@ internal sealed class NvmeTcpTargetConnection
             if (queue is not null)
             {
                 Volatile.Write(ref _queue, queue);
+                qp.SqHead = queue;
                 qp.MaxInCapsuleData = queue.IsAdmin ? AdminInCapsuleData : Options.InCapsuleDataSize;
                 // The association ended, a reset deleted this I/O queue, or the target stops: close the connection.
                 _queueClosedRegistration = queue.Closed.Register(static s => ((NvmeTcpTargetConnection)s!).Abort(), this);
