@@ -18,6 +18,15 @@ internal sealed class LoadRun(LoadOptions options) : IAsyncDisposable
 
     public async Task<int> RunAsync()
     {
+        if (options.File is not null)
+        {
+            // Every run starts from zeroes: blocks an earlier run stamped would read back as another writer's, and the
+            // check would call them corrupt. (The restart reopens the file as it is, which is the point of it.)
+            using (new FileStream(options.File, FileMode.Create, FileAccess.Write))
+            {
+            }
+        }
+
         StartController();
         long blocksPerHost = ((long)options.Mib << 20) / BlockStamp.BlockSize / options.Hosts / options.IoBlocks * options.IoBlocks;
         for (int h = 0; h < options.Hosts; h++)
