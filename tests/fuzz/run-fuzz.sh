@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Coverage-guided fuzzing of the engine (issue 15 §1): SharpFuzz instruments NvmePS.Engine.dll, libFuzzer drives it
 # through tests/fuzz/libfuzzer-dotnet.c, starting from the corpora kept in tests/fuzz/corpus/<target>.
-#   usage: run-fuzz.sh [--runs N | --time SECONDS] [--merge] [--out DIR] <target>... | all
+#   usage: run-fuzz.sh [--runs N | --time SECONDS] [--jobs J] [--merge] [--out DIR] <target>... | all
 #   --runs N       inputs per target (default 100000); --time SECONDS stops a target earlier (both may be given)
+#   --jobs J       J libFuzzer processes on one corpus (libFuzzer -jobs), N/J inputs each; their figures are summed
 #   --merge        afterwards, minimise the corpus (libFuzzer -merge=1) back into tests/fuzz/corpus/<target>
 # Prints one line per target: inputs, edges of the .NET code reached, crashes, hangs, peak memory of the target
 # process, inputs per second. Exit status 1 when any target found a crash or a hang (the input is kept under
@@ -10,23 +11,25 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
-runs=100000 seconds= merge=0 out="$root/out/fuzz" targets=()
+runs=100000 seconds= jobs=1 merge=0 out="$root/out/fuzz" targets=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) runs=$2; shift 2 ;;
     --time) seconds=$2; shift 2 ;;
+    --jobs) jobs=$2; shift 2 ;;
     --merge) merge=1; shift ;;
     --out) out=$2; shift 2 ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
     *) targets+=("$1"); shift ;;
   esac
 done
-[ ${#targets[@]} -gt 0 ] || { sed -n '2,9p' "$0" >&2; exit 2; }
+[ ${#targets[@]} -gt 0 ] || { sed -n '2,10p' "$0" >&2; exit 2; }
 
 log() { echo "[fuzz] $*" >&2; }
 command -v clang-14 >/dev/null || { echo "[fuzz] FATAL: clang-14 missing (apt-get install clang-14 libclang-rt-14-dev)" >&2; exit 1; }
 
 mkdir -p "$out"
+out=$(cd "$out" && pwd)
 # The driver, rebuilt when its source changes.
 driver="$out/libfuzzer-dotnet-$(sha256sum "$here/libfuzzer-dotnet.c" | cut -c1-12)"
 if [ ! -x "$driver" ]; then
@@ -53,21 +56,32 @@ for t in "${targets[@]}"; do
   work="$out/corpus/$t" findings="$out/findings/$t"
   rm -rf "$work" "$findings"; mkdir -p "$work" "$findings"
   [ -d "$here/corpus/$t" ] && cp "$here/corpus/$t"/* "$work"/ 2>/dev/null || true
-  limit=(-runs="$runs")
+  limit=(-runs="$(( runs / jobs ))")
   [ -n "$seconds" ] && limit+=(-max_total_time="$seconds")
+  # With jobs, libFuzzer writes each job's output to fuzz-<n>.log in its working directory; they all share the corpus.
+  [ "$jobs" -gt 1 ] && limit+=(-jobs="$jobs" -workers="$jobs")
+  rm -rf "$out/$t.jobs"; mkdir -p "$out/$t.jobs"
   started=$(date +%s.%N)
   set +e
-  NVMEPS_FUZZ_COMMAND="dotnet $out/bin/NvmePS.Fuzz.dll run $t" "$driver" "${limit[@]}" -max_len="$max_len" -timeout=30 \
-    -rss_limit_mb=4096 -print_final_stats=1 -artifact_prefix="$findings/" "$work" >"$out/$t.log" 2>&1
+  (cd "$out/$t.jobs" && NVMEPS_FUZZ_COMMAND="dotnet $out/bin/NvmePS.Fuzz.dll run $t" "$driver" "${limit[@]}" -max_len="$max_len" \
+    -timeout=30 -rss_limit_mb=4096 -print_final_stats=1 -artifact_prefix="$findings/" "$work") >"$out/$t.log" 2>&1
   rc=$?
   set -e
   elapsed=$(echo "$(date +%s.%N) - $started" | bc)
-  # After a finding the bridge ends without its own line: libFuzzer's count stands in for it.
-  stats=$(grep -a '^NVMEPS-FUZZ ' "$out/$t.log" | tail -1 || true)
-  inputs=$(sed -n 's/.*inputs=\([0-9]*\).*/\1/p' <<<"$stats")
-  [ -n "$inputs" ] || inputs=$(grep -a 'stat::number_of_executed_units' "$out/$t.log" | tail -1 | awk '{print $2}' || true)
-  edges=$(sed -n 's/.*edges=\([0-9]*\).*/\1/p' <<<"$stats")
-  peak=$(sed -n 's/.*child_peak_rss_kib=\(-\?[0-9]*\).*/\1/p' <<<"$stats")
+  [ "$jobs" -gt 1 ] && cat "$out/$t.jobs"/fuzz-*.log >>"$out/$t.log" 2>/dev/null
+  # One figure line per process: inputs summed, edges and peak memory the largest of any one process. After a finding
+  # the bridge ends without its own line: libFuzzer's count stands in for it.
+  inputs= edges= peak=
+  for l in $( [ "$jobs" -gt 1 ] && ls "$out/$t.jobs"/fuzz-*.log 2>/dev/null || echo "$out/$t.log"); do
+    stats=$(grep -a '^NVMEPS-FUZZ ' "$l" | tail -1 || true)
+    n=$(sed -n 's/.*inputs=\([0-9]*\).*/\1/p' <<<"$stats")
+    [ -n "$n" ] || n=$(grep -a 'stat::number_of_executed_units' "$l" | tail -1 | awk '{print $2}' || true)
+    e=$(sed -n 's/.*edges=\([0-9]*\).*/\1/p' <<<"$stats")
+    p=$(sed -n 's/.*child_peak_rss_kib=\(-\?[0-9]*\).*/\1/p' <<<"$stats")
+    inputs=$(( ${inputs:-0} + ${n:-0} ))
+    [ "${e:-0}" -gt "${edges:-0}" ] && edges=$e
+    [ "${p:-0}" -gt "${peak:-0}" ] && peak=$p
+  done
   # A hang the target itself bounds (FuzzHangException) reaches libFuzzer as a crash; libFuzzer's own -timeout as one.
   crashes=$(find "$findings" -name 'crash-*' | wc -l)
   hangs=$(find "$findings" -name 'timeout-*' | wc -l)
