@@ -21,6 +21,9 @@ internal static class IdleRun
                           $"{Environment.ProcessorCount} cores, .NET {Environment.Version}");
         var trim = TimeSpan.FromSeconds(1);
         var kept = await MeasureInChildAsync(associations, Timeout.InfiniteTimeSpan).ConfigureAwait(false);
+        // Connection setup must not slow down as connections (and descriptors) add up.
+        int tenth = Math.Max(1, associations / 10);
+        Console.WriteLine($"connecting: the first {tenth} associations took {kept.FirstMicroseconds / 1000.0 / tenth:0.00} ms each, the last {tenth} {kept.LastMicroseconds / 1000.0 / tenth:0.00} ms each");
         var trimmed = await MeasureInChildAsync(associations, trim).ConfigureAwait(false);
         int connections = associations * 2;
         Console.WriteLine($"{"buffers kept (baseline)",-30} {kept.Heap / connections / 1024.0,7:0.0} KiB managed heap per connection (both ends), " +
@@ -31,15 +34,16 @@ internal static class IdleRun
         return trimmed.Heap < kept.Heap ? 0 : 1;
     }
 
-    /// <summary>The child: connects, goes idle, prints "IDLE heap buffers rss".</summary>
+    /// <summary>The child: connects, goes idle, prints "IDLE heap buffers rss first last" (the last two: microseconds the
+    /// first and the last tenth of the associations took to connect and write).</summary>
     public static async Task<int> ChildAsync(int associations, int trimMilliseconds)
     {
-        var (heap, buffers, rss) = await MeasureAsync(associations, trimMilliseconds < 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromMilliseconds(trimMilliseconds)).ConfigureAwait(false);
-        Console.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"IDLE {heap} {buffers} {rss}"));
+        var (heap, buffers, rss, first, last) = await MeasureAsync(associations, trimMilliseconds < 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromMilliseconds(trimMilliseconds)).ConfigureAwait(false);
+        Console.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"IDLE {heap} {buffers} {rss} {first} {last}"));
         return 0;
     }
 
-    private static async Task<(long Heap, long Buffers, long Rss)> MeasureInChildAsync(int associations, TimeSpan idleTrim)
+    private static async Task<(long Heap, long Buffers, long Rss, long FirstMicroseconds, long LastMicroseconds)> MeasureInChildAsync(int associations, TimeSpan idleTrim)
     {
         var psi = Program.ChildStartInfo("--idle-child", associations.ToString(System.Globalization.CultureInfo.InvariantCulture),
             idleTrim == Timeout.InfiniteTimeSpan ? "-1" : ((int)idleTrim.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture));
@@ -48,10 +52,10 @@ internal static class IdleRun
         await child.WaitForExitAsync().ConfigureAwait(false);
         string line = output.Split('\n').Single(l => l.StartsWith("IDLE ", StringComparison.Ordinal));
         long[] f = line[5..].Trim().Split(' ').Select(x => long.Parse(x, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
-        return (f[0], f[1], f[2]);
+        return (f[0], f[1], f[2], f[3], f[4]);
     }
 
-    private static async Task<(long Heap, long Buffers, long Rss)> MeasureAsync(int associations, TimeSpan idleTrim)
+    private static async Task<(long Heap, long Buffers, long Rss, long FirstMicroseconds, long LastMicroseconds)> MeasureAsync(int associations, TimeSpan idleTrim)
     {
         using var target = new NvmeTarget(new NvmeTargetOptions
         {
@@ -69,8 +73,16 @@ internal static class IdleRun
         long before = GC.GetTotalMemory(forceFullCollection: true);
         var hosts = new List<NvmeHostAssociation>();
         byte[] block = new byte[BlockStamp.BlockSize];
+        int tenth = Math.Max(1, associations / 10);
+        var clock = Stopwatch.StartNew();
+        long firstEnd = 0, lastStart = 0;
         for (int i = 0; i < associations; i++)
         {
+            if (i == associations - tenth)
+            {
+                lastStart = clock.ElapsedTicks;
+            }
+
             var a = await NvmeHostAssociation.ConnectAsync(ep, Program.Subsystem, new NvmeHostAssociationParameters
             {
                 HostNqn = $"nqn.2026-01.io.nvmeps:idle-host-{i}",
@@ -80,7 +92,13 @@ internal static class IdleRun
             }, CancellationToken.None).ConfigureAwait(false);
             hosts.Add(a);
             await a.WriteAsync(1, (ulong)i, 1, block, fua: false, CancellationToken.None).ConfigureAwait(false);
+            if (i == tenth - 1)
+            {
+                firstEnd = clock.ElapsedTicks;
+            }
         }
+
+        long lastEnd = clock.ElapsedTicks;
 
         // Off the receive thread the last completion resumed on, then idle well past the trim time (keep-alives, every
         // 15 s by default, do not come in this spell).
@@ -89,6 +107,6 @@ internal static class IdleRun
         long heap = GC.GetTotalMemory(forceFullCollection: true) - before;
         using var self = Process.GetCurrentProcess();
         GC.KeepAlive(hosts);
-        return (heap, buffers, self.WorkingSet64);
+        return (heap, buffers, self.WorkingSet64, firstEnd * 1_000_000 / Stopwatch.Frequency, (lastEnd - lastStart) * 1_000_000 / Stopwatch.Frequency);
     }
 }

@@ -44,11 +44,46 @@ internal static unsafe partial class NvmeTcpNative
 
     public static int LastErrno => Marshal.GetLastPInvokeError();
 
-    /// <summary>Removes <paramref name="fd"/> from every epoll set of this process (found in /proc/self/fd). An epoll
-    /// registration belongs to the open file, not the descriptor: after the descriptor is duplicated and the original
-    /// closed, the socket engine's registration would live on and keep waking its thread for every arrival.</summary>
+    // The socket engine's epoll descriptors. .NET creates all of them together, when it first registers a socket, and
+    // keeps them for the life of the process, so once they are known they are not looked for again: reading every
+    // descriptor of /proc/self/fd at each connection made setup slower the more connections a process had.
+    private static int[]? s_socketEngineEpolls;
+
+    /// <summary>Removes <paramref name="fd"/> from the epoll sets of .NET's socket engine. An epoll registration belongs
+    /// to the open file, not the descriptor: after the descriptor is duplicated and the original closed, the socket
+    /// engine's registration would live on and keep waking its thread for every arrival.</summary>
     public static void ForgetInEveryEpoll(int fd)
     {
+        if (Volatile.Read(ref s_socketEngineEpolls) is { } known)
+        {
+            foreach (int epfd in known)
+            {
+                // ENOENT where the descriptor was never registered: nothing to undo.
+                EpollCtl(epfd, EpollCtlDel, fd, null);
+            }
+
+            return;
+        }
+
+        // Kept only once a removal worked: then the engine existed when the descriptors were read, so all its epoll sets
+        // were among them. (A socket is registered only when an operation had to wait; until one was, read again.)
+        int[] epolls = FindEpolls();
+        bool removed = false;
+        foreach (int epfd in epolls)
+        {
+            removed |= EpollCtl(epfd, EpollCtlDel, fd, null) == 0;
+        }
+
+        if (removed)
+        {
+            Volatile.Write(ref s_socketEngineEpolls, epolls);
+        }
+    }
+
+    /// <summary>The epoll descriptors open in this process, from /proc/self/fd.</summary>
+    private static int[] FindEpolls()
+    {
+        var found = new List<int>();
         try
         {
             foreach (string entry in Directory.EnumerateFileSystemEntries("/proc/self/fd"))
@@ -65,8 +100,7 @@ internal static unsafe partial class NvmeTcpNative
 
                 if (target == "anon_inode:[eventpoll]" && int.TryParse(Path.GetFileName(entry), out int epfd))
                 {
-                    // ENOENT where the descriptor was never registered: nothing to undo.
-                    EpollCtl(epfd, EpollCtlDel, fd, null);
+                    found.Add(epfd);
                 }
             }
         }
@@ -74,5 +108,7 @@ internal static unsafe partial class NvmeTcpNative
         {
             // No /proc: the registration stays, which costs wake-ups, not correctness.
         }
+
+        return [.. found];
     }
 }

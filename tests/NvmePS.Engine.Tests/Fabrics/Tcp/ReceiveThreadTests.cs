@@ -119,4 +119,118 @@ public class ReceiveThreadTests
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => loop.WaitAsync(HangBound));
         Assert.True(ctrl.IsClosed);
     }
+
+    [Fact]
+    public async Task Connections_on_their_own_threads_are_in_no_epoll_set_of_the_socket_engine()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+
+        // Several associations, so the engine's epoll sets are looked up for the first connection and found again for
+        // the later ones; both ends of every connection run on their own receive threads.
+        using var target = new NvmePS.Engine.Fabrics.Controller.NvmeTarget(new NvmePS.Engine.Fabrics.Controller.NvmeTargetOptions());
+        target.AddSubsystem("nqn.2024-01.io.nvmeps:epoll", allowAnyHost: true).AddMemoryNamespace(1 << 20);
+        var tcp = new NvmePS.Engine.Fabrics.Controller.Tcp.NvmeTcpTarget(target);
+        await using var tcpScope = tcp;
+        await tcp.ListenAsync(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
+        var endpoint = tcp.LocalEndPoints[0];
+        var associations = new List<NvmePS.Engine.Fabrics.Host.NvmeHostAssociation>();
+        try
+        {
+            for (int i = 0; i < 4; i++)
+            {
+                var a = await NvmePS.Engine.Fabrics.Host.NvmeHostAssociation.ConnectAsync(endpoint, "nqn.2024-01.io.nvmeps:epoll",
+                    new NvmePS.Engine.Fabrics.Host.NvmeHostAssociationParameters { IoQueueCount = 1 }, CancellationToken.None);
+                associations.Add(a);
+                await a.Admin.IdentifyControllerAsync(CancellationToken.None);
+                await a.FlushAsync(1, CancellationToken.None);
+            }
+
+            var registered = EpollRegisteredInodes();
+            var sockets = TcpSocketInodes();
+            // The listener still accepts through the engine: the way registrations are read here sees it.
+            Assert.Contains(sockets.Single(t => t.LocalPort == endpoint.Port && t.Listening).Inode, registered);
+            int checkedSockets = 0;
+            foreach (var queue in associations.SelectMany(a => a.IoQueues.Prepend(a.AdminQueue)))
+            {
+                int port = ((System.Net.IPEndPoint)queue.Transport.LocalEndPoint!).Port;
+                foreach (var (_, _, _, inode) in sockets.Where(t => t.Inode != 0 && !t.Listening
+                    && ((t.LocalPort == port && t.RemotePort == endpoint.Port) || (t.LocalPort == endpoint.Port && t.RemotePort == port))))
+                {
+                    Assert.DoesNotContain(inode, registered);
+                    checkedSockets++;
+                }
+            }
+
+            Assert.Equal(4 * 2 * 2, checkedSockets); // 4 associations, 2 queues each, both ends
+        }
+        finally
+        {
+            foreach (var a in associations)
+            {
+                await a.DisposeAsync();
+            }
+        }
+    }
+
+    /// <summary>Inodes of the files registered in any epoll set of this process (the ino fields of /proc/self/fdinfo).</summary>
+    private static HashSet<ulong> EpollRegisteredInodes()
+    {
+        var inodes = new HashSet<ulong>();
+        foreach (string entry in Directory.EnumerateFileSystemEntries("/proc/self/fd"))
+        {
+            string info;
+            try
+            {
+                if (new FileInfo(entry).LinkTarget != "anon_inode:[eventpoll]")
+                {
+                    continue;
+                }
+
+                info = File.ReadAllText($"/proc/self/fdinfo/{Path.GetFileName(entry)}");
+            }
+            catch (IOException)
+            {
+                continue;
+            }
+
+            foreach (System.Text.RegularExpressions.Match m in System.Text.RegularExpressions.Regex.Matches(info, @"^tfd:.*\bino:([0-9a-f]+)", System.Text.RegularExpressions.RegexOptions.Multiline))
+            {
+                inodes.Add(Convert.ToUInt64(m.Groups[1].Value, 16));
+            }
+        }
+
+        return inodes;
+    }
+
+    /// <summary>This process's IPv4 TCP sockets (/proc/net/tcp lists the whole network namespace; other processes' are
+    /// left out by the socket:[inode] links of /proc/self/fd): ports, LISTEN state and inode. A socket can be listed
+    /// twice when the table changes while it is read, so each inode counts once.</summary>
+    private static List<(int LocalPort, int RemotePort, bool Listening, ulong Inode)> TcpSocketInodes()
+    {
+        var own = new HashSet<ulong>();
+        foreach (string entry in Directory.EnumerateFileSystemEntries("/proc/self/fd"))
+        {
+            string? link;
+            try
+            {
+                link = new FileInfo(entry).LinkTarget;
+            }
+            catch (IOException)
+            {
+                continue;
+            }
+
+            if (link is not null && link.StartsWith("socket:[", StringComparison.Ordinal))
+            {
+                own.Add(ulong.Parse(link[8..^1], System.Globalization.CultureInfo.InvariantCulture));
+            }
+        }
+
+        return [.. File.ReadLines("/proc/net/tcp").Skip(1).Select(line => line.Split(' ', StringSplitOptions.RemoveEmptyEntries)).Select(f => (
+            LocalPort: Convert.ToInt32(f[1].Split(':')[1], 16), RemotePort: Convert.ToInt32(f[2].Split(':')[1], 16), Listening: f[3] == "0A",
+            Inode: ulong.Parse(f[9], System.Globalization.CultureInfo.InvariantCulture))).Where(t => own.Contains(t.Inode)).DistinctBy(t => t.Inode)];
+    }
 }
