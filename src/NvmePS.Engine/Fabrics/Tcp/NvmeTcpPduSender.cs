@@ -267,6 +267,7 @@ internal sealed class NvmeTcpPduSender
     /// <summary>With the send lock held: writes the PDUs queued so far, which go before the owner's <paramref name="h"/>.
     /// Its place on the wire is fixed here, under the same lock as every queued PDU's, so it returns
     /// <paramref name="h"/> stamped (<see cref="StampLocked"/>): anything queued later is stamped later and leaves after it.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<NvmeTcpPduHeader> WriteHeldBackAsync(NvmeTcpPduHeader h)
     {
         byte[] buffer;

@@ -156,6 +156,7 @@ public class TcpTargetTests
         const int Commands = 3000, Window = 16, Entries = 64, Reach = 48;
         var gate = new object();
         var inFlight = new SortedSet<int>();
+        bool stopped = false;
         var sentAt = new int[65536];
         int sent = 1; // the Connect
         var rng = new Random(77);
@@ -169,9 +170,14 @@ public class TcpTargetTests
                 ushort cid = (ushort)(100 + (i % 1000));
                 lock (gate)
                 {
-                    while (inFlight.Count >= Window || (inFlight.Count > 0 && sent + 1 - inFlight.Min > Reach))
+                    while (!stopped && (inFlight.Count >= Window || (inFlight.Count > 0 && sent + 1 - inFlight.Min > Reach)))
                     {
                         Monitor.Wait(gate);
+                    }
+
+                    if (stopped)
+                    {
+                        return;
                     }
 
                     sentAt[cid] = ++sent;
@@ -190,35 +196,47 @@ public class TcpTargetTests
 
         long previous = 1;
         var wentBack = new List<string>();
-        for (int answered = 0; answered < Commands;)
+        try
         {
-            var pdu = await io.ReadPduAsync();
-            if (pdu[0] == 0x07)
+            for (int answered = 0; answered < Commands;)
             {
-                continue; // C2HData
-            }
+                var pdu = await io.ReadPduAsync();
+                if (pdu[0] == 0x07)
+                {
+                    continue; // C2HData
+                }
 
-            Assert.Equal(0x05, pdu[0]);
-            Assert.True(NvmeCompletion.TryRead(pdu.AsSpan(8), out var cqe));
-            Assert.Equal(NvmeStatus.Success, cqe.Status);
-            int index, sentNow;
+                Assert.Equal(0x05, pdu[0]);
+                Assert.True(NvmeCompletion.TryRead(pdu.AsSpan(8), out var cqe));
+                Assert.Equal(NvmeStatus.Success, cqe.Status);
+                int index, sentNow;
+                lock (gate)
+                {
+                    index = sentAt[cqe.Cid];
+                    sentNow = sent;
+                    inFlight.Remove(index);
+                    Monitor.PulseAll(gate);
+                }
+
+                long head = index + ((((cqe.Sqhd - index) % Entries) + Entries) % Entries);
+                Assert.InRange(head, index, sentNow);
+                if (head < previous)
+                {
+                    wentBack.Add($"CID {cqe.Cid}: head {head} after {previous}");
+                }
+
+                previous = Math.Max(previous, head);
+                answered++;
+            }
+        }
+        finally
+        {
+            // A failed assertion must not leave the sender waiting for answers that will not come.
             lock (gate)
             {
-                index = sentAt[cqe.Cid];
-                sentNow = sent;
-                inFlight.Remove(index);
+                stopped = true;
                 Monitor.PulseAll(gate);
             }
-
-            long head = index + ((((cqe.Sqhd - index) % Entries) + Entries) % Entries);
-            Assert.InRange(head, index, sentNow);
-            if (head < previous)
-            {
-                wentBack.Add($"CID {cqe.Cid}: head {head} after {previous}");
-            }
-
-            previous = Math.Max(previous, head);
-            answered++;
         }
 
         await sender;
