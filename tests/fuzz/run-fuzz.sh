@@ -24,6 +24,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 [ ${#targets[@]} -gt 0 ] || { sed -n '2,10p' "$0" >&2; exit 2; }
+[[ $jobs =~ ^[1-9][0-9]*$ ]] || { echo "[fuzz] --jobs takes a whole number from 1" >&2; exit 2; }
 
 log() { echo "[fuzz] $*" >&2; }
 command -v clang-14 >/dev/null || { echo "[fuzz] FATAL: clang-14 missing (apt-get install clang-14 libclang-rt-14-dev)" >&2; exit 1; }
@@ -68,16 +69,25 @@ for t in "${targets[@]}"; do
   rc=$?
   set -e
   elapsed=$(echo "$(date +%s.%N) - $started" | bc)
-  [ "$jobs" -gt 1 ] && cat "$out/$t.jobs"/fuzz-*.log >>"$out/$t.log" 2>/dev/null
   # One figure line per process: inputs summed, edges and peak memory the largest of any one process. After a finding
   # the bridge ends without its own line: libFuzzer's count stands in for it.
+  logs=("$out/$t.log")
+  if [ "$jobs" -gt 1 ]; then
+    shopt -s nullglob
+    jobs_logs=("$out/$t.jobs"/fuzz-*.log)
+    shopt -u nullglob
+    if [ ${#jobs_logs[@]} -gt 0 ]; then
+      logs=("${jobs_logs[@]}")
+      cat "${jobs_logs[@]}" >>"$out/$t.log"
+    fi
+  fi
   inputs= edges= peak=
-  for l in $( [ "$jobs" -gt 1 ] && ls "$out/$t.jobs"/fuzz-*.log 2>/dev/null || echo "$out/$t.log"); do
+  for l in "${logs[@]}"; do
     stats=$(grep -a '^NVMEPS-FUZZ ' "$l" | tail -1 || true)
     n=$(sed -n 's/.*inputs=\([0-9]*\).*/\1/p' <<<"$stats")
     [ -n "$n" ] || n=$(grep -a 'stat::number_of_executed_units' "$l" | tail -1 | awk '{print $2}' || true)
     e=$(sed -n 's/.*edges=\([0-9]*\).*/\1/p' <<<"$stats")
-    p=$(sed -n 's/.*child_peak_rss_kib=\(-\?[0-9]*\).*/\1/p' <<<"$stats")
+    p=$(sed -n 's/.*child_peak_rss_kib=\(-\?[0-9]\+\).*/\1/p' <<<"$stats")
     inputs=$(( ${inputs:-0} + ${n:-0} ))
     [ "${e:-0}" -gt "${edges:-0}" ] && edges=$e
     [ "${p:-0}" -gt "${peak:-0}" ] && peak=$p
@@ -85,7 +95,9 @@ for t in "${targets[@]}"; do
   # A hang the target itself bounds (FuzzHangException) reaches libFuzzer as a crash; libFuzzer's own -timeout as one.
   crashes=$(find "$findings" -name 'crash-*' | wc -l)
   hangs=$(find "$findings" -name 'timeout-*' | wc -l)
-  if grep -aq 'FuzzHangException' "$out/$t.log" && [ "$crashes" -gt 0 ]; then crashes=$((crashes - 1)); hangs=$((hangs + 1)); fi
+  for l in "${logs[@]}"; do
+    if grep -aq 'FuzzHangException' "$l" && [ "$crashes" -gt 0 ]; then crashes=$((crashes - 1)); hangs=$((hangs + 1)); fi
+  done
   printf '%-18s %12s %7s %7s %6s %10s %10.0f\n' "$t" "${inputs:-0}" "${edges:-0}" "$crashes" "$hangs" "$(( ${peak:-0} / 1024 ))" \
     "$(echo "${inputs:-0} / $elapsed" | bc -l)"
   if [ $rc -ne 0 ] || [ "$crashes" -gt 0 ] || [ "$hangs" -gt 0 ]; then
