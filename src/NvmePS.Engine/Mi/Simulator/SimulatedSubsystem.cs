@@ -154,6 +154,7 @@ public sealed class SimulatedSubsystem : IDisposable
     /// <summary>Percentage used override (null = follow the model).</summary>
     public byte? PercentageUsedOverride { get; set; }
 
+    /// <summary>NVM Subsystem Resets completed: counted once every controller is enabled again.</summary>
     public int ResetCount { get; private set; }
 
     /// <summary>Over-temperature threshold in Kelvin (Set Features, Temperature Threshold).</summary>
@@ -250,11 +251,6 @@ public sealed class SimulatedSubsystem : IDisposable
     /// <see cref="Gate"/> held.</summary>
     public void ResetSubsystem()
     {
-        lock (Gate)
-        {
-            ResetCount++;
-        }
-
         foreach (var admin in _admin.Values)
         {
             var controller = admin.Controller;
@@ -265,6 +261,8 @@ public sealed class SimulatedSubsystem : IDisposable
 
         lock (Gate)
         {
+            // Counted once the controllers are enabled again: whoever waits for the count may send commands at once.
+            ResetCount++;
             RaiseControllerEvent(CompositeControllerStatus.SubsystemResetOccurred);
         }
     }
