@@ -22,7 +22,7 @@ internal static class IdleRun
         var trim = TimeSpan.FromSeconds(1);
         var kept = await MeasureInChildAsync(associations, Timeout.InfiniteTimeSpan).ConfigureAwait(false);
         // Connection setup must not slow down as connections (and descriptors) add up.
-        int tenth = Math.Max(1, associations / 10);
+        int tenth = Tenth(associations);
         Console.WriteLine($"connecting: the first {tenth} associations took {kept.FirstMicroseconds / 1000.0 / tenth:0.00} ms each, the last {tenth} {kept.LastMicroseconds / 1000.0 / tenth:0.00} ms each");
         var trimmed = await MeasureInChildAsync(associations, trim).ConfigureAwait(false);
         int connections = associations * 2;
@@ -42,6 +42,9 @@ internal static class IdleRun
         Console.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"IDLE {heap} {buffers} {rss} {first} {last}"));
         return 0;
     }
+
+    /// <summary>How many associations the first and the last connect times each cover.</summary>
+    private static int Tenth(int associations) => Math.Max(1, associations / 10);
 
     private static async Task<(long Heap, long Buffers, long Rss, long FirstMicroseconds, long LastMicroseconds)> MeasureInChildAsync(int associations, TimeSpan idleTrim)
     {
@@ -73,7 +76,7 @@ internal static class IdleRun
         long before = GC.GetTotalMemory(forceFullCollection: true);
         var hosts = new List<NvmeHostAssociation>();
         byte[] block = new byte[BlockStamp.BlockSize];
-        int tenth = Math.Max(1, associations / 10);
+        int tenth = Tenth(associations);
         var clock = Stopwatch.StartNew();
         long firstEnd = 0, lastStart = 0;
         for (int i = 0; i < associations; i++)

@@ -22,9 +22,7 @@ internal sealed class LoadRun(LoadOptions options) : IAsyncDisposable
         {
             // Every run starts from zeroes: blocks an earlier run stamped would read back as another writer's, and the
             // check would call them corrupt. (The restart reopens the file as it is, which is the point of it.)
-            using (new FileStream(options.File, FileMode.Create, FileAccess.Write))
-            {
-            }
+            File.WriteAllBytes(options.File, []);
         }
 
         StartController();

@@ -81,8 +81,12 @@ for t in "${targets[@]}"; do
       cat "${jobs_logs[@]}" >>"$out/$t.log"
     fi
   fi
+  # A hang the target itself bounds (FuzzHangException) reaches libFuzzer as a crash; libFuzzer's own -timeout as one.
+  crashes=$(find "$findings" -name 'crash-*' | wc -l)
+  hangs=$(find "$findings" -name 'timeout-*' | wc -l)
   inputs= edges= peak=
   for l in "${logs[@]}"; do
+    if grep -aq 'FuzzHangException' "$l" && [ "$crashes" -gt 0 ]; then crashes=$((crashes - 1)); hangs=$((hangs + 1)); fi
     stats=$(grep -a '^NVMEPS-FUZZ ' "$l" | tail -1 || true)
     n=$(sed -n 's/.*inputs=\([0-9]*\).*/\1/p' <<<"$stats")
     [ -n "$n" ] || n=$(grep -a 'stat::number_of_executed_units' "$l" | tail -1 | awk '{print $2}' || true)
@@ -91,12 +95,6 @@ for t in "${targets[@]}"; do
     inputs=$(( ${inputs:-0} + ${n:-0} ))
     [ "${e:-0}" -gt "${edges:-0}" ] && edges=$e
     [ "${p:-0}" -gt "${peak:-0}" ] && peak=$p
-  done
-  # A hang the target itself bounds (FuzzHangException) reaches libFuzzer as a crash; libFuzzer's own -timeout as one.
-  crashes=$(find "$findings" -name 'crash-*' | wc -l)
-  hangs=$(find "$findings" -name 'timeout-*' | wc -l)
-  for l in "${logs[@]}"; do
-    if grep -aq 'FuzzHangException' "$l" && [ "$crashes" -gt 0 ]; then crashes=$((crashes - 1)); hangs=$((hangs + 1)); fi
   done
   printf '%-18s %12s %7s %7s %6s %10s %10.0f\n' "$t" "${inputs:-0}" "${edges:-0}" "$crashes" "$hangs" "$(( ${peak:-0} / 1024 ))" \
     "$(echo "${inputs:-0} / $elapsed" | bc -l)"

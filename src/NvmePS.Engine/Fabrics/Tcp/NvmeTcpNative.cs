@@ -54,27 +54,19 @@ internal static unsafe partial class NvmeTcpNative
     /// engine's registration would live on and keep waking its thread for every arrival.</summary>
     public static void ForgetInEveryEpoll(int fd)
     {
-        if (Volatile.Read(ref s_socketEngineEpolls) is { } known)
-        {
-            foreach (int epfd in known)
-            {
-                // ENOENT where the descriptor was never registered: nothing to undo.
-                EpollCtl(epfd, EpollCtlDel, fd, null);
-            }
-
-            return;
-        }
-
-        // Kept only once a removal worked: then the engine existed when the descriptors were read, so all its epoll sets
-        // were among them. (A socket is registered only when an operation had to wait; until one was, read again.)
-        int[] epolls = FindEpolls();
+        int[]? known = Volatile.Read(ref s_socketEngineEpolls);
+        int[] epolls = known ?? FindEpolls();
         bool removed = false;
         foreach (int epfd in epolls)
         {
+            // ENOENT where the descriptor was never registered: nothing to undo.
             removed |= EpollCtl(epfd, EpollCtlDel, fd, null) == 0;
         }
 
-        if (removed)
+        // A list just read is kept only once a removal worked: then the engine existed when the descriptors were read,
+        // so all its epoll sets were among them. (A socket is registered only when an operation had to wait; until one
+        // was, read again.)
+        if (known is null && removed)
         {
             Volatile.Write(ref s_socketEngineEpolls, epolls);
         }

@@ -173,7 +173,7 @@ internal sealed class NvmeTcpPduSender
         await _sendLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            await WriteHeldBackAsync().ConfigureAwait(false);
+            await WriteHeldBackAsync(default).ConfigureAwait(false);
             await SendAllAsync(bytes, cancellationToken).ConfigureAwait(false);
         }
         finally
@@ -194,7 +194,7 @@ internal sealed class NvmeTcpPduSender
                 {
                     // PDUs queued before this point were written by the previous owner (or are held back by the receive
                     // thread, and go first); nothing may follow the termination.
-                    await WriteHeldBackAsync().ConfigureAwait(false);
+                    await WriteHeldBackAsync(default).ConfigureAwait(false);
                     await SendAllAsync(pdu, CancellationToken.None).ConfigureAwait(false);
                     _socket.Shutdown(SocketShutdown.Send);
                 }
@@ -261,10 +261,8 @@ internal sealed class NvmeTcpPduSender
         return taken;
     }
 
-    /// <summary>With the send lock held: writes PDUs held back by the receive thread before the owner's own, which are later.</summary>
-    private async ValueTask WriteHeldBackAsync() => await WriteHeldBackAsync(default).ConfigureAwait(false);
-
-    /// <summary>With the send lock held: writes the PDUs queued so far, which go before the owner's <paramref name="h"/>.
+    /// <summary>With the send lock held: writes the PDUs queued so far (held back by the receive thread, or queued while
+    /// the socket was owned), which go before the owner's <paramref name="h"/> (default when it sends raw bytes).
     /// Its place on the wire is fixed here, under the same lock as every queued PDU's, so it returns
     /// <paramref name="h"/> stamped (<see cref="StampLocked"/>): anything queued later is stamped later and leaves after it.</summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
