@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Coverage-guided fuzzing of the engine (issue 15 §1): SharpFuzz instruments NvmePS.Engine.dll, libFuzzer drives it
 # through tests/fuzz/libfuzzer-dotnet.c, starting from the corpora kept in tests/fuzz/corpus/<target>.
-#   usage: run-fuzz.sh [--runs N | --time SECONDS] [--jobs J] [--merge] [--out DIR] <target>... | all
+#   usage: run-fuzz.sh [--runs N | --time SECONDS] [--jobs J] [--resume] [--merge] [--out DIR] <target>... | all
 #   --runs N       inputs per target (default 100000); --time SECONDS stops a target earlier (both may be given)
 #   --jobs J       J libFuzzer processes on one corpus (libFuzzer -jobs), N/J inputs each; their figures are summed
+#   --resume       go on from the corpus an earlier run left in <out>/corpus/<target> (a long run in parts)
 #   --merge        afterwards, minimise the corpus (libFuzzer -merge=1) back into tests/fuzz/corpus/<target>
 # Prints one line per target: inputs, edges of the .NET code reached, crashes, hangs, peak memory of the target
 # process, inputs per second. Exit status 1 when any target found a crash or a hang (the input is kept under
@@ -11,19 +12,20 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
-runs=100000 seconds= jobs=1 merge=0 out="$root/out/fuzz" targets=()
+runs=100000 seconds= jobs=1 resume=0 merge=0 out="$root/out/fuzz" targets=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) runs=$2; shift 2 ;;
     --time) seconds=$2; shift 2 ;;
     --jobs) jobs=$2; shift 2 ;;
+    --resume) resume=1; shift ;;
     --merge) merge=1; shift ;;
     --out) out=$2; shift 2 ;;
-    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
     *) targets+=("$1"); shift ;;
   esac
 done
-[ ${#targets[@]} -gt 0 ] || { sed -n '2,10p' "$0" >&2; exit 2; }
+[ ${#targets[@]} -gt 0 ] || { sed -n '2,11p' "$0" >&2; exit 2; }
 [[ $jobs =~ ^[1-9][0-9]*$ ]] || { echo "[fuzz] --jobs takes a whole number from 1" >&2; exit 2; }
 
 log() { echo "[fuzz] $*" >&2; }
@@ -55,8 +57,13 @@ for t in "${targets[@]}"; do
   max_len=$("${fuzz[@]}" list | awk -F'\t' -v t="$t" '$1 == t { print $2 }')
   [ -n "$max_len" ] || { echo "[fuzz] no target '$t'" >&2; exit 2; }
   work="$out/corpus/$t" findings="$out/findings/$t"
-  rm -rf "$work" "$findings"; mkdir -p "$work" "$findings"
-  [ -d "$here/corpus/$t" ] && cp "$here/corpus/$t"/* "$work"/ 2>/dev/null || true
+  rm -rf "$findings"; mkdir -p "$findings"
+  if [ $resume = 0 ] || [ ! -d "$work" ]; then
+    rm -rf "$work"; mkdir -p "$work"
+    [ -d "$here/corpus/$t" ] && cp "$here/corpus/$t"/* "$work"/ 2>/dev/null || true
+  else
+    log "$t: going on from the $(find "$work" -maxdepth 1 -type f | wc -l) inputs an earlier run left in $work"
+  fi
   limit=(-runs="$(( runs / jobs ))")
   [ -n "$seconds" ] && limit+=(-max_total_time="$seconds")
   # With jobs, libFuzzer writes each job's output to fuzz-<n>.log in its working directory; they all share the corpus.
