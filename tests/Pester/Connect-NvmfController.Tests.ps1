@@ -61,6 +61,14 @@ Describe 'Connect-NvmfController' {
         $locked | Stop-NvmfTarget
     }
 
+    It 'refuses a malformed -SubsystemNqn by its parameter name before connecting' {
+        Connect-NvmfController 127.0.0.1 'not an nqn' -ServiceId $t.Port -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $err[0].FullyQualifiedErrorId | Should -Be 'NvmeInvalidArgument,NvmePS.Commands.ConnectNvmfControllerCommand'
+        $err[0].TargetObject | Should -Be 'not an nqn'
+        $err[0].ToString() | Should -Be "-SubsystemNqn 'not an nqn' is not an NQN."
+        $err[0].ErrorDetails.RecommendedAction | Should -Match 'nqn\.yyyy-mm'
+    }
+
     It 'maps a closed port to a connection error' {
         $gone = Start-TestTarget
         $gone | Stop-NvmfTarget

@@ -121,6 +121,19 @@ public sealed class ConnectNvmfControllerCommand : NvmeCmdlet
             return;
         }
 
+        if (!Nqn.IsWellFormed(SubsystemNqn))
+        {
+            // Checked here so the message names the cmdlet's parameter, not the engine's argument.
+            WriteError(new ErrorRecord(new ArgumentException($"-SubsystemNqn '{SubsystemNqn}' is not an NQN."), "NvmeInvalidArgument", ErrorCategory.InvalidArgument, SubsystemNqn)
+            {
+                ErrorDetails = new ErrorDetails($"-SubsystemNqn '{SubsystemNqn}' is not an NQN.")
+                {
+                    RecommendedAction = $"An NQN is nqn.yyyy-mm.<reverse domain>[:<name>], at most {Nqn.MaxLength} bytes; Get-NvmfDiscoveryLog lists a controller's subsystems.",
+                },
+            });
+            return;
+        }
+
         bool discovery = SubsystemNqn == FabricsCommand.DiscoveryNqn;
         int port = ServiceId != 0 ? ServiceId : NvmeEndpoint.DefaultPortFor(SubsystemNqn);
         IPEndPoint endPoint;
