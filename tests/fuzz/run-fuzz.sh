@@ -64,7 +64,9 @@ for t in "${targets[@]}"; do
   else
     log "$t: going on from the $(find "$work" -maxdepth 1 -type f | wc -l) inputs an earlier run left in $work"
   fi
-  limit=(-runs="$(( runs / jobs ))")
+  # libFuzzer rereads the corpus directory every second by default, in its fuzzing thread: once the stream targets'
+  # corpora held tens of thousands of files, the rereading took most of each job's time, and more jobs did not help.
+  limit=(-runs="$(( runs / jobs ))" -reload=60)
   [ -n "$seconds" ] && limit+=(-max_total_time="$seconds")
   # With jobs, libFuzzer writes each job's output to fuzz-<n>.log in its working directory; they all share the corpus.
   [ "$jobs" -gt 1 ] && limit+=(-jobs="$jobs" -workers="$jobs")
