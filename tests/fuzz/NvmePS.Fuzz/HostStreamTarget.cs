@@ -153,6 +153,9 @@ public sealed class HostStreamTarget : FuzzTarget
     {
         using (socket)
         {
+            // As a real controller does (nvmet, ours): without it, a PDU sent while an earlier one is unacknowledged
+            // can wait for a delayed ACK.
+            socket.NoDelay = true;
             var host = new HostSide();
             var reader = Task.Run(async () =>
             {
