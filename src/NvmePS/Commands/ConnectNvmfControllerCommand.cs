@@ -124,9 +124,10 @@ public sealed class ConnectNvmfControllerCommand : NvmeCmdlet
         if (!Nqn.IsWellFormed(SubsystemNqn))
         {
             // Checked here so the message names the cmdlet's parameter, not the engine's argument.
-            WriteError(new ErrorRecord(new ArgumentException($"-SubsystemNqn '{SubsystemNqn}' is not an NQN."), "NvmeInvalidArgument", ErrorCategory.InvalidArgument, SubsystemNqn)
+            string message = $"-SubsystemNqn '{SubsystemNqn}' is not an NQN.";
+            WriteError(new ErrorRecord(new ArgumentException(message), "NvmeInvalidArgument", ErrorCategory.InvalidArgument, SubsystemNqn)
             {
-                ErrorDetails = new ErrorDetails($"-SubsystemNqn '{SubsystemNqn}' is not an NQN.")
+                ErrorDetails = new ErrorDetails(message)
                 {
                     RecommendedAction = $"An NQN is nqn.yyyy-mm.<reverse domain>[:<name>], at most {Nqn.MaxLength} bytes; Get-NvmfDiscoveryLog lists a controller's subsystems.",
                 },
