@@ -16,7 +16,14 @@ cd "$(dirname "$0")/.."
 unit_only=${NVMEPS_SKIP_INTEROP:-0}
 [ "${1:-}" = "--unit-only" ] && unit_only=1
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+# What failed, by name, gathered from every tier and printed again just above the closing line: CI keeps only the
+# tail of this output, and a count alone does not say which test to look at.
+failures=$(mktemp) tiers=$(mktemp)
+trap 'rm -f "$log" "$failures" "$tiers"' EXIT
+tier_line() { echo "$1"; echo "  $1" >>"$tiers"; }
+note_failures() { # $1 = tier; stdin = the lines naming what failed
+  sed -e 's/^[[:space:]]*//' -e "s/^/  $1: /" | head -n 20 >>"$failures"
+}
 
 echo "==== set-up: PowerShell (dotnet tool restore) and Pester (from NuGet)"
 setup_ok=1
@@ -34,7 +41,8 @@ rc=${PIPESTATUS[0]}
 passed=$(grep -Eo 'Passed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
 failed=$(grep -Eo 'Failed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
 if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
-echo "unit: $passed passed, $failed failed ($(( $(date +%s) - t0 ))s)"
+grep -E '^[[:space:]]+Failed [A-Za-z_]|: error [A-Z]+[0-9]+' "$log" | sort -u | note_failures unit
+tier_line "unit: $passed passed, $failed failed ($(( $(date +%s) - t0 ))s)"
 
 # After the build, so the check needs no restore of its own.
 echo "==== format (dotnet format --verify-no-changes)"
@@ -42,9 +50,10 @@ dotnet format NvmePS.sln --verify-no-changes --no-restore -v q >"$log" 2>&1
 frc=$?
 head -n 40 "$log"
 if [ "$frc" -eq 0 ]; then
-  echo "format: 1 passed, 0 failed"; passed=$((passed + 1))
+  tier_line "format: 1 passed, 0 failed"; passed=$((passed + 1))
 else
-  echo "format: 0 passed, 1 failed (run 'dotnet format NvmePS.sln' and commit the result)"; failed=$((failed + 1)); rc=1
+  tier_line "format: 0 passed, 1 failed (run 'dotnet format NvmePS.sln' and commit the result)"
+  echo "dotnet format --verify-no-changes" | note_failures format; failed=$((failed + 1)); rc=1
 fi
 
 echo "==== Pester tier (real pwsh against out/NvmePS)"
@@ -53,13 +62,14 @@ if [ "$setup_ok" = 1 ]; then
   prc=${PIPESTATUS[0]}
   pp=$(sed -n 's/^pester.*: \([0-9]*\) passed, \([0-9]*\) failed.*/\1/p' "$log" | tail -n1)
   pf=$(sed -n 's/^pester.*: \([0-9]*\) passed, \([0-9]*\) failed.*/\2/p' "$log" | tail -n1)
+  sed -n 's/^pester FAILED: //p' "$log" | note_failures pester
 else
   echo "PESTER TIER DID NOT RUN: pwsh (dotnet tool restore) or Pester (dotnet restore tools/pester) could not be installed"
   prc=1 pp=0 pf=1
 fi
 pp=${pp:-0} pf=${pf:-0}
 if [ "$prc" -ne 0 ] && [ "$pf" -eq 0 ]; then pf=1; fi
-echo "pester: $pp passed, $pf failed"
+tier_line "pester: $pp passed, $pf failed"
 passed=$((passed + pp)) failed=$((failed + pf))
 [ "$prc" -ne 0 ] && rc=1
 
@@ -74,7 +84,8 @@ zrc=${PIPESTATUS[0]}
 zp=$(awk 'NF == 7 && $1 != "target" && $2 > 0 && $4 == 0 && $5 == 0' "$log" | wc -l)
 zf=$(awk 'NF == 7 && $1 != "target" && !($2 > 0 && $4 == 0 && $5 == 0)' "$log" | wc -l)
 if [ "$zrc" -ne 0 ] && [ "$zf" -eq 0 ]; then zf=1; fi
-echo "fuzz: $zp passed, $zf failed"
+awk 'NF == 7 && $1 != "target" && !($2 > 0 && $4 == 0 && $5 == 0) {print $1 ": " $2 " inputs, " $4 " crashes, " $5 " hangs"}' "$log" | note_failures fuzz
+tier_line "fuzz: $zp passed, $zf failed"
 passed=$((passed + zp)) failed=$((failed + zf))
 [ "$zrc" -ne 0 ] && rc=1
 
@@ -89,9 +100,17 @@ else
   ifl=$(sed -n 's/^interop: \([0-9]*\) passed, \([0-9]*\) failed.*/\2/p' "$log" | tail -n1)
   ip=${ip:-0} ifl=${ifl:-0}
   if [ "$irc" -ne 0 ] && [ "$ifl" -eq 0 ]; then ifl=1; fi
+  [ "$ifl" -gt 0 ] && grep -E '^[[:space:]]*Failed [A-Za-z_]|^FAIL: |FAILED' "$log" | sort -u | note_failures interop
   echo "interop tier took $(( $(date +%s) - t1 ))s"
+  tier_line "interop: $ip passed, $ifl failed"
   passed=$((passed + ip)) failed=$((failed + ifl))
   [ "$irc" -ne 0 ] && rc=1
+fi
+echo "==== summary"
+cat "$tiers"
+if [ -s "$failures" ]; then
+  echo "what failed:"
+  cat "$failures"
 fi
 echo "tests: $passed passed, $failed failed"
 exit "$rc"

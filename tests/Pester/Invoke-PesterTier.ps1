@@ -26,6 +26,13 @@ if ($ResultPath) {
 $result = Invoke-Pester -Configuration $config
 # A file that fails in discovery or BeforeAll shows up in FailedBlocksCount/FailedContainersCount, not FailedCount.
 $failed = $result.FailedCount + $result.FailedBlocksCount + $result.FailedContainersCount
+# One line per failure, by name, for tests/run.sh to repeat at the end of the run.
+foreach ($test in $result.Failed) {
+    $reason = if ($test.ErrorRecord) { ("$($test.ErrorRecord[0])" -split "`n")[0] } else { '' }
+    "pester FAILED: $($test.ExpandedPath): $reason"
+}
+foreach ($block in $result.FailedBlocks) { "pester FAILED: block $($block.ExpandedPath)" }
+foreach ($container in $result.FailedContainers) { "pester FAILED: file $($container.Item)" }
 "pester (Pester $((Get-Module Pester).Version), PowerShell $($PSVersionTable.PSVersion)): $($result.PassedCount) passed, $failed failed, $($result.SkippedCount) skipped"
 if ($failed -gt 0 -or $result.Result -ne 'Passed') { exit 1 }
 exit 0
