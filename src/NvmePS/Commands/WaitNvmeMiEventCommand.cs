@@ -81,8 +81,10 @@ public sealed class WaitNvmeMiEventCommand : NvmeMiEndpointCmdlet
                 }
 
                 byte[] ids = EventId.Length > 0 ? EventId : before.Select(e => e.Id).ToArray();
-                var pending = Wait(c.Endpoint.SetAsyncEventsAsync(ids.Select(id => new AsyncEventItem(id, true)).ToList(), new AsyncEventSettings((byte)Math.Round(RetryDelaySec * 10)), StopToken));
+                // Set before the request goes out: Ctrl+C while it is in flight may stop the wait after the endpoint
+                // has enabled the events, and turning off events that were all off is harmless if it had not.
                 restore = !KeepEnabled && enabledBefore.Count == 0;
+                var pending = Wait(c.Endpoint.SetAsyncEventsAsync(ids.Select(id => new AsyncEventItem(id, true)).ToList(), new AsyncEventSettings((byte)Math.Round(RetryDelaySec * 10)), StopToken));
                 WriteVerbose($"Enabled event(s) {string.Join(", ", ids.Select(i => $"0x{i:X2}"))} on {c.Name}; waiting{(TimeoutSec > 0 ? $" up to {TimeoutSec} s" : string.Empty)}.");
                 int written = 0;
                 if (pending is { Occurrences.Count: > 0 })

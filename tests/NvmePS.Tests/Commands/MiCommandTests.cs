@@ -301,6 +301,56 @@ public sealed class MiCommandTests : IDisposable
     }
 
     [Fact]
+    public void Wait_NvmeMiEvent_stopped_while_the_enable_is_in_flight_still_turns_the_events_off()
+    {
+        // The drive has enabled the events but its response is held: Ctrl+C lands between the two, which a loaded
+        // machine hits by chance (the enables were once left on, pointing at a host that had stopped listening).
+        var transport = Assert.IsType<NvmePS.Engine.Mctp.InProcessMctpTransport>(_sim.Host.InProcessTransport);
+        var address = new NvmePS.Engine.Mctp.MctpEndpointAddress(1, 29);
+        var holding = new EnableHoldingResponder(_sim.Host.Responder);
+        transport.Register(address, holding);
+        try
+        {
+            var running = _s.Host.Command("Wait-NvmeMiEvent").Param("Network", 1u).Param("Eid", (byte)29).Param("Count", 0).Start();
+            Assert.True(holding.Held.Task.Wait(TimeSpan.FromSeconds(20)), "the enable never reached the drive");
+            Assert.NotNull(_sim.Host.Responder.AsyncEventDestination);
+            running.Stop();
+            var r = running.Wait(TimeSpan.FromSeconds(30));
+            Assert.True(r.Stopped);
+            Assert.Null(_sim.Host.Responder.AsyncEventDestination);
+            Assert.DoesNotContain(r.Warnings, w => w.Contains("Could not restore", StringComparison.Ordinal));
+        }
+        finally
+        {
+            holding.Release.TrySetResult();
+            transport.Register(address, _sim.Host.Responder);
+        }
+    }
+
+    /// <summary>Passes requests to the simulator, but holds the response to the request that turned its events on
+    /// (the first that left an AEM destination set) until released.</summary>
+    private sealed class EnableHoldingResponder(NvmePS.Engine.Mi.Simulator.NvmeMiResponder inner) : NvmePS.Engine.Mctp.IMctpResponder
+    {
+        private int _holds;
+
+        public TaskCompletionSource Held { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public TaskCompletionSource Release { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public ValueTask HandleAsync(NvmePS.Engine.Mctp.MctpEndpointAddress source, ReadOnlyMemory<byte> request, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> respond, CancellationToken cancellationToken) =>
+            inner.HandleAsync(source, request, async (response, ct) =>
+            {
+                if (inner.AsyncEventDestination is not null && Interlocked.Exchange(ref _holds, 1) == 0)
+                {
+                    Held.TrySetResult();
+                    await Release.Task.WaitAsync(TimeSpan.FromSeconds(60), CancellationToken.None).ConfigureAwait(false);
+                }
+
+                await respond(response, ct).ConfigureAwait(false);
+            }, cancellationToken);
+    }
+
+    [Fact]
     public void Wait_NvmeMiEvent_names_an_event_the_endpoint_does_not_support()
     {
         var r = _s.Host.Command("Wait-NvmeMiEvent").Param("Network", 1u).Param("Eid", (byte)29).Param("EventId", new byte[] { 1, 0x77 }).Param("TimeoutSec", 1).Invoke();
