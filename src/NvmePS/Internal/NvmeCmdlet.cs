@@ -214,6 +214,12 @@ public static class ErrorMapping
         }
 
         var record = new ErrorRecord(exception, id, category, target);
+        if (exception is ArgumentException { ParamName: { } engineArgument } a)
+        {
+            // The engine's argument name means nothing to someone who typed a cmdlet parameter: say the rest.
+            record.ErrorDetails = new ErrorDetails(WithoutArgumentName(a.Message, engineArgument));
+        }
+
         if (exception is NvmeStatusException s)
         {
             record.ErrorDetails = new ErrorDetails(s.Message)
@@ -226,4 +232,10 @@ public static class ErrorMapping
 
         return record;
     }
+
+    /// <summary>An ArgumentException's message without the " (Parameter 'x')" .NET appends, on one line (an
+    /// ArgumentOutOfRangeException puts "Actual value was …" on the next).</summary>
+    internal static string WithoutArgumentName(string message, string argument) =>
+        string.Join(' ', message.Replace($" (Parameter '{argument}')", string.Empty, StringComparison.Ordinal)
+            .Split(["\r\n", "\n"], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
 }

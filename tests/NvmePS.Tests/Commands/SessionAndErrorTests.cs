@@ -122,6 +122,28 @@ public sealed class SessionAndErrorTests
     }
 
     [Fact]
+    public void An_engine_argument_error_reads_without_the_engines_argument_name()
+    {
+        // The engine says "(Parameter 'nqn')" of its own argument; the user typed -SubsystemNqn or -HostNqn.
+        var target = _s.Host.Command("Start-NvmfTarget").Param("Listen", "127.0.0.1:0").Param("SubsystemNqn", "bad nqn").Param("Namespace", "memory:1M").Invoke();
+        ErrorRecord e = ErrorAssert.Single(target, "NvmeInvalidArgument", ErrorCategory.InvalidArgument);
+        Assert.Equal("nqn", Assert.IsAssignableFrom<ArgumentException>(e.Exception).ParamName);
+        Assert.Equal("'bad nqn' is not a well-formed NQN.", e.ToString());
+
+        var connect = _s.Host.Command("Connect-NvmfController").Arg("127.0.0.1").Arg("nqn.2014-08.org.nvmexpress:nvmeps-x").Param("ServiceId", 1)
+            .Param("HostNqn", "bad host").Invoke();
+        Assert.Equal("Host NQN 'bad host' is not a valid NQN.", ErrorAssert.Single(connect, "NvmeInvalidArgument", ErrorCategory.InvalidArgument).ToString());
+    }
+
+    [Fact]
+    public void An_out_of_range_argument_keeps_its_actual_value_on_one_line()
+    {
+        var e = new ArgumentOutOfRangeException("length", 5, "Get Log Page moves whole dwords.");
+        Assert.Equal("Get Log Page moves whole dwords. Actual value was 5.", NvmePS.Commands.ErrorMapping.ToErrorRecord(e, null).ToString());
+        Assert.Equal("No argument name here.", NvmePS.Commands.ErrorMapping.ToErrorRecord(new ArgumentException("No argument name here."), null).ToString());
+    }
+
+    [Fact]
     public void A_silent_peer_times_out_and_a_garbage_peer_is_a_protocol_error()
     {
         using var silent = new TcpListener(IPAddress.Loopback, 0);
