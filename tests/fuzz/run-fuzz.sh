@@ -3,12 +3,14 @@
 # through tests/fuzz/libfuzzer-dotnet.c, starting from the corpora kept in tests/fuzz/corpus/<target>.
 #   usage: run-fuzz.sh [--runs N | --time SECONDS] [--jobs J] [--resume] [--merge] [--out DIR] <target>... | all
 #   --runs N       inputs per target (default 100000); --time SECONDS stops a target earlier (both may be given)
-#   --jobs J       J libFuzzer processes on one corpus (libFuzzer -jobs), N/J inputs each; their figures are summed
+#   --jobs J       J libFuzzer processes on one corpus (libFuzzer -jobs), N/J inputs each (rounded up, so at least N
+#                  in all); their figures are summed
 #   --resume       go on from the corpus an earlier run left in <out>/corpus/<target> (a long run in parts)
 #   --merge        afterwards, minimise the corpus (libFuzzer -merge=1) back into tests/fuzz/corpus/<target>
 # Prints one line per target: inputs, edges of the .NET code reached, crashes, hangs, peak memory of the target
 # process, inputs per second. Exit status 1 when any target found a crash or a hang (the input is kept under
-# <out>/findings/<target>/ and replays with: dotnet <out>/bin/NvmePS.Fuzz.dll replay <target> <file>).
+# <out>/findings/<target>/ and replays with: dotnet <out>/bin/NvmePS.Fuzz.dll replay <target> <file>; an earlier
+# run's findings move to <out>/findings/<target>.<UTC time>, never deleted).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -21,11 +23,11 @@ while [ $# -gt 0 ]; do
     --resume) resume=1; shift ;;
     --merge) merge=1; shift ;;
     --out) out=$2; shift 2 ;;
-    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     *) targets+=("$1"); shift ;;
   esac
 done
-[ ${#targets[@]} -gt 0 ] || { sed -n '2,11p' "$0" >&2; exit 2; }
+[ ${#targets[@]} -gt 0 ] || { sed -n '2,13p' "$0" >&2; exit 2; }
 [[ $jobs =~ ^[1-9][0-9]*$ ]] || { echo "[fuzz] --jobs takes a whole number from 1" >&2; exit 2; }
 
 log() { echo "[fuzz] $*" >&2; }
@@ -57,6 +59,12 @@ for t in "${targets[@]}"; do
   max_len=$("${fuzz[@]}" list | awk -F'\t' -v t="$t" '$1 == t { print $2 }')
   [ -n "$max_len" ] || { echo "[fuzz] no target '$t'" >&2; exit 2; }
   work="$out/corpus/$t" findings="$out/findings/$t"
+  if [ -n "$(ls -A "$findings" 2>/dev/null)" ]; then
+    # An earlier run's crash inputs are evidence: kept beside this run's, never deleted.
+    kept="$findings.$(date -u +%Y%m%dT%H%M%SZ)"
+    mv "$findings" "$kept"
+    log "$t: the findings of an earlier run are kept in $kept"
+  fi
   rm -rf "$findings"; mkdir -p "$findings"
   if [ $resume = 0 ] || [ ! -d "$work" ]; then
     rm -rf "$work"; mkdir -p "$work"
@@ -66,7 +74,7 @@ for t in "${targets[@]}"; do
   fi
   # libFuzzer rereads the corpus directory every second by default, in its fuzzing thread: with 70,000 files in a
   # stream target's corpus, four jobs ran no faster than two (616 inputs/s), and 860 with -reload=60.
-  limit=(-runs="$(( runs / jobs ))" -reload=60)
+  limit=(-runs="$(( (runs + jobs - 1) / jobs ))" -reload=60)
   [ -n "$seconds" ] && limit+=(-max_total_time="$seconds")
   # With jobs, libFuzzer writes each job's output to fuzz-<n>.log in its working directory; they all share the corpus.
   [ "$jobs" -gt 1 ] && limit+=(-jobs="$jobs" -workers="$jobs")
