@@ -180,8 +180,9 @@ public sealed class MiCommandTests : IDisposable
     {
         var subsystem = _sim.Host.Subsystem;
         RunningCommand running = _s.Host.Command("Watch-NvmeMiHealth").Param("Network", 1u).Param("Eid", (byte)29)
-            .Param("ControllerId", new ushort[] { 1 }).Param("IntervalSec", 1).Param("TemperatureThresholdCelsius", 60).Start();
-        Thread.Sleep(1500);
+            .Param("ControllerId", new ushort[] { 1 }).Param("IntervalSec", 1).Param("TemperatureThresholdCelsius", 60).Switch("Verbose").Start();
+        // Its first poll is the baseline, and it says "Watching" after it: a change made before then is no change.
+        Assert.True(running.WaitUntil(r => r.Verbose.Any(v => v.StartsWith("Watching", StringComparison.Ordinal)), TimeSpan.FromSeconds(20)));
         subsystem.InjectedCriticalWarning = 0x02;          // the temperature warning bit
         subsystem.TemperatureOverrideKelvin = 273 + 75;    // crosses 60 °C
         try

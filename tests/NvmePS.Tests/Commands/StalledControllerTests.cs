@@ -16,6 +16,7 @@ public sealed class StalledControllerTests : IAsyncLifetime
     private static readonly TimeSpan HangBound = TimeSpan.FromSeconds(20);
     private readonly ModuleSession _s;
     private readonly CancellationTokenSource _release = new();
+    private readonly TaskCompletionSource _partialDataSent = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private ScriptedController _ctrl = null!;
 
     public StalledControllerTests(ModuleSession session) => _s = session;
@@ -39,6 +40,7 @@ public sealed class StalledControllerTests : IAsyncLifetime
                 case "MidData":
                     // The header and 1000 of 4096 data bytes, then silence with the connection open.
                     await qp.SendRawAsync(pdu.AsMemory(0, 24 + 1000), _release.Token);
+                    _partialDataSent.TrySetResult();
                     break;
                 case "MidHeader":
                     await qp.SendRawAsync(pdu.AsMemory(0, 10), _release.Token);
@@ -111,6 +113,17 @@ public sealed class StalledControllerTests : IAsyncLifetime
         Assert.True(SpinWait.SpinUntil(() => EstablishedTo(_ctrl.EndPoint.Port) == 0, TimeSpan.FromSeconds(10)), $"{EstablishedTo(_ctrl.EndPoint.Port)} connections still open");
     }
 
+    /// <summary>Bytes the kernel holds that the host has not read yet, on its connections to <paramref name="port"/>
+    /// (rx_queue in /proc/net/tcp).</summary>
+    private static long UnreadBytesFrom(int port)
+    {
+        string hex = port.ToString("X4", System.Globalization.CultureInfo.InvariantCulture);
+        return File.ReadAllLines("/proc/net/tcp").Skip(1)
+            .Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            .Where(f => f[2].EndsWith(":" + hex, StringComparison.Ordinal) && f[3] == "01")
+            .Sum(f => long.Parse(f[4].Split(':')[1], System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture));
+    }
+
     /// <summary>This machine's ESTABLISHED IPv4 TCP connections whose remote port is <paramref name="port"/> (the host side).</summary>
     private static int EstablishedTo(int port)
     {
@@ -125,8 +138,10 @@ public sealed class StalledControllerTests : IAsyncLifetime
     {
         NvmfController c = Connect();
         RunningCommand running = _s.Host.Command("Read-NvmeBlock").Arg(c).Arg(7).Arg(8).Param("TimeoutSec", 300).Start();
-        // Let the header and the partial data arrive, so the stop lands inside the PDU.
-        Thread.Sleep(500);
+        // The stop must land inside the PDU: after the header and the partial data are sent and the host has read
+        // them off its sockets (a fixed sleep here could end first on a loaded machine).
+        Assert.True(_partialDataSent.Task.Wait(HangBound), "the controller never sent the partial PDU");
+        Assert.True(SpinWait.SpinUntil(() => UnreadBytesFrom(_ctrl.EndPoint.Port) == 0, HangBound), "the host never read the partial PDU");
         running.Stop();
         CommandResult r = running.Wait(HangBound);
         Assert.True(r.Stopped);

@@ -190,8 +190,8 @@ public sealed class RealPowerShellTests
 
             // A health change, as Watch-NvmeMiHealth writes it when the simulated drive raises a warning.
             var sim = Assert.IsType<NvmeMiSimulator>(Assert.Single(_s.Host.Command("Start-NvmeMiSimulator").Param("Network", 3u).Param("Eid", (byte)62).Invoke().ThrowIfFailed()));
-            RunningCommand watch = _s.Host.Command("Watch-NvmeMiHealth").Param("Network", 3u).Param("Eid", (byte)62).Param("IntervalSec", 1).Start();
-            Thread.Sleep(1200);
+            RunningCommand watch = _s.Host.Command("Watch-NvmeMiHealth").Param("Network", 3u).Param("Eid", (byte)62).Param("IntervalSec", 1).Switch("Verbose").Start();
+            Assert.True(watch.WaitUntil(r => r.Verbose.Any(v => v.StartsWith("Watching", StringComparison.Ordinal)), TimeSpan.FromSeconds(20)), "no first poll");
             sim.Host.Subsystem.InjectedCriticalWarning = 0x04;
             Assert.True(watch.WaitUntil(r => r.Output.Count > 0, TimeSpan.FromSeconds(20)));
             watch.Stop();
