@@ -51,6 +51,14 @@ Describe 'Start-NvmfTarget' {
         { Start-NvmfTarget @Params } | Should -Throw -ErrorId "$Id,NvmePS.Commands.StartNvmfTargetCommand"
     }
 
+    It 'names -AllowNonLoopback when it refuses a non-loopback address' {
+        $err = $null
+        try { Start-NvmfTarget -Listen 0.0.0.0:0 -Namespace memory:1M } catch { $err = $_ }
+        $err.ToString() | Should -Be '-Listen 0.0.0.0 is not a loopback address; add -AllowNonLoopback to serve other networks.'
+        $err.TargetObject | Should -Be '0.0.0.0'
+        Get-NvmfTarget | Where-Object { $_.Listen -like '0.0.0.0:*' } | Should -BeNullOrEmpty
+    }
+
     It 'serves a PowerShell drive path and a path with a doubled comma' {
         $t = Start-NvmfTarget -Listen 127.0.0.1:0 -SubsystemNqn (New-TestNqn) -Namespace 'TestDrive:/a,,b.img,size=1M'
         try {

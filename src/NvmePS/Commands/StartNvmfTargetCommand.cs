@@ -121,6 +121,12 @@ public sealed class StartNvmfTargetCommand : NvmeCmdlet
             }
         }
 
+        RefuseNonLoopback(listen, nameof(Listen));
+        if (discovery is not null)
+        {
+            RefuseNonLoopback(discovery, nameof(DiscoveryListen));
+        }
+
         List<NvmeNamespaceSpec> specs = NamespaceSpecs.Resolve(this, Namespace);
         string nqn = SubsystemNqn.Length > 0 ? SubsystemNqn : NvmeTargetHost.NewSubsystemNqn();
 
@@ -178,6 +184,16 @@ public sealed class StartNvmfTargetCommand : NvmeCmdlet
         WriteObject(target);
     }
 
+    /// <summary>A target is exposed beyond this machine only when asked: the engine refuses too, but in its own
+    /// argument's name.</summary>
+    private void RefuseNonLoopback(IPEndPoint endPoint, string parameter)
+    {
+        if (!AllowNonLoopback && !IPAddress.IsLoopback(endPoint.Address))
+        {
+            ThrowInputError("NvmeInvalidArgument", $"-{parameter} {endPoint.Address} is not a loopback address; add -AllowNonLoopback to serve other networks.", ErrorCategory.InvalidArgument, endPoint.Address.ToString());
+        }
+    }
+
     private void StartKernel()
     {
         var configfs = NvmetConfigfs.Default;
@@ -206,6 +222,8 @@ public sealed class StartNvmfTargetCommand : NvmeCmdlet
         {
             ThrowInputError("InvalidTargetArgument", "The kernel target needs a port number: nvmet cannot pick a free one.", ErrorCategory.InvalidArgument, Listen);
         }
+
+        RefuseNonLoopback(listen, nameof(Listen));
 
         var namespaces = new List<NvmetNamespaceSpec>();
         foreach (string value in Namespace)

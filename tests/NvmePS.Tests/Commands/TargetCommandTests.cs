@@ -116,7 +116,7 @@ public sealed class TargetCommandTests
         Assert.Equal("memory:lots", ErrorAssert.Single(_s.Host.Command("Start-NvmfTarget").Param("Listen", "127.0.0.1:0").Param("Namespace", "memory:lots").Invoke(), "InvalidNamespaceSpec", ErrorCategory.InvalidArgument).TargetObject);
         ErrorAssert.Single(_s.Host.Command("Start-NvmfTarget").Param("Listen", "127.0.0.1:0").Param("Namespace", "/nonexistent/ns.img").Invoke(), "NamespaceFileNotFound", ErrorCategory.ObjectNotFound);
         ErrorAssert.Single(_s.Host.Command("Start-NvmfTarget").Param("Listen", "127.0.0.1:0").Param("SubsystemNqn", "not an nqn").Invoke(), "NvmeInvalidArgument", ErrorCategory.InvalidArgument);
-        // The engine refuses non-loopback addresses unless asked.
+        // Non-loopback addresses are refused unless asked (-AllowNonLoopback).
         ErrorAssert.Single(_s.Host.Command("Start-NvmfTarget").Param("Listen", "0.0.0.0:0").Invoke(), "NvmeInvalidArgument", ErrorCategory.InvalidArgument);
 
         // A port a session target already serves is refused (the engine's listener would share it).
