@@ -26,6 +26,17 @@ Describe 'Read-NvmeBlock' {
         finally { Remove-Item $file -ErrorAction SilentlyContinue }
     }
 
+    It 'refuses a directory as -Path before reading, and leaves nothing in it' {
+        $dir = Join-Path ([IO.Path]::GetTempPath()) "nvmeps-$([guid]::NewGuid())"
+        $null = New-Item -ItemType Directory $dir
+        try {
+            { Read-NvmeBlock $c 0 8 -Path $dir } | Should -Throw -ErrorId 'PathIsDirectory,NvmePS.Commands.ReadNvmeBlockCommand' -ExpectedMessage "-Path '$dir' is a directory; name the file to read into."
+            Get-ChildItem -Force $dir | Should -BeNullOrEmpty
+            Get-ChildItem -Force (Split-Path $dir) -Filter ".$(Split-Path -Leaf $dir).*.partial" | Should -BeNullOrEmpty
+        }
+        finally { Remove-Item -Recurse $dir }
+    }
+
     It 'reports a range past the end of the namespace' {
         Read-NvmeBlock $c 16380 8 -ErrorVariable err -ErrorAction SilentlyContinue
         $err[0].FullyQualifiedErrorId | Should -Be 'NvmeDeviceStatus,NvmePS.Commands.ReadNvmeBlockCommand'

@@ -34,6 +34,11 @@ Describe 'Write-NvmeBlock' {
         [Linq.Enumerable]::SequenceEqual((Read-NvmeBlock $c 0 1).Data, $before) | Should -BeTrue
     }
 
+    It 'refuses a directory as -Path' {
+        { Write-NvmeBlock $c 0 -Path ([IO.Path]::GetTempPath()) -Confirm:$false } |
+            Should -Throw -ErrorId 'PathIsDirectory,NvmePS.Commands.WriteNvmeBlockCommand' -ExpectedMessage '*is a directory; name the file to write from.'
+    }
+
     It 'rejects data that is not whole blocks' {
         { Write-NvmeBlock $c 0 ([byte[]]::new(100)) } | Should -Throw -ErrorId 'DataNotBlockAligned,NvmePS.Commands.WriteNvmeBlockCommand'
     }

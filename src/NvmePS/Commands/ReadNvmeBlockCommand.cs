@@ -60,6 +60,12 @@ public sealed class ReadNvmeBlockCommand : NvmeCmdlet
 
             long bytes = checked(BlockCount * blockSize);
             string path = Path.Length > 0 ? GetUnresolvedProviderPathFromPSPath(Path) : string.Empty;
+            if (path.Length > 0 && Directory.Exists(path))
+            {
+                // Found before any block is read: otherwise the whole read is done, then the rename onto it fails.
+                ThrowInputError("PathIsDirectory", $"-Path '{Path}' is a directory; name the file to read into.", ErrorCategory.InvalidArgument, Path);
+            }
+
             if (path.Length == 0 && bytes > MaxInMemoryBytes)
             {
                 ThrowInputError("UsePathForLargeReads", $"{bytes} bytes is more than {MaxInMemoryBytes} bytes to hold in memory; read into a file with -Path.", ErrorCategory.InvalidArgument, BlockCount);

@@ -57,6 +57,11 @@ public sealed class WriteNvmeBlockCommand : NvmeCmdlet
         CancellationToken ct = stall.Token;
         long done = 0, total = 0;
         string path = ParameterSetName == PathSet ? GetUnresolvedProviderPathFromPSPath(Path) : string.Empty;
+        if (path.Length > 0 && Directory.Exists(path))
+        {
+            ThrowInputError("PathIsDirectory", $"-Path '{Path}' is a directory; name the file to write from.", ErrorCategory.InvalidArgument, Path);
+        }
+
         try
         {
             long bytes = path.Length > 0 ? new FileInfo(path).Length : InputData.Length;
