@@ -37,6 +37,25 @@ public sealed class MctpdClient : IDisposable
     public static string SystemBusAddress =>
         Environment.GetEnvironmentVariable("DBUS_SYSTEM_BUS_ADDRESS") is { Length: > 0 } a ? a : "unix:path=/var/run/dbus/system_bus_socket";
 
+    /// <summary>The socket file of a single unix:path= address (D-Bus specification, "Server Addresses"), else null.</summary>
+    internal static string? UnixSocketPath(string address)
+    {
+        if (!address.StartsWith("unix:", StringComparison.Ordinal) || address.Contains(';', StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        foreach (string pair in address["unix:".Length..].Split(','))
+        {
+            if (pair.StartsWith("path=", StringComparison.Ordinal))
+            {
+                return Uri.UnescapeDataString(pair["path=".Length..]);
+            }
+        }
+
+        return null;
+    }
+
     /// <summary>Connects to the bus at <paramref name="address"/> (null: the system bus).</summary>
     public static async Task<MctpdClient> ConnectAsync(string? address, CancellationToken cancellationToken)
     {
@@ -46,10 +65,19 @@ public sealed class MctpdClient : IDisposable
         {
             await connection.ConnectAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10), cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is DBusConnectionException or ArgumentException or IOException or System.Net.Sockets.SocketException or TimeoutException)
+        catch (Exception e) when ((e as ArgumentException ?? e.InnerException as ArgumentException) is { } a)
+        {
+            // The library reports an address it cannot parse as a connect failure around an ArgumentException.
+            connection.Dispose();
+            string why = a.ParamName is { } p ? a.Message.Replace($" (Parameter '{p}')", string.Empty, StringComparison.Ordinal) : a.Message;
+            throw new MctpdException(MctpdFailure.NoBus, $"'{address}' is not a D-Bus address ({why.TrimEnd('.')}); the system bus is usually unix:path=/run/dbus/system_bus_socket.", inner: e);
+        }
+        catch (Exception e) when (e is DBusConnectionException or IOException or System.Net.Sockets.SocketException or TimeoutException)
         {
             connection.Dispose();
-            throw new MctpdException(MctpdFailure.NoBus, $"No D-Bus at {address}: {e.Message}. Is dbus-daemon running (or -BusAddress right)?", inner: e);
+            // A missing socket file reaches .NET as "Cannot assign requested address": say what is missing instead.
+            string why = UnixSocketPath(address) is { } path && !File.Exists(path) ? $"there is no socket at {path}" : e.Message.TrimEnd('.');
+            throw new MctpdException(MctpdFailure.NoBus, $"No D-Bus at {address}: {why}. Is dbus-daemon running (or -BusAddress right)?", inner: e);
         }
         catch
         {

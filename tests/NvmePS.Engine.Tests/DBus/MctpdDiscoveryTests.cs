@@ -109,6 +109,11 @@ public sealed class MctpdDiscoveryTests
         var noBus = await Assert.ThrowsAsync<MctpdException>(() => MctpdClient.ConnectAsync(missing, CancellationToken.None));
         Assert.Equal((MctpdFailure.NoBus, "MctpdNoBus"), (noBus.Failure, noBus.ErrorId));
         Assert.Contains(missing, noBus.Message, StringComparison.Ordinal);
+        Assert.Contains($"there is no socket at {missing["unix:path=".Length..]}.", noBus.Message, StringComparison.Ordinal);
+        var garbage = await Assert.ThrowsAsync<MctpdException>(() => MctpdClient.ConnectAsync("garbage", CancellationToken.None));
+        Assert.Equal(MctpdFailure.NoBus, garbage.Failure);
+        Assert.StartsWith("'garbage' is not a D-Bus address (", garbage.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("(Parameter", garbage.Message, StringComparison.Ordinal);
 
         using (var bus = PrivateBus.Start())
         {
