@@ -131,3 +131,16 @@ public sealed class NvmeAuthenticationException : NvmeException
 
     public override NvmeErrorKind Kind => NvmeErrorKind.Authentication;
 }
+
+/// <summary>The messages of .NET's argument exceptions, for the person who typed the argument.</summary>
+public static class ArgumentMessages
+{
+    /// <summary><paramref name="e"/>'s message without the " (Parameter 'x')" .NET appends, which names the argument
+    /// of the code that threw, on one line (an ArgumentOutOfRangeException puts "Actual value was …" on the next).</summary>
+    public static string WithoutArgumentName(ArgumentException e)
+    {
+        ArgumentNullException.ThrowIfNull(e);
+        string message = e.ParamName is { } name ? e.Message.Replace($" (Parameter '{name}')", string.Empty, StringComparison.Ordinal) : e.Message;
+        return string.Join(' ', message.Split(["\r\n", "\n"], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+    }
+}

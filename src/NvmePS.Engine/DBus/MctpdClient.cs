@@ -69,8 +69,7 @@ public sealed class MctpdClient : IDisposable
         {
             // The library reports an address it cannot parse as a connect failure around an ArgumentException.
             connection.Dispose();
-            string why = a.ParamName is { } p ? a.Message.Replace($" (Parameter '{p}')", string.Empty, StringComparison.Ordinal) : a.Message;
-            throw new MctpdException(MctpdFailure.NoBus, $"'{address}' is not a D-Bus address ({why.TrimEnd('.')}); the system bus is usually unix:path=/run/dbus/system_bus_socket.", inner: e);
+            throw new MctpdException(MctpdFailure.NoBus, $"'{address}' is not a D-Bus address ({ArgumentMessages.WithoutArgumentName(a).TrimEnd('.')}); the system bus is usually unix:path=/run/dbus/system_bus_socket.", inner: e);
         }
         catch (Exception e) when (e is DBusConnectionException or IOException or System.Net.Sockets.SocketException or TimeoutException)
         {

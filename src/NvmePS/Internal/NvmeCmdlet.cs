@@ -214,10 +214,10 @@ public static class ErrorMapping
         }
 
         var record = new ErrorRecord(exception, id, category, target);
-        if (exception is ArgumentException { ParamName: { } engineArgument } a)
+        if (exception is ArgumentException { ParamName: not null } a)
         {
             // The engine's argument name means nothing to someone who typed a cmdlet parameter: say the rest.
-            record.ErrorDetails = new ErrorDetails(WithoutArgumentName(a.Message, engineArgument));
+            record.ErrorDetails = new ErrorDetails(ArgumentMessages.WithoutArgumentName(a));
         }
 
         if (exception is NvmeStatusException s)
@@ -232,10 +232,4 @@ public static class ErrorMapping
 
         return record;
     }
-
-    /// <summary>An ArgumentException's message without the " (Parameter 'x')" .NET appends, on one line (an
-    /// ArgumentOutOfRangeException puts "Actual value was …" on the next).</summary>
-    internal static string WithoutArgumentName(string message, string argument) =>
-        string.Join(' ', message.Replace($" (Parameter '{argument}')", string.Empty, StringComparison.Ordinal)
-            .Split(["\r\n", "\n"], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
 }
