@@ -37,6 +37,21 @@ Describe 'Read-NvmeBlock' {
         finally { Remove-Item -Recurse $dir }
     }
 
+    It 'reports a file that cannot be written against -Path, not as a connection error, and stays connected' {
+        # /dev/full fails every write with ENOSPC, as a full disk would.
+        Read-NvmeBlock $c 0 8 -Path /dev/full -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $err[0].FullyQualifiedErrorId | Should -Be 'NvmeFileError,NvmePS.Commands.ReadNvmeBlockCommand'
+        $err[0].CategoryInfo.Category | Should -Be 'WriteError'
+        $err[0].TargetObject | Should -Be '/dev/full'
+        $err[0].ToString() | Should -BeLike "-Path '/dev/full': No space left on device*"
+        $c.IsConnected | Should -BeTrue
+
+        $missing = Join-Path ([IO.Path]::GetTempPath()) "nvmeps-$([guid]::NewGuid())"
+        Read-NvmeBlock $c 0 8 -Path (Join-Path $missing 'x.img') -ErrorVariable err2 -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $err2[0].FullyQualifiedErrorId | Should -Be 'NvmeFileNotFound,NvmePS.Commands.ReadNvmeBlockCommand'
+        $err2[0].ToString() | Should -Be "-Path '$(Join-Path $missing 'x.img')': the directory $missing does not exist."
+    }
+
     It 'reports a range past the end of the namespace' {
         Read-NvmeBlock $c 16380 8 -ErrorVariable err -ErrorAction SilentlyContinue
         $err[0].FullyQualifiedErrorId | Should -Be 'NvmeDeviceStatus,NvmePS.Commands.ReadNvmeBlockCommand'

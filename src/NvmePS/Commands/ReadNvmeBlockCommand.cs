@@ -72,8 +72,7 @@ public sealed class ReadNvmeBlockCommand : NvmeCmdlet
             }
 
             using var output = path.Length > 0 ? new BlockTransfer.ReadDestination(path) : null;
-            FileStream? file = output?.Stream;
-            byte[] data = file is null ? new byte[bytes] : Array.Empty<byte>();
+            byte[] data = output is null ? new byte[bytes] : Array.Empty<byte>();
             var chunks = new Dictionary<long, byte[]>();
             string activity = $"Reading {BlockCount} blocks from namespace {NamespaceId}";
             bool showProgress = bytes > BlockTransfer.ChunkBytes;
@@ -82,7 +81,7 @@ public sealed class ReadNvmeBlockCommand : NvmeCmdlet
                 blockSize,
                 (first, count) =>
                 {
-                    Memory<byte> target = file is null
+                    Memory<byte> target = output is null
                         ? data.AsMemory(checked((int)(first * blockSize)), count * blockSize)
                         : (chunks[first] = new byte[count * blockSize]);
                     return Controller.Host.ReadAsync(NamespaceId, (ulong)StartingLba + (ulong)first, count, target, ct).AsTask();
@@ -92,9 +91,9 @@ public sealed class ReadNvmeBlockCommand : NvmeCmdlet
                 {
                     stall.Progressed();
                     done = first + count;
-                    if (file is not null)
+                    if (output is not null)
                     {
-                        file.Write(chunks[first]);
+                        output.Write(chunks[first]);
                         chunks.Remove(first);
                     }
 
@@ -121,6 +120,10 @@ public sealed class ReadNvmeBlockCommand : NvmeCmdlet
         catch (NvmeTimeoutException e) when (!StopToken.IsCancellationRequested && stall.Token.IsCancellationRequested)
         {
             WriteNvmeError(BlockTransfer.Stalled(e, TimeoutSec, done, BlockCount), Controller);
+        }
+        catch (BlockTransfer.PathFileException e)
+        {
+            WriteError(e.ToErrorRecord());
         }
         catch (Exception e) when (IsReportable(e))
         {

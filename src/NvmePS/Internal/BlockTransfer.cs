@@ -98,29 +98,55 @@ internal static class BlockTransfer
             Path = path;
             var info = new FileInfo(path);
             bool replaceable = !info.Exists || (info.LinkTarget is null && !IsUnderDev(info));
-            if (replaceable)
+            try
             {
-                _tempPath = System.IO.Path.Combine(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!,
-                    $".{System.IO.Path.GetFileName(path)}.{Guid.NewGuid():N}.partial");
-                Stream = new FileStream(_tempPath, FileMode.CreateNew, FileAccess.Write, FileShare.None);
+                if (replaceable)
+                {
+                    _tempPath = System.IO.Path.Combine(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!,
+                        $".{System.IO.Path.GetFileName(path)}.{Guid.NewGuid():N}.partial");
+                    Stream = new FileStream(_tempPath, FileMode.CreateNew, FileAccess.Write, FileShare.None);
+                }
+                else
+                {
+                    Stream = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.ReadWrite);
+                }
             }
-            else
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                Stream = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.ReadWrite);
+                throw new PathFileException(path, e);
             }
         }
 
         public string Path { get; }
 
-        public FileStream Stream { get; }
+        private FileStream Stream { get; }
+
+        public void Write(ReadOnlySpan<byte> blocks)
+        {
+            try
+            {
+                Stream.Write(blocks);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new PathFileException(Path, e);
+            }
+        }
 
         public void Commit()
         {
-            Stream.Flush(flushToDisk: true);
-            Stream.Dispose();
-            if (_tempPath is not null)
+            try
             {
-                File.Move(_tempPath, Path, overwrite: true);
+                Stream.Flush(flushToDisk: true);
+                Stream.Dispose();
+                if (_tempPath is not null)
+                {
+                    File.Move(_tempPath, Path, overwrite: true);
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new PathFileException(Path, e);
             }
 
             _committed = true;
@@ -128,7 +154,15 @@ internal static class BlockTransfer
 
         public void Dispose()
         {
-            Stream.Dispose();
+            try
+            {
+                Stream.Dispose();
+            }
+            catch (IOException)
+            {
+                // What is still buffered fails as the write before it did, and that error is already reported.
+            }
+
             if (!_committed && _tempPath is not null)
             {
                 try
@@ -144,6 +178,23 @@ internal static class BlockTransfer
 
         /// <summary>Device nodes live in /dev; .NET reports no file type, so that is where they are told apart.</summary>
         private static bool IsUnderDev(FileInfo info) => info.FullName.StartsWith("/dev/", StringComparison.Ordinal);
+    }
+
+    /// <summary>The -Path file failed (no space, no directory, no permission): the file's fault, not the
+    /// controller's, so it is reported against the path and never as a connection error.</summary>
+    public sealed class PathFileException(string path, Exception inner)
+        : Exception(inner is DirectoryNotFoundException
+            ? $"-Path '{path}': the directory {System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))} does not exist."
+            : $"-Path '{path}': {inner.Message}", inner)
+    {
+        public string Path { get; } = path;
+
+        public ErrorRecord ToErrorRecord() => InnerException switch
+        {
+            DirectoryNotFoundException => new ErrorRecord(this, "NvmeFileNotFound", ErrorCategory.ObjectNotFound, Path),
+            UnauthorizedAccessException => new ErrorRecord(this, "NvmePermissionDenied", ErrorCategory.PermissionDenied, Path),
+            _ => new ErrorRecord(this, "NvmeFileError", ErrorCategory.WriteError, Path),
+        };
     }
 
     public static ProgressRecord Progress(int id, string activity, long done, long total, int blockSize)
