@@ -123,7 +123,7 @@ public sealed class ReadNvmeBlockCommand : NvmeCmdlet
         }
         catch (BlockTransfer.PathFileException e)
         {
-            WriteError(e.ToErrorRecord());
+            WriteNvmeError(e, e.Path);
         }
         catch (Exception e) when (IsReportable(e))
         {

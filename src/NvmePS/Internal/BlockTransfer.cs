@@ -181,20 +181,13 @@ internal static class BlockTransfer
     }
 
     /// <summary>The -Path file failed (no space, no directory, no permission): the file's fault, not the
-    /// controller's, so it is reported against the path and never as a connection error.</summary>
+    /// controller's, so it is reported against the path, and ErrorMapping never calls it a connection error.</summary>
     public sealed class PathFileException(string path, Exception inner)
         : Exception(inner is DirectoryNotFoundException
             ? $"-Path '{path}': the directory {System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))} does not exist."
             : $"-Path '{path}': {inner.Message}", inner)
     {
         public string Path { get; } = path;
-
-        public ErrorRecord ToErrorRecord() => InnerException switch
-        {
-            DirectoryNotFoundException => new ErrorRecord(this, "NvmeFileNotFound", ErrorCategory.ObjectNotFound, Path),
-            UnauthorizedAccessException => new ErrorRecord(this, "NvmePermissionDenied", ErrorCategory.PermissionDenied, Path),
-            _ => new ErrorRecord(this, "NvmeFileError", ErrorCategory.WriteError, Path),
-        };
     }
 
     public static ProgressRecord Progress(int id, string activity, long done, long total, int blockSize)

@@ -183,11 +183,15 @@ public static class ErrorMapping
     public static ErrorRecord ToErrorRecord(Exception exception, object? target)
     {
         ArgumentNullException.ThrowIfNull(exception);
-        var (id, category) = exception switch
+        // A -Path file's failure is classed by its cause, except that an IOException there is the file's, not a socket's.
+        bool aboutAFile = exception is BlockTransfer.PathFileException { InnerException: not null };
+        Exception cause = aboutAFile ? exception.InnerException! : exception;
+        var (id, category) = cause switch
         {
             NvmeException n => (n.ErrorId, CategoryOf(n.Kind)),
             FileNotFoundException or DirectoryNotFoundException => ("NvmeFileNotFound", ErrorCategory.ObjectNotFound),
             UnauthorizedAccessException => ("NvmePermissionDenied", ErrorCategory.PermissionDenied),
+            IOException when aboutAFile => ("NvmeFileError", ErrorCategory.WriteError),
             SocketException or IOException => ("NvmeConnectionError", ErrorCategory.ConnectionError),
             TimeoutException => ("NvmeTimeout", ErrorCategory.OperationTimeout),
             ObjectDisposedException => ("NvmeObjectClosed", ErrorCategory.ResourceUnavailable),
