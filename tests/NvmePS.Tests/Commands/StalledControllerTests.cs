@@ -114,23 +114,20 @@ public sealed class StalledControllerTests : IAsyncLifetime
     }
 
     /// <summary>Bytes the kernel holds that the host has not read yet, on its connections to <paramref name="port"/>
-    /// (rx_queue in /proc/net/tcp).</summary>
-    private static long UnreadBytesFrom(int port)
-    {
-        string hex = port.ToString("X4", System.Globalization.CultureInfo.InvariantCulture);
-        return File.ReadAllLines("/proc/net/tcp").Skip(1)
-            .Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries))
-            .Where(f => f[2].EndsWith(":" + hex, StringComparison.Ordinal) && f[3] == "01")
-            .Sum(f => long.Parse(f[4].Split(':')[1], System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture));
-    }
+    /// (rx_queue).</summary>
+    private static long UnreadBytesFrom(int port) =>
+        EstablishedLinesTo(port).Sum(f => long.Parse(f[4].Split(':')[1], System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture));
 
     /// <summary>This machine's ESTABLISHED IPv4 TCP connections whose remote port is <paramref name="port"/> (the host side).</summary>
-    private static int EstablishedTo(int port)
+    private static int EstablishedTo(int port) => EstablishedLinesTo(port).Count();
+
+    /// <summary>The /proc/net/tcp lines, split into fields, of ESTABLISHED connections whose remote port is <paramref name="port"/>.</summary>
+    private static IEnumerable<string[]> EstablishedLinesTo(int port)
     {
         string hex = port.ToString("X4", System.Globalization.CultureInfo.InvariantCulture);
         return File.ReadAllLines("/proc/net/tcp").Skip(1)
             .Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries))
-            .Count(f => f[2].EndsWith(":" + hex, StringComparison.Ordinal) && f[3] == "01");
+            .Where(f => f[2].EndsWith(":" + hex, StringComparison.Ordinal) && f[3] == "01");
     }
 
     [Fact]
